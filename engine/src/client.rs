@@ -1,0 +1,104 @@
+//! Per-connection state held by the core.
+
+use crate::resp::{Protocol, RequestParser};
+use bytes::{Bytes, BytesMut};
+
+/// A client's id: unique for the life of the node, never reused (`CLIENT ID`).
+pub type ClientId = u64;
+
+/// What the driver knows about a new connection.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Peer address, `ip:port`.
+    pub addr: String,
+    /// Local address, `ip:port`.
+    pub laddr: String,
+    /// The socket's file descriptor, or -1 where there is none (simulation).
+    pub fd: i64,
+}
+
+/// `CLIENT REPLY` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// Skip the reply to the next command only.
+    SkipNext,
+    /// Skipping the reply to the command being executed now.
+    Skipping,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    pub id: ClientId,
+    pub info: ClientInfo,
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub db: usize,
+    pub protocol: Protocol,
+    pub authenticated: bool,
+    /// The user name shown by CLIENT LIST (ACLs are not built: always `default`).
+    pub user: &'static str,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// Unparsed bytes received from the client.
+    pub query: BytesMut,
+    pub parser: RequestParser,
+    /// Encoded replies not yet handed to the driver.
+    pub out: BytesMut,
+    /// Monotonic ms when the connection opened and when it last sent a command.
+    pub created_ms: u64,
+    pub last_interaction_ms: u64,
+    /// Full name of the last command run (`client|list`), for CLIENT LIST.
+    pub last_cmd: String,
+    /// The connection is to be closed once its pending replies are written.
+    pub close_after_reply: bool,
+    /// Set by CLIENT KILL: the connection is closed without further replies.
+    pub killed: bool,
+}
+
+impl Client {
+    pub fn new(id: ClientId, info: ClientInfo, now_ms: u64, authenticated: bool) -> Self {
+        Client {
+            id,
+            info,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            db: 0,
+            protocol: Protocol::Resp2,
+            authenticated,
+            user: "default",
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            no_touch: false,
+            query: BytesMut::new(),
+            parser: RequestParser::new(),
+            out: BytesMut::new(),
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_cmd: "NULL".to_string(),
+            close_after_reply: false,
+            killed: false,
+        }
+    }
+
+    /// Restores the state a fresh connection has (RESET), keeping id and addresses.
+    pub fn reset(&mut self, authenticated: bool) {
+        self.name = None;
+        self.db = 0;
+        self.protocol = Protocol::Resp2;
+        self.authenticated = authenticated;
+        self.reply_mode = ReplyMode::On;
+        self.no_evict = false;
+        self.no_touch = false;
+    }
+
+    /// Whether replies are currently sent to this client.
+    pub fn replies_enabled(&self) -> bool {
+        matches!(self.reply_mode, ReplyMode::On)
+    }
+}

@@ -1,0 +1,318 @@
+//! The command table and dispatch.
+//!
+//! Every command is a [`CommandSpec`]: name, arity, flags, key positions,
+//! ACL categories, documentation, and the handler. One file per command
+//! group, each exporting its `COMMANDS` table; [`all_groups`] lists them.
+//! A handler takes the execution context and the arguments (the command
+//! name included, as in Redis's argv) and returns the reply.
+
+pub mod connection;
+pub mod expire;
+pub mod keys;
+pub mod server;
+pub mod string;
+
+use crate::client::Client;
+use crate::db::{Db, Object};
+use crate::resp::Reply;
+use crate::server::Server;
+use crate::time::Now;
+use bytes::Bytes;
+use std::collections::HashMap;
+
+/// A command handler.
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
+
+/// Command flags, as `COMMAND INFO` reports them.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 14;
+    pub const NO_MULTI: u32 = 1 << 15;
+    pub const MOVABLE_KEYS: u32 = 1 << 16;
+    pub const ALLOW_BUSY: u32 = 1 << 17;
+
+    /// Names in the order Redis prints them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_MULTI, "no_multi"),
+        (MOVABLE_KEYS, "movablekeys"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// How to find one group of key arguments (Redis 7 key specs).
+#[derive(Debug)]
+pub struct KeySpec {
+    /// `RO`, `RW`, `OW`, `RM`, `ACCESS`, `UPDATE`, `INSERT`, `DELETE`, ...
+    pub flags: &'static [&'static str],
+    /// Index of the first key (begin_search by index).
+    pub begin_index: i32,
+    pub find: FindKeys,
+}
+
+#[derive(Debug)]
+pub enum FindKeys {
+    /// Keys up to `lastkey` (relative to begin; negative counts from the end), every `step`.
+    Range { lastkey: i32, step: i32, limit: i32 },
+    /// The number of keys is at `keynumidx` (relative to begin).
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        step: i32,
+    },
+}
+
+/// One command or subcommand.
+#[derive(Debug)]
+pub struct CommandSpec {
+    /// Lower-case name (`get`; for a subcommand, its own name: `list`).
+    pub name: &'static str,
+    /// Redis's arity: N means exactly N arguments (name included), -N at least N.
+    pub arity: i32,
+    pub flags: u32,
+    /// Key positions (1-based; 0 when the command takes no keys; last may be negative).
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    /// ACL categories without the `@`, in the order COMMAND INFO lists them
+    /// (implied ones included: `read`, `write`, `fast`, `slow`, ...).
+    pub acl: &'static [&'static str],
+    /// Command tips (`request_policy:all_shards`, `nondeterministic_output`, ...).
+    pub tips: &'static [&'static str],
+    /// Key specifications, as COMMAND INFO and COMMAND DOCS report them.
+    pub key_specs: &'static [KeySpec],
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    /// None for a container whose subcommands do the work (CLIENT, CONFIG, ...).
+    pub handler: Option<Handler>,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = self.arity as i64;
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
+    pub fn find_subcommand(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        self.subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// The key arguments of `args` according to first/last/step.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 || argc as i32 <= self.first_key {
+            return Vec::new();
+        }
+        let last = if self.last_key < 0 {
+            argc as i32 + self.last_key
+        } else {
+            self.last_key.min(argc as i32 - 1)
+        };
+        let step = self.step.max(1) as usize;
+        (self.first_key as usize..=last.max(0) as usize)
+            .step_by(step)
+            .collect()
+    }
+}
+
+/// Every command group's table.
+pub fn all_groups() -> [&'static [CommandSpec]; 5] {
+    [
+        connection::COMMANDS,
+        string::COMMANDS,
+        keys::COMMANDS,
+        expire::COMMANDS,
+        server::COMMANDS,
+    ]
+}
+
+/// The lookup table from lower-case name to spec.
+pub struct CommandTable {
+    by_name: HashMap<&'static str, &'static CommandSpec>,
+}
+
+impl CommandTable {
+    pub fn new() -> Self {
+        let mut by_name = HashMap::new();
+        for group in all_groups() {
+            for spec in group {
+                let prev = by_name.insert(spec.name, spec);
+                assert!(prev.is_none(), "command {} defined twice", spec.name);
+            }
+        }
+        CommandTable { by_name }
+    }
+
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let name = std::str::from_utf8(lower).ok()?;
+        self.by_name.get(name).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// All commands, sorted by name (for deterministic COMMAND output).
+    pub fn sorted(&self) -> Vec<&'static CommandSpec> {
+        let mut v: Vec<_> = self.by_name.values().copied().collect();
+        v.sort_by_key(|s| s.name);
+        v
+    }
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Everything a handler may touch: the server, the calling client, and the
+/// other clients (the caller is taken out of `others` while it runs).
+pub struct Ctx<'a> {
+    pub srv: &'a mut Server,
+    pub client: &'a mut Client,
+    pub others: &'a mut crate::node::Clients,
+}
+
+impl Ctx<'_> {
+    pub fn now(&self) -> Now {
+        self.srv.now
+    }
+
+    /// The client's selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.srv.dbs[self.client.db]
+    }
+
+    /// Looks a key up for reading: lazy expiry, keyspace hit/miss counting,
+    /// and access tracking (unless the client set CLIENT NO-TOUCH).
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Object> {
+        let now = self.srv.now;
+        let touch = !self.client.no_touch;
+        let policy = crate::db::access::Policy::of(&self.srv.config);
+        let db = &mut self.srv.dbs[self.client.db];
+        match db.get_mut(key, now.unix_ms) {
+            Some(obj) => {
+                self.srv.stats.keyspace_hits += 1;
+                if touch {
+                    crate::db::access::touch(obj, now, policy, &self.srv.config);
+                }
+                Some(obj)
+            }
+            None => {
+                self.srv.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks a key up for writing: lazy expiry and access tracking, no hit/miss counting.
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Object> {
+        let now = self.srv.now;
+        let policy = crate::db::access::Policy::of(&self.srv.config);
+        let db = &mut self.srv.dbs[self.client.db];
+        let obj = db.get_mut(key, now.unix_ms)?;
+        crate::db::access::touch(obj, now, policy, &self.srv.config);
+        Some(obj)
+    }
+
+    /// The access field for a newly created object.
+    pub fn new_access(&self) -> u32 {
+        crate::db::access::initial(
+            self.srv.now,
+            crate::db::access::Policy::of(&self.srv.config),
+            &self.srv.config,
+        )
+    }
+
+    /// Records that the dataset changed (`dirty` counter, as Redis's server.dirty).
+    pub fn dirty(&mut self, n: u64) {
+        self.srv.dirty += n;
+    }
+}
+
+/// The unknown-command error, with Redis's truncation and newline scrubbing.
+pub fn unknown_command(args: &[Bytes]) -> Reply {
+    use crate::limits::{UNKNOWN_ARGS_ECHO_LEN, UNKNOWN_COMMAND_ECHO_LEN};
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(UNKNOWN_COMMAND_ECHO_LEN)])
+        .into_owned();
+    let mut echoed = String::new();
+    for arg in &args[1..] {
+        if echoed.len() >= UNKNOWN_ARGS_ECHO_LEN {
+            break;
+        }
+        let room = UNKNOWN_ARGS_ECHO_LEN - echoed.len();
+        let shown = String::from_utf8_lossy(&arg[..arg.len().min(room)]).into_owned();
+        echoed.push_str(&format!("'{shown}' "));
+    }
+    scrubbed(format!(
+        "ERR unknown command '{name}', with args beginning with: {echoed}"
+    ))
+}
+
+/// The unknown-subcommand error for container `parent`.
+pub fn unknown_subcommand(parent: &str, sub: &[u8]) -> Reply {
+    let sub =
+        String::from_utf8_lossy(&sub[..sub.len().min(crate::limits::UNKNOWN_COMMAND_ECHO_LEN)])
+            .into_owned();
+    scrubbed(format!(
+        "ERR unknown subcommand '{sub}'. Try {} HELP.",
+        parent.to_ascii_uppercase()
+    ))
+}
+
+/// Error texts echo client input; newlines would break the protocol.
+fn scrubbed(text: String) -> Reply {
+    Reply::error(text.replace(['\r', '\n'], " "))
+}

@@ -1,0 +1,5 @@
+//! Commands of this group (being built).
+
+use super::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

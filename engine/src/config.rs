@@ -1,0 +1,338 @@
+//! Server configuration: the parameters that exist, their Redis defaults,
+//! and one code path for the config file, command-line flags and
+//! `CONFIG GET`/`CONFIG SET`.
+
+use crate::limits;
+
+/// `maxmemory-policy` values Redis accepts.
+pub const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Seed for every random choice the core makes.
+    pub seed: u64,
+    pub bind: Vec<String>,
+    pub port: u16,
+    pub requirepass: Option<String>,
+    pub databases: usize,
+    pub hz: u64,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    pub maxclients: u64,
+    /// Close clients idle for this many seconds (0: never).
+    pub timeout: u64,
+    pub tcp_keepalive: u64,
+    pub tcp_backlog: u64,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub maxmemory_samples: u64,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
+    pub active_expire_effort: u64,
+    pub loglevel: String,
+    pub logfile: String,
+    pub dir: String,
+    pub pidfile: String,
+    pub protected_mode: bool,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
+    pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_server_del: bool,
+    pub lazyfree_lazy_eviction: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 0,
+            bind: vec!["127.0.0.1".into(), "-::1".into()],
+            port: 6379,
+            requirepass: None,
+            databases: limits::DATABASES,
+            hz: limits::DEFAULT_HZ,
+            proto_max_bulk_len: limits::PROTO_MAX_BULK_LEN,
+            client_query_buffer_limit: limits::CLIENT_QUERY_BUFFER_LIMIT,
+            maxclients: limits::MAX_CLIENTS,
+            timeout: 0,
+            tcp_keepalive: 300,
+            tcp_backlog: 511,
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".into(),
+            maxmemory_samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            active_expire_effort: 1,
+            loglevel: "notice".into(),
+            logfile: String::new(),
+            dir: ".".into(),
+            pidfile: String::new(),
+            protected_mode: true,
+            lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
+            lazyfree_lazy_expire: false,
+            lazyfree_lazy_server_del: false,
+            lazyfree_lazy_eviction: false,
+        }
+    }
+}
+
+/// Whether a parameter can change while the server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutability {
+    Runtime,
+    StartupOnly,
+}
+
+/// The names of every parameter, in the order CONFIG GET * lists them,
+/// with whether CONFIG SET may change them.
+pub const PARAMS: &[(&str, Mutability)] = &[
+    ("bind", Mutability::Runtime),
+    ("port", Mutability::StartupOnly),
+    ("requirepass", Mutability::Runtime),
+    ("databases", Mutability::StartupOnly),
+    ("hz", Mutability::Runtime),
+    ("proto-max-bulk-len", Mutability::Runtime),
+    ("client-query-buffer-limit", Mutability::Runtime),
+    ("maxclients", Mutability::Runtime),
+    ("timeout", Mutability::Runtime),
+    ("tcp-keepalive", Mutability::Runtime),
+    ("tcp-backlog", Mutability::StartupOnly),
+    ("maxmemory", Mutability::Runtime),
+    ("maxmemory-policy", Mutability::Runtime),
+    ("maxmemory-samples", Mutability::Runtime),
+    ("lfu-log-factor", Mutability::Runtime),
+    ("lfu-decay-time", Mutability::Runtime),
+    ("active-expire-effort", Mutability::Runtime),
+    ("loglevel", Mutability::Runtime),
+    ("logfile", Mutability::StartupOnly),
+    ("dir", Mutability::Runtime),
+    ("pidfile", Mutability::StartupOnly),
+    ("protected-mode", Mutability::Runtime),
+    ("lazyfree-lazy-user-del", Mutability::Runtime),
+    ("lazyfree-lazy-user-flush", Mutability::Runtime),
+    ("lazyfree-lazy-expire", Mutability::Runtime),
+    ("lazyfree-lazy-server-del", Mutability::Runtime),
+    ("lazyfree-lazy-eviction", Mutability::Runtime),
+    // Persistence is not built yet: these report Redis's "off" values so
+    // tools that ask (redis-benchmark asks for both) see the truth.
+    ("save", Mutability::StartupOnly),
+    ("appendonly", Mutability::StartupOnly),
+    ("daemonize", Mutability::StartupOnly),
+];
+
+pub fn param_mutability(name: &str) -> Option<Mutability> {
+    PARAMS.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+/// Parses a memory amount as Redis's `memtoull`: a number with an optional
+/// unit (`k`=1000, `kb`=1024, `m`, `mb`, `g`, `gb`), case-insensitive.
+pub fn parse_memory(v: &str) -> Option<u64> {
+    let lower = v.to_ascii_lowercase();
+    let units: [(&str, u64); 6] = [
+        ("kb", 1024),
+        ("mb", 1 << 20),
+        ("gb", 1 << 30),
+        ("k", 1000),
+        ("m", 1_000_000),
+        ("g", 1_000_000_000),
+    ];
+    let (digits, mul) = units
+        .iter()
+        .find(|(u, _)| lower.ends_with(u))
+        .map(|(u, m)| (&lower[..lower.len() - u.len()], *m))
+        .unwrap_or((lower.as_str(), 1));
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn parse_int(v: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: i64 = v
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    if n < min as i64 || n as u64 > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n as u64)
+}
+
+fn parse_mem_in(v: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n = parse_memory(v).ok_or_else(|| "argument must be a memory value".to_string())?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_enum(v: &str, allowed: &[&str]) -> Result<String, String> {
+    let lower = v.to_ascii_lowercase();
+    if allowed.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err("argument(s) must be one of the following: ".to_string() + &allowed.join(", "))
+    }
+}
+
+impl Config {
+    /// The value CONFIG GET reports for `name` (a canonical name from [`PARAMS`]).
+    pub fn get(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "bind" => self.bind.join(" "),
+            "port" => self.port.to_string(),
+            "requirepass" => self.requirepass.clone().unwrap_or_default(),
+            "databases" => self.databases.to_string(),
+            "hz" => self.hz.to_string(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "tcp-keepalive" => self.tcp_keepalive.to_string(),
+            "tcp-backlog" => self.tcp_backlog.to_string(),
+            "maxmemory" => self.maxmemory.to_string(),
+            "maxmemory-policy" => self.maxmemory_policy.clone(),
+            "maxmemory-samples" => self.maxmemory_samples.to_string(),
+            "lfu-log-factor" => self.lfu_log_factor.to_string(),
+            "lfu-decay-time" => self.lfu_decay_time.to_string(),
+            "active-expire-effort" => self.active_expire_effort.to_string(),
+            "loglevel" => self.loglevel.clone(),
+            "logfile" => self.logfile.clone(),
+            "dir" => self.dir.clone(),
+            "pidfile" => self.pidfile.clone(),
+            "protected-mode" => yes_no(self.protected_mode),
+            "lazyfree-lazy-user-del" => yes_no(self.lazyfree_lazy_user_del),
+            "lazyfree-lazy-user-flush" => yes_no(self.lazyfree_lazy_user_flush),
+            "lazyfree-lazy-expire" => yes_no(self.lazyfree_lazy_expire),
+            "lazyfree-lazy-server-del" => yes_no(self.lazyfree_lazy_server_del),
+            "lazyfree-lazy-eviction" => yes_no(self.lazyfree_lazy_eviction),
+            "save" => String::new(),
+            "appendonly" | "daemonize" => yes_no(false),
+            _ => return None,
+        })
+    }
+
+    /// Sets `name` (canonical, lower-case) from its text form, as given in
+    /// the config file (arguments joined by spaces) or to CONFIG SET.
+    /// The error is the reason Redis gives, without the surrounding text.
+    pub fn set(&mut self, name: &str, v: &str) -> Result<(), String> {
+        match name {
+            "bind" => {
+                let addrs: Vec<String> = v.split_ascii_whitespace().map(String::from).collect();
+                if addrs.is_empty() {
+                    return Err("Too many bind addresses specified.".into());
+                }
+                self.bind = addrs;
+            }
+            "port" => self.port = parse_int(v, 0, 65535)? as u16,
+            "requirepass" => self.requirepass = (!v.is_empty()).then(|| v.to_string()),
+            "databases" => self.databases = parse_int(v, 1, i32::MAX as u64)? as usize,
+            "hz" => self.hz = parse_int(v, 0, i32::MAX as u64)?.clamp(1, 500),
+            "proto-max-bulk-len" => {
+                self.proto_max_bulk_len = parse_mem_in(v, 1024 * 1024, i64::MAX as u64)?
+            }
+            "client-query-buffer-limit" => {
+                self.client_query_buffer_limit = parse_mem_in(v, 1024 * 1024, i64::MAX as u64)?
+            }
+            "maxclients" => self.maxclients = parse_int(v, 1, u32::MAX as u64)?,
+            "timeout" => self.timeout = parse_int(v, 0, i32::MAX as u64)?,
+            "tcp-keepalive" => self.tcp_keepalive = parse_int(v, 0, i32::MAX as u64)?,
+            "tcp-backlog" => self.tcp_backlog = parse_int(v, 0, i32::MAX as u64)?,
+            "maxmemory" => self.maxmemory = parse_mem_in(v, 0, i64::MAX as u64)?,
+            "maxmemory-policy" => self.maxmemory_policy = parse_enum(v, MAXMEMORY_POLICIES)?,
+            "maxmemory-samples" => self.maxmemory_samples = parse_int(v, 1, 64)?,
+            "lfu-log-factor" => self.lfu_log_factor = parse_int(v, 0, i32::MAX as u64)?,
+            "lfu-decay-time" => self.lfu_decay_time = parse_int(v, 0, i32::MAX as u64)?,
+            "active-expire-effort" => self.active_expire_effort = parse_int(v, 1, 10)?,
+            "loglevel" => self.loglevel = parse_enum(v, LOGLEVELS)?,
+            "logfile" => self.logfile = v.to_string(),
+            "dir" => self.dir = v.to_string(),
+            "pidfile" => self.pidfile = v.to_string(),
+            "protected-mode" => self.protected_mode = parse_bool(v)?,
+            "lazyfree-lazy-user-del" => self.lazyfree_lazy_user_del = parse_bool(v)?,
+            "lazyfree-lazy-user-flush" => self.lazyfree_lazy_user_flush = parse_bool(v)?,
+            "lazyfree-lazy-expire" => self.lazyfree_lazy_expire = parse_bool(v)?,
+            "lazyfree-lazy-server-del" => self.lazyfree_lazy_server_del = parse_bool(v)?,
+            "lazyfree-lazy-eviction" => self.lazyfree_lazy_eviction = parse_bool(v)?,
+            "save" if v.trim().is_empty() => {}
+            "save" => {
+                return Err("RDB persistence is not built yet; only save \"\" is accepted".into())
+            }
+            "appendonly" if !parse_bool(v)? => {}
+            "appendonly" => {
+                return Err(
+                    "AOF persistence is not built yet; only appendonly no is accepted".into(),
+                )
+            }
+            "daemonize" if !parse_bool(v)? => {}
+            "daemonize" => {
+                return Err("daemonize is not supported; run keel-server under a supervisor".into())
+            }
+            _ => return Err(format!("Unknown option '{name}'")),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_param_round_trips() {
+        let mut c = Config::default();
+        for (name, _) in PARAMS {
+            let v = c
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} has no getter"));
+            c.set(name, &v)
+                .unwrap_or_else(|e| panic!("{name}={v:?}: {e}"));
+            assert_eq!(c.get(name).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("512mb"), Some(512 << 20));
+        assert_eq!(parse_memory("1GB"), Some(1 << 30));
+        assert_eq!(parse_memory("10k"), Some(10_000));
+        assert_eq!(parse_memory("12"), Some(12));
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory("mb"), None);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let mut c = Config::default();
+        assert!(c.set("maxmemory-policy", "sometimes").is_err());
+        assert!(c.set("timeout", "abc").is_err());
+        assert!(c.set("appendonly", "yes").is_err());
+        assert!(c.set("nonsense", "1").is_err());
+    }
+}

@@ -1,0 +1,337 @@
+//! The sans-IO state machine.
+
+use crate::client::{Client, ClientId, ClientInfo, ReplyMode};
+use crate::cmd::{self, flags, Ctx};
+use crate::config::Config;
+use crate::limits;
+use crate::resp::{encode, ParseLimits, Reply};
+use crate::server::Server;
+use crate::time::Now;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+
+/// An event from the outside world.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// Bytes received from a client.
+    ClientData { client: ClientId, data: &'a [u8] },
+    /// The client's connection is gone (closed by the peer, or an IO error).
+    ClientClosed { client: ClientId },
+}
+
+/// Something the driver must do, drained with [`Node::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Write these bytes to the client, after anything queued before.
+    Write { client: ClientId, data: Bytes },
+    /// Close the client's connection once the writes queued before are flushed.
+    Close { client: ClientId },
+    /// Stop the server (SHUTDOWN) once queued writes are flushed.
+    Shutdown,
+}
+
+/// The connected clients, in id order (CLIENT LIST order).
+pub type Clients = BTreeMap<ClientId, Client>;
+
+/// Keel's core: one node of the data store, with no IO of its own.
+///
+/// The driver owns sockets, files and clocks, and talks to the node only
+/// through these methods (the shape of quinn-proto's `Connection`):
+///
+/// - **Handlers**, which feed in the outside world, each with the current
+///   time: [`Node::accept_client`] when a connection opens,
+///   [`Node::handle_input`] for bytes and closes, [`Node::handle_timeout`]
+///   when the deadline from [`Node::poll_timeout`] has passed.
+/// - **Polls**, to drain after every handler call, in this order:
+///   [`Node::poll_output`] until it returns `None` (writes, closes,
+///   shutdown, in the order they must happen), then [`Node::poll_timeout`]
+///   for the next deadline (which may have moved).
+/// - **Getters**, which change nothing: [`Node::config`], [`Node::client_count`],
+///   [`Node::is_shutting_down`].
+///
+/// Time is an input (`Now`, taken once per batch) and every random choice
+/// comes from a ChaCha RNG seeded by `config.seed`: the same inputs give
+/// the same outputs, byte for byte.
+pub struct Node {
+    srv: Server,
+    clients: Clients,
+}
+
+impl Node {
+    pub fn new(config: Config, now: Now) -> Self {
+        Node {
+            srv: Server::new(config, now),
+            clients: Clients::new(),
+        }
+    }
+
+    // ---- getters ----
+
+    pub fn config(&self) -> &Config {
+        &self.srv.config
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.srv.shutting_down
+    }
+
+    // ---- handlers ----
+
+    /// Registers a new connection and returns its id. Past `maxclients`,
+    /// the client is told so and closed (the outputs say it).
+    pub fn accept_client(&mut self, now: Now, info: ClientInfo) -> ClientId {
+        self.srv.now = now;
+        let id = self.srv.next_client_id;
+        self.srv.next_client_id += 1;
+        if self.clients.len() as u64 >= self.srv.config.maxclients {
+            self.srv.stats.rejected_connections += 1;
+            let mut data = bytes::BytesMut::new();
+            encode(
+                &Reply::err("ERR max number of clients reached"),
+                Default::default(),
+                &mut data,
+            );
+            self.srv.outputs.push_back(Output::Write {
+                client: id,
+                data: data.freeze(),
+            });
+            self.srv.outputs.push_back(Output::Close { client: id });
+            return id;
+        }
+        self.srv.stats.total_connections_received += 1;
+        let authenticated = self.srv.config.requirepass.is_none();
+        self.clients
+            .insert(id, Client::new(id, info, now.mono_ms, authenticated));
+        id
+    }
+
+    pub fn handle_input(&mut self, now: Now, input: Input<'_>) {
+        self.srv.now = now;
+        match input {
+            Input::ClientData { client, data } => self.on_client_data(client, data),
+            Input::ClientClosed { client } => {
+                self.clients.remove(&client);
+            }
+        }
+    }
+
+    /// Runs timers that are due: the end of a DEBUG SLEEP, and the periodic
+    /// cron (active expiry, lazy freeing, idle client timeouts, stats).
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.srv.now = now;
+        if self.srv.paused_until.is_some_and(|t| now.mono_ms >= t) {
+            self.end_pause();
+        }
+        if now.mono_ms >= self.srv.next_cron_ms {
+            self.cron();
+            let period = 1000 / self.srv.config.hz.max(1);
+            self.srv.next_cron_ms = now.mono_ms + period;
+        }
+    }
+
+    // ---- polls ----
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.srv.outputs.pop_front()
+    }
+
+    /// The monotonic time at which [`Node::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let cron = Some(self.srv.next_cron_ms);
+        match self.srv.paused_until {
+            Some(p) => cron.map(|c| c.min(p)),
+            None => cron,
+        }
+    }
+
+    // ---- internals ----
+
+    fn on_client_data(&mut self, id: ClientId, data: &[u8]) {
+        let Some(mut client) = self.clients.remove(&id) else {
+            return;
+        };
+        self.srv.stats.total_net_input_bytes += data.len() as u64;
+        client.query.extend_from_slice(data);
+        client.last_interaction_ms = self.srv.now.mono_ms;
+        if self.query_buffer_too_big(&client) {
+            // Redis closes such a client without a reply, and logs it.
+            self.srv.outputs.push_back(Output::Close { client: id });
+            return;
+        }
+        self.process(&mut client);
+        self.finish(client);
+    }
+
+    fn query_buffer_too_big(&self, client: &Client) -> bool {
+        let limit = if client.authenticated {
+            self.srv.config.client_query_buffer_limit as usize
+        } else {
+            limits::MAX_UNAUTH_QUERY_BUFFER
+        };
+        client.query.len() > limit
+    }
+
+    /// Parses and runs every complete command in the client's buffer.
+    fn process(&mut self, client: &mut Client) {
+        while self.srv.paused_until.is_none()
+            && !self.srv.shutting_down
+            && !client.close_after_reply
+            && !client.killed
+        {
+            let lim = ParseLimits {
+                max_bulk_len: self.srv.config.proto_max_bulk_len,
+                authenticated: client.authenticated,
+            };
+            match client.parser.parse(&mut client.query, &lim) {
+                Ok(Some(args)) => self.execute(client, &args),
+                Ok(None) => break,
+                Err(e) => {
+                    let reply = Reply::error(e.reply_text());
+                    encode(&reply, client.protocol, &mut client.out);
+                    client.query.clear();
+                    client.close_after_reply = true;
+                }
+            }
+        }
+    }
+
+    /// Hands the client's pending replies to the driver and puts it back,
+    /// or closes it.
+    fn finish(&mut self, mut client: Client) {
+        let id = client.id;
+        if !client.out.is_empty() && !client.killed {
+            self.srv.stats.total_net_output_bytes += client.out.len() as u64;
+            let data = client.out.split().freeze();
+            self.srv
+                .outputs
+                .push_back(Output::Write { client: id, data });
+        }
+        if client.close_after_reply || client.killed {
+            self.srv.outputs.push_back(Output::Close { client: id });
+        } else {
+            self.clients.insert(id, client);
+        }
+    }
+
+    fn execute(&mut self, client: &mut Client, args: &[Bytes]) {
+        if client.reply_mode == ReplyMode::SkipNext {
+            client.reply_mode = ReplyMode::Skipping;
+        }
+        let reply = self.dispatch(client, args);
+        self.srv.stats.total_commands_processed += 1;
+        if reply.is_error() {
+            self.srv.stats.total_error_replies += 1;
+        }
+        if client.replies_enabled() {
+            encode(&reply, client.protocol, &mut client.out);
+        }
+        if client.reply_mode == ReplyMode::Skipping {
+            client.reply_mode = ReplyMode::On;
+        }
+    }
+
+    fn dispatch(&mut self, client: &mut Client, args: &[Bytes]) -> Reply {
+        let Some(mut spec) = self.srv.table.lookup(&args[0]) else {
+            return cmd::unknown_command(args);
+        };
+        let mut parent = None;
+        if !spec.subcommands.is_empty() && (args.len() > 1 || spec.handler.is_none()) {
+            if !spec.arity_ok(args.len()) {
+                return Reply::wrong_arity(spec.name);
+            }
+            match spec.find_subcommand(&args[1]) {
+                Some(sub) => {
+                    parent = Some(spec.name);
+                    spec = sub;
+                }
+                None => return cmd::unknown_subcommand(spec.name, &args[1]),
+            }
+        }
+        if !spec.arity_ok(args.len()) {
+            let name = match parent {
+                Some(p) => format!("{p}|{}", spec.name),
+                None => spec.name.to_string(),
+            };
+            return Reply::wrong_arity(&name);
+        }
+        if !client.authenticated && !spec.has(flags::NO_AUTH) {
+            return Reply::err("NOAUTH Authentication required.");
+        }
+        client.last_cmd = match parent {
+            Some(p) => format!("{p}|{}", spec.name),
+            None => spec.name.to_string(),
+        };
+        let handler = spec.handler.expect("a leaf command has a handler");
+        let mut ctx = Ctx {
+            srv: &mut self.srv,
+            client,
+            others: &mut self.clients,
+        };
+        handler(&mut ctx, args)
+    }
+
+    /// DEBUG SLEEP has ended: answer the sleeper, then run what queued up.
+    fn end_pause(&mut self) {
+        self.srv.paused_until = None;
+        if let Some(id) = self.srv.sleeping_client.take() {
+            if let Some(client) = self.clients.get_mut(&id) {
+                if client.replies_enabled() {
+                    encode(&Reply::OK, client.protocol, &mut client.out);
+                }
+            }
+        }
+        let waiting: Vec<ClientId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| !c.query.is_empty() || !c.out.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in waiting {
+            if let Some(mut client) = self.clients.remove(&id) {
+                self.process(&mut client);
+                self.finish(client);
+            }
+        }
+    }
+
+    fn cron(&mut self) {
+        let now = self.srv.now;
+        // Active expiry: bounded per cycle, scaled by active-expire-effort.
+        let effort = self.srv.config.active_expire_effort.clamp(1, 10) as usize;
+        let budget = limits::ACTIVE_EXPIRE_MAX_KEYS_PER_CYCLE * effort;
+        let per_db = budget / self.srv.dbs.len().max(1) + 1;
+        for db in &mut self.srv.dbs {
+            db.active_expire(now.unix_ms, &mut self.srv.rng, per_db);
+        }
+        self.srv.stats.expire_cycles += 1;
+        self.srv.lazyfree_step(limits::LAZYFREE_KEYS_PER_STEP);
+        self.close_idle_clients();
+        let samples = &mut self.srv.stats.ops_samples;
+        samples.push_back((now.mono_ms, self.srv.stats.total_commands_processed));
+        while samples.len() > 16 {
+            samples.pop_front();
+        }
+    }
+
+    fn close_idle_clients(&mut self) {
+        let timeout_ms = self.srv.config.timeout * 1000;
+        if timeout_ms == 0 {
+            return;
+        }
+        let now = self.srv.now.mono_ms;
+        let idle: Vec<ClientId> = self
+            .clients
+            .values()
+            .filter(|c| now.saturating_sub(c.last_interaction_ms) > timeout_ms)
+            .map(|c| c.id)
+            .collect();
+        for id in idle {
+            self.clients.remove(&id);
+            self.srv.outputs.push_back(Output::Close { client: id });
+        }
+    }
+}

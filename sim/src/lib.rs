@@ -1,0 +1,1 @@
+//! The simulation harness (being built).
