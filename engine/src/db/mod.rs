@@ -16,11 +16,40 @@ pub struct Object {
     /// LRU clock (seconds, 24 bits) under LRU policies, or LFU data
     /// (16-bit minutes << 8 | 8-bit log counter) under LFU policies, as Redis.
     pub access: u32,
+    /// True for a value duplicated by COPY. Redis gives a copy an object of
+    /// its own, so a small integer copied is not one of Redis's shared
+    /// integer objects (OBJECT REFCOUNT tells them apart). Cleared when
+    /// the value is replaced.
+    pub private_copy: bool,
 }
 
 impl Object {
     pub fn new(value: Value, access: u32) -> Self {
-        Object { value, access }
+        Object {
+            value,
+            access,
+            private_copy: false,
+        }
+    }
+
+    /// A duplicate of `value`, as COPY makes.
+    pub fn copy_of(value: Value, access: u32) -> Self {
+        Object {
+            private_copy: true,
+            ..Object::new(value, access)
+        }
+    }
+}
+
+/// Values whose [`free_effort`] exceeds this are freed in the background
+/// (UNLINK, and DEL under `lazyfree-lazy-user-del`), as Redis's LAZYFREE_THRESHOLD.
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
+/// How much work freeing `value` takes: the number of allocations it owns,
+/// as Redis's `lazyfreeGetFreeEffort` (a string is one allocation).
+pub fn free_effort(value: &Value) -> usize {
+    match value {
+        Value::Str(_) => 1,
     }
 }
 
@@ -60,7 +89,8 @@ impl Db {
         self.expires.get(key).copied()
     }
 
-    fn is_expired(&self, key: &[u8], now_ms: u64) -> bool {
+    /// Whether `key` has a TTL that has passed (the key may still be stored).
+    pub fn is_expired(&self, key: &[u8], now_ms: u64) -> bool {
         self.expires.get(key).is_some_and(|&at| at <= now_ms)
     }
 
@@ -95,8 +125,7 @@ impl Db {
     /// unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, access: u32, keep_ttl: bool) {
         if let Some(obj) = self.keys.get_mut(key) {
-            obj.value = value;
-            obj.access = access;
+            *obj = Object::new(value, access);
             if !keep_ttl {
                 self.expires.remove(key);
             }
@@ -117,6 +146,55 @@ impl Db {
         let (_, obj) = self.keys.remove(key)?;
         self.expires.remove(key);
         Some(obj)
+    }
+
+    /// Removes `key` with its TTL and returns the stored key and object.
+    /// Does not check expiry: callers look up first.
+    pub fn take(&mut self, key: &[u8]) -> Option<(Bytes, Object)> {
+        let entry = self.keys.remove(key)?;
+        self.expires.remove(key);
+        Some(entry)
+    }
+
+    /// Stores `obj` under `key` with exactly the TTL `expire_at` (absolute
+    /// Unix ms, or none), replacing any value and TTL the key had.
+    pub fn put(&mut self, key: Bytes, obj: Object, expire_at: Option<u64>) {
+        match expire_at {
+            Some(at) => {
+                self.expires.insert(key.clone(), at);
+            }
+            None => {
+                self.expires.remove(&key);
+            }
+        }
+        self.keys.insert(key, obj);
+    }
+
+    /// A uniformly drawn key that is not expired, or None when there is no
+    /// live key. Sampled expired keys are deleted, as Redis's RANDOMKEY does.
+    /// After `tries` expired samples in a row (the keyspace is then mostly
+    /// expired keys that active expiry has not reclaimed yet), the first live
+    /// key in table order is returned instead: a read-only walk, so at most
+    /// `tries` deletions happen per call, and a live key is found whenever
+    /// one exists.
+    pub fn random_live_key(
+        &mut self,
+        now_ms: u64,
+        rng: &mut impl RngCore,
+        tries: usize,
+    ) -> Option<Bytes> {
+        for _ in 0..tries {
+            let (key, _) = self.keys.random_entry(rng)?;
+            let key = key.clone();
+            if !self.expire_if_needed(&key, now_ms) {
+                return Some(key);
+            }
+        }
+        self.keys
+            .iter()
+            .map(|(k, _)| k)
+            .find(|k| !self.is_expired(k, now_ms))
+            .cloned()
     }
 
     /// Sets an absolute expiry on an existing key.
@@ -221,5 +299,58 @@ mod tests {
         }
         assert!(total > 4_000, "most expired keys are reclaimed: {total}");
         assert_eq!(db.len() + total, 10_000);
+    }
+
+    #[test]
+    fn take_and_put_carry_the_ttl_exactly() {
+        let mut db = Db::new(3);
+        db.set(b"a", s("1"), 0, false);
+        db.set_expire(b"a", 500);
+        let expire = db.expire_at(b"a");
+        let (key, obj) = db.take(b"a").expect("present");
+        assert_eq!(
+            (key.as_ref(), db.len(), db.expires.len()),
+            (&b"a"[..], 0, 0)
+        );
+        db.put(Bytes::from_static(b"b"), obj.clone(), expire);
+        assert_eq!(db.expire_at(b"b"), Some(500));
+        // Putting over a key with a TTL, without one, clears it.
+        db.put(Bytes::from_static(b"b"), obj, None);
+        assert_eq!(db.expire_at(b"b"), None);
+        assert_eq!(db.len(), 1);
+        assert!(db.take(b"missing").is_none());
+    }
+
+    #[test]
+    fn random_live_key_deletes_expired_samples_and_falls_back() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut db = Db::new(4);
+        assert_eq!(db.random_live_key(0, &mut rng, 10), None);
+        for i in 0..1_000 {
+            let key = format!("gone{i}");
+            db.set(key.as_bytes(), s("v"), 0, false);
+            db.set_expire(key.as_bytes(), 10);
+        }
+        db.set(b"live", s("v"), 0, false);
+        // Few tries: most samples hit expired keys, then the walk finds "live".
+        let key = db.random_live_key(100, &mut rng, 3);
+        assert_eq!(key.as_deref(), Some(&b"live"[..]));
+        assert!(db.expired_keys <= 3);
+        // All expired: nothing is returned; only the sampled keys were deleted
+        // (the walk reads, it does not delete).
+        db.remove(b"live");
+        assert_eq!(db.random_live_key(100, &mut rng, 3), None);
+        assert!(db.len() >= 990);
+    }
+
+    #[test]
+    fn is_expired_does_not_delete() {
+        let mut db = Db::new(5);
+        db.set(b"k", s("v"), 0, false);
+        db.set_expire(b"k", 10);
+        assert!(!db.is_expired(b"k", 9));
+        assert!(db.is_expired(b"k", 10));
+        assert_eq!(db.len(), 1);
+        assert_eq!(free_effort(&s("v")), 1);
     }
 }
