@@ -150,9 +150,10 @@ mod tests {
 
     #[test]
     fn auth_gates_commands() {
-        let mut cfg = Config::default();
-        cfg.requirepass = Some("secret".into());
-        let mut h = Harness::new(cfg);
+        let mut h = Harness::new(Config {
+            requirepass: Some("secret".into()),
+            ..Config::default()
+        });
         let c = h.connect();
         assert_eq!(
             h.call(c, &["PING"]),

@@ -77,7 +77,7 @@ pub fn fmt_double_17g(d: f64) -> String {
     let sci = format!("{:.*e}", (PRECISION - 1) as usize, d);
     let (mantissa, exp) = sci.split_once('e').expect("exponent");
     let exp: i32 = exp.parse().expect("exponent digits");
-    if exp < -4 || exp >= PRECISION {
+    if !(-4..PRECISION).contains(&exp) {
         let mantissa = trim_fraction(mantissa);
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{}e{}{:02}", mantissa, sign, exp.abs())

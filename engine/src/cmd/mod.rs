@@ -246,7 +246,13 @@ impl Ctx<'_> {
             Some(obj) => {
                 self.srv.stats.keyspace_hits += 1;
                 if touch {
-                    crate::db::access::touch(obj, now, policy, &self.srv.config);
+                    crate::db::access::touch_with_rng(
+                        obj,
+                        now,
+                        policy,
+                        &self.srv.config,
+                        &mut self.srv.rng,
+                    );
                 }
                 Some(obj)
             }
@@ -263,7 +269,7 @@ impl Ctx<'_> {
         let policy = crate::db::access::Policy::of(&self.srv.config);
         let db = &mut self.srv.dbs[self.client.db];
         let obj = db.get_mut(key, now.unix_ms)?;
-        crate::db::access::touch(obj, now, policy, &self.srv.config);
+        crate::db::access::touch_with_rng(obj, now, policy, &self.srv.config, &mut self.srv.rng);
         Some(obj)
     }
 
