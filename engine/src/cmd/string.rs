@@ -209,14 +209,12 @@ fn insert_new(ctx: &mut Ctx, key: &[u8], value: StrValue) {
     ctx.db().set(key, Value::Str(value), access, false);
 }
 
-/// Gives an existing `key` an absolute expiry. A time already past deletes
-/// the key at once (as Redis 7.2 does; 7.0 leaves it to lazy expiry, which
-/// no reader can tell apart), counted as an expired key.
+/// Gives an existing `key` an absolute expiry. A time already past is kept
+/// as is, as Redis 7.0.15 does: every lookup sees the key as gone, DBSIZE
+/// still counts it until lazy or active expiry reclaims it (counted then
+/// in `expired_keys`).
 fn set_expiry(ctx: &mut Ctx, key: &[u8], at_ms: u64) {
-    let now = ctx.now().unix_ms;
-    let db = ctx.db();
-    db.set_expire(key, at_ms);
-    db.expire_if_needed(key, now);
+    ctx.db().set_expire(key, at_ms);
 }
 
 // ---- expiry options (SET, SETEX, PSETEX, GETEX) ----
@@ -1229,7 +1227,7 @@ mod tests {
     }
 
     #[test]
-    fn set_with_a_past_expiry_replies_ok_and_deletes() {
+    fn set_with_a_past_expiry_replies_ok_and_reads_as_gone() {
         let (mut h, c) = start();
         expect_all(
             &mut h,
@@ -1241,13 +1239,19 @@ mod tests {
                 (&["SET", "k", "w", "PXAT", "1", "GET"], bulk("v")),
                 (&["GET", "k"], Frame::Null),
                 (&["SET", "k", "v", "PXAT", "1", "XX"], Frame::Null),
+                (&["SET", "k", "v", "PXAT", "1"], ok()),
+                (&["SET", "k", "w", "KEEPTTL"], ok()),
+                (&["GET", "k"], bulk("w")),
             ],
         );
+        // As in Redis 7.0.15: counted by DBSIZE until a lookup reclaims it.
         let mut d = Direct::new();
         assert_eq!(d.run(&["SET", "k", "v", "PXAT", "5"]), Reply::OK);
-        assert_eq!(d.srv.dbs[0].len(), 0, "deleted at once");
-        assert_eq!(d.srv.dbs[0].expired_keys, 1);
         assert_eq!(d.srv.dirty, 1);
+        assert_eq!(d.srv.dbs[0].len(), 1);
+        assert_eq!(d.run(&["GET", "k"]), Reply::Null);
+        assert_eq!(d.srv.dbs[0].len(), 0);
+        assert_eq!(d.srv.dbs[0].expired_keys, 1);
     }
 
     #[test]
