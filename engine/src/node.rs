@@ -49,6 +49,11 @@ pub type Clients = BTreeMap<ClientId, Client>;
 /// - **Getters**, which change nothing: [`Node::config`], [`Node::client_count`],
 ///   [`Node::is_shutting_down`].
 ///
+/// A client the node closes (`Output::Close`: QUIT, CLIENT KILL, protocol
+/// errors, idle timeout) is already forgotten; later input for it is
+/// ignored. During DEBUG SLEEP the node only buffers input: nothing runs,
+/// the cron included, until the deadline [`Node::poll_timeout`] gives.
+///
 /// Time is an input (`Now`, taken once per batch) and every random choice
 /// comes from a ChaCha RNG seeded by `config.seed`: the same inputs give
 /// the same outputs, byte for byte.
