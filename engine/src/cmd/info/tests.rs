@@ -134,7 +134,10 @@ fn errors_and_command_outcomes_are_counted() {
     ));
     assert!(!stats.contains("nosuch"), "unknown commands have no stats");
     // Only commands that ran count as processed: PING, SWAPDB and the INFOs.
-    assert_eq!(info_field(&mut h, c, "stats", "total_commands_processed"), "5");
+    assert_eq!(
+        info_field(&mut h, c, "stats", "total_commands_processed"),
+        "5"
+    );
 }
 
 #[test]
@@ -144,7 +147,10 @@ fn protocol_errors_count_as_error_replies() {
     let watcher = h.connect();
     h.send_raw(c, b"*1\r\nxx\r\n");
     assert!(h.is_closed(c));
-    assert_eq!(info_field(&mut h, watcher, "stats", "total_error_replies"), "1");
+    assert_eq!(
+        info_field(&mut h, watcher, "stats", "total_error_replies"),
+        "1"
+    );
     assert_eq!(
         info_text(&mut h, watcher, &["errorstats"]),
         "# Errorstats\r\nerrorstat_ERR:count=1\r\n"
