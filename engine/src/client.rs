@@ -49,6 +49,8 @@ pub struct Client {
     pub parser: RequestParser,
     /// Encoded replies not yet handed to the driver.
     pub out: BytesMut,
+    /// The most reply bytes ever pending at once (CLIENT LIST rbp).
+    pub out_peak: usize,
     /// Monotonic ms when the connection opened and when it last sent a command.
     pub created_ms: u64,
     pub last_interaction_ms: u64,
@@ -78,6 +80,7 @@ impl Client {
             query: BytesMut::new(),
             parser: RequestParser::new(),
             out: BytesMut::new(),
+            out_peak: 0,
             created_ms: now_ms,
             last_interaction_ms: now_ms,
             last_cmd: "NULL".to_string(),
@@ -100,5 +103,49 @@ impl Client {
     /// Whether replies are currently sent to this client.
     pub fn replies_enabled(&self) -> bool {
         matches!(self.reply_mode, ReplyMode::On)
+    }
+
+    /// Estimated bytes this client holds: its structure, buffers and names
+    /// (CLIENT LIST tot-mem, INFO memory).
+    pub fn mem_usage(&self) -> u64 {
+        let names = [&self.name, &self.lib_name, &self.lib_ver]
+            .iter()
+            .map(|n| n.as_ref().map_or(0, Bytes::len))
+            .sum::<usize>();
+        (std::mem::size_of::<Client>()
+            + self.query.capacity()
+            + self.out.capacity()
+            + names
+            + self.last_cmd.capacity()) as u64
+    }
+
+    /// The CLIENT LIST `flags` field: one letter per flag, `N` for none.
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.close_after_reply {
+            flags.push('c');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if self.no_touch {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
+    }
+
+    /// Whether the peer is on this machine (loopback or a Unix socket), as
+    /// `enable-debug-command local` requires.
+    pub fn is_local(&self) -> bool {
+        let addr = self.info.addr.as_str();
+        if addr.starts_with('/') {
+            return true;
+        }
+        let ip = addr.rsplit_once(':').map_or(addr, |(ip, _)| ip);
+        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+        ip == "127.0.0.1" || ip == "::1"
     }
 }

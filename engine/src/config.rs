@@ -3,6 +3,7 @@
 //! `CONFIG GET`/`CONFIG SET`.
 
 use crate::limits;
+use crate::util::parse_i64;
 
 /// `maxmemory-policy` values Redis accepts.
 pub const MAXMEMORY_POLICIES: &[&str] = &[
@@ -16,7 +17,12 @@ pub const MAXMEMORY_POLICIES: &[&str] = &[
     "noeviction",
 ];
 
-const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
+/// `loglevel` values Redis 7.0 accepts.
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
+
+/// `enable-debug-command` values: DEBUG is refused (`no`, Redis's default),
+/// allowed, or allowed from loopback connections only.
+pub const ENABLE_DEBUG_COMMAND: &[&str] = &["no", "yes", "local"];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -50,6 +56,14 @@ pub struct Config {
     pub lazyfree_lazy_expire: bool,
     pub lazyfree_lazy_server_del: bool,
     pub lazyfree_lazy_eviction: bool,
+    /// `enable-debug-command`: one of [`ENABLE_DEBUG_COMMAND`].
+    pub enable_debug_command: String,
+    /// Facts the driver knows, reported by INFO and used by CONFIG REWRITE;
+    /// not parameters (CONFIG GET does not list them).
+    /// The config file the server was started with, if any (absolute path).
+    pub config_file: Option<String>,
+    /// The server binary's absolute path ("" when unknown).
+    pub executable: String,
 }
 
 impl Default for Config {
@@ -83,6 +97,9 @@ impl Default for Config {
             lazyfree_lazy_expire: false,
             lazyfree_lazy_server_del: false,
             lazyfree_lazy_eviction: false,
+            enable_debug_command: "no".into(),
+            config_file: None,
+            executable: String::new(),
         }
     }
 }
@@ -92,12 +109,17 @@ impl Default for Config {
 pub enum Mutability {
     Runtime,
     StartupOnly,
+    /// Settable at startup only while `enable-protected-configs` is `no`
+    /// (Redis's default, and the only mode Keel has).
+    Protected,
 }
 
 /// The names of every parameter, in the order CONFIG GET * lists them,
 /// with whether CONFIG SET may change them.
 pub const PARAMS: &[(&str, Mutability)] = &[
-    ("bind", Mutability::Runtime),
+    // Redis rebinds on CONFIG SET bind/port; the engine has no sockets and
+    // the driver binds once, so both are fixed at startup.
+    ("bind", Mutability::StartupOnly),
     ("port", Mutability::StartupOnly),
     ("requirepass", Mutability::Runtime),
     ("databases", Mutability::StartupOnly),
@@ -116,7 +138,7 @@ pub const PARAMS: &[(&str, Mutability)] = &[
     ("active-expire-effort", Mutability::Runtime),
     ("loglevel", Mutability::Runtime),
     ("logfile", Mutability::StartupOnly),
-    ("dir", Mutability::Runtime),
+    ("dir", Mutability::Protected),
     ("pidfile", Mutability::StartupOnly),
     ("protected-mode", Mutability::Runtime),
     ("lazyfree-lazy-user-del", Mutability::Runtime),
@@ -126,13 +148,22 @@ pub const PARAMS: &[(&str, Mutability)] = &[
     ("lazyfree-lazy-eviction", Mutability::Runtime),
     // Persistence is not built yet: these report Redis's "off" values so
     // tools that ask (redis-benchmark asks for both) see the truth.
-    ("save", Mutability::StartupOnly),
-    ("appendonly", Mutability::StartupOnly),
+    ("save", Mutability::Runtime),
+    ("appendonly", Mutability::Runtime),
     ("daemonize", Mutability::StartupOnly),
+    ("enable-debug-command", Mutability::StartupOnly),
 ];
 
 pub fn param_mutability(name: &str) -> Option<Mutability> {
     PARAMS.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
+}
+
+/// The canonical name of a parameter, looked up case-insensitively.
+pub fn canonical_param(name: &[u8]) -> Option<&'static str> {
+    PARAMS
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| n.as_bytes().eq_ignore_ascii_case(name))
 }
 
 fn yes_no(b: bool) -> String {
@@ -147,8 +178,9 @@ fn parse_bool(v: &str) -> Result<bool, String> {
     }
 }
 
-/// Parses a memory amount as Redis's `memtoull`: a number with an optional
-/// unit (`k`=1000, `kb`=1024, `m`, `mb`, `g`, `gb`), case-insensitive.
+/// Parses a memory amount as Redis's `memtoull`: decimal digits with an
+/// optional unit (`k`=1000, `kb`=1024, `m`, `mb`, `g`, `gb`), case-insensitive.
+/// As in Redis, no digits at all reads as 0 and a value too big saturates.
 pub fn parse_memory(v: &str) -> Option<u64> {
     let lower = v.to_ascii_lowercase();
     let units: [(&str, u64); 6] = [
@@ -164,17 +196,21 @@ pub fn parse_memory(v: &str) -> Option<u64> {
         .find(|(u, _)| lower.ends_with(u))
         .map(|(u, m)| (&lower[..lower.len() - u.len()], *m))
         .unwrap_or((lower.as_str(), 1));
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+    if !digits.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    digits.parse::<u64>().ok()?.checked_mul(mul)
+    let n = digits.bytes().fold(0u64, |n, c| {
+        n.saturating_mul(10).saturating_add((c - b'0') as u64)
+    });
+    Some(n.saturating_mul(mul))
 }
 
+/// Parses an integer parameter with Redis's strict rules (`string2ll`: no
+/// sign, spaces or leading zeros) and checks its range.
 fn parse_int(v: &str, min: u64, max: u64) -> Result<u64, String> {
-    let n: i64 = v
-        .parse()
-        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
-    if n < min as i64 || n as u64 > max {
+    let n = parse_i64(v.as_bytes())
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+    if n < 0 || (n as u64) < min || n as u64 > max {
         return Err(format!(
             "argument must be between {min} and {max} inclusive"
         ));
@@ -232,6 +268,7 @@ impl Config {
             "lazyfree-lazy-expire" => yes_no(self.lazyfree_lazy_expire),
             "lazyfree-lazy-server-del" => yes_no(self.lazyfree_lazy_server_del),
             "lazyfree-lazy-eviction" => yes_no(self.lazyfree_lazy_eviction),
+            "enable-debug-command" => self.enable_debug_command.clone(),
             "save" => String::new(),
             "appendonly" | "daemonize" => yes_no(false),
             _ => return None,
@@ -264,9 +301,9 @@ impl Config {
             "timeout" => self.timeout = parse_int(v, 0, i32::MAX as u64)?,
             "tcp-keepalive" => self.tcp_keepalive = parse_int(v, 0, i32::MAX as u64)?,
             "tcp-backlog" => self.tcp_backlog = parse_int(v, 0, i32::MAX as u64)?,
-            "maxmemory" => self.maxmemory = parse_mem_in(v, 0, i64::MAX as u64)?,
+            "maxmemory" => self.maxmemory = parse_mem_in(v, 0, u64::MAX)?,
             "maxmemory-policy" => self.maxmemory_policy = parse_enum(v, MAXMEMORY_POLICIES)?,
-            "maxmemory-samples" => self.maxmemory_samples = parse_int(v, 1, 64)?,
+            "maxmemory-samples" => self.maxmemory_samples = parse_int(v, 1, i32::MAX as u64)?,
             "lfu-log-factor" => self.lfu_log_factor = parse_int(v, 0, i32::MAX as u64)?,
             "lfu-decay-time" => self.lfu_decay_time = parse_int(v, 0, i32::MAX as u64)?,
             "active-expire-effort" => self.active_expire_effort = parse_int(v, 1, 10)?,
@@ -280,6 +317,9 @@ impl Config {
             "lazyfree-lazy-expire" => self.lazyfree_lazy_expire = parse_bool(v)?,
             "lazyfree-lazy-server-del" => self.lazyfree_lazy_server_del = parse_bool(v)?,
             "lazyfree-lazy-eviction" => self.lazyfree_lazy_eviction = parse_bool(v)?,
+            "enable-debug-command" => {
+                self.enable_debug_command = parse_enum(v, ENABLE_DEBUG_COMMAND)?
+            }
             "save" if v.trim().is_empty() => {}
             "save" => {
                 return Err("RDB persistence is not built yet; only save \"\" is accepted".into())
@@ -295,6 +335,68 @@ impl Config {
                 return Err("daemonize is not supported; run keel-server under a supervisor".into())
             }
             _ => return Err(format!("Unknown option '{name}'")),
+        }
+        Ok(())
+    }
+}
+
+/// Why a CONFIG SET was refused; the parameter is named as the client spelled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetError {
+    /// No such parameter: `ERR Unknown option or number of arguments for CONFIG SET - '<name>'`.
+    Unknown(String),
+    /// `ERR CONFIG SET failed (possibly related to argument '<name>') - <reason>`.
+    Failed { name: String, reason: String },
+}
+
+impl SetError {
+    /// The full error text Redis 7.0 replies.
+    pub fn message(&self) -> String {
+        match self {
+            SetError::Unknown(name) => {
+                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+            }
+            SetError::Failed { name, reason } => {
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Sets several parameters at once, all or nothing, as CONFIG SET does:
+    /// names are checked first (unknown, not settable at run time,
+    /// duplicates), in order; then values are applied in order, and if one
+    /// is refused every change is rolled back.
+    pub fn set_many(&mut self, pairs: &[(&str, &str)]) -> Result<(), SetError> {
+        let mut names: Vec<&'static str> = Vec::with_capacity(pairs.len());
+        for (given, _) in pairs {
+            let failed = |reason: &str| SetError::Failed {
+                name: given.to_string(),
+                reason: reason.to_string(),
+            };
+            let Some(name) = canonical_param(given.as_bytes()) else {
+                return Err(SetError::Unknown(given.to_string()));
+            };
+            match param_mutability(name) {
+                Some(Mutability::StartupOnly) => return Err(failed("can't set immutable config")),
+                Some(Mutability::Protected) => return Err(failed("can't set protected config")),
+                _ => {}
+            }
+            if names.contains(&name) {
+                return Err(failed("duplicate parameter"));
+            }
+            names.push(name);
+        }
+        let before = self.clone();
+        for ((given, value), name) in pairs.iter().zip(names) {
+            if let Err(reason) = self.set(name, value) {
+                *self = before;
+                return Err(SetError::Failed {
+                    name: given.to_string(),
+                    reason,
+                });
+            }
         }
         Ok(())
     }
@@ -324,7 +426,13 @@ mod tests {
         assert_eq!(parse_memory("10k"), Some(10_000));
         assert_eq!(parse_memory("12"), Some(12));
         assert_eq!(parse_memory("-1"), None);
-        assert_eq!(parse_memory("mb"), None);
+        assert_eq!(parse_memory("+1"), None);
+        assert_eq!(parse_memory(" 1"), None);
+        assert_eq!(parse_memory("1.5mb"), None);
+        // As Redis's memtoull: no digits reads as 0, overflow saturates.
+        assert_eq!(parse_memory("mb"), Some(0));
+        assert_eq!(parse_memory(""), Some(0));
+        assert_eq!(parse_memory("99999999999999999999"), Some(u64::MAX));
     }
 
     #[test]
@@ -334,5 +442,60 @@ mod tests {
         assert!(c.set("timeout", "abc").is_err());
         assert!(c.set("appendonly", "yes").is_err());
         assert!(c.set("nonsense", "1").is_err());
+        for strict in ["05", "+5", " 5", "5 ", "1.5"] {
+            assert_eq!(
+                c.set("timeout", strict),
+                Err("argument couldn't be parsed into an integer".into()),
+                "{strict:?}"
+            );
+        }
+        assert_eq!(
+            c.set("loglevel", "nothing"),
+            Err("argument(s) must be one of the following: debug, verbose, notice, warning".into())
+        );
+    }
+
+    #[test]
+    fn set_many_is_all_or_nothing() {
+        let mut c = Config::default();
+        let err = c
+            .set_many(&[("hz", "50"), ("timeout", "7"), ("maxmemory-policy", "xx")])
+            .unwrap_err();
+        assert!(err.message().starts_with(
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of"
+        ));
+        assert_eq!(c.hz, limits::DEFAULT_HZ, "rolled back");
+        assert_eq!(c.timeout, 0, "rolled back");
+        c.set_many(&[("HZ", "50"), ("timeout", "7")]).unwrap();
+        assert_eq!((c.hz, c.timeout), (50, 7));
+    }
+
+    #[test]
+    fn set_many_checks_names_first_in_order() {
+        let mut c = Config::default();
+        let unknown = c.set_many(&[("hz", "abc"), ("foo", "bar")]).unwrap_err();
+        assert_eq!(
+            unknown.message(),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+        );
+        let immutable = c
+            .set_many(&[("hz", "abc"), ("daemonize", "yes")])
+            .unwrap_err();
+        assert_eq!(
+            immutable.message(),
+            "ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config"
+        );
+        let dup = c
+            .set_many(&[("hz", "1"), ("HZ", "abc"), ("foo", "2")])
+            .unwrap_err();
+        assert_eq!(
+            dup.message(),
+            "ERR CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter"
+        );
+        let protected = c.set_many(&[("dir", "/tmp")]).unwrap_err();
+        assert_eq!(
+            protected.message(),
+            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
     }
 }

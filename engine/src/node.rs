@@ -49,6 +49,11 @@ pub type Clients = BTreeMap<ClientId, Client>;
 /// - **Getters**, which change nothing: [`Node::config`], [`Node::client_count`],
 ///   [`Node::is_shutting_down`].
 ///
+/// A client the node closes (`Output::Close`: QUIT, CLIENT KILL, protocol
+/// errors, idle timeout) is already forgotten; later input for it is
+/// ignored. During DEBUG SLEEP the node only buffers input: nothing runs,
+/// the cron included, until the deadline [`Node::poll_timeout`] gives.
+///
 /// Time is an input (`Now`, taken once per batch) and every random choice
 /// comes from a ChaCha RNG seeded by `config.seed`: the same inputs give
 /// the same outputs, byte for byte.
@@ -77,6 +82,12 @@ impl Node {
 
     pub fn is_shutting_down(&self) -> bool {
         self.srv.shutting_down
+    }
+
+    /// The server state, for tests that set up data directly.
+    #[cfg(test)]
+    pub(crate) fn server_mut(&mut self) -> &mut Server {
+        &mut self.srv
     }
 
     // ---- handlers ----
@@ -121,10 +132,14 @@ impl Node {
 
     /// Runs timers that are due: the end of a DEBUG SLEEP, and the periodic
     /// cron (active expiry, lazy freeing, idle client timeouts, stats).
+    /// While DEBUG SLEEP lasts nothing runs, the cron included, as in Redis
+    /// whose whole process sleeps.
     pub fn handle_timeout(&mut self, now: Now) {
         self.srv.now = now;
-        if self.srv.paused_until.is_some_and(|t| now.mono_ms >= t) {
-            self.end_pause();
+        match self.srv.paused_until {
+            Some(t) if now.mono_ms >= t => self.end_pause(),
+            Some(_) => return,
+            None => {}
         }
         if now.mono_ms >= self.srv.next_cron_ms {
             self.cron();
@@ -141,10 +156,9 @@ impl Node {
 
     /// The monotonic time at which [`Node::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let cron = Some(self.srv.next_cron_ms);
         match self.srv.paused_until {
-            Some(p) => cron.map(|c| c.min(p)),
-            None => cron,
+            Some(p) => Some(p),
+            None => Some(self.srv.next_cron_ms),
         }
     }
 
@@ -155,6 +169,7 @@ impl Node {
             return;
         };
         self.srv.stats.total_net_input_bytes += data.len() as u64;
+        self.srv.stats.total_reads_processed += 1;
         client.query.extend_from_slice(data);
         client.last_interaction_ms = self.srv.now.mono_ms;
         if self.query_buffer_too_big(&client) {
@@ -190,7 +205,9 @@ impl Node {
                 Ok(Some(args)) => self.execute(client, &args),
                 Ok(None) => break,
                 Err(e) => {
-                    let reply = Reply::error(e.reply_text());
+                    let text = e.reply_text();
+                    self.srv.stats.count_error(&text);
+                    let reply = Reply::error(text);
                     encode(&reply, client.protocol, &mut client.out);
                     client.query.clear();
                     client.close_after_reply = true;
@@ -203,12 +220,8 @@ impl Node {
     /// or closes it.
     fn finish(&mut self, mut client: Client) {
         let id = client.id;
-        if !client.out.is_empty() && !client.killed {
-            self.srv.stats.total_net_output_bytes += client.out.len() as u64;
-            let data = client.out.split().freeze();
-            self.srv
-                .outputs
-                .push_back(Output::Write { client: id, data });
+        if !client.killed {
+            flush_output(&mut self.srv, &mut client);
         }
         if client.close_after_reply || client.killed {
             self.srv.outputs.push_back(Output::Close { client: id });
@@ -221,11 +234,8 @@ impl Node {
         if client.reply_mode == ReplyMode::SkipNext {
             client.reply_mode = ReplyMode::Skipping;
         }
-        let reply = self.dispatch(client, args);
-        self.srv.stats.total_commands_processed += 1;
-        if reply.is_error() {
-            self.srv.stats.total_error_replies += 1;
-        }
+        let (reply, outcome) = self.dispatch(client, args);
+        self.count(&reply, &outcome);
         if client.replies_enabled() {
             encode(&reply, client.protocol, &mut client.out);
         }
@@ -234,44 +244,70 @@ impl Node {
         }
     }
 
-    fn dispatch(&mut self, client: &mut Client, args: &[Bytes]) -> Reply {
+    /// Updates the counters INFO reports (stats, commandstats, errorstats).
+    fn count(&mut self, reply: &Reply, outcome: &Outcome) {
+        let stats = &mut self.srv.stats;
+        match outcome {
+            Outcome::Unknown => {}
+            Outcome::Rejected(name) => stats.command(name).rejected_calls += 1,
+            Outcome::Ran(name) => {
+                // As in Redis, only commands that ran count as processed.
+                stats.total_commands_processed += 1;
+                let entry = stats.command(name);
+                entry.calls += 1;
+                if reply.is_error() {
+                    entry.failed_calls += 1;
+                }
+            }
+        }
+        if let Reply::Error(text) = reply {
+            stats.count_error(text);
+        }
+    }
+
+    fn dispatch(&mut self, client: &mut Client, args: &[Bytes]) -> (Reply, Outcome) {
         let Some(mut spec) = self.srv.table.lookup(&args[0]) else {
-            return cmd::unknown_command(args);
+            return (cmd::unknown_command(args), Outcome::Unknown);
         };
         let mut parent = None;
         if !spec.subcommands.is_empty() && (args.len() > 1 || spec.handler.is_none()) {
             if !spec.arity_ok(args.len()) {
-                return Reply::wrong_arity(spec.name);
+                let rejected = Outcome::Rejected(spec.name.to_string());
+                return (Reply::wrong_arity(spec.name), rejected);
             }
             match spec.find_subcommand(&args[1]) {
                 Some(sub) => {
                     parent = Some(spec.name);
                     spec = sub;
                 }
-                None => return cmd::unknown_subcommand(spec.name, &args[1]),
+                None => {
+                    return (
+                        cmd::unknown_subcommand(spec.name, &args[1]),
+                        Outcome::Unknown,
+                    )
+                }
             }
         }
-        if !spec.arity_ok(args.len()) {
-            let name = match parent {
-                Some(p) => format!("{p}|{}", spec.name),
-                None => spec.name.to_string(),
-            };
-            return Reply::wrong_arity(&name);
-        }
-        if !client.authenticated && !spec.has(flags::NO_AUTH) {
-            return Reply::err("NOAUTH Authentication required.");
-        }
-        client.last_cmd = match parent {
+        let full_name = match parent {
             Some(p) => format!("{p}|{}", spec.name),
             None => spec.name.to_string(),
         };
+        if !spec.arity_ok(args.len()) {
+            let reply = Reply::wrong_arity(&full_name);
+            return (reply, Outcome::Rejected(full_name));
+        }
+        if !client.authenticated && !spec.has(flags::NO_AUTH) {
+            let reply = Reply::err("NOAUTH Authentication required.");
+            return (reply, Outcome::Rejected(full_name));
+        }
+        client.last_cmd.clone_from(&full_name);
         let handler = spec.handler.expect("a leaf command has a handler");
         let mut ctx = Ctx {
             srv: &mut self.srv,
             client,
             others: &mut self.clients,
         };
-        handler(&mut ctx, args)
+        (handler(&mut ctx, args), Outcome::Ran(full_name))
     }
 
     /// DEBUG SLEEP has ended: answer the sleeper, then run what queued up.
@@ -299,22 +335,43 @@ impl Node {
     }
 
     fn cron(&mut self) {
+        if self.srv.cron_paused {
+            return;
+        }
+        if self.srv.active_expire_enabled {
+            self.active_expire_cycle();
+        }
+        self.srv.lazyfree_step(limits::LAZYFREE_KEYS_PER_STEP);
+        self.close_idle_clients();
+        let now_ms = self.srv.now.mono_ms;
+        self.srv.stats.sample_rates(now_ms);
+    }
+
+    /// Active expiry: bounded per cycle, scaled by active-expire-effort.
+    fn active_expire_cycle(&mut self) {
         let now = self.srv.now;
-        // Active expiry: bounded per cycle, scaled by active-expire-effort.
         let effort = self.srv.config.active_expire_effort.clamp(1, 10) as usize;
         let budget = limits::ACTIVE_EXPIRE_MAX_KEYS_PER_CYCLE * effort;
         let per_db = budget / self.srv.dbs.len().max(1) + 1;
+        let (mut sampled, mut expired, mut capped) = (0, 0, false);
         for db in &mut self.srv.dbs {
-            db.active_expire(now.unix_ms, &mut self.srv.rng, per_db);
+            let cycle = db.active_expire(now.unix_ms, &mut self.srv.rng, per_db);
+            sampled += cycle.sampled;
+            expired += cycle.expired;
+            capped |= cycle.sampled >= per_db;
         }
-        self.srv.stats.expire_cycles += 1;
-        self.srv.lazyfree_step(limits::LAZYFREE_KEYS_PER_STEP);
-        self.close_idle_clients();
-        let samples = &mut self.srv.stats.ops_samples;
-        samples.push_back((now.mono_ms, self.srv.stats.total_commands_processed));
-        while samples.len() > 16 {
-            samples.pop_front();
+        let stats = &mut self.srv.stats;
+        stats.expire_cycles += 1;
+        if capped {
+            stats.expired_time_cap_reached_count += 1;
         }
+        // Redis's running average: 5% weight to this cycle's stale share.
+        let current = if sampled > 0 {
+            expired as f64 / sampled as f64
+        } else {
+            0.0
+        };
+        stats.expired_stale_perc = current * 0.05 + stats.expired_stale_perc * 0.95;
     }
 
     fn close_idle_clients(&mut self) {
@@ -334,4 +391,29 @@ impl Node {
             self.srv.outputs.push_back(Output::Close { client: id });
         }
     }
+}
+
+/// How far a command got, for the per-command counters.
+enum Outcome {
+    /// No such command or subcommand: counted in no command's stats.
+    Unknown,
+    /// Refused before running (wrong arity, NOAUTH), by full name.
+    Rejected(String),
+    /// The handler ran, by full name.
+    Ran(String),
+}
+
+/// Hands `client`'s pending replies to the driver as one write.
+pub(crate) fn flush_output(srv: &mut Server, client: &mut Client) {
+    if client.out.is_empty() {
+        return;
+    }
+    client.out_peak = client.out_peak.max(client.out.len());
+    srv.stats.total_net_output_bytes += client.out.len() as u64;
+    srv.stats.total_writes_processed += 1;
+    let data = client.out.split().freeze();
+    srv.outputs.push_back(Output::Write {
+        client: client.id,
+        data,
+    });
 }

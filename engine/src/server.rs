@@ -10,7 +10,58 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 
+/// A rate measured as Redis measures its `instantaneous_*` metrics: every
+/// [`RateMeter::PERIOD_MS`] the increase of a counter since the previous
+/// sample, per second, goes into a ring of [`RateMeter::SAMPLES`]; the rate
+/// reported is the mean of the ring (empty slots count as zero).
+#[derive(Debug, Clone, Default)]
+pub struct RateMeter {
+    last: Option<(u64, u64)>,
+    ring: [u64; RateMeter::SAMPLES],
+    next: usize,
+}
+
+impl RateMeter {
+    pub const PERIOD_MS: u64 = 100;
+    pub const SAMPLES: usize = 16;
+
+    /// Records the counter's `value` at `now_ms`, at most once per period.
+    pub fn sample(&mut self, now_ms: u64, value: u64) {
+        let Some((t0, v0)) = self.last else {
+            self.last = Some((now_ms, value));
+            return;
+        };
+        let elapsed = now_ms.saturating_sub(t0);
+        if elapsed < Self::PERIOD_MS {
+            return;
+        }
+        self.ring[self.next] = value.saturating_sub(v0).saturating_mul(1000) / elapsed;
+        self.next = (self.next + 1) % Self::SAMPLES;
+        self.last = Some((now_ms, value));
+    }
+
+    /// The mean per-second rate over the ring.
+    pub fn per_sec(&self) -> f64 {
+        self.ring.iter().sum::<u64>() as f64 / Self::SAMPLES as f64
+    }
+}
+
+/// Per-command counters (INFO commandstats), by full name (`get`, `client|list`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CommandStats {
+    /// Times the command ran (its handler was called).
+    pub calls: u64,
+    /// Times it was refused before running (wrong arity, NOAUTH).
+    pub rejected_calls: u64,
+    /// Times it ran and replied an error.
+    pub failed_calls: u64,
+}
+
+/// Most distinct error codes INFO errorstats tracks (Redis's ERROR_STATS_NUMBER).
+pub const MAX_ERROR_CODES: usize = 128;
+
 /// Counters reported by INFO (stats section), with Redis's meaning.
+/// CONFIG RESETSTAT puts them all back to zero.
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
     pub total_connections_received: u64,
@@ -18,36 +69,111 @@ pub struct Stats {
     pub total_commands_processed: u64,
     pub total_net_input_bytes: u64,
     pub total_net_output_bytes: u64,
+    /// Batches of input read from clients, and of replies handed to the driver.
+    pub total_reads_processed: u64,
+    pub total_writes_processed: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
+    pub evicted_keys: u64,
     pub total_error_replies: u64,
     pub unexpected_error_replies: u64,
-    pub expired_stale_perc_x100: u64,
+    /// Running estimate of the share of keys with a TTL that are expired,
+    /// from active expiry samples (INFO expired_stale_perc).
+    pub expired_stale_perc: f64,
+    /// Active expiry cycles that stopped at their work bound.
+    pub expired_time_cap_reached_count: u64,
     pub expire_cycles: u64,
     pub lazyfreed_objects: u64,
-    /// Samples of (mono_ms, total_commands_processed) for instantaneous_ops_per_sec.
-    pub ops_samples: VecDeque<(u64, u64)>,
-    /// Per-command calls, by full name (`get`, `client|list`).
-    pub command_calls: std::collections::BTreeMap<String, u64>,
+    /// Largest `used_memory` observed (INFO used_memory_peak).
+    pub peak_memory: u64,
+    pub ops: RateMeter,
+    pub net_input: RateMeter,
+    pub net_output: RateMeter,
+    pub commands: std::collections::BTreeMap<String, CommandStats>,
+    /// Error replies by code (the first word: `ERR`, `WRONGTYPE`, ...).
+    pub errors: std::collections::BTreeMap<String, u64>,
 }
 
 impl Stats {
-    /// Operations per second over the sampled window (Redis samples each 100 ms over 1.6 s).
+    /// Commands per second, as INFO instantaneous_ops_per_sec.
     pub fn instantaneous_ops_per_sec(&self) -> u64 {
-        match (self.ops_samples.front(), self.ops_samples.back()) {
-            (Some(&(t0, c0)), Some(&(t1, c1))) if t1 > t0 => (c1 - c0) * 1000 / (t1 - t0),
-            _ => 0,
+        self.ops.per_sec() as u64
+    }
+
+    /// Samples the instantaneous meters (from the cron).
+    pub fn sample_rates(&mut self, now_ms: u64) {
+        self.ops.sample(now_ms, self.total_commands_processed);
+        self.net_input.sample(now_ms, self.total_net_input_bytes);
+        self.net_output.sample(now_ms, self.total_net_output_bytes);
+    }
+
+    /// Counts an error reply under its code.
+    pub fn count_error(&mut self, text: &str) {
+        self.total_error_replies += 1;
+        let code = error_code(text);
+        if let Some(n) = self.errors.get_mut(code) {
+            *n += 1;
+        } else if self.errors.len() < MAX_ERROR_CODES {
+            self.errors.insert(code.to_string(), 1);
         }
     }
 
+    pub fn command(&mut self, full_name: &str) -> &mut CommandStats {
+        if !self.commands.contains_key(full_name) {
+            self.commands
+                .insert(full_name.to_string(), CommandStats::default());
+        }
+        self.commands.get_mut(full_name).expect("just inserted")
+    }
+
     pub fn reset(&mut self) {
-        let samples = std::mem::take(&mut self.ops_samples);
-        *self = Stats {
-            ops_samples: samples,
-            ..Stats::default()
-        };
+        *self = Stats::default();
     }
 }
+
+/// The code an error is counted under: its first word when that is an
+/// upper-case code within the first 32 bytes (`WRONGTYPE`, `NOAUTH`),
+/// otherwise `ERR`, as Redis counts free-form errors (DEBUG ERROR).
+fn error_code(text: &str) -> &str {
+    let head = &text.as_bytes()[..text.len().min(32)];
+    match head.iter().position(|&c| c == b' ') {
+        Some(n) if n > 0 && head[..n].iter().all(u8::is_ascii_uppercase) => &text[..n],
+        _ => "ERR",
+    }
+}
+
+/// Estimated memory use, in bytes (INFO memory). Keel does not measure its
+/// allocator: these are sums of the sizes of what the node holds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// Everything below added up.
+    pub total: u64,
+    /// The node's fixed structures, present from start.
+    pub startup: u64,
+    /// Keys and values (their bytes).
+    pub dataset: u64,
+    /// Per-key bookkeeping: table entries, buckets, expiry entries.
+    pub keyspace_overhead: u64,
+    /// Client structures and buffers.
+    pub clients: u64,
+    /// Values waiting to be freed lazily.
+    pub lazyfree: u64,
+}
+
+impl MemoryUsage {
+    /// Everything that is not the dataset (INFO used_memory_overhead).
+    pub fn overhead(&self) -> u64 {
+        self.total - self.dataset
+    }
+}
+
+/// Bookkeeping bytes per key in the main table: the slot (key handle,
+/// object, hash, chain link) and a share of the bucket array.
+const KEY_ENTRY_OVERHEAD: u64 = (std::mem::size_of::<(bytes::Bytes, Object)>() + 16) as u64;
+/// Bookkeeping bytes per key with a TTL, in the expiry table.
+const EXPIRE_ENTRY_OVERHEAD: u64 = (std::mem::size_of::<(bytes::Bytes, u64)>() + 16) as u64;
+/// Bytes per bucket of a table (a slot index).
+const BUCKET_BYTES: u64 = 4;
 
 pub struct Server {
     pub config: Config,
@@ -76,14 +202,20 @@ pub struct Server {
     pub next_client_id: u64,
     /// Set by SHUTDOWN: the node accepts no more input.
     pub shutting_down: bool,
+    /// Replication id (INFO master_replid): 40 hex characters from the seed.
+    pub replid: String,
+    /// Active expiry runs in the cron (DEBUG SET-ACTIVE-EXPIRE turns it off).
+    pub active_expire_enabled: bool,
+    /// DEBUG PAUSE-CRON: the periodic cron does nothing while set.
+    pub cron_paused: bool,
 }
 
 impl Server {
     pub fn new(config: Config, now: Now) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let run_id = (0..20)
-            .map(|_| format!("{:02x}", rng.next_u32() as u8))
-            .collect();
+        let run_id = hex_id(&mut rng);
+        // Drawn from its own stream so the main RNG's sequence stays as it was.
+        let replid = hex_id(&mut ChaCha8Rng::seed_from_u64(config.seed ^ REPLID_STREAM));
         let dbs = (0..config.databases)
             .map(|i| Db::new(config.seed.wrapping_add(i as u64)))
             .collect();
@@ -104,7 +236,15 @@ impl Server {
             next_cron_ms: now.mono_ms,
             next_client_id: 1,
             shutting_down: false,
+            replid,
+            active_expire_enabled: true,
+            cron_paused: false,
         }
+    }
+
+    /// DEBUG CHANGE-REPL-ID: a fresh replication id, drawn from the seeded RNG.
+    pub fn change_replid(&mut self) {
+        self.replid = hex_id(&mut self.rng);
     }
 
     pub fn uptime_secs(&self) -> u64 {
@@ -138,4 +278,66 @@ impl Server {
     pub fn expired_keys(&self) -> u64 {
         self.dbs.iter().map(|d| d.expired_keys).sum()
     }
+
+    /// Values queued for lazy freeing (INFO lazyfree_pending_objects).
+    pub fn lazyfree_pending(&self) -> usize {
+        self.lazyfree.iter().map(Vec::len).sum()
+    }
+
+    /// Total keys with a TTL and total keys, over all databases.
+    pub fn key_counts(&self) -> (usize, usize) {
+        let keys = self.dbs.iter().map(Db::len).sum();
+        let expires = self.dbs.iter().map(|d| d.expires.len()).sum();
+        (keys, expires)
+    }
+
+    /// Estimates the memory the node holds; `clients` is what the clients
+    /// hold (the server does not own them). O(keys): it walks every value.
+    pub fn memory_usage(&self, clients: u64) -> MemoryUsage {
+        let startup = (std::mem::size_of::<Server>()
+            + self.dbs.len() * std::mem::size_of::<Db>()
+            + self.table.len() * std::mem::size_of::<usize>() * 4) as u64;
+        let mut dataset = 0u64;
+        let mut keyspace_overhead = 0u64;
+        for db in &self.dbs {
+            for (key, obj) in db.keys.iter() {
+                dataset += (key.len() + obj.value.mem_usage()) as u64;
+            }
+            keyspace_overhead += db.keys.len() as u64 * KEY_ENTRY_OVERHEAD
+                + db.expires.len() as u64 * EXPIRE_ENTRY_OVERHEAD
+                + (db.keys.buckets() + db.expires.buckets()) as u64 * BUCKET_BYTES;
+        }
+        let lazyfree = self
+            .lazyfree
+            .iter()
+            .flatten()
+            .map(|(k, o)| (k.len() + o.value.mem_usage()) as u64 + KEY_ENTRY_OVERHEAD)
+            .sum::<u64>();
+        let total = startup + dataset + keyspace_overhead + clients + lazyfree;
+        MemoryUsage {
+            total,
+            startup,
+            dataset,
+            keyspace_overhead,
+            clients,
+            lazyfree,
+        }
+    }
+
+    /// The memory estimate, also recording it as the peak if it is one.
+    pub fn observe_memory(&mut self, clients: u64) -> MemoryUsage {
+        let usage = self.memory_usage(clients);
+        self.stats.peak_memory = self.stats.peak_memory.max(usage.total);
+        usage
+    }
+}
+
+/// Seed mix for the replication id's own random stream.
+const REPLID_STREAM: u64 = 0x7265_706c_6964_0001;
+
+/// 40 hex characters, as Redis's run and replication ids.
+fn hex_id(rng: &mut ChaCha8Rng) -> String {
+    (0..20)
+        .map(|_| format!("{:02x}", rng.next_u32() as u8))
+        .collect()
 }

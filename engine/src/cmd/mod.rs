@@ -6,8 +6,11 @@
 //! A handler takes the execution context and the arguments (the command
 //! name included, as in Redis's argv) and returns the reply.
 
+pub mod client;
+pub mod command;
 pub mod connection;
 pub mod expire;
+pub mod info;
 pub mod keys;
 pub mod server;
 pub mod string;
@@ -156,13 +159,16 @@ impl CommandSpec {
 }
 
 /// Every command group's table.
-pub fn all_groups() -> [&'static [CommandSpec]; 5] {
+pub fn all_groups() -> [&'static [CommandSpec]; 8] {
     [
         connection::COMMANDS,
         string::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        info::COMMANDS,
+        client::COMMANDS,
+        command::COMMANDS,
     ]
 }
 

@@ -111,3 +111,138 @@ fn null(out: &mut BytesMut, proto: Protocol, resp2: &[u8]) {
         out.put_slice(resp2);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    /// One example or more of every reply shape.
+    fn samples() -> Vec<(&'static str, Reply)> {
+        let b = |s: &'static str| Reply::Bulk(Bytes::from_static(s.as_bytes()));
+        vec![
+            ("status", Reply::OK),
+            ("error", Reply::err("ERR syntax error")),
+            ("int zero", Reply::Int(0)),
+            ("int negative", Reply::Int(-42)),
+            ("int max", Reply::Int(i64::MAX)),
+            ("int min", Reply::Int(i64::MIN)),
+            ("bulk", b("hello")),
+            ("bulk empty", b("")),
+            (
+                "bulk binary",
+                Reply::Bulk(Bytes::from_static(b"a\r\nb\x00\xff")),
+            ),
+            ("null", Reply::Null),
+            ("null array", Reply::NullArray),
+            ("array empty", Reply::Array(vec![])),
+            (
+                "array nested",
+                Reply::Array(vec![
+                    Reply::Int(1),
+                    Reply::Array(vec![b("x"), Reply::Null]),
+                    Reply::NullArray,
+                ]),
+            ),
+            ("map empty", Reply::Map(vec![])),
+            (
+                "map nested",
+                Reply::Map(vec![
+                    (b("a"), Reply::Int(1)),
+                    (b("b"), Reply::Map(vec![(b("c"), Reply::Bool(true))])),
+                ]),
+            ),
+            ("set", Reply::Set(vec![b("x"), b("y")])),
+            ("set empty", Reply::Set(vec![])),
+            ("double", Reply::Double(1.5)),
+            ("double integral", Reply::Double(3.0)),
+            ("double negative zero", Reply::Double(-0.0)),
+            ("double small", Reply::Double(0.00001)),
+            ("double big", Reply::Double(1e17)),
+            ("double inf", Reply::Double(f64::INFINITY)),
+            ("double -inf", Reply::Double(f64::NEG_INFINITY)),
+            ("double nan", Reply::Double(f64::NAN)),
+            ("bool true", Reply::Bool(true)),
+            ("bool false", Reply::Bool(false)),
+            (
+                "verbatim txt",
+                Reply::Verbatim("txt", Bytes::from_static(b"line\r\nnext")),
+            ),
+            ("verbatim mkd empty", Reply::Verbatim("mkd", Bytes::new())),
+            (
+                "big number",
+                Reply::BigNumber("-3492890328409238509324850943850943825024385".into()),
+            ),
+            ("push", Reply::Push(vec![b("message"), b("chan"), b("hi")])),
+            ("no reply", Reply::NoReply),
+        ]
+    }
+
+    /// Names every variant, so a new one cannot be left out of `samples`.
+    fn variant(reply: &Reply) -> &'static str {
+        match reply {
+            Reply::Status(_) => "Status",
+            Reply::Error(_) => "Error",
+            Reply::Int(_) => "Int",
+            Reply::Bulk(_) => "Bulk",
+            Reply::Null => "Null",
+            Reply::NullArray => "NullArray",
+            Reply::Array(_) => "Array",
+            Reply::Map(_) => "Map",
+            Reply::Set(_) => "Set",
+            Reply::Double(_) => "Double",
+            Reply::Bool(_) => "Bool",
+            Reply::Verbatim(..) => "Verbatim",
+            Reply::BigNumber(_) => "BigNumber",
+            Reply::Push(_) => "Push",
+            Reply::NoReply => "NoReply",
+        }
+    }
+
+    fn table(proto: Protocol) -> String {
+        let mut out = String::new();
+        for (name, reply) in samples() {
+            let mut buf = BytesMut::new();
+            encode(&reply, proto, &mut buf);
+            out.push_str(&format!("{name}: {}\n", buf.escape_ascii()));
+        }
+        out
+    }
+
+    #[test]
+    fn every_variant_has_samples() {
+        let mut seen: Vec<&str> = samples().iter().map(|(_, r)| variant(r)).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 15);
+    }
+
+    #[test]
+    fn resp2_encoding() {
+        insta::assert_snapshot!(table(Protocol::Resp2));
+    }
+
+    #[test]
+    fn resp3_encoding() {
+        insta::assert_snapshot!(table(Protocol::Resp3));
+    }
+
+    #[test]
+    fn encoded_frames_read_back() {
+        use crate::resp::frame::{read_frame, Frame};
+        for proto in [Protocol::Resp2, Protocol::Resp3] {
+            for (name, reply) in samples() {
+                let mut buf = BytesMut::new();
+                encode(&reply, proto, &mut buf);
+                let frame = read_frame(&mut buf).expect("well-formed");
+                match reply {
+                    Reply::NoReply => assert_eq!(frame, None, "{name}"),
+                    _ => assert!(frame.is_some() && buf.is_empty(), "{name} {proto:?}"),
+                }
+                if let (Reply::Null | Reply::NullArray, Some(f)) = (&reply, frame) {
+                    assert_eq!(f, Frame::Null, "{name}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! INFO: Redis 7.0's sections, field names and order, with the values Keel
+//! can report truthfully. Fields about machinery Keel does not have (RDB
+//! forks, AOF, allocator internals, CPU use, OS facts the engine cannot
+//! see) are left out rather than made up; counters of things Keel does not
+//! do yet (pub/sub, replicas, blocking) report their true value, zero.
+
+use super::flags::*;
+use super::{CommandSpec, Ctx};
+use crate::client::Client;
+use crate::cmd::connection::REDIS_VERSION;
+use crate::resp::Reply;
+use crate::server::{MemoryUsage, Server};
+use bytes::Bytes;
+use std::fmt::{Display, Write};
+
+pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "info",
+    arity: -1,
+    flags: LOADING | STALE,
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    acl: &["slow", "dangerous"],
+    tips: &[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ],
+    key_specs: &[],
+    group: "server",
+    since: "1.0.0",
+    summary: "Get information and statistics about the server",
+    complexity: "O(1)",
+    handler: Some(info),
+    subcommands: &[],
+}];
+
+/// What a section renders from: the server and every client.
+struct Snapshot<'a> {
+    srv: &'a Server,
+    clients: Vec<&'a Client>,
+    memory: MemoryUsage,
+}
+
+type Render = fn(&Snapshot, &mut Section);
+
+/// Every section in output order: name, header, whether INFO with no
+/// argument (`default`) includes it, and its renderer.
+const SECTIONS: &[(&str, &str, bool, Render)] = &[
+    ("server", "Server", true, server),
+    ("clients", "Clients", true, clients),
+    ("memory", "Memory", true, memory),
+    ("persistence", "Persistence", true, persistence),
+    ("stats", "Stats", true, stats),
+    ("replication", "Replication", true, replication),
+    ("modules", "Modules", true, |_, _| {}),
+    ("commandstats", "Commandstats", false, commandstats),
+    ("errorstats", "Errorstats", true, errorstats),
+    ("cluster", "Cluster", true, |_, s| {
+        s.field("cluster_enabled", 0)
+    }),
+    ("keyspace", "Keyspace", true, keyspace),
+];
+
+/// The lines of one section, `name:value\r\n` each.
+struct Section(String);
+
+impl Section {
+    fn field(&mut self, name: &str, value: impl Display) {
+        // Writing to a String cannot fail.
+        let _ = write!(self.0, "{name}:{value}\r\n");
+    }
+}
+
+fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    let wanted = selected_sections(&args[1..]);
+    // The estimate walks every key: only when the memory section is asked for.
+    let memory = if wanted.contains(&"memory") {
+        let clients_mem =
+            ctx.client.mem_usage() + ctx.others.values().map(Client::mem_usage).sum::<u64>();
+        ctx.srv.observe_memory(clients_mem)
+    } else {
+        MemoryUsage::default()
+    };
+    let mut clients: Vec<&Client> = ctx.others.values().collect();
+    clients.push(ctx.client);
+    let snap = Snapshot {
+        srv: ctx.srv,
+        clients,
+        memory,
+    };
+    let text = render(&snap, &wanted);
+    Reply::Verbatim("txt", Bytes::from(text))
+}
+
+/// Section names to render, from INFO's arguments (case-insensitive;
+/// unknown names are ignored, as in Redis).
+fn selected_sections(args: &[Bytes]) -> Vec<&'static str> {
+    let names: Vec<String> = args
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let all = names.iter().any(|n| n == "all" || n == "everything");
+    let default = names.is_empty() || names.iter().any(|n| n == "default");
+    SECTIONS
+        .iter()
+        .filter(|(name, _, in_default, _)| {
+            all || (default && *in_default) || names.iter().any(|n| n == name)
+        })
+        .map(|(name, ..)| *name)
+        .collect()
+}
+
+fn render(snap: &Snapshot, wanted: &[&str]) -> String {
+    let mut parts = Vec::new();
+    for (name, header, _, render) in SECTIONS {
+        if wanted.contains(name) {
+            let mut section = Section(format!("# {header}\r\n"));
+            render(snap, &mut section);
+            parts.push(section.0);
+        }
+    }
+    parts.join("\r\n")
+}
+
+/// Redis's `bytesToHuman`: B below 1 KiB, then K, M, G, T, P with two decimals.
+pub fn bytes_to_human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut value = n as f64 / 1024.0;
+    for unit in UNITS {
+        if value < 1024.0 || unit == "P" {
+            return format!("{value:.2}{unit}");
+        }
+        value /= 1024.0;
+    }
+    unreachable!("the loop returns at P")
+}
+
+fn server(snap: &Snapshot, s: &mut Section) {
+    let srv = snap.srv;
+    let uptime = srv.uptime_secs();
+    s.field("redis_version", REDIS_VERSION);
+    s.field("redis_git_sha1", "00000000");
+    s.field("redis_git_dirty", 0);
+    s.field("redis_mode", "standalone");
+    s.field("arch_bits", 64);
+    s.field("run_id", &srv.run_id);
+    s.field("tcp_port", srv.config.port);
+    s.field("server_time_usec", srv.now.unix_us());
+    s.field("uptime_in_seconds", uptime);
+    s.field("uptime_in_days", uptime / 86_400);
+    s.field("hz", srv.config.hz);
+    s.field("configured_hz", srv.config.hz);
+    s.field("lru_clock", crate::db::access::lru_clock(srv.now));
+    s.field("executable", &srv.config.executable);
+    s.field(
+        "config_file",
+        srv.config.config_file.as_deref().unwrap_or(""),
+    );
+    s.field("io_threads_active", 0);
+}
+
+fn clients(snap: &Snapshot, s: &mut Section) {
+    let max_in = snap.clients.iter().map(|c| c.query.capacity()).max();
+    let max_out = snap.clients.iter().map(|c| c.out.len()).max();
+    s.field("connected_clients", snap.clients.len());
+    s.field("cluster_connections", 0);
+    s.field("maxclients", snap.srv.config.maxclients);
+    s.field("client_recent_max_input_buffer", max_in.unwrap_or(0));
+    s.field("client_recent_max_output_buffer", max_out.unwrap_or(0));
+    s.field("blocked_clients", 0);
+    s.field("tracking_clients", 0);
+    s.field("clients_in_timeout_table", 0);
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    let perc = if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    };
+    format!("{perc:.2}%")
+}
+
+fn memory(snap: &Snapshot, s: &mut Section) {
+    let m = &snap.memory;
+    let srv = snap.srv;
+    let peak = srv.stats.peak_memory.max(m.total);
+    s.field("used_memory", m.total);
+    s.field("used_memory_human", bytes_to_human(m.total));
+    s.field("used_memory_peak", peak);
+    s.field("used_memory_peak_human", bytes_to_human(peak));
+    s.field("used_memory_peak_perc", percent(m.total, peak));
+    s.field("used_memory_overhead", m.overhead());
+    s.field("used_memory_startup", m.startup);
+    s.field("used_memory_dataset", m.dataset);
+    s.field(
+        "used_memory_dataset_perc",
+        percent(m.dataset, m.total - m.startup),
+    );
+    s.field("maxmemory", srv.config.maxmemory);
+    s.field("maxmemory_human", bytes_to_human(srv.config.maxmemory));
+    s.field("maxmemory_policy", &srv.config.maxmemory_policy);
+    s.field("mem_not_counted_for_evict", 0);
+    s.field("mem_clients_slaves", 0);
+    s.field("mem_clients_normal", m.clients);
+    s.field("lazyfree_pending_objects", srv.lazyfree_pending());
+    s.field("lazyfreed_objects", srv.stats.lazyfreed_objects);
+}
+
+/// Keel has no persistence: nothing loads, saves or rewrites, and the
+/// last "save" is the start, as Redis reports before its first save.
+fn persistence(snap: &Snapshot, s: &mut Section) {
+    let srv = snap.srv;
+    s.field("loading", 0);
+    s.field("async_loading", 0);
+    s.field("rdb_changes_since_last_save", srv.dirty);
+    s.field("rdb_bgsave_in_progress", 0);
+    s.field("rdb_last_save_time", srv.started.unix_ms / 1000);
+    s.field("rdb_last_bgsave_status", "ok");
+    s.field("rdb_last_bgsave_time_sec", -1);
+    s.field("rdb_current_bgsave_time_sec", -1);
+    s.field("rdb_saves", 0);
+    s.field("aof_enabled", 0);
+    s.field("aof_rewrite_in_progress", 0);
+    s.field("aof_rewrite_scheduled", 0);
+    s.field("aof_last_rewrite_time_sec", -1);
+    s.field("aof_current_rewrite_time_sec", -1);
+    s.field("aof_last_bgrewrite_status", "ok");
+    s.field("aof_rewrites", 0);
+    s.field("aof_last_write_status", "ok");
+}
+
+fn kbps(bytes_per_sec: f64) -> String {
+    format!("{:.2}", bytes_per_sec / 1024.0)
+}
+
+fn stats(snap: &Snapshot, s: &mut Section) {
+    let srv = snap.srv;
+    let st = &srv.stats;
+    s.field("total_connections_received", st.total_connections_received);
+    s.field("total_commands_processed", st.total_commands_processed);
+    s.field("instantaneous_ops_per_sec", st.instantaneous_ops_per_sec());
+    s.field("total_net_input_bytes", st.total_net_input_bytes);
+    s.field("total_net_output_bytes", st.total_net_output_bytes);
+    s.field("instantaneous_input_kbps", kbps(st.net_input.per_sec()));
+    s.field("instantaneous_output_kbps", kbps(st.net_output.per_sec()));
+    s.field("rejected_connections", st.rejected_connections);
+    s.field("sync_full", 0);
+    s.field("sync_partial_ok", 0);
+    s.field("sync_partial_err", 0);
+    s.field("expired_keys", srv.expired_keys());
+    s.field(
+        "expired_stale_perc",
+        format!("{:.2}", st.expired_stale_perc * 100.0),
+    );
+    s.field(
+        "expired_time_cap_reached_count",
+        st.expired_time_cap_reached_count,
+    );
+    s.field("evicted_keys", st.evicted_keys);
+    s.field("evicted_clients", 0);
+    s.field("keyspace_hits", st.keyspace_hits);
+    s.field("keyspace_misses", st.keyspace_misses);
+    s.field("pubsub_channels", 0);
+    s.field("pubsub_patterns", 0);
+    s.field("pubsubshard_channels", 0);
+    s.field("latest_fork_usec", 0);
+    s.field("total_forks", 0);
+    s.field("unexpected_error_replies", st.unexpected_error_replies);
+    s.field("total_error_replies", st.total_error_replies);
+    s.field("total_reads_processed", st.total_reads_processed);
+    s.field("total_writes_processed", st.total_writes_processed);
+}
+
+/// A master with no replicas and no backlog.
+fn replication(snap: &Snapshot, s: &mut Section) {
+    s.field("role", "master");
+    s.field("connected_slaves", 0);
+    s.field("master_failover_state", "no-failover");
+    s.field("master_replid", &snap.srv.replid);
+    s.field("master_replid2", "0".repeat(40));
+    s.field("master_repl_offset", 0);
+    s.field("second_repl_offset", -1);
+    s.field("repl_backlog_active", 0);
+    s.field("repl_backlog_size", 1_048_576);
+    s.field("repl_backlog_first_byte_offset", 0);
+    s.field("repl_backlog_histlen", 0);
+}
+
+/// Calls and outcomes per command. Keel's engine has no clock of its own
+/// while a command runs, so the time fields are 0.
+fn commandstats(snap: &Snapshot, s: &mut Section) {
+    for (name, c) in &snap.srv.stats.commands {
+        let value = format!(
+            "calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}",
+            c.calls, c.rejected_calls, c.failed_calls
+        );
+        s.field(&format!("cmdstat_{name}"), value);
+    }
+}
+
+fn errorstats(snap: &Snapshot, s: &mut Section) {
+    for (code, count) in &snap.srv.stats.errors {
+        s.field(&format!("errorstat_{code}"), format!("count={count}"));
+    }
+}
+
+/// One line per database holding keys; avg_ttl is the mean remaining TTL
+/// in ms of the keys that have one.
+fn keyspace(snap: &Snapshot, s: &mut Section) {
+    let now = snap.srv.now.unix_ms;
+    for (i, db) in snap.srv.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        let (sum, live) = db
+            .expires
+            .iter()
+            .filter(|(_, &at)| at > now)
+            .fold((0u128, 0u128), |(sum, n), (_, &at)| {
+                (sum + (at - now) as u128, n + 1)
+            });
+        let avg_ttl = sum.checked_div(live).unwrap_or(0);
+        let value = format!(
+            "keys={},expires={},avg_ttl={avg_ttl}",
+            db.len(),
+            db.expires.len()
+        );
+        s.field(&format!("db{i}"), value);
+    }
+}
+
+#[cfg(test)]
+mod tests;
