@@ -10,7 +10,8 @@
 //!   no two relative expiries are within a second of each other;
 //! - absolute expiry times are fixed: far future (2100) or far past;
 //! - INCRBYFLOAT increments are dyadic decimals (multiples of 1/4), exact in
-//!   binary, so the result does not depend on the float width;
+//!   binary, so the result does not depend on the float width (the runner
+//!   also skips INCRBYFLOAT on keys holding other numbers);
 //! - no SETRANGE offset can build a huge string (big offsets are errors).
 
 use proptest::prelude::*;

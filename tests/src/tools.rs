@@ -38,10 +38,13 @@ pub fn require_tool(name: &str, test: &str) -> Option<PathBuf> {
         !under_ci(),
         "{name} not found on PATH and CI=true: .ci/run must install it (test {test})"
     );
-    eprintln!(
+    // Written to the stderr stream itself, not with `eprintln!`, which the
+    // test harness captures and hides for passing tests.
+    let line = format!(
         "\n*** SKIPPED: {name} not found ({test}); \
          install redis-server/redis-tools to run it ***\n"
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     None
 }
 

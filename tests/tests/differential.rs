@@ -30,9 +30,12 @@
 //! - before an EXPIRE-family command with GT or LT the test sleeps 3 ms, so
 //!   a relative expiry is never compared with one set in the same
 //!   millisecond (a tie on one server and not on the other);
-//! - INCRBYFLOAT increments are multiples of 1/4 (exact in binary): Redis
-//!   computes in `long double` and would differ from a 64-bit double in the
-//!   17th digit for other decimals;
+//! - INCRBYFLOAT increments are multiples of 1/4 (exact in binary), and an
+//!   INCRBYFLOAT is not sent (to either server) when its key holds a finite
+//!   number that is not a multiple of 1/4 or is 2^53 or more in size (a GET
+//!   sent to both servers, and compared, tells): Redis computes in `long
+//!   double`, whose results differ from a 64-bit double's in the last
+//!   digits for such values;
 //! - SETRANGE offsets are small or beyond 512 MB (an error), never a huge
 //!   allocation;
 //! - only strings exist in Keel so far, so WRONGTYPE cannot arise; type
