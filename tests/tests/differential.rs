@@ -18,6 +18,9 @@
 //! - SCAN: iterated to the end (cursor 0); the set of keys seen is compared,
 //!   not the cursors, the batch sizes or the order. A SCAN error reply is
 //!   compared byte for byte.
+//! - Inline commands holding a NUL byte are not sent: Redis looks for the
+//!   newline with `strchr`, which stops at the NUL, so it waits for more
+//!   input (a C-string artifact Keel does not copy).
 //! - HELLO's reply (sent at the start of RESP3 cases) is not compared: it
 //!   holds the connection id. INFO, TIME, CLIENT ID/LIST, run_id and
 //!   RANDOMKEY are not generated at all (they differ by nature).
@@ -162,7 +165,9 @@ const EDGE_CASES: &[&[u8]] = &[
     b"ECHO 'a'b\r\n",
     b"ECHO \"\\xZZ\"\r\n",
     b"ECHO \"\"\r\n",
-    b"ECHO a\x00b\r\n",
+    b"ECHO a\"b c\"\r\n",
+    b"ECHO a'b c'd\r\n",
+    b"ECHO a\x0cb \x0bc\r\n",
     b"GET\r\n",
     b"NOSUCH \"x y\" z\r\n",
 ];
@@ -188,8 +193,8 @@ fn protocol_edge_cases_match_redis() {
 /// Fragments from which the garbage inputs are built: protocol bytes,
 /// quoting, and harmless command names (nothing that writes or shuts down).
 const FRAGMENTS: &[&str] = &[
-    "*", "$", "0", "1", "2", "3", "-1", "\r\n", "\r", "\n", " ", "\t", "\"", "'", "\\", "x41",
-    "PING", "ECHO", "GET", "EXISTS", "k", "abc", "+", ":",
+    "*", "$", "0", "1", "2", "3", "-1", "\r\n", "\r", "\n", " ", "\t", "\x0b", "\x0c", "\"", "'",
+    "\\", "x41", "PING", "ECHO", "GET", "EXISTS", "k", "abc", "+", ":",
 ];
 
 #[test]
