@@ -35,8 +35,10 @@ impl ProtocolError {
     }
 
     /// The full error line Redis sends, without the leading `-`.
+    /// Newlines in the echoed input become spaces, as Redis does, so the
+    /// error line cannot break the protocol.
     pub fn reply_text(&self) -> String {
-        format!("ERR Protocol error: {}", self.0)
+        format!("ERR Protocol error: {}", self.0).replace(['\r', '\n'], " ")
     }
 }
 
@@ -213,26 +215,29 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError>
         .ok_or_else(|| ProtocolError::new("unbalanced quotes in request"))
 }
 
-/// Splits an inline line into arguments with Redis's quoting rules:
-/// `"..."` with backslash escapes (`\n \r \t \b \a \\ \" \xHH`), `'...'`
-/// with `\'`; a closing quote must be followed by a space or the end.
+/// Splits an inline line into arguments with Redis's rules: blanks
+/// (including `\v` and `\f`) separate arguments, but a token ends only at
+/// space, tab, CR or LF; a quote anywhere in a token opens a quoted section:
+/// `"..."` with backslash escapes (`\n \r \t \b \a \xHH`, any other
+/// escaped byte stands for itself), `'...'` with `\'`. A closing quote must
+/// be followed by a blank or the end. `None`: unbalanced quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
     let mut args = Vec::new();
     let mut i = 0;
     loop {
-        while i < line.len() && line[i].is_ascii_whitespace() {
+        while i < line.len() && is_c_space(line[i]) {
             i += 1;
         }
         if i >= line.len() {
             return Some(args);
         }
         let mut cur = Vec::new();
-        match line[i] {
-            b'"' => i = read_double_quoted(line, i + 1, &mut cur)?,
-            b'\'' => i = read_single_quoted(line, i + 1, &mut cur)?,
-            _ => {
-                while i < line.len() && !line[i].is_ascii_whitespace() {
-                    cur.push(line[i]);
+        while i < line.len() && !ends_token(line[i]) {
+            match line[i] {
+                b'"' => i = read_double_quoted(line, i + 1, &mut cur)?,
+                b'\'' => i = read_single_quoted(line, i + 1, &mut cur)?,
+                c => {
+                    cur.push(c);
                     i += 1;
                 }
             }
@@ -241,8 +246,19 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
     }
 }
 
+/// C's `isspace`: what is skipped between arguments.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// What ends an unquoted token (narrower than `is_c_space`, as in Redis).
+fn ends_token(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// After a closing quote: the end of the line or a blank must follow.
 fn closes_token(line: &[u8], i: usize) -> bool {
-    i >= line.len() || line[i].is_ascii_whitespace()
+    i >= line.len() || is_c_space(line[i])
 }
 
 fn read_double_quoted(line: &[u8], mut i: usize, cur: &mut Vec<u8>) -> Option<usize> {
@@ -360,6 +376,27 @@ mod tests {
             p.parse(&mut buf, &lim).unwrap_err().0,
             "unauthenticated bulk length"
         );
+    }
+
+    #[test]
+    fn inline_quotes_follow_redis() {
+        let args =
+            |l: &[u8]| split_args(l).map(|v| v.iter().map(|b| b.to_vec()).collect::<Vec<_>>());
+        assert_eq!(
+            args(b"ECHO a\"b c\""),
+            Some(vec![b"ECHO".to_vec(), b"ab c".to_vec()])
+        );
+        assert_eq!(args(b"ECHO a'b c'd"), None);
+        assert_eq!(args(b"\x0c$\x0c"), Some(vec![b"$\x0c".to_vec()]));
+        assert_eq!(args(b"a\x0bb"), Some(vec![b"a\x0bb".to_vec()]));
+    }
+
+    #[test]
+    fn protocol_error_text_has_no_newlines() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*1\r\n\r\n"[..]);
+        let e = p.parse(&mut buf, &ParseLimits::default()).unwrap_err();
+        assert_eq!(e.reply_text(), "ERR Protocol error: expected '$', got ' '");
     }
 
     #[test]
