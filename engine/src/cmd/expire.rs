@@ -554,7 +554,7 @@ mod tests {
         assert_eq!(state(&mut h, c)[1], dirty + 1);
         assert_eq!(call(&mut h, c, &["TTL", "k"]), int(-1));
         h.advance(200_000);
-        assert_eq!(call(&mut h, c, &["keel-test-get", "k"]), bulk("v"));
+        assert_eq!(call(&mut h, c, &["GET", "k"]), bulk("v"));
     }
 
     #[test]
@@ -794,7 +794,7 @@ mod tests {
             // Every key's value and TTL agree at the end.
             for (k, name) in KEYS.iter().enumerate() {
                 let want = m.live(k).map(|(v, _)| v.clone());
-                let got = h.call(c, &["keel-test-get", name]);
+                let got = h.call(c, &["GET", name]);
                 prop_assert_eq!(got, want.map_or(Frame::Null, |v| bulk(&v)));
                 prop_assert_eq!(h.call(c, &["PTTL", name]), m.ttl(k, true));
             }

@@ -294,12 +294,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         handler: None,
         subcommands: OBJECT_SUBCOMMANDS,
     },
-    #[cfg(test)]
-    test_support::SET,
-    #[cfg(test)]
-    test_support::GET,
-    #[cfg(test)]
-    test_support::STATE,
 ];
 
 const fn object_sub(
@@ -823,76 +817,6 @@ fn object_help(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
     )
 }
 
-/// Test-only commands, until the string and server commands are merged in:
-/// `KEEL-TEST-SET key value` stores a string (clearing any TTL),
-/// `KEEL-TEST-GET key` reads one, and `KEEL-TEST-STATE` reports
-/// [raw size of the selected db (expired keys included), dirty counter,
-/// keys expired so far in the db, values queued for lazy freeing].
-#[cfg(test)]
-pub(crate) mod test_support {
-    use super::*;
-
-    pub const SET: CommandSpec = generic(
-        "keel-test-set",
-        3,
-        WRITE,
-        ONE_KEY,
-        WRITE_SLOW,
-        "0.0.0",
-        "Test-only: store a string",
-        set_for_tests,
-    );
-    pub const GET: CommandSpec = generic(
-        "keel-test-get",
-        2,
-        READONLY,
-        ONE_KEY,
-        READ_SLOW,
-        "0.0.0",
-        "Test-only: read a string",
-        get_for_tests,
-    );
-    pub const STATE: CommandSpec = generic(
-        "keel-test-state",
-        1,
-        READONLY,
-        NO_KEYS,
-        READ_SLOW,
-        "0.0.0",
-        "Test-only: raw db size, dirty, expired keys, lazy-free backlog",
-        state_for_tests,
-    );
-
-    fn set_for_tests(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-        let access = ctx.new_access();
-        let now = ctx.now().unix_ms;
-        let db = ctx.db();
-        db.expire_if_needed(&args[1], now);
-        let value = Value::Str(StrValue::from_bytes(&args[2]));
-        db.set(&args[1], value, access, false);
-        ctx.dirty(1);
-        Reply::OK
-    }
-
-    fn get_for_tests(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-        match ctx.lookup_read(&args[1]).and_then(|obj| obj.value.as_str()) {
-            Some(s) => Reply::Bulk(s.to_bytes()),
-            None => Reply::Null,
-        }
-    }
-
-    fn state_for_tests(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
-        let queued: usize = ctx.srv.lazyfree.iter().map(Vec::len).sum();
-        let (len, expired) = (ctx.db().len(), ctx.db().expired_keys);
-        Reply::Array(vec![
-            Reply::Int(len as i64),
-            Reply::Int(ctx.srv.dirty as i64),
-            Reply::Int(expired as i64),
-            Reply::Int(queued as i64),
-        ])
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use crate::client::ClientId;
@@ -939,22 +863,33 @@ pub(crate) mod tests {
     }
 
     pub fn set(h: &mut Harness, c: ClientId, key: &str, value: &str) {
-        assert_eq!(h.call(c, &["keel-test-set", key, value]), ok());
+        assert_eq!(h.call(c, &["SET", key, value]), ok());
     }
 
-    /// Raw size of the selected db, dirty counter, keys expired, lazy-free backlog.
+    /// [DBSIZE (the raw size of the selected db: expired keys not yet
+    /// reclaimed count, as in Redis), INFO's rdb_changes_since_last_save
+    /// (the dirty counter), expired_keys (server-wide), and
+    /// lazyfree_pending_objects].
     pub fn state(h: &mut Harness, c: ClientId) -> [i64; 4] {
-        let Frame::Array(items) = h.call(c, &["keel-test-state"]) else {
-            panic!("state is an array")
+        let Frame::Int(len) = h.call(c, &["DBSIZE"]) else {
+            panic!("DBSIZE replies an integer")
         };
-        let ints: Vec<i64> = items
-            .into_iter()
-            .map(|f| match f {
-                Frame::Int(n) => n,
-                other => panic!("not an int: {other:?}"),
-            })
-            .collect();
-        ints.try_into().expect("four counters")
+        let info = h
+            .call(c, &["INFO", "persistence", "stats", "memory"])
+            .text()
+            .expect("INFO is a bulk string");
+        let field = |name: &str| -> i64 {
+            info.split("\r\n")
+                .find_map(|line| line.strip_prefix(&format!("{name}:")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no integer {name} in INFO"))
+        };
+        [
+            len,
+            field("rdb_changes_since_last_save"),
+            field("expired_keys"),
+            field("lazyfree_pending_objects"),
+        ]
     }
 
     fn sorted_bulks(frame: Frame) -> Vec<String> {
@@ -1332,13 +1267,13 @@ pub(crate) mod tests {
         assert_eq!(h.call(c, &["RENAME", "src", "dst"]), ok());
         assert_eq!(state(&mut h, c)[1], dirty + 1);
         assert_eq!(h.call(c, &["EXISTS", "src"]), int(0));
-        assert_eq!(h.call(c, &["keel-test-get", "dst"]), bulk("v1"));
+        assert_eq!(h.call(c, &["GET", "dst"]), bulk("v1"));
         assert_eq!(h.call(c, &["PTTL", "dst"]), int(50000), "the TTL moved");
 
         // Overwriting a key that had a TTL: the new value has the source's (none).
         set(&mut h, c, "plain", "v2");
         assert_eq!(h.call(c, &["RENAME", "plain", "dst"]), ok());
-        assert_eq!(h.call(c, &["keel-test-get", "dst"]), bulk("v2"));
+        assert_eq!(h.call(c, &["GET", "dst"]), bulk("v2"));
         assert_eq!(h.call(c, &["TTL", "dst"]), int(-1));
         assert_eq!(state(&mut h, c)[0], 1);
     }
@@ -1349,10 +1284,10 @@ pub(crate) mod tests {
         set(&mut h, c, "a", "1");
         set(&mut h, c, "b", "2");
         assert_eq!(h.call(c, &["RENAMENX", "a", "b"]), int(0));
-        assert_eq!(h.call(c, &["keel-test-get", "b"]), bulk("2"));
+        assert_eq!(h.call(c, &["GET", "b"]), bulk("2"));
         assert_eq!(h.call(c, &["RENAMENX", "a", "c"]), int(1));
         assert_eq!(h.call(c, &["EXISTS", "a", "c"]), int(1));
-        assert_eq!(h.call(c, &["keel-test-get", "c"]), bulk("1"));
+        assert_eq!(h.call(c, &["GET", "c"]), bulk("1"));
     }
 
     #[test]
@@ -1383,14 +1318,10 @@ pub(crate) mod tests {
         assert_eq!(h.call(c, &["COPY", "src", "dst"]), int(1));
         assert_eq!(h.call(c, &["PTTL", "dst"]), int(70000), "the TTL is copied");
         set(&mut h, c, "src", "v2");
-        assert_eq!(
-            h.call(c, &["keel-test-get", "dst"]),
-            bulk("v1"),
-            "independent"
-        );
+        assert_eq!(h.call(c, &["GET", "dst"]), bulk("v1"), "independent");
         assert_eq!(h.call(c, &["COPY", "src", "dst"]), int(0), "dst exists");
         assert_eq!(h.call(c, &["COPY", "src", "dst", "replace"]), int(1));
-        assert_eq!(h.call(c, &["keel-test-get", "dst"]), bulk("v2"));
+        assert_eq!(h.call(c, &["GET", "dst"]), bulk("v2"));
         assert_eq!(h.call(c, &["TTL", "dst"]), int(-1), "src has no TTL now");
 
         // Another database; the last DB option wins.
@@ -1399,7 +1330,7 @@ pub(crate) mod tests {
             int(1)
         );
         assert_eq!(h.call(c, &["SELECT", "1"]), ok());
-        assert_eq!(h.call(c, &["keel-test-get", "src"]), bulk("v2"));
+        assert_eq!(h.call(c, &["GET", "src"]), bulk("v2"));
         assert_eq!(h.call(c, &["SELECT", "3"]), ok());
         assert_eq!(h.call(c, &["EXISTS", "src"]), int(0));
     }
@@ -1474,7 +1405,7 @@ pub(crate) mod tests {
         assert_eq!(h.call(c, &["SELECT", "1"]), ok());
         assert_eq!(h.call(c, &["PTTL", "k"]), int(90000), "the TTL moved");
         assert_eq!(h.call(c, &["MOVE", "k", "0"]), int(0), "exists in db 0");
-        assert_eq!(h.call(c, &["keel-test-get", "k"]), bulk("v"));
+        assert_eq!(h.call(c, &["GET", "k"]), bulk("v"));
     }
 
     #[test]
@@ -1506,7 +1437,7 @@ pub(crate) mod tests {
             h.call(c, cmd);
         }
         assert_eq!(h.call(c, &["OBJECT", "IDLETIME", "k"]), int(3));
-        h.call(c, &["keel-test-get", "k"]);
+        h.call(c, &["GET", "k"]);
         assert_eq!(h.call(c, &["OBJECT", "IDLETIME", "k"]), int(0));
     }
 
