@@ -3,13 +3,13 @@
 //! reads of parts (GETRANGE, STRLEN) and LCS.
 //!
 //! Every handler checks the key's type through `Value::as_str` (or
-//! `StrValue::in_value_mut`), so WRONGTYPE stays right as other types arrive.
+//! `Value::as_str_mut`), so WRONGTYPE stays right as other types arrive.
 
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::resp::Reply;
-use crate::types::string::long_double::{self, IncrError};
 use crate::types::{StrValue, Value};
+use crate::util::long_double::{self, IncrError};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 use std::ops::Range;
@@ -587,7 +587,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> Reply {
     let new = match ctx.lookup_write(key) {
         Some(obj) => {
-            let Some(s) = StrValue::in_value_mut(&mut obj.value) else {
+            let Some(s) = obj.value.as_str_mut() else {
                 return Reply::wrong_type();
             };
             let Some(current) = s.as_i64() else {
@@ -615,7 +615,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let (key, increment) = (&args[1], &args[2]);
     let result = match ctx.lookup_write(key) {
         Some(obj) => {
-            let Some(s) = StrValue::in_value_mut(&mut obj.value) else {
+            let Some(s) = obj.value.as_str_mut() else {
                 return Reply::wrong_type();
             };
             let sum = long_double::incr_by(Some(&s.as_cow()), increment);
@@ -676,7 +676,7 @@ fn append_tail(ctx: &mut Ctx, key: &[u8], tail: &[u8]) -> Result<usize, Reply> {
     let max = ctx.srv.config.proto_max_bulk_len;
     match ctx.lookup_write(key) {
         Some(obj) => {
-            let s = StrValue::in_value_mut(&mut obj.value).ok_or_else(Reply::wrong_type)?;
+            let s = obj.value.as_str_mut().ok_or_else(Reply::wrong_type)?;
             check_string_length(max, s.len() as u64, tail.len() as u64)?;
             let raw = s.make_raw();
             raw.extend_from_slice(tail);
@@ -728,7 +728,9 @@ fn overwrite_at(ctx: &mut Ctx, key: &[u8], offset: u64, patch: &[u8]) -> Result<
         .db()
         .get_mut(key, now)
         .expect("looked up or inserted above");
-    let raw = StrValue::in_value_mut(&mut obj.value)
+    let raw = obj
+        .value
+        .as_str_mut()
         .expect("type checked above")
         .make_raw();
     if raw.len() < end {

@@ -37,4 +37,12 @@ impl Value {
             Value::Str(s) => Some(s),
         }
     }
+
+    /// The string this value holds, for changing it in place; `None` when
+    /// the value is of another type (the caller replies WRONGTYPE).
+    pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
+        match self {
+            Value::Str(s) => Some(s),
+        }
+    }
 }
