@@ -558,7 +558,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now().unix_ms;
     let db = ctx.db();
     let found = db
-        .keys
+        .keys()
         .iter()
         .filter(|(key, _)| (every || pattern.matches(key)) && !db.is_expired(key, now))
         .map(|(key, _)| Reply::Bulk(key.clone()))
@@ -578,7 +578,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let mut batch = Vec::new();
     let next = ctx
         .db()
-        .keys
+        .keys()
         .scan(cursor, opts.count, |key, _| batch.push(key.clone()));
     let keys = batch
         .into_iter()

@@ -26,6 +26,9 @@ impl Value {
     }
 
     /// An estimate of the heap bytes this value holds (for INFO memory).
+    /// Must be O(1): the keyspace measures a value again after every write
+    /// access to keep its running total (a type that grows in place keeps
+    /// its own byte count).
     pub fn mem_usage(&self) -> usize {
         match self {
             Value::Str(s) => s.mem_usage(),

@@ -84,7 +84,7 @@ fn flushdb_empties_only_the_selected_database() {
     assert_eq!(h.call(c, &["SELECT", "1"]), ok());
     assert_eq!(h.call(c, &["FLUSHDB"]), ok());
     assert_eq!(h.call(c, &["DBSIZE"]), int(0));
-    assert!(h.node.server_mut().dbs[1].expires.is_empty());
+    assert!(h.node.server_mut().dbs[1].expires().is_empty());
     assert_eq!(h.call(c, &["SELECT", "0"]), ok());
     assert_eq!(h.call(c, &["DBSIZE"]), int(3));
     assert_eq!(h.call(c, &["flushdb", "Sync"]), ok());
