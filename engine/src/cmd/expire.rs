@@ -571,9 +571,7 @@ mod tests {
         h.advance(999);
         assert_eq!(state(&mut h, c)[0], 1_000, "nothing is due yet");
         // A few cron cycles (hz 10: one every 100 ms) without touching the keys.
-        for _ in 0..10 {
-            h.advance(100);
-        }
+        h.advance_by_ticks(10);
         let [len, _, expired, _] = state(&mut h, c);
         assert_eq!((len, expired), (500, 500));
     }
