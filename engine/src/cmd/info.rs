@@ -13,6 +13,9 @@ use crate::server::{MemoryUsage, Server};
 use bytes::Bytes;
 use std::fmt::{Display, Write};
 
+#[rustfmt::skip]
+mod docs;
+
 pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "info",
     arity: -1,
@@ -33,6 +36,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     complexity: "O(1)",
     handler: Some(info),
     subcommands: &[],
+    docs: docs::INFO,
 }];
 
 /// What a section renders from: the server and every client.

@@ -5,6 +5,7 @@
 //! deletion with lazy freeing, SCAN cursor and option parsing, DB index
 //! parsing) are public here.
 
+use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::db::access::{self, Policy};
@@ -14,6 +15,9 @@ use crate::resp::Reply;
 use crate::types::{StrValue, Value};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
+
+#[rustfmt::skip]
+mod docs;
 
 /// RANDOMKEY samples this many keys, deleting expired ones, before falling
 /// back to a walk of the table (see [`crate::db::Db::random_live_key`]).
@@ -29,6 +33,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 
 const fn range(flags: &'static [&'static str], begin_index: i32, lastkey: i32) -> KeySpec {
     KeySpec {
+        notes: None,
         flags,
         begin_index,
         find: FindKeys::Range {
@@ -74,6 +79,7 @@ const fn generic(
         complexity: "O(1)",
         handler: Some(handler),
         subcommands: &[],
+        docs: Docs::NONE,
     }
 }
 
@@ -106,7 +112,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Delete a key",
             del,
         )
-    },
+    }
+    .with_docs(docs::DEL),
     CommandSpec {
         tips: MULTI_SHARD_SUM,
         key_specs: DELETE_ALL,
@@ -124,7 +131,8 @@ pub const COMMANDS: &[CommandSpec] = &[
              non blocking.",
             unlink,
         )
-    },
+    }
+    .with_docs(docs::UNLINK),
     CommandSpec {
         tips: MULTI_SHARD_SUM,
         key_specs: READ_ALL,
@@ -139,7 +147,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Determine if a key exists",
             exists,
         )
-    },
+    }
+    .with_docs(docs::EXISTS),
     CommandSpec {
         key_specs: READ_ONE,
         ..generic(
@@ -152,7 +161,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Determine the type stored at key",
             type_cmd,
         )
-    },
+    }
+    .with_docs(docs::TYPE),
     CommandSpec {
         tips: &["request_policy:all_shards", "nondeterministic_output_order"],
         complexity: "O(N) with N being the number of keys in the database, under the \
@@ -168,7 +178,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Find all keys matching the given pattern",
             keys,
         )
-    },
+    }
+    .with_docs(docs::KEYS),
     CommandSpec {
         tips: &["nondeterministic_output", "request_policy:special"],
         complexity: "O(1) for every call. O(N) for a complete iteration, including enough \
@@ -184,7 +195,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Incrementally iterate the keys space",
             scan,
         )
-    },
+    }
+    .with_docs(docs::SCAN),
     CommandSpec {
         tips: &["request_policy:all_shards", "nondeterministic_output"],
         ..generic(
@@ -213,7 +225,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Rename a key",
             rename,
         )
-    },
+    }
+    .with_docs(docs::RENAME),
     CommandSpec {
         key_specs: &[
             range(&["RW", "access", "delete"], 1, 0),
@@ -229,7 +242,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Rename a key, only if the new key does not exist",
             renamenx,
         )
-    },
+    }
+    .with_docs(docs::RENAMENX),
     CommandSpec {
         key_specs: &[
             range(&["RO", "access"], 1, 0),
@@ -247,7 +261,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Copy a key",
             copy,
         )
-    },
+    }
+    .with_docs(docs::COPY),
     CommandSpec {
         key_specs: &[range(&["RW", "access", "update"], 1, 0)],
         ..generic(
@@ -260,7 +275,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Move a key to another database",
             move_cmd,
         )
-    },
+    }
+    .with_docs(docs::MOVE),
     CommandSpec {
         tips: MULTI_SHARD_SUM,
         key_specs: READ_ALL,
@@ -276,7 +292,8 @@ pub const COMMANDS: &[CommandSpec] = &[
              specified.",
             touch,
         )
-    },
+    }
+    .with_docs(docs::TOUCH),
     CommandSpec {
         name: "object",
         arity: -2,
@@ -293,6 +310,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         complexity: "Depends on subcommand.",
         handler: None,
         subcommands: OBJECT_SUBCOMMANDS,
+        docs: Docs::NONE,
     },
 ];
 
@@ -324,7 +342,8 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         "2.2.3",
         "Get the time since a Redis object was last accessed",
         object_idletime,
-    ),
+    )
+    .with_docs(docs::OBJECT_IDLETIME),
     generic(
         "help",
         2,
@@ -340,19 +359,22 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         "2.2.3",
         "Inspect the internal encoding of a Redis object",
         object_encoding,
-    ),
+    )
+    .with_docs(docs::OBJECT_ENCODING),
     object_sub(
         "freq",
         "4.0.0",
         "Get the logarithmic access frequency counter of a Redis object",
         object_freq,
-    ),
+    )
+    .with_docs(docs::OBJECT_FREQ),
     object_sub(
         "refcount",
         "2.2.3",
         "Get the number of references to the value of the key",
         object_refcount,
-    ),
+    )
+    .with_docs(docs::OBJECT_REFCOUNT),
 ];
 
 // ---- shared helpers ----
