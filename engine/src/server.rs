@@ -191,7 +191,10 @@ pub struct Server {
     /// Outputs other than a client's own replies, in order.
     pub outputs: VecDeque<Output>,
     /// Values waiting to be freed in bounded steps (UNLINK, FLUSHALL ASYNC).
-    pub lazyfree: Vec<Vec<(bytes::Bytes, Object)>>,
+    lazyfree: Vec<Vec<(bytes::Bytes, Object)>>,
+    /// What the queued values hold, by [`lazyfree_bytes`], kept as the
+    /// queue changes.
+    lazyfree_bytes: u64,
     /// DEBUG SLEEP: the server processes nothing until this monotonic time.
     pub paused_until: Option<u64>,
     /// The client that asked DEBUG SLEEP, to be answered when it ends.
@@ -231,6 +234,7 @@ impl Server {
             dirty: 0,
             outputs: VecDeque::new(),
             lazyfree: Vec::new(),
+            lazyfree_bytes: 0,
             paused_until: None,
             sleeping_client: None,
             next_cron_ms: now.mono_ms,
@@ -254,6 +258,7 @@ impl Server {
     /// Queues values to be freed later, a bounded number per cron step.
     pub fn free_lazily(&mut self, values: Vec<(bytes::Bytes, Object)>) {
         if !values.is_empty() {
+            self.lazyfree_bytes += values.iter().map(lazyfree_bytes).sum::<u64>();
             self.lazyfree.push(values);
         }
     }
@@ -265,7 +270,11 @@ impl Server {
                 break;
             };
             let n = budget.min(batch.len());
-            batch.truncate(batch.len() - n);
+            let freed: u64 = batch
+                .drain(batch.len() - n..)
+                .map(|e| lazyfree_bytes(&e))
+                .sum();
+            self.lazyfree_bytes = self.lazyfree_bytes.saturating_sub(freed);
             self.stats.lazyfreed_objects += n as u64;
             budget -= n;
             if batch.is_empty() {
@@ -287,12 +296,13 @@ impl Server {
     /// Total keys with a TTL and total keys, over all databases.
     pub fn key_counts(&self) -> (usize, usize) {
         let keys = self.dbs.iter().map(Db::len).sum();
-        let expires = self.dbs.iter().map(|d| d.expires.len()).sum();
+        let expires = self.dbs.iter().map(|d| d.expires().len()).sum();
         (keys, expires)
     }
 
     /// Estimates the memory the node holds; `clients` is what the clients
-    /// hold (the server does not own them). O(keys): it walks every value.
+    /// hold (the server does not own them). O(databases): the databases
+    /// and the lazy-free queue keep their sizes as they change.
     pub fn memory_usage(&self, clients: u64) -> MemoryUsage {
         let startup = (std::mem::size_of::<Server>()
             + self.dbs.len() * std::mem::size_of::<Db>()
@@ -300,19 +310,13 @@ impl Server {
         let mut dataset = 0u64;
         let mut keyspace_overhead = 0u64;
         for db in &self.dbs {
-            for (key, obj) in db.keys.iter() {
-                dataset += (key.len() + obj.value.mem_usage()) as u64;
-            }
-            keyspace_overhead += db.keys.len() as u64 * KEY_ENTRY_OVERHEAD
-                + db.expires.len() as u64 * EXPIRE_ENTRY_OVERHEAD
-                + (db.keys.buckets() + db.expires.buckets()) as u64 * BUCKET_BYTES;
+            let (keys, expires) = (db.keys(), db.expires());
+            dataset += db.dataset_bytes();
+            keyspace_overhead += keys.len() as u64 * KEY_ENTRY_OVERHEAD
+                + expires.len() as u64 * EXPIRE_ENTRY_OVERHEAD
+                + (keys.buckets() + expires.buckets()) as u64 * BUCKET_BYTES;
         }
-        let lazyfree = self
-            .lazyfree
-            .iter()
-            .flatten()
-            .map(|(k, o)| (k.len() + o.value.mem_usage()) as u64 + KEY_ENTRY_OVERHEAD)
-            .sum::<u64>();
+        let lazyfree = self.lazyfree_bytes;
         let total = startup + dataset + keyspace_overhead + clients + lazyfree;
         MemoryUsage {
             total,
@@ -332,6 +336,12 @@ impl Server {
     }
 }
 
+/// What a value queued for lazy freeing holds: its key, its value and
+/// the table entry it had.
+fn lazyfree_bytes((key, obj): &(bytes::Bytes, Object)) -> u64 {
+    (key.len() + obj.value.mem_usage()) as u64 + KEY_ENTRY_OVERHEAD
+}
+
 /// Seed mix for the replication id's own random stream.
 const REPLID_STREAM: u64 = 0x7265_706c_6964_0001;
 
@@ -340,4 +350,44 @@ fn hex_id(rng: &mut ChaCha8Rng) -> String {
     (0..20)
         .map(|_| format!("{:02x}", rng.next_u32() as u8))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{StrValue, Value};
+    use bytes::Bytes;
+
+    fn entries(n: usize) -> Vec<(Bytes, Object)> {
+        (0..n)
+            .map(|i| {
+                let value = Value::Str(StrValue::from_bytes(format!("value {i}").as_bytes()));
+                (Bytes::from(format!("key:{i}")), Object::new(value, 0))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lazyfree_bytes_follow_the_queue() {
+        let mut srv = Server::new(Config::default(), Now::new(0, 0));
+        let walk = |srv: &Server| {
+            srv.lazyfree
+                .iter()
+                .flatten()
+                .map(lazyfree_bytes)
+                .sum::<u64>()
+        };
+        srv.free_lazily(entries(25));
+        srv.free_lazily(Vec::new());
+        srv.free_lazily(entries(7));
+        assert_eq!(srv.memory_usage(0).lazyfree, walk(&srv));
+        assert!(walk(&srv) > 32 * KEY_ENTRY_OVERHEAD);
+        for budget in [3, 10, 0, 12] {
+            srv.lazyfree_step(budget);
+            assert_eq!(srv.memory_usage(0).lazyfree, walk(&srv), "budget {budget}");
+        }
+        assert_eq!(srv.lazyfree_step(100), 0);
+        assert_eq!(srv.memory_usage(0).lazyfree, 0);
+        assert_eq!(srv.stats.lazyfreed_objects, 32);
+    }
 }

@@ -52,7 +52,13 @@ impl Harness {
         id
     }
 
-    /// Moves both clocks forward by `ms` and runs due timers.
+    /// A time jump: moves both clocks forward by `ms` at once, then runs
+    /// the timers that are due, at the new time. However long the jump,
+    /// the cron runs at most once (and the next one is scheduled a period
+    /// after the new time), as in a server whose process was stalled or
+    /// whose clock jumped. To let time pass with every cron running at
+    /// its own moment, use [`Harness::advance_by_ticks`] or
+    /// [`Harness::advance_ticking`].
     pub fn advance(&mut self, ms: u64) {
         self.now.mono_ms += ms;
         self.now.unix_ms += ms;
@@ -63,6 +69,33 @@ impl Harness {
             self.node.handle_timeout(self.now);
             self.drain();
         }
+    }
+
+    /// Runs the next `n` timers, each at its own time: the clocks move to
+    /// the node's next deadline ([`Node::poll_timeout`]), the timer runs,
+    /// and so on. With no DEBUG SLEEP under way that is `n` crons, one
+    /// cron period (1000 / hz ms) apart.
+    pub fn advance_by_ticks(&mut self, n: usize) {
+        for _ in 0..n {
+            let Some(deadline) = self.node.poll_timeout() else {
+                return;
+            };
+            self.advance(deadline.saturating_sub(self.now.mono_ms));
+        }
+    }
+
+    /// Moves the clocks forward by `ms` in total, running every timer that
+    /// falls due on the way at its own time (so `ms / period` crons or so,
+    /// where [`Harness::advance`] would run one).
+    pub fn advance_ticking(&mut self, ms: u64) {
+        let end = self.now.mono_ms.saturating_add(ms);
+        while let Some(deadline) = self.node.poll_timeout() {
+            if deadline > end {
+                break;
+            }
+            self.advance(deadline.saturating_sub(self.now.mono_ms));
+        }
+        self.advance(end.saturating_sub(self.now.mono_ms));
     }
 
     pub fn send_raw(&mut self, client: ClientId, data: &[u8]) {
@@ -179,6 +212,41 @@ mod tests {
             ))
         );
         assert!(h.is_closed(c));
+    }
+
+    /// Active expiry cycles run so far (INFO's `expire_cycles` counter).
+    fn cycles(h: &mut Harness) -> u64 {
+        h.node.server_mut().stats.expire_cycles
+    }
+
+    #[test]
+    fn advance_jumps_while_ticks_step_one_cron_at_a_time() {
+        // hz 10: a cron every 100 ms, the first one due at start.
+        let mut h = Harness::new(Config::default());
+        h.advance(10_000);
+        assert_eq!(cycles(&mut h), 1, "a jump runs the cron once");
+        assert_eq!(h.node.poll_timeout(), Some(h.now.mono_ms + 100));
+        let start = h.now.mono_ms;
+        h.advance_by_ticks(5);
+        assert_eq!(cycles(&mut h), 6);
+        assert_eq!(h.now.mono_ms, start + 500, "each tick is one period");
+        h.advance(30);
+        h.advance_by_ticks(1);
+        assert_eq!((cycles(&mut h), h.now.mono_ms), (7, start + 600));
+        // 1 s in steps: every cron on the way, then the remainder.
+        h.advance_ticking(1_050);
+        assert_eq!((cycles(&mut h), h.now.mono_ms), (17, start + 1_650));
+        assert_eq!(h.now.unix_ms - h.now.mono_ms, 1_700_000_000_000);
+    }
+
+    #[test]
+    fn ticks_follow_hz() {
+        let mut h = Harness::new(Config {
+            hz: 4,
+            ..Config::default()
+        });
+        h.advance_by_ticks(3);
+        assert_eq!((cycles(&mut h), h.now.mono_ms), (3, 500));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! MAXAGE filter of KILL follows Redis 7.4.
 
 use super::connection::validate_client_name;
+use super::docs::Docs;
 use super::flags::*;
 use super::server::help_reply;
 use super::{CommandSpec, Ctx};
@@ -13,6 +14,9 @@ use crate::resp::Reply;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 use std::fmt::Write;
+
+#[rustfmt::skip]
+mod docs;
 
 const USER_FLAGS: u32 = NOSCRIPT | LOADING | STALE;
 const ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
@@ -44,6 +48,7 @@ const fn sub(
         complexity: "O(1)",
         handler: Some(handler),
         subcommands: &[],
+        docs: Docs::NONE,
     }
 }
 
@@ -76,7 +81,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         "2.6.9",
         "Set the current connection name",
         setname,
-    ),
+    )
+    .with_docs(docs::CLIENT_SETNAME),
     CommandSpec {
         tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
         ..sub(
@@ -88,7 +94,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
             "Sets information specific to the client or connection.",
             setinfo,
         )
-    },
+    }
+    .with_docs(docs::CLIENT_SETINFO),
     CommandSpec {
         tips: &["nondeterministic_output"],
         complexity: O_CLIENTS,
@@ -101,7 +108,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
             "Get the list of client connections",
             list,
         )
-    },
+    }
+    .with_docs(docs::CLIENT_LIST),
     CommandSpec {
         tips: &["nondeterministic_output"],
         ..sub(
@@ -125,7 +133,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
             "Kill the connection of a client",
             kill,
         )
-    },
+    }
+    .with_docs(docs::CLIENT_KILL),
     sub(
         "reply",
         3,
@@ -134,7 +143,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         "3.2.0",
         "Instruct the server whether to reply to commands",
         reply,
-    ),
+    )
+    .with_docs(docs::CLIENT_REPLY),
     sub(
         "no-evict",
         3,
@@ -143,7 +153,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Set client eviction mode for the current connection",
         no_evict,
-    ),
+    )
+    .with_docs(docs::CLIENT_NO_EVICT),
     sub(
         "no-touch",
         3,
@@ -152,7 +163,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         "7.2.0",
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
         no_touch,
-    ),
+    )
+    .with_docs(docs::CLIENT_NO_TOUCH),
     sub(
         "help",
         2,
@@ -180,6 +192,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     complexity: "Depends on subcommand.",
     handler: None,
     subcommands: SUBCOMMANDS,
+    docs: Docs::NONE,
 }];
 
 const HELP: &[&str] = &[

@@ -4,12 +4,16 @@
 //! Redis lists commands in its hash table's order, which varies per
 //! process; Keel lists them sorted by name, subcommands in table order.
 
+use super::docs::Docs;
 use super::flags::{self, *};
 use super::server::help_reply;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::resp::Reply;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
+
+#[rustfmt::skip]
+mod docs;
 
 const ACL: &[&str] = &["slow", "connection"];
 
@@ -38,6 +42,7 @@ const fn sub(
         complexity,
         handler: Some(handler),
         subcommands: &[],
+        docs: Docs::NONE,
     }
 }
 
@@ -64,7 +69,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         "Get array of specific Redis command details, or all when no argument is given.",
         O_LOOKUPS,
         info,
-    ),
+    )
+    .with_docs(docs::COMMAND_INFO),
     sub(
         "docs",
         -2,
@@ -73,7 +79,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         "Get array of specific Redis command documentation",
         O_LOOKUPS,
         docs,
-    ),
+    )
+    .with_docs(docs::COMMAND_DOCS),
     sub(
         "list",
         -2,
@@ -82,7 +89,8 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         "Get an array of Redis command names",
         O_ALL,
         list,
-    ),
+    )
+    .with_docs(docs::COMMAND_LIST),
     sub(
         "getkeys",
         -4,
@@ -242,11 +250,16 @@ fn key_spec_reply(ks: &KeySpec) -> Reply {
             ),
         ]),
     };
-    Reply::Map(vec![
+    let mut fields = Vec::with_capacity(4);
+    if let Some(notes) = ks.notes {
+        fields.push(pair("notes", Reply::bulk_str(notes)));
+    }
+    fields.extend([
         pair("flags", status_set(ks.flags.iter().map(|f| f.to_string()))),
         pair("begin_search", begin),
         pair("find_keys", find),
-    ])
+    ]);
+    Reply::Map(fields)
 }
 
 /// One COMMAND INFO entry: name, arity, flags, first/last/step, ACL
@@ -303,8 +316,10 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 // ---- COMMAND DOCS ----
 
-/// A command's documentation map. Keel's table has no argument, history
-/// or doc-flag data, so those fields are left out.
+/// A command's documentation map, with Redis 7.0's fields in its order:
+/// summary, since, group, complexity, doc_flags, deprecated_since,
+/// replaced_by, history, arguments, subcommands (those without a value
+/// are left out, as Redis does).
 fn docs_entry(spec: &CommandSpec, full_name: &str) -> Reply {
     let mut fields = vec![
         pair("summary", Reply::bulk_str(spec.summary)),
@@ -312,6 +327,7 @@ fn docs_entry(spec: &CommandSpec, full_name: &str) -> Reply {
         pair("group", Reply::bulk_str(spec.group)),
         pair("complexity", Reply::bulk_str(spec.complexity)),
     ];
+    fields.extend(spec.docs.fields());
     if !spec.subcommands.is_empty() {
         let subs = spec
             .subcommands
@@ -531,5 +547,7 @@ fn key_spec_positions(ks: &KeySpec, argv: &[Bytes]) -> Option<Vec<usize>> {
     )
 }
 
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,14 @@
 //! Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET.
 
+use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx};
 use crate::resp::{Protocol, Reply};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
+
+#[rustfmt::skip]
+mod docs;
 
 /// The Redis version Keel is compatible with (INFO, HELLO).
 pub const REDIS_VERSION: &str = "7.0.15";
@@ -35,35 +39,31 @@ const fn conn(
         complexity: "O(1)",
         handler: Some(handler),
         subcommands: &[],
+        docs: Docs::NONE,
     }
 }
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
-        ..conn(
-            "ping",
-            -1,
-            FAST,
-            "1.0.0",
-            "Returns the server's liveliness response.",
-            ping,
-        )
-    },
+        ..conn("ping", -1, FAST, "1.0.0", "Ping the server", ping)
+    }
+    .with_docs(docs::PING),
     conn(
         "echo",
         2,
         LOADING | STALE | FAST,
         "1.0.0",
-        "Returns the given string.",
+        "Echo the given string",
         echo,
-    ),
+    )
+    .with_docs(docs::ECHO),
     conn(
         "quit",
         -1,
         NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         "1.0.0",
-        "Closes the connection.",
+        "Close the connection",
         quit,
     ),
     conn(
@@ -71,9 +71,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         2,
         LOADING | STALE | FAST,
         "1.0.0",
-        "Changes the selected database.",
+        "Change the selected database for the current connection",
         select,
-    ),
+    )
+    .with_docs(docs::SELECT),
     CommandSpec {
         complexity: "O(N) where N is the number of passwords defined for the user",
         ..conn(
@@ -81,24 +82,26 @@ pub const COMMANDS: &[CommandSpec] = &[
             -2,
             NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
             "1.0.0",
-            "Authenticates the connection.",
+            "Authenticate to the server",
             auth,
         )
-    },
+    }
+    .with_docs(docs::AUTH),
     conn(
         "hello",
         -1,
         NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         "6.0.0",
-        "Handshakes with the Redis server.",
+        "Handshake with Redis",
         hello,
-    ),
+    )
+    .with_docs(docs::HELLO),
     conn(
         "reset",
         1,
         NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         "6.2.0",
-        "Resets the connection.",
+        "Reset the connection",
         reset,
     ),
 ];

@@ -5,6 +5,7 @@
 //! the current time deletes the key (and the command still replies 1), as
 //! Redis does on a primary.
 
+use super::docs::Docs;
 use super::flags::*;
 use super::keys::{delete_key, peek};
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
@@ -12,8 +13,12 @@ use crate::resp::Reply;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 
+#[rustfmt::skip]
+mod docs;
+
 const fn key_spec(flags: &'static [&'static str]) -> KeySpec {
     KeySpec {
+        notes: None,
         flags,
         begin_index: 1,
         find: FindKeys::Range {
@@ -56,6 +61,7 @@ const fn generic(
         complexity: "O(1)",
         handler: Some(handler),
         subcommands: &[],
+        docs: Docs::NONE,
     }
 }
 
@@ -69,7 +75,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "Set a key's time to live in seconds",
         expire,
-    ),
+    )
+    .with_docs(docs::EXPIRE),
     generic(
         "pexpire",
         -3,
@@ -77,7 +84,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Set a key's time to live in milliseconds",
         pexpire,
-    ),
+    )
+    .with_docs(docs::PEXPIRE),
     generic(
         "expireat",
         -3,
@@ -85,7 +93,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "1.2.0",
         "Set the expiration for a key as a UNIX timestamp",
         expireat,
-    ),
+    )
+    .with_docs(docs::EXPIREAT),
     generic(
         "pexpireat",
         -3,
@@ -93,7 +102,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
         pexpireat,
-    ),
+    )
+    .with_docs(docs::PEXPIREAT),
     CommandSpec {
         tips: NONDETERMINISTIC,
         ..generic(
@@ -104,7 +114,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Get the time to live for a key in seconds",
             ttl,
         )
-    },
+    }
+    .with_docs(docs::TTL),
     CommandSpec {
         tips: NONDETERMINISTIC,
         ..generic(
@@ -115,7 +126,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Get the time to live for a key in milliseconds",
             pttl,
         )
-    },
+    }
+    .with_docs(docs::PTTL),
     generic(
         "expiretime",
         2,
@@ -123,7 +135,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Get the expiration Unix timestamp for a key",
         expiretime,
-    ),
+    )
+    .with_docs(docs::EXPIRETIME),
     generic(
         "pexpiretime",
         2,
@@ -131,7 +144,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Get the expiration Unix timestamp for a key in milliseconds",
         pexpiretime,
-    ),
+    )
+    .with_docs(docs::PEXPIRETIME),
     generic(
         "persist",
         2,
@@ -139,7 +153,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "2.2.0",
         "Remove the expiration from a key",
         persist,
-    ),
+    )
+    .with_docs(docs::PERSIST),
 ];
 
 // ---- EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT ----
@@ -554,7 +569,7 @@ mod tests {
         assert_eq!(state(&mut h, c)[1], dirty + 1);
         assert_eq!(call(&mut h, c, &["TTL", "k"]), int(-1));
         h.advance(200_000);
-        assert_eq!(call(&mut h, c, &["keel-test-get", "k"]), bulk("v"));
+        assert_eq!(call(&mut h, c, &["GET", "k"]), bulk("v"));
     }
 
     #[test]
@@ -571,9 +586,7 @@ mod tests {
         h.advance(999);
         assert_eq!(state(&mut h, c)[0], 1_000, "nothing is due yet");
         // A few cron cycles (hz 10: one every 100 ms) without touching the keys.
-        for _ in 0..10 {
-            h.advance(100);
-        }
+        h.advance_by_ticks(10);
         let [len, _, expired, _] = state(&mut h, c);
         assert_eq!((len, expired), (500, 500));
     }
@@ -794,7 +807,7 @@ mod tests {
             // Every key's value and TTL agree at the end.
             for (k, name) in KEYS.iter().enumerate() {
                 let want = m.live(k).map(|(v, _)| v.clone());
-                let got = h.call(c, &["keel-test-get", name]);
+                let got = h.call(c, &["GET", name]);
                 prop_assert_eq!(got, want.map_or(Frame::Null, |v| bulk(&v)));
                 prop_assert_eq!(h.call(c, &["PTTL", name]), m.ttl(k, true));
             }

@@ -13,6 +13,9 @@ use crate::server::{MemoryUsage, Server};
 use bytes::Bytes;
 use std::fmt::{Display, Write};
 
+#[rustfmt::skip]
+mod docs;
+
 pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "info",
     arity: -1,
@@ -33,6 +36,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     complexity: "O(1)",
     handler: Some(info),
     subcommands: &[],
+    docs: docs::INFO,
 }];
 
 /// What a section renders from: the server and every client.
@@ -74,7 +78,7 @@ impl Section {
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let wanted = selected_sections(&args[1..]);
-    // The estimate walks every key: only when the memory section is asked for.
+    // Summing the clients' buffers walks the clients: only when asked for.
     let memory = if wanted.contains(&"memory") {
         let clients_mem =
             ctx.client.mem_usage() + ctx.others.values().map(Client::mem_usage).sum::<u64>();
@@ -309,26 +313,19 @@ fn errorstats(snap: &Snapshot, s: &mut Section) {
     }
 }
 
-/// One line per database holding keys; avg_ttl is the mean remaining TTL
-/// in ms of the keys that have one.
+/// One line per database holding keys. avg_ttl is Redis's running
+/// estimate from active expiry samples ([`crate::db::Db::avg_ttl`]), not a
+/// walk over the keys: O(databases).
 fn keyspace(snap: &Snapshot, s: &mut Section) {
-    let now = snap.srv.now.unix_ms;
     for (i, db) in snap.srv.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
         }
-        let (sum, live) = db
-            .expires
-            .iter()
-            .filter(|(_, &at)| at > now)
-            .fold((0u128, 0u128), |(sum, n), (_, &at)| {
-                (sum + (at - now) as u128, n + 1)
-            });
-        let avg_ttl = sum.checked_div(live).unwrap_or(0);
         let value = format!(
-            "keys={},expires={},avg_ttl={avg_ttl}",
+            "keys={},expires={},avg_ttl={}",
             db.len(),
-            db.expires.len()
+            db.expires().len(),
+            db.avg_ttl
         );
         s.field(&format!("db{i}"), value);
     }

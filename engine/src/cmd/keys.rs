@@ -5,6 +5,7 @@
 //! deletion with lazy freeing, SCAN cursor and option parsing, DB index
 //! parsing) are public here.
 
+use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::db::access::{self, Policy};
@@ -14,6 +15,9 @@ use crate::resp::Reply;
 use crate::types::{StrValue, Value};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
+
+#[rustfmt::skip]
+mod docs;
 
 /// RANDOMKEY samples this many keys, deleting expired ones, before falling
 /// back to a walk of the table (see [`crate::db::Db::random_live_key`]).
@@ -29,6 +33,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 
 const fn range(flags: &'static [&'static str], begin_index: i32, lastkey: i32) -> KeySpec {
     KeySpec {
+        notes: None,
         flags,
         begin_index,
         find: FindKeys::Range {
@@ -74,6 +79,7 @@ const fn generic(
         complexity: "O(1)",
         handler: Some(handler),
         subcommands: &[],
+        docs: Docs::NONE,
     }
 }
 
@@ -106,7 +112,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Delete a key",
             del,
         )
-    },
+    }
+    .with_docs(docs::DEL),
     CommandSpec {
         tips: MULTI_SHARD_SUM,
         key_specs: DELETE_ALL,
@@ -124,7 +131,8 @@ pub const COMMANDS: &[CommandSpec] = &[
              non blocking.",
             unlink,
         )
-    },
+    }
+    .with_docs(docs::UNLINK),
     CommandSpec {
         tips: MULTI_SHARD_SUM,
         key_specs: READ_ALL,
@@ -139,7 +147,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Determine if a key exists",
             exists,
         )
-    },
+    }
+    .with_docs(docs::EXISTS),
     CommandSpec {
         key_specs: READ_ONE,
         ..generic(
@@ -152,7 +161,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Determine the type stored at key",
             type_cmd,
         )
-    },
+    }
+    .with_docs(docs::TYPE),
     CommandSpec {
         tips: &["request_policy:all_shards", "nondeterministic_output_order"],
         complexity: "O(N) with N being the number of keys in the database, under the \
@@ -168,7 +178,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Find all keys matching the given pattern",
             keys,
         )
-    },
+    }
+    .with_docs(docs::KEYS),
     CommandSpec {
         tips: &["nondeterministic_output", "request_policy:special"],
         complexity: "O(1) for every call. O(N) for a complete iteration, including enough \
@@ -184,7 +195,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Incrementally iterate the keys space",
             scan,
         )
-    },
+    }
+    .with_docs(docs::SCAN),
     CommandSpec {
         tips: &["request_policy:all_shards", "nondeterministic_output"],
         ..generic(
@@ -213,7 +225,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Rename a key",
             rename,
         )
-    },
+    }
+    .with_docs(docs::RENAME),
     CommandSpec {
         key_specs: &[
             range(&["RW", "access", "delete"], 1, 0),
@@ -229,7 +242,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Rename a key, only if the new key does not exist",
             renamenx,
         )
-    },
+    }
+    .with_docs(docs::RENAMENX),
     CommandSpec {
         key_specs: &[
             range(&["RO", "access"], 1, 0),
@@ -247,7 +261,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Copy a key",
             copy,
         )
-    },
+    }
+    .with_docs(docs::COPY),
     CommandSpec {
         key_specs: &[range(&["RW", "access", "update"], 1, 0)],
         ..generic(
@@ -260,7 +275,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Move a key to another database",
             move_cmd,
         )
-    },
+    }
+    .with_docs(docs::MOVE),
     CommandSpec {
         tips: MULTI_SHARD_SUM,
         key_specs: READ_ALL,
@@ -276,7 +292,8 @@ pub const COMMANDS: &[CommandSpec] = &[
              specified.",
             touch,
         )
-    },
+    }
+    .with_docs(docs::TOUCH),
     CommandSpec {
         name: "object",
         arity: -2,
@@ -293,13 +310,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         complexity: "Depends on subcommand.",
         handler: None,
         subcommands: OBJECT_SUBCOMMANDS,
+        docs: Docs::NONE,
     },
-    #[cfg(test)]
-    test_support::SET,
-    #[cfg(test)]
-    test_support::GET,
-    #[cfg(test)]
-    test_support::STATE,
 ];
 
 const fn object_sub(
@@ -330,7 +342,8 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         "2.2.3",
         "Get the time since a Redis object was last accessed",
         object_idletime,
-    ),
+    )
+    .with_docs(docs::OBJECT_IDLETIME),
     generic(
         "help",
         2,
@@ -346,19 +359,22 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         "2.2.3",
         "Inspect the internal encoding of a Redis object",
         object_encoding,
-    ),
+    )
+    .with_docs(docs::OBJECT_ENCODING),
     object_sub(
         "freq",
         "4.0.0",
         "Get the logarithmic access frequency counter of a Redis object",
         object_freq,
-    ),
+    )
+    .with_docs(docs::OBJECT_FREQ),
     object_sub(
         "refcount",
         "2.2.3",
         "Get the number of references to the value of the key",
         object_refcount,
-    ),
+    )
+    .with_docs(docs::OBJECT_REFCOUNT),
 ];
 
 // ---- shared helpers ----
@@ -564,7 +580,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let now = ctx.now().unix_ms;
     let db = ctx.db();
     let found = db
-        .keys
+        .keys()
         .iter()
         .filter(|(key, _)| (every || pattern.matches(key)) && !db.is_expired(key, now))
         .map(|(key, _)| Reply::Bulk(key.clone()))
@@ -584,7 +600,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let mut batch = Vec::new();
     let next = ctx
         .db()
-        .keys
+        .keys()
         .scan(cursor, opts.count, |key, _| batch.push(key.clone()));
     let keys = batch
         .into_iter()
@@ -823,76 +839,6 @@ fn object_help(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
     )
 }
 
-/// Test-only commands, until the string and server commands are merged in:
-/// `KEEL-TEST-SET key value` stores a string (clearing any TTL),
-/// `KEEL-TEST-GET key` reads one, and `KEEL-TEST-STATE` reports
-/// [raw size of the selected db (expired keys included), dirty counter,
-/// keys expired so far in the db, values queued for lazy freeing].
-#[cfg(test)]
-pub(crate) mod test_support {
-    use super::*;
-
-    pub const SET: CommandSpec = generic(
-        "keel-test-set",
-        3,
-        WRITE,
-        ONE_KEY,
-        WRITE_SLOW,
-        "0.0.0",
-        "Test-only: store a string",
-        set_for_tests,
-    );
-    pub const GET: CommandSpec = generic(
-        "keel-test-get",
-        2,
-        READONLY,
-        ONE_KEY,
-        READ_SLOW,
-        "0.0.0",
-        "Test-only: read a string",
-        get_for_tests,
-    );
-    pub const STATE: CommandSpec = generic(
-        "keel-test-state",
-        1,
-        READONLY,
-        NO_KEYS,
-        READ_SLOW,
-        "0.0.0",
-        "Test-only: raw db size, dirty, expired keys, lazy-free backlog",
-        state_for_tests,
-    );
-
-    fn set_for_tests(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-        let access = ctx.new_access();
-        let now = ctx.now().unix_ms;
-        let db = ctx.db();
-        db.expire_if_needed(&args[1], now);
-        let value = Value::Str(StrValue::from_bytes(&args[2]));
-        db.set(&args[1], value, access, false);
-        ctx.dirty(1);
-        Reply::OK
-    }
-
-    fn get_for_tests(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-        match ctx.lookup_read(&args[1]).and_then(|obj| obj.value.as_str()) {
-            Some(s) => Reply::Bulk(s.to_bytes()),
-            None => Reply::Null,
-        }
-    }
-
-    fn state_for_tests(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
-        let queued: usize = ctx.srv.lazyfree.iter().map(Vec::len).sum();
-        let (len, expired) = (ctx.db().len(), ctx.db().expired_keys);
-        Reply::Array(vec![
-            Reply::Int(len as i64),
-            Reply::Int(ctx.srv.dirty as i64),
-            Reply::Int(expired as i64),
-            Reply::Int(queued as i64),
-        ])
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use crate::client::ClientId;
@@ -939,22 +885,33 @@ pub(crate) mod tests {
     }
 
     pub fn set(h: &mut Harness, c: ClientId, key: &str, value: &str) {
-        assert_eq!(h.call(c, &["keel-test-set", key, value]), ok());
+        assert_eq!(h.call(c, &["SET", key, value]), ok());
     }
 
-    /// Raw size of the selected db, dirty counter, keys expired, lazy-free backlog.
+    /// [DBSIZE (the raw size of the selected db: expired keys not yet
+    /// reclaimed count, as in Redis), INFO's rdb_changes_since_last_save
+    /// (the dirty counter), expired_keys (server-wide), and
+    /// lazyfree_pending_objects].
     pub fn state(h: &mut Harness, c: ClientId) -> [i64; 4] {
-        let Frame::Array(items) = h.call(c, &["keel-test-state"]) else {
-            panic!("state is an array")
+        let Frame::Int(len) = h.call(c, &["DBSIZE"]) else {
+            panic!("DBSIZE replies an integer")
         };
-        let ints: Vec<i64> = items
-            .into_iter()
-            .map(|f| match f {
-                Frame::Int(n) => n,
-                other => panic!("not an int: {other:?}"),
-            })
-            .collect();
-        ints.try_into().expect("four counters")
+        let info = h
+            .call(c, &["INFO", "persistence", "stats", "memory"])
+            .text()
+            .expect("INFO is a bulk string");
+        let field = |name: &str| -> i64 {
+            info.split("\r\n")
+                .find_map(|line| line.strip_prefix(&format!("{name}:")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no integer {name} in INFO"))
+        };
+        [
+            len,
+            field("rdb_changes_since_last_save"),
+            field("expired_keys"),
+            field("lazyfree_pending_objects"),
+        ]
     }
 
     fn sorted_bulks(frame: Frame) -> Vec<String> {
@@ -1332,13 +1289,13 @@ pub(crate) mod tests {
         assert_eq!(h.call(c, &["RENAME", "src", "dst"]), ok());
         assert_eq!(state(&mut h, c)[1], dirty + 1);
         assert_eq!(h.call(c, &["EXISTS", "src"]), int(0));
-        assert_eq!(h.call(c, &["keel-test-get", "dst"]), bulk("v1"));
+        assert_eq!(h.call(c, &["GET", "dst"]), bulk("v1"));
         assert_eq!(h.call(c, &["PTTL", "dst"]), int(50000), "the TTL moved");
 
         // Overwriting a key that had a TTL: the new value has the source's (none).
         set(&mut h, c, "plain", "v2");
         assert_eq!(h.call(c, &["RENAME", "plain", "dst"]), ok());
-        assert_eq!(h.call(c, &["keel-test-get", "dst"]), bulk("v2"));
+        assert_eq!(h.call(c, &["GET", "dst"]), bulk("v2"));
         assert_eq!(h.call(c, &["TTL", "dst"]), int(-1));
         assert_eq!(state(&mut h, c)[0], 1);
     }
@@ -1349,10 +1306,10 @@ pub(crate) mod tests {
         set(&mut h, c, "a", "1");
         set(&mut h, c, "b", "2");
         assert_eq!(h.call(c, &["RENAMENX", "a", "b"]), int(0));
-        assert_eq!(h.call(c, &["keel-test-get", "b"]), bulk("2"));
+        assert_eq!(h.call(c, &["GET", "b"]), bulk("2"));
         assert_eq!(h.call(c, &["RENAMENX", "a", "c"]), int(1));
         assert_eq!(h.call(c, &["EXISTS", "a", "c"]), int(1));
-        assert_eq!(h.call(c, &["keel-test-get", "c"]), bulk("1"));
+        assert_eq!(h.call(c, &["GET", "c"]), bulk("1"));
     }
 
     #[test]
@@ -1383,14 +1340,10 @@ pub(crate) mod tests {
         assert_eq!(h.call(c, &["COPY", "src", "dst"]), int(1));
         assert_eq!(h.call(c, &["PTTL", "dst"]), int(70000), "the TTL is copied");
         set(&mut h, c, "src", "v2");
-        assert_eq!(
-            h.call(c, &["keel-test-get", "dst"]),
-            bulk("v1"),
-            "independent"
-        );
+        assert_eq!(h.call(c, &["GET", "dst"]), bulk("v1"), "independent");
         assert_eq!(h.call(c, &["COPY", "src", "dst"]), int(0), "dst exists");
         assert_eq!(h.call(c, &["COPY", "src", "dst", "replace"]), int(1));
-        assert_eq!(h.call(c, &["keel-test-get", "dst"]), bulk("v2"));
+        assert_eq!(h.call(c, &["GET", "dst"]), bulk("v2"));
         assert_eq!(h.call(c, &["TTL", "dst"]), int(-1), "src has no TTL now");
 
         // Another database; the last DB option wins.
@@ -1399,7 +1352,7 @@ pub(crate) mod tests {
             int(1)
         );
         assert_eq!(h.call(c, &["SELECT", "1"]), ok());
-        assert_eq!(h.call(c, &["keel-test-get", "src"]), bulk("v2"));
+        assert_eq!(h.call(c, &["GET", "src"]), bulk("v2"));
         assert_eq!(h.call(c, &["SELECT", "3"]), ok());
         assert_eq!(h.call(c, &["EXISTS", "src"]), int(0));
     }
@@ -1474,7 +1427,7 @@ pub(crate) mod tests {
         assert_eq!(h.call(c, &["SELECT", "1"]), ok());
         assert_eq!(h.call(c, &["PTTL", "k"]), int(90000), "the TTL moved");
         assert_eq!(h.call(c, &["MOVE", "k", "0"]), int(0), "exists in db 0");
-        assert_eq!(h.call(c, &["keel-test-get", "k"]), bulk("v"));
+        assert_eq!(h.call(c, &["GET", "k"]), bulk("v"));
     }
 
     #[test]
@@ -1506,7 +1459,7 @@ pub(crate) mod tests {
             h.call(c, cmd);
         }
         assert_eq!(h.call(c, &["OBJECT", "IDLETIME", "k"]), int(3));
-        h.call(c, &["keel-test-get", "k"]);
+        h.call(c, &["GET", "k"]);
         assert_eq!(h.call(c, &["OBJECT", "IDLETIME", "k"]), int(0));
     }
 

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod docs;
 pub mod expire;
 pub mod info;
 pub mod keys;
@@ -73,6 +74,8 @@ pub mod flags {
 /// How to find one group of key arguments (Redis 7 key specs).
 #[derive(Debug)]
 pub struct KeySpec {
+    /// Redis's remark on the flags, when it has one (COMMAND INFO `notes`).
+    pub notes: Option<&'static str>,
     /// `RO`, `RW`, `OW`, `RM`, `ACCESS`, `UPDATE`, `INSERT`, `DELETE`, ...
     pub flags: &'static [&'static str],
     /// Index of the first key (begin_search by index).
@@ -118,9 +121,23 @@ pub struct CommandSpec {
     /// None for a container whose subcommands do the work (CLIENT, CONFIG, ...).
     pub handler: Option<Handler>,
     pub subcommands: &'static [CommandSpec],
+    /// Arguments, history and deprecation, for COMMAND DOCS.
+    pub docs: docs::Docs,
+}
+
+impl KeySpec {
+    pub const fn with_notes(mut self, notes: &'static str) -> KeySpec {
+        self.notes = Some(notes);
+        self
+    }
 }
 
 impl CommandSpec {
+    pub const fn with_docs(mut self, docs: docs::Docs) -> CommandSpec {
+        self.docs = docs;
+        self
+    }
+
     pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
     }

@@ -1,6 +1,7 @@
 //! Server commands: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, SHUTDOWN,
 //! DEBUG and CONFIG. INFO lives in `info.rs`, COMMAND in `command.rs`.
 
+use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx};
 use crate::config::{self, PARAMS};
@@ -8,6 +9,9 @@ use crate::node::Output;
 use crate::resp::{encode, Protocol, Reply};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
+
+#[rustfmt::skip]
+mod docs;
 
 const ADMIN_ACL: &[&str] = &["admin", "slow", "dangerous"];
 const FLUSH_TIPS: &[&str] = &["request_policy:all_shards", "response_policy:all_succeeded"];
@@ -38,6 +42,7 @@ const fn server_cmd(
         complexity: "O(1)",
         handler,
         subcommands: &[],
+        docs: Docs::NONE,
     }
 }
 
@@ -66,7 +71,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Remove all keys from the current database",
             Some(flushdb),
         )
-    },
+    }
+    .with_docs(docs::FLUSHDB),
     CommandSpec {
         tips: FLUSH_TIPS,
         complexity: "O(N) where N is the total number of keys in all databases",
@@ -79,7 +85,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Remove all keys from all databases",
             Some(flushall),
         )
-    },
+    }
+    .with_docs(docs::FLUSHALL),
     CommandSpec {
         complexity: SWAPDB_COMPLEXITY,
         ..server_cmd(
@@ -91,7 +98,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Swaps two Redis databases",
             Some(swapdb),
         )
-    },
+    }
+    .with_docs(docs::SWAPDB),
     CommandSpec {
         tips: &["nondeterministic_output"],
         ..server_cmd(
@@ -115,7 +123,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Synchronously save the dataset to disk and then shut down the server",
             Some(shutdown),
         )
-    },
+    }
+    .with_docs(docs::SHUTDOWN),
     CommandSpec {
         complexity: CONTAINER_COMPLEXITY,
         ..server_cmd(
@@ -127,7 +136,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             "A container for debugging commands",
             Some(debug),
         )
-    },
+    }
+    .with_docs(docs::DEBUG),
     CommandSpec {
         subcommands: CONFIG_SUBCOMMANDS,
         complexity: CONTAINER_COMPLEXITY,
@@ -164,7 +174,8 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
             "Get the values of configuration parameters",
             Some(config_get),
         )
-    },
+    }
+    .with_docs(docs::CONFIG_GET),
     CommandSpec {
         tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
         complexity: O_PARAMS,
@@ -177,7 +188,8 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
             "Set configuration parameters to the given values",
             Some(config_set),
         )
-    },
+    }
+    .with_docs(docs::CONFIG_SET),
     server_cmd(
         "resetstat",
         2,

@@ -3,16 +3,20 @@
 //! reads of parts (GETRANGE, STRLEN) and LCS.
 //!
 //! Every handler checks the key's type through `Value::as_str` (or
-//! `StrValue::in_value_mut`), so WRONGTYPE stays right as other types arrive.
+//! `Value::as_str_mut`), so WRONGTYPE stays right as other types arrive.
 
+use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::resp::Reply;
-use crate::types::string::long_double::{self, IncrError};
 use crate::types::{StrValue, Value};
+use crate::util::long_double::{self, IncrError};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 use std::ops::Range;
+
+#[rustfmt::skip]
+mod docs;
 
 // ---- the table ----
 
@@ -29,6 +33,7 @@ const fn key_at_1(flags: &'static [&'static str]) -> KeySpec {
 /// Keys from index 1 up to `lastkey` (negative: from the end), every `step`.
 const fn keys_from_1(flags: &'static [&'static str], lastkey: i32, step: i32) -> KeySpec {
     KeySpec {
+        notes: None,
         flags,
         begin_index: 1,
         find: FindKeys::Range {
@@ -78,24 +83,27 @@ const fn cmd(
         complexity: "O(1)",
         handler: Some(handler),
         subcommands: &[],
+        docs: Docs::NONE,
     }
 }
 
 #[rustfmt::skip]
 pub const COMMANDS: &[CommandSpec] = &[
     cmd("get", 2, READONLY | FAST, READ_FAST, RO_ACCESS,
-        ("1.0.0", "Get the value of a key"), get),
+        ("1.0.0", "Get the value of a key"), get)
+        .with_docs(docs::GET),
     cmd("set", -3, WRITE | DENYOOM, WRITE_SLOW,
-        // Redis notes: "RW and ACCESS due to the optional `GET` argument".
-        &[key_at_1(&["RW", "access", "update", "variable_flags"])],
-        ("1.0.0", "Set the string value of a key"), set),
+        &[key_at_1(&["RW", "access", "update", "variable_flags"])
+            .with_notes("RW and ACCESS due to the optional `GET` argument")],
+        ("1.0.0", "Set the string value of a key"), set)
+        .with_docs(docs::SET),
     CommandSpec {
         last_key: -1,
         tips: &["request_policy:multi_shard"],
         complexity: "O(N) where N is the number of keys to retrieve.",
         ..cmd("mget", -2, READONLY | FAST, READ_FAST, &[keys_from_1(&["RO", "access"], -1, 1)],
             ("1.0.0", "Get the values of all the given keys"), mget)
-    },
+    }.with_docs(docs::MGET),
     CommandSpec {
         last_key: -1,
         step: 2,
@@ -103,7 +111,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         complexity: "O(N) where N is the number of keys to set.",
         ..cmd("mset", -3, WRITE | DENYOOM, WRITE_SLOW, &[keys_from_1(&["OW", "update"], -1, 2)],
             ("1.0.1", "Set multiple keys to multiple values"), mset)
-    },
+    }.with_docs(docs::MSET),
     CommandSpec {
         last_key: -1,
         step: 2,
@@ -112,49 +120,62 @@ pub const COMMANDS: &[CommandSpec] = &[
         ..cmd("msetnx", -3, WRITE | DENYOOM, WRITE_SLOW, &[keys_from_1(&["OW", "insert"], -1, 2)],
             ("1.0.1", "Set multiple keys to multiple values, only if none of the keys exist"),
             msetnx)
-    },
+    }.with_docs(docs::MSETNX),
     cmd("setnx", 3, WRITE | DENYOOM | FAST, WRITE_FAST, OW_INSERT,
-        ("1.0.0", "Set the value of a key, only if the key does not exist"), setnx),
+        ("1.0.0", "Set the value of a key, only if the key does not exist"), setnx)
+        .with_docs(docs::SETNX),
     cmd("setex", 4, WRITE | DENYOOM, WRITE_SLOW, OW_UPDATE,
-        ("2.0.0", "Set the value and expiration of a key"), setex),
+        ("2.0.0", "Set the value and expiration of a key"), setex)
+        .with_docs(docs::SETEX),
     cmd("psetex", 4, WRITE | DENYOOM, WRITE_SLOW, OW_UPDATE,
-        ("2.6.0", "Set the value and expiration in milliseconds of a key"), psetex),
+        ("2.6.0", "Set the value and expiration in milliseconds of a key"), psetex)
+        .with_docs(docs::PSETEX),
     cmd("getset", 3, WRITE | DENYOOM | FAST, WRITE_FAST, RW_ACCESS_UPDATE,
-        ("1.0.0", "Set the string value of a key and return its old value"), getset),
+        ("1.0.0", "Set the string value of a key and return its old value"), getset)
+        .with_docs(docs::GETSET),
     cmd("getdel", 2, WRITE | FAST, WRITE_FAST, RW_ACCESS_DELETE,
-        ("6.2.0", "Get the value of a key and delete the key"), getdel),
-    // Redis notes: "RW and UPDATE because it changes the TTL".
-    cmd("getex", -2, WRITE | FAST, WRITE_FAST, RW_ACCESS_UPDATE,
-        ("6.2.0", "Get the value of a key and optionally set its expiration"), getex),
+        ("6.2.0", "Get the value of a key and delete the key"), getdel)
+        .with_docs(docs::GETDEL),
+    cmd("getex", -2, WRITE | FAST, WRITE_FAST,
+        &[key_at_1(&["RW", "access", "update"])
+            .with_notes("RW and UPDATE because it changes the TTL")],
+        ("6.2.0", "Get the value of a key and optionally set its expiration"), getex)
+        .with_docs(docs::GETEX),
     cmd("incr", 2, WRITE | DENYOOM | FAST, WRITE_FAST, RW_ACCESS_UPDATE,
-        ("1.0.0", "Increment the integer value of a key by one"), incr),
+        ("1.0.0", "Increment the integer value of a key by one"), incr)
+        .with_docs(docs::INCR),
     cmd("decr", 2, WRITE | DENYOOM | FAST, WRITE_FAST, RW_ACCESS_UPDATE,
-        ("1.0.0", "Decrement the integer value of a key by one"), decr),
+        ("1.0.0", "Decrement the integer value of a key by one"), decr)
+        .with_docs(docs::DECR),
     cmd("incrby", 3, WRITE | DENYOOM | FAST, WRITE_FAST, RW_ACCESS_UPDATE,
-        ("1.0.0", "Increment the integer value of a key by the given amount"), incrby),
+        ("1.0.0", "Increment the integer value of a key by the given amount"), incrby)
+        .with_docs(docs::INCRBY),
     cmd("decrby", 3, WRITE | DENYOOM | FAST, WRITE_FAST, RW_ACCESS_UPDATE,
-        ("1.0.0", "Decrement the integer value of a key by the given number"), decrby),
+        ("1.0.0", "Decrement the integer value of a key by the given number"), decrby)
+        .with_docs(docs::DECRBY),
     cmd("incrbyfloat", 3, WRITE | DENYOOM | FAST, WRITE_FAST, RW_ACCESS_UPDATE,
-        ("2.6.0", "Increment the float value of a key by the given amount"), incrbyfloat),
+        ("2.6.0", "Increment the float value of a key by the given amount"), incrbyfloat)
+        .with_docs(docs::INCRBYFLOAT),
     CommandSpec {
         complexity: "O(1). The amortized time complexity is O(1) assuming the appended value \
 is small and the already present value is of any size, since the dynamic string library used by \
 Redis will double the free space available on every reallocation.",
         ..cmd("append", 3, WRITE | DENYOOM | FAST, WRITE_FAST, RW_INSERT,
             ("2.0.0", "Append a value to a key"), append)
-    },
+    }.with_docs(docs::APPEND),
     cmd("strlen", 2, READONLY | FAST, READ_FAST, RO,
-        ("2.2.0", "Get the length of the value stored in a key"), strlen),
+        ("2.2.0", "Get the length of the value stored in a key"), strlen)
+        .with_docs(docs::STRLEN),
     CommandSpec {
         complexity: RANGE_COMPLEXITY,
         ..cmd("getrange", 4, READONLY, READ_SLOW, RO_ACCESS,
             ("2.4.0", "Get a substring of the string stored at a key"), getrange)
-    },
+    }.with_docs(docs::GETRANGE),
     CommandSpec {
         complexity: RANGE_COMPLEXITY,
         ..cmd("substr", 4, READONLY, READ_SLOW, RO_ACCESS,
             ("1.0.0", "Get a substring of the string stored at a key"), getrange)
-    },
+    }.with_docs(docs::SUBSTR),
     CommandSpec {
         complexity: "O(1), not counting the time taken to copy the new string in place. \
 Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is \
@@ -162,13 +183,13 @@ O(M) with M being the length of the value argument.",
         ..cmd("setrange", 4, WRITE | DENYOOM, WRITE_SLOW, RW_UPDATE,
             ("2.2.0", "Overwrite part of a string at key starting at the specified offset"),
             setrange)
-    },
+    }.with_docs(docs::SETRANGE),
     CommandSpec {
         last_key: 2,
         complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively",
         ..cmd("lcs", -3, READONLY, READ_SLOW, &[keys_from_1(&["RO", "access"], 1, 1)],
             ("7.0.0", "Find longest common substring"), lcs)
-    },
+    }.with_docs(docs::LCS),
 ];
 
 // ---- shared helpers ----
@@ -587,7 +608,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> Reply {
     let new = match ctx.lookup_write(key) {
         Some(obj) => {
-            let Some(s) = StrValue::in_value_mut(&mut obj.value) else {
+            let Some(s) = obj.value.as_str_mut() else {
                 return Reply::wrong_type();
             };
             let Some(current) = s.as_i64() else {
@@ -615,7 +636,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let (key, increment) = (&args[1], &args[2]);
     let result = match ctx.lookup_write(key) {
         Some(obj) => {
-            let Some(s) = StrValue::in_value_mut(&mut obj.value) else {
+            let Some(s) = obj.value.as_str_mut() else {
                 return Reply::wrong_type();
             };
             let sum = long_double::incr_by(Some(&s.as_cow()), increment);
@@ -676,7 +697,7 @@ fn append_tail(ctx: &mut Ctx, key: &[u8], tail: &[u8]) -> Result<usize, Reply> {
     let max = ctx.srv.config.proto_max_bulk_len;
     match ctx.lookup_write(key) {
         Some(obj) => {
-            let s = StrValue::in_value_mut(&mut obj.value).ok_or_else(Reply::wrong_type)?;
+            let s = obj.value.as_str_mut().ok_or_else(Reply::wrong_type)?;
             check_string_length(max, s.len() as u64, tail.len() as u64)?;
             let raw = s.make_raw();
             raw.extend_from_slice(tail);
@@ -728,7 +749,9 @@ fn overwrite_at(ctx: &mut Ctx, key: &[u8], offset: u64, patch: &[u8]) -> Result<
         .db()
         .get_mut(key, now)
         .expect("looked up or inserted above");
-    let raw = StrValue::in_value_mut(&mut obj.value)
+    let raw = obj
+        .value
+        .as_str_mut()
         .expect("type checked above")
         .make_raw();
     if raw.len() < end {

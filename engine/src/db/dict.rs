@@ -13,15 +13,20 @@ use rand_chacha::rand_core::RngCore;
 const NIL: u32 = u32::MAX;
 const MIN_BUCKETS: usize = 4;
 
-struct Slot<V> {
+struct Entry<V> {
     hash: u64,
     next: u32,
     entry: Option<(Bytes, V)>,
 }
 
+/// Where an entry lives in the slab. Insertions and removals may move
+/// entries, so a slot is only meaningful until the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot(u32);
+
 pub struct Dict<V> {
     buckets: Vec<u32>,
-    slots: Vec<Slot<V>>,
+    slots: Vec<Entry<V>>,
     free_head: u32,
     len: usize,
     hasher: ahash::RandomState,
@@ -94,6 +99,21 @@ impl<V> Dict<V> {
         self.slots[i as usize].entry.as_mut().map(|(_, v)| v)
     }
 
+    /// Like [`Dict::get_mut`], also giving the entry's slot: a handle that
+    /// stays valid until the next insertion or removal.
+    pub fn get_mut_with_slot(&mut self, key: &[u8]) -> Option<(Slot, &mut V)> {
+        let i = self.find(key, self.hash(key))?;
+        let value = self.slots[i as usize].entry.as_mut().map(|(_, v)| v)?;
+        Some((Slot(i), value))
+    }
+
+    /// The entry in `slot` (from [`Dict::get_mut_with_slot`]), if it is
+    /// still live.
+    pub fn get_by_slot(&self, slot: Slot) -> Option<(&Bytes, &V)> {
+        let slot = self.slots.get(slot.0 as usize)?;
+        slot.entry.as_ref().map(|(k, v)| (k, v))
+    }
+
     pub fn contains_key(&self, key: &[u8]) -> bool {
         self.find(key, self.hash(key)).is_some()
     }
@@ -114,7 +134,7 @@ impl<V> Dict<V> {
             self.resize(self.buckets.len() * 2);
         }
         let bucket = (hash & self.mask()) as usize;
-        let slot = Slot {
+        let slot = Entry {
             hash,
             next: self.buckets[bucket],
             entry: Some((key, value)),

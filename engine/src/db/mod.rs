@@ -6,7 +6,7 @@ pub mod dict;
 
 use crate::types::Value;
 use bytes::Bytes;
-use dict::Dict;
+use dict::{Dict, Slot};
 use rand_chacha::rand_core::RngCore;
 
 /// A stored value with its access metadata.
@@ -60,12 +60,34 @@ pub struct ExpireCycle {
     pub expired: usize,
 }
 
+/// The bytes a stored entry accounts for in `used_memory_dataset`: its
+/// key and its value ([`Value::mem_usage`], which is O(1)).
+fn entry_bytes(key: &[u8], obj: &Object) -> u64 {
+    (key.len() + obj.value.mem_usage()) as u64
+}
+
+/// One database. The tables are private so that every change goes through
+/// the methods below, which keep the dataset size current: INFO reads it
+/// in O(1) instead of walking every key (clients such as ioredis send INFO
+/// on every connection).
 pub struct Db {
-    pub keys: Dict<Object>,
+    keys: Dict<Object>,
     /// Absolute expiry in Unix milliseconds, for keys that have one.
-    pub expires: Dict<u64>,
+    expires: Dict<u64>,
     /// Keys removed by expiry (lazy or active) since the last reset.
     pub expired_keys: u64,
+    /// [`entry_bytes`] summed over every stored key, as of the last settle.
+    data_bytes: u64,
+    /// The entry last lent out by [`Db::get_mut`], with its size then: the
+    /// borrower may have changed the value in place (APPEND, INCR), so it
+    /// is measured again ([`Db::settle`]) before the table next changes.
+    /// The borrow checker guarantees the borrower is done by then.
+    lent: Option<(Slot, u64)>,
+    /// Running estimate of the remaining TTL, in ms, of keys that have one,
+    /// as Redis keeps it (INFO keyspace avg_ttl): each active expiry pass
+    /// over the db folds the mean TTL of the live keys it sampled in with
+    /// a 2% weight. Like Redis's, it is only as fresh as the last pass.
+    pub avg_ttl: u64,
 }
 
 impl Db {
@@ -74,11 +96,45 @@ impl Db {
             keys: Dict::new(seed),
             expires: Dict::new(seed ^ 0x5bd1_e995),
             expired_keys: 0,
+            data_bytes: 0,
+            lent: None,
+            avg_ttl: 0,
         }
+    }
+
+    /// The main table (read-only: changes go through `Db`'s methods).
+    pub fn keys(&self) -> &Dict<Object> {
+        &self.keys
+    }
+
+    /// The expiry table: absolute Unix ms per key that has a TTL.
+    pub fn expires(&self) -> &Dict<u64> {
+        &self.expires
     }
 
     pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Bytes of keys and values stored (INFO used_memory_dataset), in O(1).
+    pub fn dataset_bytes(&self) -> u64 {
+        match self.lent.and_then(|(slot, before)| {
+            let (key, obj) = self.keys.get_by_slot(slot)?;
+            Some((entry_bytes(key, obj), before))
+        }) {
+            Some((now, before)) => (self.data_bytes + now).saturating_sub(before),
+            None => self.data_bytes,
+        }
+    }
+
+    /// Accounts for an in-place change to the entry last lent out.
+    fn settle(&mut self) {
+        self.data_bytes = self.dataset_bytes();
+        self.lent = None;
+    }
+
+    fn account(&mut self, added: u64, removed: u64) {
+        self.data_bytes = (self.data_bytes + added).saturating_sub(removed);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -99,8 +155,7 @@ impl Db {
         if !self.is_expired(key, now_ms) {
             return false;
         }
-        self.keys.remove(key).expect("an expiring key exists");
-        self.expires.remove(key);
+        self.remove(key).expect("an expiring key exists");
         self.expired_keys += 1;
         true
     }
@@ -111,9 +166,13 @@ impl Db {
         self.keys.get(key)
     }
 
+    /// The live object under `key` for changing, expiring it first if due.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Object> {
         self.expire_if_needed(key, now_ms);
-        self.keys.get_mut(key)
+        self.settle();
+        let (slot, obj) = self.keys.get_mut_with_slot(key)?;
+        self.lent = Some((slot, entry_bytes(key, obj)));
+        Some(obj)
     }
 
     pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
@@ -124,41 +183,54 @@ impl Db {
     /// Stores `value` under `key`, replacing any value. The TTL is cleared
     /// unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, access: u32, keep_ttl: bool) {
-        if let Some(obj) = self.keys.get_mut(key) {
-            *obj = Object::new(value, access);
-            if !keep_ttl {
-                self.expires.remove(key);
+        self.settle();
+        let new = Object::new(value, access);
+        let added = entry_bytes(key, &new);
+        let removed = match self.keys.get_mut(key) {
+            Some(obj) => {
+                let removed = entry_bytes(key, obj);
+                *obj = new;
+                if !keep_ttl {
+                    self.expires.remove(key);
+                }
+                removed
             }
-        } else {
-            self.keys
-                .insert(Bytes::copy_from_slice(key), Object::new(value, access));
-        }
+            None => {
+                self.keys.insert(Bytes::copy_from_slice(key), new);
+                0
+            }
+        };
+        self.account(added, removed);
     }
 
     /// Inserts a key known to be absent (after `contains` returned false).
     pub fn insert_new(&mut self, key: &[u8], obj: Object) {
+        self.settle();
+        let added = entry_bytes(key, &obj);
         let prev = self.keys.insert(Bytes::copy_from_slice(key), obj);
         assert!(prev.is_none(), "insert_new over an existing key");
+        self.account(added, 0);
     }
 
     /// Removes `key` with its TTL. Does not check expiry: callers look up first.
     pub fn remove(&mut self, key: &[u8]) -> Option<Object> {
-        let (_, obj) = self.keys.remove(key)?;
-        self.expires.remove(key);
-        Some(obj)
+        self.take(key).map(|(_, obj)| obj)
     }
 
     /// Removes `key` with its TTL and returns the stored key and object.
     /// Does not check expiry: callers look up first.
     pub fn take(&mut self, key: &[u8]) -> Option<(Bytes, Object)> {
-        let entry = self.keys.remove(key)?;
-        self.expires.remove(key);
-        Some(entry)
+        self.settle();
+        let (key, obj) = self.keys.remove(key)?;
+        self.expires.remove(&key);
+        self.account(0, entry_bytes(&key, &obj));
+        Some((key, obj))
     }
 
     /// Stores `obj` under `key` with exactly the TTL `expire_at` (absolute
     /// Unix ms, or none), replacing any value and TTL the key had.
     pub fn put(&mut self, key: Bytes, obj: Object, expire_at: Option<u64>) {
+        self.settle();
         match expire_at {
             Some(at) => {
                 self.expires.insert(key.clone(), at);
@@ -167,7 +239,12 @@ impl Db {
                 self.expires.remove(&key);
             }
         }
-        self.keys.insert(key, obj);
+        let added = entry_bytes(&key, &obj);
+        let removed = match self.keys.insert(key.clone(), obj) {
+            Some(old) => entry_bytes(&key, &old),
+            None => 0,
+        };
+        self.account(added, removed);
     }
 
     /// A uniformly drawn key that is not expired, or None when there is no
@@ -215,6 +292,9 @@ impl Db {
     /// Empties the database, returning the old contents so the caller can
     /// free them at its own pace.
     pub fn clear(&mut self) -> Vec<(Bytes, Object)> {
+        self.lent = None;
+        self.data_bytes = 0;
+        self.avg_ttl = 0;
         self.expires.drain_all();
         self.keys.drain_all()
     }
@@ -222,37 +302,64 @@ impl Db {
     /// One bounded, adaptive active expiry cycle: sample keys with a TTL,
     /// delete the expired ones, and sample again while more than the
     /// acceptable share of the sample had expired, up to `max_sampled` keys.
+    /// Each round of samples also updates [`Db::avg_ttl`].
     pub fn active_expire(
         &mut self,
         now_ms: u64,
         rng: &mut impl RngCore,
         max_sampled: usize,
     ) -> ExpireCycle {
-        use crate::limits::{
-            ACTIVE_EXPIRE_ACCEPTABLE_STALE_PERCENT as STALE,
-            ACTIVE_EXPIRE_KEYS_PER_LOOP as PER_LOOP,
-        };
+        use crate::limits::ACTIVE_EXPIRE_ACCEPTABLE_STALE_PERCENT as STALE;
         let mut cycle = ExpireCycle::default();
+        if self.expires.is_empty() {
+            self.avg_ttl = 0;
+        }
         while !self.expires.is_empty() && cycle.sampled < max_sampled {
-            let mut expired_now = 0;
-            let sample = PER_LOOP.min(self.expires.len());
-            for _ in 0..sample {
-                let Some((key, &at)) = self.expires.random_entry(rng) else {
-                    break;
-                };
-                cycle.sampled += 1;
-                if at <= now_ms {
-                    let key = key.clone();
-                    self.expire_if_needed(&key, now_ms);
-                    expired_now += 1;
-                }
-            }
-            cycle.expired += expired_now;
-            if expired_now * 100 <= sample * STALE {
+            let round = self.expire_round(now_ms, rng);
+            cycle.sampled += round.sampled;
+            cycle.expired += round.expired;
+            if round.expired * 100 <= round.sampled * STALE {
                 break;
             }
         }
         cycle
+    }
+
+    /// One round of active expiry: up to ACTIVE_EXPIRE_KEYS_PER_LOOP
+    /// random keys with a TTL, the expired ones deleted, and the mean TTL
+    /// of the live ones folded into `avg_ttl`.
+    fn expire_round(&mut self, now_ms: u64, rng: &mut impl RngCore) -> ExpireCycle {
+        use crate::limits::ACTIVE_EXPIRE_KEYS_PER_LOOP as PER_LOOP;
+        let mut round = ExpireCycle::default();
+        let (mut ttl_sum, mut ttl_samples) = (0u128, 0u128);
+        for _ in 0..PER_LOOP.min(self.expires.len()) {
+            let Some((key, &at)) = self.expires.random_entry(rng) else {
+                break;
+            };
+            round.sampled += 1;
+            if at <= now_ms {
+                let key = key.clone();
+                self.expire_if_needed(&key, now_ms);
+                round.expired += 1;
+            } else {
+                ttl_sum += u128::from(at - now_ms);
+                ttl_samples += 1;
+            }
+        }
+        if let Some(mean) = ttl_sum.checked_div(ttl_samples) {
+            self.fold_avg_ttl(u64::try_from(mean).unwrap_or(u64::MAX));
+        }
+        round
+    }
+
+    /// Redis's running average: the first sample sets it, then each new
+    /// mean weighs 2% (with Redis's integer rounding: each part divided by
+    /// 50 before weighting).
+    fn fold_avg_ttl(&mut self, mean: u64) {
+        if self.avg_ttl == 0 {
+            self.avg_ttl = mean;
+        }
+        self.avg_ttl = (self.avg_ttl / 50) * 49 + mean / 50;
     }
 }
 
@@ -341,6 +448,77 @@ mod tests {
         db.remove(b"live");
         assert_eq!(db.random_live_key(100, &mut rng, 3), None);
         assert!(db.len() >= 990);
+    }
+
+    impl Db {
+        /// The dataset size by walking every key, to check the running total.
+        pub(crate) fn dataset_bytes_by_walk(&self) -> u64 {
+            self.keys.iter().map(|(k, o)| entry_bytes(k, o)).sum()
+        }
+    }
+
+    #[test]
+    fn dataset_bytes_follow_every_change() {
+        let mut db = Db::new(6);
+        let check = |db: &Db| assert_eq!(db.dataset_bytes(), db.dataset_bytes_by_walk());
+        db.set(b"a", s("hello"), 0, false);
+        db.set(b"bb", s("12345"), 0, false);
+        check(&db);
+        assert_eq!(
+            db.dataset_bytes(),
+            1 + 5 + 2,
+            "an integer holds no heap bytes"
+        );
+        // In place, as APPEND does: seen at once, and settled by the next change.
+        let obj = db.get_mut(b"a", 0).expect("present");
+        obj.value
+            .as_str_mut()
+            .unwrap()
+            .make_raw()
+            .extend_from_slice(&[b'!'; 100]);
+        check(&db);
+        db.set(b"a", s("short"), 0, true);
+        check(&db);
+        db.get_mut(b"bb", 0).unwrap().value = s(&"x".repeat(50));
+        let (key, obj) = db.take(b"bb").expect("present");
+        check(&db);
+        db.put(key, obj, Some(10));
+        db.put(Bytes::from_static(b"a"), Object::new(s("v"), 0), None);
+        check(&db);
+        assert!(db.get(b"bb", 10).is_none(), "expired lazily");
+        check(&db);
+        db.insert_new(b"c", Object::new(s("abc"), 0));
+        db.remove(b"missing");
+        check(&db);
+        assert_eq!(db.dataset_bytes(), 2 + 4);
+        db.get_mut(b"c", 0).unwrap().value = s(&"y".repeat(64));
+        assert!(!db.clear().is_empty());
+        assert_eq!((db.dataset_bytes(), db.dataset_bytes_by_walk()), (0, 0));
+    }
+
+    #[test]
+    fn avg_ttl_is_redis_running_estimate() {
+        let mut db = Db::new(7);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        db.set(b"k", s("v"), 0, false);
+        db.set_expire(b"k", 100_000);
+        assert_eq!(db.avg_ttl, 0, "nothing sampled yet");
+        db.active_expire(0, &mut rng, 100);
+        assert_eq!(db.avg_ttl, 100_000, "the first mean is taken whole");
+        // Later samples weigh 2%, and the estimate is not aged in between.
+        db.active_expire(50_000, &mut rng, 100);
+        assert_eq!(db.avg_ttl, 2_000 * 49 + 1_000);
+        db.active_expire(50_000, &mut rng, 100);
+        assert_eq!(db.avg_ttl, 1_980 * 49 + 1_000);
+        // No key with a TTL left: a pass resets it, as FLUSHDB does.
+        db.persist(b"k");
+        db.active_expire(50_000, &mut rng, 100);
+        assert_eq!(db.avg_ttl, 0);
+        db.set_expire(b"k", 60_000);
+        db.active_expire(50_000, &mut rng, 100);
+        assert_eq!(db.avg_ttl, 10_000);
+        db.clear();
+        assert_eq!(db.avg_ttl, 0);
     }
 
     #[test]

@@ -26,6 +26,9 @@ impl Value {
     }
 
     /// An estimate of the heap bytes this value holds (for INFO memory).
+    /// Must be O(1): the keyspace measures a value again after every write
+    /// access to keep its running total (a type that grows in place keeps
+    /// its own byte count).
     pub fn mem_usage(&self) -> usize {
         match self {
             Value::Str(s) => s.mem_usage(),
@@ -33,6 +36,14 @@ impl Value {
     }
 
     pub fn as_str(&self) -> Option<&StrValue> {
+        match self {
+            Value::Str(s) => Some(s),
+        }
+    }
+
+    /// The string this value holds, for changing it in place; `None` when
+    /// the value is of another type (the caller replies WRONGTYPE).
+    pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
         match self {
             Value::Str(s) => Some(s),
         }

@@ -123,7 +123,7 @@ fn info_of_containers_and_subcommands() {
 }
 
 #[test]
-fn docs_has_summary_since_group_complexity_and_subcommands() {
+fn docs_has_summary_since_group_complexity_history_arguments_and_subcommands() {
     let mut h = Harness::new(Config::default());
     let c = h.connect();
     h.call(c, &["HELLO", "3"]);
@@ -161,14 +161,28 @@ fn docs_has_summary_since_group_complexity_and_subcommands() {
     };
     assert_eq!(key, &bulk("subcommands"));
     assert_eq!(subs[0].0, bulk("config|get"));
-    assert_eq!(
-        subs[0].1,
-        Frame::Map(doc(
-            "Get the values of configuration parameters",
-            "2.0.0",
-            "O(N) when N is the number of configuration parameters provided"
-        ))
+    let mut config_get = doc(
+        "Get the values of configuration parameters",
+        "2.0.0",
+        "O(N) when N is the number of configuration parameters provided",
     );
+    let history = Frame::Array(vec![
+        bulk("7.0.0"),
+        bulk("Added the ability to pass multiple pattern parameters in one call"),
+    ]);
+    config_get.push((bulk("history"), Frame::Set(vec![history])));
+    let parameter = Frame::Map(vec![
+        (bulk("name"), bulk("parameter")),
+        (bulk("type"), bulk("string")),
+    ]);
+    let block = Frame::Map(vec![
+        (bulk("name"), bulk("parameter")),
+        (bulk("type"), bulk("block")),
+        (bulk("flags"), Frame::Set(vec![status("multiple")])),
+        (bulk("arguments"), Frame::Array(vec![parameter])),
+    ]);
+    config_get.push((bulk("arguments"), Frame::Array(vec![block])));
+    assert_eq!(subs[0].1, Frame::Map(config_get));
     assert_eq!(
         h.call(c, &["COMMAND", "DOCS", "nosuch"]),
         Frame::Map(vec![])
@@ -282,6 +296,7 @@ const fn spec(
         complexity: "",
         handler: Some(noop),
         subcommands: &[],
+        docs: crate::cmd::docs::Docs::NONE,
     }
 }
 
@@ -291,6 +306,7 @@ const MSET: CommandSpec = spec(
     -3,
     WRITE,
     &[KeySpec {
+        notes: None,
         flags: &["OW", "update"],
         begin_index: 1,
         find: FindKeys::Range {
@@ -306,6 +322,7 @@ const LMOVE: CommandSpec = spec(
     WRITE,
     &[
         KeySpec {
+            notes: None,
             flags: &["RW", "access", "delete"],
             begin_index: 1,
             find: FindKeys::Range {
@@ -315,6 +332,7 @@ const LMOVE: CommandSpec = spec(
             },
         },
         KeySpec {
+            notes: None,
             flags: &["RW", "insert"],
             begin_index: 2,
             find: FindKeys::Range {
@@ -335,6 +353,7 @@ const ZINTER: CommandSpec = spec(
     -3,
     READONLY | MOVABLE_KEYS,
     &[KeySpec {
+        notes: None,
         flags: &["RO", "access"],
         begin_index: 1,
         find: KEYNUM,
@@ -345,6 +364,7 @@ const EVAL: CommandSpec = spec(
     -3,
     NO_MANDATORY_KEYS | MOVABLE_KEYS,
     &[KeySpec {
+        notes: None,
         flags: &["RW", "access", "update"],
         begin_index: 2,
         find: KEYNUM,

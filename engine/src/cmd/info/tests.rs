@@ -248,3 +248,106 @@ fn human_sizes_like_redis() {
     assert_eq!(bytes_to_human(1 << 50), "1.00P");
     assert_eq!(bytes_to_human(u64::MAX), "16384.00P");
 }
+
+/// INFO's dataset size is a running total (INFO must not walk every key):
+/// after any mix of writes, in-place edits, expiries and flushes, it equals
+/// a walk over every key of every database.
+mod dataset_total {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: &[&str] = &["a", "b", "counter", "long:key:name"];
+
+    fn command() -> impl Strategy<Value = Vec<String>> {
+        let key = proptest::sample::select(KEYS).prop_map(str::to_string);
+        let value = "[a-z0-9]{0,60}";
+        prop_oneof![
+            (key.clone(), value).prop_map(|(k, v)| vec!["SET".into(), k, v]),
+            (key.clone(), value).prop_map(|(k, v)| vec!["APPEND".into(), k, v]),
+            (key.clone(), 0u32..80, value).prop_map(|(k, at, v)| vec![
+                "SETRANGE".into(),
+                k,
+                at.to_string(),
+                v
+            ]),
+            key.clone().prop_map(|k| vec!["INCR".into(), k]),
+            key.clone()
+                .prop_map(|k| vec!["INCRBYFLOAT".into(), k, "1.5".into()]),
+            (key.clone(), value).prop_map(|(k, v)| vec!["GETSET".into(), k, v]),
+            key.clone().prop_map(|k| vec!["GETDEL".into(), k]),
+            key.clone().prop_map(|k| vec!["UNLINK".into(), k]),
+            (key.clone(), key.clone()).prop_map(|(a, b)| vec!["RENAME".into(), a, b]),
+            (key.clone(), key.clone()).prop_map(|(a, b)| vec![
+                "COPY".into(),
+                a,
+                b,
+                "REPLACE".into()
+            ]),
+            key.clone().prop_map(|k| vec!["MOVE".into(), k, "1".into()]),
+            (key.clone(), 1u32..300).prop_map(|(k, ms)| vec!["PEXPIRE".into(), k, ms.to_string()]),
+            Just(vec!["SWAPDB".into(), "0".into(), "1".into()]),
+            Just(vec!["FLUSHDB".into()]),
+            Just(vec!["FLUSHALL".into(), "ASYNC".into()]),
+        ]
+    }
+
+    fn walk(h: &mut Harness) -> u64 {
+        let srv = h.node.server_mut();
+        srv.dbs.iter().map(|db| db.dataset_bytes_by_walk()).sum()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn used_memory_dataset_equals_a_walk(
+            steps in proptest::collection::vec((command(), 0u64..150), 1..60),
+        ) {
+            let mut h = Harness::new(Config::default());
+            let c = h.connect();
+            for (args, ms) in steps {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                h.call(c, &args);
+                h.advance(ms);
+                let reported: u64 = info_field(&mut h, c, "memory", "used_memory_dataset")
+                    .parse()
+                    .unwrap();
+                prop_assert_eq!(reported, walk(&mut h), "after {:?}", args);
+            }
+        }
+    }
+}
+
+#[test]
+fn avg_ttl_is_an_estimate_from_active_expiry() {
+    let mut h = Harness::new(Config::default());
+    let c = h.connect();
+    h.call(c, &["SET", "k", "v", "PX", "100000"]);
+    // No active expiry pass yet: no estimate, as a fresh Redis reports.
+    assert_eq!(
+        info_text(&mut h, c, &["keyspace"]),
+        "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n"
+    );
+    h.advance(0);
+    assert_eq!(
+        info_text(&mut h, c, &["keyspace"]),
+        "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=100000\r\n"
+    );
+    // Between passes the estimate stays as it was (INFO does not look at
+    // the keys); the next pass folds in 2% of the sampled mean.
+    h.advance(50);
+    assert_eq!(
+        info_field(&mut h, c, "keyspace", "db0"),
+        "keys=1,expires=1,avg_ttl=100000"
+    );
+    h.advance(50);
+    assert_eq!(
+        info_field(&mut h, c, "keyspace", "db0"),
+        format!("keys=1,expires=1,avg_ttl={}", 2000 * 49 + 99_900 / 50)
+    );
+    h.call(c, &["FLUSHDB"]);
+    h.call(c, &["SET", "k", "v"]);
+    assert_eq!(
+        info_field(&mut h, c, "keyspace", "db0"),
+        "keys=1,expires=0,avg_ttl=0"
+    );
+}

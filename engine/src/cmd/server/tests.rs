@@ -84,7 +84,7 @@ fn flushdb_empties_only_the_selected_database() {
     assert_eq!(h.call(c, &["SELECT", "1"]), ok());
     assert_eq!(h.call(c, &["FLUSHDB"]), ok());
     assert_eq!(h.call(c, &["DBSIZE"]), int(0));
-    assert!(h.node.server_mut().dbs[1].expires.is_empty());
+    assert!(h.node.server_mut().dbs[1].expires().is_empty());
     assert_eq!(h.call(c, &["SELECT", "0"]), ok());
     assert_eq!(h.call(c, &["DBSIZE"]), int(3));
     assert_eq!(h.call(c, &["flushdb", "Sync"]), ok());
@@ -461,7 +461,7 @@ fn debug_unknown_subcommands_and_wrong_counts() {
 }
 
 /// Sends one command from a new client speaking `protocol` and returns
-/// the raw reply bytes (the frame reader has no RESP3 attributes).
+/// the raw reply bytes, to compare byte for byte with Redis's.
 pub(crate) fn raw_reply(h: &mut Harness, protocol: u8, args: &[&str]) -> String {
     let c = h.connect();
     if protocol == 3 {
@@ -525,7 +525,22 @@ fn debug_protocol_matches_redis_bytes_in_resp2_and_resp3() {
         assert_eq!(raw_reply(&mut h, 2, &args), resp2, "{kind}");
         assert_eq!(raw_reply(&mut h, 3, &args), resp3, "{kind}");
     }
+    // Through the frame reader, the attribute comes attached to the reply.
     let c = h.connect();
+    h.call(c, &["HELLO", "3"]);
+    let popularity = Frame::Array(vec![bulk("key:123"), Frame::Int(90)]);
+    assert_eq!(
+        h.call(c, &["DEBUG", "PROTOCOL", "attrib"]),
+        Frame::Attributed {
+            attributes: vec![(bulk("key-popularity"), popularity)],
+            value: Box::new(bulk("Some real reply following the attribute")),
+        }
+    );
+    assert_eq!(
+        h.call(c, &["DEBUG", "PROTOCOL", "attrib"])
+            .without_attributes(),
+        bulk("Some real reply following the attribute")
+    );
     assert_eq!(
         h.call(c, &["DEBUG", "PROTOCOL", "xx"]),
         err(

@@ -1,5 +1,7 @@
 //! Number parsing and formatting with Redis's exact rules.
 
+pub mod long_double;
+
 /// Parses a signed 64-bit integer as Redis's `string2ll` does: an optional
 /// `-`, then digits with no leading zeros (except `0` itself), no spaces, no `+`.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
