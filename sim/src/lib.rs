@@ -1,1 +1,238 @@
-//! The simulation harness (being built).
+//! `keel-sim`: Keel's deterministic simulation harness on turmoil.
+//!
+//! The server in a simulation is the production driver itself
+//! ([`keel_net::serve`]), given turmoil's network ([`SimTransport`]) and
+//! turmoil's virtual time ([`SimClock`]) instead of tokio TCP and the OS
+//! clocks. Simulated clients ([`SimClient`]) talk RESP to it and fold every
+//! reply, with the virtual time it arrived at, into a [`Trace`]: one seed
+//! must always give the same trace hash.
+//!
+//! # `tokio_unstable`
+//!
+//! Not needed. Runs are deterministic without it: turmoil orders hosts and
+//! message delivery from its seed, a `LocalSet` runs tasks first-in
+//! first-out, and every `select!` in the driver and here is `biased;`, so
+//! tokio's own random branch choice never comes into play. Building with
+//! `RUSTFLAGS="--cfg tokio_unstable"` adds one thing: turmoil then makes a
+//! panic in any task of a host fail the simulation at once (without it, a
+//! panicking server task only ends that task, and the test fails later,
+//! when its client waits in vain until the simulation's time limit).
+//!
+//! # Disk
+//!
+//! The core has no persistence yet, so there is no disk seam here either;
+//! it comes with the persistence work (turmoil's `unstable-fs` plus a fault
+//! layer).
+
+use bytes::BytesMut;
+use keel_engine::resp::frame::{read_frame, Frame};
+use keel_engine::testing::request;
+use keel_engine::{Config, Now};
+use keel_net::clock::millis;
+use keel_net::{Accepted, Clock, Listener, Transport};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The port simulated servers listen on.
+pub const SERVER_PORT: u16 = 6379;
+
+/// turmoil's simulated TCP.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimTransport;
+
+/// A listener on turmoil's network.
+pub struct SimListener(turmoil::net::TcpListener);
+
+impl Transport for SimTransport {
+    type Listener = SimListener;
+
+    async fn bind(&self, addr: SocketAddr, _backlog: u32) -> io::Result<SimListener> {
+        turmoil::net::TcpListener::bind(addr).await.map(SimListener)
+    }
+}
+
+impl Listener for SimListener {
+    type Stream = turmoil::net::TcpStream;
+
+    async fn accept(&self, _keepalive_secs: u64) -> io::Result<Accepted<Self::Stream>> {
+        let (stream, peer) = self.0.accept().await?;
+        let local = stream.local_addr()?;
+        Ok(Accepted {
+            stream,
+            peer,
+            local,
+            fd: -1,
+        })
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+/// A host's wall-clock offset, in milliseconds, shared between the host's
+/// [`SimClock`] and whoever injects skew (the fault layer, a test).
+#[derive(Debug, Clone, Default)]
+pub struct ClockSkew(Rc<Cell<i64>>);
+
+impl ClockSkew {
+    pub fn set(&self, offset_ms: i64) {
+        self.0.set(offset_ms);
+    }
+
+    pub fn get(&self) -> i64 {
+        self.0.get()
+    }
+}
+
+/// turmoil's virtual time, as seen by one host: monotonic time is how long
+/// the host has run (it survives restarts, as a machine's would), and wall
+/// time is the simulation's epoch plus elapsed time plus the host's skew.
+#[derive(Debug, Clone, Default)]
+pub struct SimClock {
+    skew: ClockSkew,
+}
+
+impl SimClock {
+    pub fn new(skew: ClockSkew) -> Self {
+        SimClock { skew }
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> Now {
+        let mono = millis(turmoil::elapsed());
+        let true_unix = turmoil::since_epoch().map_or(0, millis);
+        let unix = true_unix.saturating_add_signed(self.skew.get());
+        Now::new(mono, unix)
+    }
+
+    fn sleep_until(&self, mono_ms: u64) -> impl Future<Output = ()> {
+        let wait = mono_ms.saturating_sub(self.now().mono_ms);
+        tokio::time::sleep(Duration::from_millis(wait))
+    }
+}
+
+/// A server config for a simulated host: every address, [`SERVER_PORT`],
+/// and the run's seed for the core's randomness.
+pub fn server_config(seed: u64) -> Config {
+    Config {
+        seed,
+        bind: vec!["0.0.0.0".into()],
+        port: SERVER_PORT,
+        ..Default::default()
+    }
+}
+
+/// A host's software: the production driver on turmoil, serving until the
+/// host is stopped or a client runs SHUTDOWN.
+pub async fn run_server(config: Config, skew: ClockSkew) -> turmoil::Result {
+    keel_net::serve(
+        config,
+        SimTransport,
+        SimClock::new(skew),
+        std::future::pending(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What clients observed, folded into one hash (64-bit FNV-1a): every
+/// reply's bytes, which client got it and at what virtual time.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    hash: u64,
+    replies: u64,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace {
+            hash: 0xcbf2_9ce4_8422_2325,
+            replies: 0,
+        }
+    }
+}
+
+impl Trace {
+    fn mix(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.hash ^= u64::from(b);
+            self.hash = self.hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// Records one reply received by client `client` at virtual time `at_ms`.
+    pub fn record(&mut self, client: u64, at_ms: u64, reply: &[u8]) {
+        self.mix(&client.to_le_bytes());
+        self.mix(&at_ms.to_le_bytes());
+        self.mix(&(reply.len() as u64).to_le_bytes());
+        self.mix(reply);
+        self.replies += 1;
+    }
+
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// How many replies were recorded.
+    pub fn replies(&self) -> u64 {
+        self.replies
+    }
+}
+
+/// A RESP client on turmoil's network that records what it receives.
+pub struct SimClient {
+    id: u64,
+    stream: turmoil::net::TcpStream,
+    buf: BytesMut,
+    trace: Rc<RefCell<Trace>>,
+}
+
+impl SimClient {
+    /// Connects to `host` (a simulated host name) on [`SERVER_PORT`].
+    /// `id` names the client in the trace.
+    pub async fn connect(host: &str, id: u64, trace: Rc<RefCell<Trace>>) -> io::Result<Self> {
+        let stream = turmoil::net::TcpStream::connect((host, SERVER_PORT)).await?;
+        Ok(SimClient {
+            id,
+            stream,
+            buf: BytesMut::new(),
+            trace,
+        })
+    }
+
+    /// Sends one command and returns its reply.
+    pub async fn call(&mut self, args: &[&str]) -> io::Result<Frame> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.stream.write_all(&request(&args)).await?;
+        self.read().await?.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection")
+        })
+    }
+
+    /// The next reply, or `None` once the server has closed the connection.
+    pub async fn read(&mut self) -> io::Result<Option<Frame>> {
+        loop {
+            let before = self.buf.clone();
+            match read_frame(&mut self.buf) {
+                Ok(Some(frame)) => {
+                    let used = before.len() - self.buf.len();
+                    let at = millis(turmoil::sim_elapsed().unwrap_or_default());
+                    self.trace.borrow_mut().record(self.id, at, &before[..used]);
+                    return Ok(Some(frame));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.0)),
+            }
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+}

@@ -1,1 +1,192 @@
-fn main() {}
+//! `keel-server`: Keel's server binary, started like redis-server.
+//!
+//! ```text
+//! keel-server [/path/to/keel.conf | -] [--name value ...]
+//! keel-server -v | --version
+//! keel-server -h | --help
+//! ```
+
+use keel_engine::cmd::connection::REDIS_VERSION;
+use keel_engine::Config;
+use keel_net::conf::{parse_command_line, Invocation};
+use keel_net::{OsClock, Server, TcpTransport};
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Read};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use tracing_subscriber::filter::LevelFilter;
+
+const KEEL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match parse_command_line(&args, &load_config_file) {
+        Ok(Invocation::Version) => {
+            println!("{}", version_line());
+            ExitCode::SUCCESS
+        }
+        Ok(Invocation::Help) => {
+            print!("{}", usage());
+            ExitCode::SUCCESS
+        }
+        Ok(Invocation::Serve { config, .. }) => start(*config),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `-v` line: redis-server's shape, so tools that parse it (test
+/// harnesses read `v=`) see the Redis version Keel follows.
+fn version_line() -> String {
+    format!(
+        "Redis server v={REDIS_VERSION} sha=00000000:0 malloc=libc bits={} build=keel-{KEEL_VERSION} (Keel {KEEL_VERSION}, a Redis-compatible server)",
+        usize::BITS
+    )
+}
+
+fn usage() -> String {
+    format!(
+        "Keel {KEEL_VERSION}, a Redis {REDIS_VERSION} compatible server.\n\n\
+         Usage: keel-server [/path/to/keel.conf] [options]\n\
+         \x20      keel-server - (read config from stdin)\n\
+         \x20      keel-server -v or --version\n\
+         \x20      keel-server -h or --help\n\n\
+         The config file has redis.conf's form: one `name value ...` a line,\n\
+         `#` comment lines, quotes as redis.conf, `include path`.\n\
+         Any parameter is also a flag, `--name value ...`; flags come after\n\
+         the file and the last one given wins.\n\n\
+         Examples:\n\
+         \x20      keel-server (run the server with the default config)\n\
+         \x20      keel-server /etc/keel/6379.conf\n\
+         \x20      keel-server --port 7777\n\
+         \x20      keel-server --port 7777 --bind 127.0.0.1 -::1\n\
+         \x20      keel-server /etc/keel.conf --loglevel verbose --requirepass secret\n"
+    )
+}
+
+fn load_config_file(path: &str) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    if path == "-" {
+        io::stdin().read_to_end(&mut bytes)?;
+    } else {
+        File::open(path)?.read_to_end(&mut bytes)?;
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn start(mut config: Config) -> ExitCode {
+    if let Err(e) = std::env::set_current_dir(&config.dir) {
+        eprintln!("Can't chdir to '{}': {e}", config.dir);
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = init_logging(&config) {
+        eprintln!("Can't open the log file '{}': {e}", config.logfile);
+        return ExitCode::FAILURE;
+    }
+    // The core is deterministic given its seed; a production server draws
+    // the seed from the OS.
+    config.seed = match getrandom::u64() {
+        Ok(seed) => seed,
+        Err(e) => {
+            tracing::error!("Can't read OS randomness for the seed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(config) {
+        Ok(()) => {
+            tracing::warn!("Keel is now ready to exit, bye bye...");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Maps Redis's `loglevel` to tracing levels.
+fn level_filter(loglevel: &str) -> LevelFilter {
+    match loglevel {
+        "debug" => LevelFilter::TRACE,
+        "verbose" => LevelFilter::DEBUG,
+        "notice" => LevelFilter::INFO,
+        "warning" => LevelFilter::WARN,
+        _ => LevelFilter::OFF,
+    }
+}
+
+/// Logs to standard output, or appends to `logfile` when one is set.
+fn init_logging(config: &Config) -> io::Result<()> {
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level_filter(&config.loglevel))
+        .with_target(false);
+    if config.logfile.is_empty() {
+        let colors = io::stdout().is_terminal();
+        builder.with_ansi(colors).with_writer(io::stdout).init();
+    } else {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&config.logfile)?;
+        builder
+            .with_ansi(false)
+            .with_writer(Mutex::new(file))
+            .init();
+    }
+    Ok(())
+}
+
+fn run(config: Config) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let pidfile = config.pidfile.clone();
+        let server = Server::bind(config, &TcpTransport, OsClock::new()).await?;
+        let addrs = server.local_addrs();
+        let port = addrs.first().map_or(0, |a| a.port());
+        tracing::info!(
+            "Keel {KEEL_VERSION} (Redis {REDIS_VERSION} compatible) started, port={port}, pid={}",
+            std::process::id()
+        );
+        write_pidfile(&pidfile);
+        for addr in &addrs {
+            tracing::info!("Listening on {addr}");
+        }
+        tracing::info!("Ready to accept connections tcp");
+        let result = server.run(shutdown_signal()).await;
+        if !pidfile.is_empty() {
+            let _ = std::fs::remove_file(&pidfile);
+        }
+        result
+    })
+}
+
+fn write_pidfile(path: &str) {
+    if path.is_empty() {
+        return;
+    }
+    if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+        tracing::warn!("Failed to write PID file {path}: {e}");
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("Can't install signal handlers; stop with SHUTDOWN");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        biased;
+        _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+        _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+    }
+}

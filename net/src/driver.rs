@@ -1,0 +1,507 @@
+//! The event loop around the [`Node`]: single-threaded, one task per
+//! connection, one timer task, one accept task per listener.
+//!
+//! Everything runs on one thread (a current-thread runtime and a
+//! `LocalSet`), so the node lives in an `Rc<RefCell<..>>`. A borrow of it is
+//! never held across an `.await`: each handler call and the draining of its
+//! outputs happen in one synchronous stretch.
+//!
+//! Data flow: a connection task reads into its reusable buffer, hands the
+//! bytes to the node, and routes every output to the connection it names
+//! (its own outbound buffer, or another connection's buffer plus a wake-up).
+//! Each task then writes its whole outbound buffer with one write call.
+//! The timer task sleeps until [`Node::poll_timeout`] and calls
+//! [`Node::handle_timeout`]. Every `select!` is `biased;` so a run is a
+//! function of its inputs (the simulation relies on it).
+
+use crate::clock::Clock;
+use crate::transport::{Accepted, Listener, Transport};
+use bytes::BytesMut;
+use keel_engine::{ClientId, ClientInfo, Config, Input, Node, Output};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio::task::{AbortHandle, JoinHandle};
+
+/// First size of a connection's read buffer (Redis reads 16 KiB at a time).
+const READ_BUF_INITIAL: usize = 16 * 1024;
+/// The read buffer doubles while reads fill it, up to this size.
+const READ_BUF_MAX: usize = 512 * 1024;
+/// On shutdown, how long connections get to flush their last replies.
+const SHUTDOWN_FLUSH_GRACE_MS: u64 = 1000;
+/// Pause after a failed accept (e.g. out of file descriptors).
+const ACCEPT_RETRY_MS: u64 = 10;
+
+/// A server bound to its listeners, ready to [`Server::run`].
+pub struct Server<T: Transport, C: Clock> {
+    listeners: Vec<T::Listener>,
+    shared: Rc<Shared<C>>,
+}
+
+/// Binds every address of `config.bind` and serves until `shutdown`
+/// completes or a client runs SHUTDOWN. Must run inside a `LocalSet`.
+pub async fn serve<T: Transport, C: Clock>(
+    config: Config,
+    transport: T,
+    clock: C,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    Server::bind(config, &transport, clock)
+        .await?
+        .run(shutdown)
+        .await
+}
+
+impl<T: Transport, C: Clock> Server<T, C> {
+    /// Binds the listeners and builds the node. With `port 0`, the first
+    /// address gets a free port and the others the same one; the node's
+    /// config then reports the port actually used.
+    pub async fn bind(mut config: Config, transport: &T, clock: C) -> io::Result<Self> {
+        let listeners = bind_all(transport, &config).await?;
+        if let Some(first) = listeners.first() {
+            config.port = first.local_addr()?.port();
+        }
+        let node = Node::new(config, clock.now());
+        Ok(Server {
+            listeners,
+            shared: Rc::new(Shared::new(node, clock)),
+        })
+    }
+
+    /// The addresses actually listened on, in `bind` order.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// Serves clients until `shutdown` completes or the node asks to stop,
+    /// then lets connections flush their pending replies and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let shared = self.shared;
+        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        tasks.push(tokio::task::spawn_local(timer_task(shared.clone())));
+        for listener in self.listeners {
+            tasks.push(tokio::task::spawn_local(accept_task(
+                shared.clone(),
+                listener,
+            )));
+        }
+        tokio::select! {
+            biased;
+            _ = shared.stop.wait() => {}
+            _ = shutdown => shared.begin_stop(),
+        }
+        shared.wait_for_connections().await;
+        shared.abort_connections();
+        for task in tasks {
+            task.abort();
+            // Cancelled tasks drop their listeners and timers here.
+            let _ = task.await;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves `config.bind` to listeners. A leading `-` marks an address as
+/// optional (skipped when it cannot be bound, as Redis does with `-::1`);
+/// `*` is every IPv4 address and `::*` every IPv6 one.
+async fn bind_all<T: Transport>(transport: &T, config: &Config) -> io::Result<Vec<T::Listener>> {
+    let backlog = u32::try_from(config.tcp_backlog).unwrap_or(u32::MAX);
+    let mut port = config.port;
+    let mut listeners = Vec::new();
+    for entry in &config.bind {
+        let (optional, text) = match entry.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, entry.as_str()),
+        };
+        let ip = parse_bind_addr(text).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("Invalid bind address '{text}'"),
+            )
+        })?;
+        match transport.bind(SocketAddr::new(ip, port), backlog).await {
+            Ok(listener) => {
+                port = listener.local_addr()?.port();
+                listeners.push(listener);
+            }
+            Err(e) if optional && is_skippable(&e) => {
+                tracing::warn!("Skipping optional bind address {text}:{port}: {e}");
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {text}:{port}: {e}"),
+                ))
+            }
+        }
+    }
+    if listeners.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            "Configured to not listen anywhere",
+        ));
+    }
+    Ok(listeners)
+}
+
+fn parse_bind_addr(text: &str) -> Option<IpAddr> {
+    match text {
+        "*" => Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        "::*" => Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        _ => text.parse().ok(),
+    }
+}
+
+/// An optional address is skipped when it does not exist on this machine or
+/// its address family is unsupported, not when the port is taken.
+fn is_skippable(e: &io::Error) -> bool {
+    !matches!(
+        e.kind(),
+        io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied
+    )
+}
+
+/// State shared by every task of one server.
+struct Shared<C> {
+    node: RefCell<Node>,
+    clock: C,
+    conns: RefCell<BTreeMap<ClientId, Rc<Conn>>>,
+    /// The deadline the timer task sleeps until.
+    timer_armed: Cell<Option<u64>>,
+    /// Wakes the timer task when the node's deadline moved earlier.
+    timer_rearm: Notify,
+    stop: Stop,
+    /// Signalled when the last connection task ends.
+    conns_gone: Notify,
+}
+
+/// One connection's outbound side, filled by whichever task ran the node.
+#[derive(Default)]
+struct Conn {
+    out: RefCell<BytesMut>,
+    /// Close once `out` is flushed.
+    closing: Cell<bool>,
+    /// Wakes the connection's task: output for it, or it must close.
+    wake: Notify,
+    abort: RefCell<Option<AbortHandle>>,
+}
+
+/// A one-way stop flag that tasks can wait on.
+#[derive(Default)]
+struct Stop {
+    stopped: Cell<bool>,
+    notify: Notify,
+}
+
+impl Stop {
+    fn is_set(&self) -> bool {
+        self.stopped.get()
+    }
+
+    fn set(&self) {
+        self.stopped.set(true);
+        self.notify.notify_waiters();
+    }
+
+    async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl<C: Clock> Shared<C> {
+    fn new(node: Node, clock: C) -> Self {
+        Shared {
+            node: RefCell::new(node),
+            clock,
+            conns: RefCell::new(BTreeMap::new()),
+            timer_armed: Cell::new(None),
+            timer_rearm: Notify::new(),
+            stop: Stop::default(),
+            conns_gone: Notify::new(),
+        }
+    }
+
+    /// Registers a new connection with the node; returns its id and state.
+    fn open(&self, info: ClientInfo) -> (ClientId, Rc<Conn>) {
+        let conn = Rc::new(Conn::default());
+        let mut node = self.node.borrow_mut();
+        let id = node.accept_client(self.clock.now(), info);
+        self.conns.borrow_mut().insert(id, conn.clone());
+        self.drain(&mut node, Some(id));
+        (id, conn)
+    }
+
+    /// Feeds bytes read from `client` to the node.
+    fn feed(&self, client: ClientId, data: &[u8]) {
+        let mut node = self.node.borrow_mut();
+        node.handle_input(self.clock.now(), Input::ClientData { client, data });
+        self.drain(&mut node, Some(client));
+    }
+
+    /// The connection is gone: forget it and tell the node.
+    fn close(&self, client: ClientId) {
+        let left = {
+            let mut conns = self.conns.borrow_mut();
+            conns.remove(&client);
+            conns.len()
+        };
+        let mut node = self.node.borrow_mut();
+        node.handle_input(self.clock.now(), Input::ClientClosed { client });
+        self.drain(&mut node, None);
+        if left == 0 {
+            self.conns_gone.notify_waiters();
+        }
+    }
+
+    fn on_timeout(&self) {
+        let mut node = self.node.borrow_mut();
+        node.handle_timeout(self.clock.now());
+        self.drain(&mut node, None);
+    }
+
+    /// Routes every pending output of the node to its connection. `me` is
+    /// the connection whose task is running: it flushes on its own, so it
+    /// needs no wake-up.
+    fn drain(&self, node: &mut Node, me: Option<ClientId>) {
+        while let Some(output) = node.poll_output() {
+            match output {
+                Output::Write { client, data } => {
+                    if let Some(conn) = self.conns.borrow().get(&client) {
+                        conn.out.borrow_mut().extend_from_slice(&data);
+                        if me != Some(client) {
+                            conn.wake.notify_one();
+                        }
+                    }
+                }
+                Output::Close { client } => {
+                    if let Some(conn) = self.conns.borrow().get(&client) {
+                        conn.closing.set(true);
+                        if me != Some(client) {
+                            conn.wake.notify_one();
+                        }
+                    }
+                }
+                Output::Shutdown => {
+                    tracing::warn!("User requested shutdown...");
+                    self.begin_stop();
+                }
+            }
+        }
+        let deadline = node.poll_timeout();
+        let armed = self.timer_armed.get();
+        if deadline.is_some() && (armed.is_none() || deadline < armed) {
+            self.timer_rearm.notify_one();
+        }
+    }
+
+    /// Stops accepting and timers; every connection flushes and closes.
+    fn begin_stop(&self) {
+        if self.stop.is_set() {
+            return;
+        }
+        self.stop.set();
+        for conn in self.conns.borrow().values() {
+            conn.closing.set(true);
+            conn.wake.notify_one();
+        }
+    }
+
+    /// Waits for the connection tasks to finish, for a bounded time: a
+    /// client that does not read its replies must not hold the server up.
+    async fn wait_for_connections(&self) {
+        let deadline = self
+            .clock
+            .now()
+            .mono_ms
+            .saturating_add(SHUTDOWN_FLUSH_GRACE_MS);
+        let grace = self.clock.sleep_until(deadline);
+        tokio::pin!(grace);
+        loop {
+            let gone = self.conns_gone.notified();
+            tokio::pin!(gone);
+            gone.as_mut().enable();
+            if self.conns.borrow().is_empty() {
+                return;
+            }
+            tokio::select! {
+                biased;
+                _ = &mut gone => {}
+                _ = &mut grace => return,
+            }
+        }
+    }
+
+    fn abort_connections(&self) {
+        for conn in self.conns.borrow().values() {
+            if let Some(handle) = conn.abort.borrow_mut().take() {
+                handle.abort();
+            }
+        }
+    }
+}
+
+async fn timer_task<C: Clock>(shared: Rc<Shared<C>>) {
+    loop {
+        let deadline = shared.node.borrow().poll_timeout();
+        shared.timer_armed.set(deadline);
+        let sleep = async {
+            match deadline {
+                Some(at) => shared.clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = shared.stop.wait() => return,
+            _ = shared.timer_rearm.notified() => {}
+            _ = sleep => shared.on_timeout(),
+        }
+    }
+}
+
+async fn accept_task<C: Clock, L: Listener>(shared: Rc<Shared<C>>, listener: L) {
+    loop {
+        let keepalive = shared.node.borrow().config().tcp_keepalive;
+        tokio::select! {
+            biased;
+            _ = shared.stop.wait() => return,
+            accepted = listener.accept(keepalive) => match accepted {
+                Ok(accepted) => start_connection(&shared, accepted),
+                Err(e) => {
+                    tracing::warn!("Accepting client connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(ACCEPT_RETRY_MS)).await;
+                }
+            },
+        }
+    }
+}
+
+fn start_connection<C: Clock, S>(shared: &Rc<Shared<C>>, accepted: Accepted<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    let info = ClientInfo {
+        addr: accepted.peer.to_string(),
+        laddr: accepted.local.to_string(),
+        fd: accepted.fd,
+    };
+    tracing::debug!("Accepted {}", info.addr);
+    let (id, conn) = shared.open(info);
+    let task = tokio::task::spawn_local(connection_task(
+        shared.clone(),
+        id,
+        conn.clone(),
+        accepted.stream,
+    ));
+    *conn.abort.borrow_mut() = Some(task.abort_handle());
+}
+
+async fn connection_task<C: Clock, S>(
+    shared: Rc<Shared<C>>,
+    id: ClientId,
+    conn: Rc<Conn>,
+    stream: S,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut stream = stream;
+    if let Err(e) = pump(&shared, id, &conn, &mut stream).await {
+        tracing::debug!("Client id={id} connection error: {e}");
+    }
+    // Best effort: the peer may be gone already.
+    let _ = stream.shutdown().await;
+    shared.close(id);
+}
+
+/// Moves bytes both ways until the client or the node closes the connection.
+async fn pump<C: Clock, S>(
+    shared: &Shared<C>,
+    id: ClientId,
+    conn: &Conn,
+    stream: &mut S,
+) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut read_buf = vec![0u8; READ_BUF_INITIAL];
+    // Swapped with `conn.out` to write without holding its borrow; both
+    // buffers keep their capacity, so steady state allocates nothing.
+    let mut write_buf = BytesMut::new();
+    loop {
+        if !conn.out.borrow().is_empty() {
+            std::mem::swap(&mut *conn.out.borrow_mut(), &mut write_buf);
+            stream.write_all(&write_buf).await?;
+            write_buf.clear();
+            continue;
+        }
+        if conn.closing.get() {
+            return Ok(());
+        }
+        tokio::select! {
+            biased;
+            _ = conn.wake.notified() => {}
+            read = stream.read(&mut read_buf) => {
+                let n = read?;
+                if n == 0 {
+                    tracing::debug!("Client closed connection id={id}");
+                    return Ok(());
+                }
+                shared.feed(id, &read_buf[..n]);
+                if n == read_buf.len() && read_buf.len() < READ_BUF_MAX {
+                    read_buf.resize(read_buf.len() * 2, 0);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_addresses() {
+        assert_eq!(
+            parse_bind_addr("*"),
+            Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        );
+        assert_eq!(
+            parse_bind_addr("::*"),
+            Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+        );
+        assert_eq!(
+            parse_bind_addr("127.0.0.1"),
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        );
+        assert_eq!(
+            parse_bind_addr("::1"),
+            Some(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
+        assert_eq!(parse_bind_addr("localhost"), None);
+    }
+
+    #[test]
+    fn only_missing_addresses_are_skippable() {
+        assert!(is_skippable(&io::Error::from(
+            io::ErrorKind::AddrNotAvailable
+        )));
+        assert!(!is_skippable(&io::Error::from(io::ErrorKind::AddrInUse)));
+    }
+}
