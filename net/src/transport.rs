@@ -75,10 +75,16 @@ impl Listener for tokio::net::TcpListener {
 
     async fn accept(&self, keepalive_secs: u64) -> io::Result<Accepted<Self::Stream>> {
         let (stream, peer) = tokio::net::TcpListener::accept(self).await?;
+        // Best effort, as Redis: a socket that cannot take its options is
+        // usually already dead, and its first read will say so.
         // Replies go out as soon as they are written: no Nagle delay.
-        stream.set_nodelay(true)?;
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY on {peer}: {e}");
+        }
         if keepalive_secs > 0 {
-            set_keepalive(&stream, keepalive_secs)?;
+            if let Err(e) = set_keepalive(&stream, keepalive_secs) {
+                tracing::debug!("TCP keepalive on {peer}: {e}");
+            }
         }
         let local = stream.local_addr()?;
         let fd = i64::from(stream.as_raw_fd());
