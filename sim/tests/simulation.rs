@@ -119,12 +119,7 @@ fn the_same_seed_gives_the_same_trace() {
 }
 
 /// SET with expiry in virtual time: the key lives 500 ms of simulated time.
-///
-/// NEEDS SET/GET/PTTL/TTL from the string and keyspace commands, which land
-/// in other branches: remove the `#[ignore]` after merging; it must pass
-/// as written.
 #[test]
-#[ignore = "needs SET/GET/PTTL/TTL: un-ignore after merging the string and keyspace commands"]
 fn set_with_px_expires_in_virtual_time() {
     let mut sim = sim(11);
     add_server(&mut sim, 11);

@@ -233,9 +233,16 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
         }
         let mut cur = Vec::new();
         while i < line.len() && !ends_token(line[i]) {
+            // A closing quote ends the token (what follows it is a blank).
             match line[i] {
-                b'"' => i = read_double_quoted(line, i + 1, &mut cur)?,
-                b'\'' => i = read_single_quoted(line, i + 1, &mut cur)?,
+                b'"' => {
+                    i = read_double_quoted(line, i + 1, &mut cur)?;
+                    break;
+                }
+                b'\'' => {
+                    i = read_single_quoted(line, i + 1, &mut cur)?;
+                    break;
+                }
                 c => {
                     cur.push(c);
                     i += 1;
@@ -389,6 +396,7 @@ mod tests {
         assert_eq!(args(b"ECHO a'b c'd"), None);
         assert_eq!(args(b"\x0c$\x0c"), Some(vec![b"$\x0c".to_vec()]));
         assert_eq!(args(b"a\x0bb"), Some(vec![b"a\x0bb".to_vec()]));
+        assert_eq!(args(b"\"\"\x0b"), Some(vec![b"".to_vec()]));
     }
 
     #[test]

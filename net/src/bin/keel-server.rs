@@ -29,7 +29,13 @@ fn main() -> ExitCode {
             print!("{}", usage());
             ExitCode::SUCCESS
         }
-        Ok(Invocation::Serve { config, .. }) => start(*config),
+        Ok(Invocation::Serve {
+            mut config,
+            config_file,
+        }) => {
+            record_paths(&mut config, config_file);
+            start(*config)
+        }
         Err(e) => {
             eprintln!("{e}");
             ExitCode::FAILURE
@@ -74,6 +80,19 @@ fn load_config_file(path: &str) -> io::Result<String> {
         File::open(path)?.read_to_end(&mut bytes)?;
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// INFO reports the executable and the config file as absolute paths, as
+/// Redis does; resolve them before `start` changes directory to `dir`.
+fn record_paths(config: &mut Config, config_file: Option<String>) {
+    if let Ok(exe) = std::env::current_exe() {
+        config.executable = exe.display().to_string();
+    }
+    config.config_file = config_file.filter(|f| f != "-").map(|f| {
+        std::path::absolute(&f)
+            .map(|p| p.display().to_string())
+            .unwrap_or(f)
+    });
 }
 
 fn start(mut config: Config) -> ExitCode {
