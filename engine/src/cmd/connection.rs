@@ -124,14 +124,13 @@ fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
 }
 
 fn select(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let Some(index) = parse_i64(&args[1]) else {
-        return Reply::not_integer();
-    };
-    if index < 0 || index as usize >= ctx.srv.dbs.len() {
-        return Reply::err("ERR DB index is out of range");
+    match super::keys::parse_db_index(&args[1], ctx.srv.dbs.len()) {
+        Ok(index) => {
+            ctx.client.db = index;
+            Reply::OK
+        }
+        Err(e) => e,
     }
-    ctx.client.db = index as usize;
-    Reply::OK
 }
 
 /// Checks credentials against the default user (the only user until ACLs exist).
