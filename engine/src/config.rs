@@ -301,7 +301,14 @@ impl Config {
             "timeout" => self.timeout = parse_int(v, 0, i32::MAX as u64)?,
             "tcp-keepalive" => self.tcp_keepalive = parse_int(v, 0, i32::MAX as u64)?,
             "tcp-backlog" => self.tcp_backlog = parse_int(v, 0, i32::MAX as u64)?,
-            "maxmemory" => self.maxmemory = parse_mem_in(v, 0, u64::MAX)?,
+            // Eviction is not built: a limit that would not be enforced is refused.
+            "maxmemory" if parse_mem_in(v, 0, u64::MAX)? == 0 => self.maxmemory = 0,
+            "maxmemory" => {
+                return Err(
+                    "maxmemory is not enforced yet (eviction is not built); only 0 is accepted"
+                        .into(),
+                )
+            }
             "maxmemory-policy" => self.maxmemory_policy = parse_enum(v, MAXMEMORY_POLICIES)?,
             "maxmemory-samples" => self.maxmemory_samples = parse_int(v, 1, i32::MAX as u64)?,
             "lfu-log-factor" => self.lfu_log_factor = parse_int(v, 0, i32::MAX as u64)?,

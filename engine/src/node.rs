@@ -30,6 +30,9 @@ pub enum Output {
     Shutdown,
 }
 
+/// Redis 7.0's reply to a non-loopback client in protected mode.
+pub const PROTECTED_MODE_DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
 /// The connected clients, in id order (CLIENT LIST order).
 pub type Clients = BTreeMap<ClientId, Client>;
 
@@ -100,17 +103,11 @@ impl Node {
         self.srv.next_client_id += 1;
         if self.clients.len() as u64 >= self.srv.config.maxclients {
             self.srv.stats.rejected_connections += 1;
-            let mut data = bytes::BytesMut::new();
-            encode(
-                &Reply::err("ERR max number of clients reached"),
-                Default::default(),
-                &mut data,
-            );
-            self.srv.outputs.push_back(Output::Write {
-                client: id,
-                data: data.freeze(),
-            });
-            self.srv.outputs.push_back(Output::Close { client: id });
+            self.refuse(id, Reply::err("ERR max number of clients reached"));
+            return id;
+        }
+        if self.protected_mode_denies(&info) {
+            self.refuse(id, Reply::err(PROTECTED_MODE_DENIED));
             return id;
         }
         self.srv.stats.total_connections_received += 1;
@@ -118,6 +115,31 @@ impl Node {
         self.clients
             .insert(id, Client::new(id, info, now.mono_ms, authenticated));
         id
+    }
+
+    /// Writes `reply` to a connection that is not kept, then closes it.
+    fn refuse(&mut self, id: ClientId, reply: Reply) {
+        let mut data = bytes::BytesMut::new();
+        encode(&reply, Default::default(), &mut data);
+        self.srv.outputs.push_back(Output::Write {
+            client: id,
+            data: data.freeze(),
+        });
+        self.srv.outputs.push_back(Output::Close { client: id });
+    }
+
+    /// Protected mode (Redis 7): with no password for the default user,
+    /// only loopback clients are accepted. An address that is not an IP
+    /// socket address (e.g. a unix socket) counts as local.
+    fn protected_mode_denies(&self, info: &ClientInfo) -> bool {
+        let config = &self.srv.config;
+        if !config.protected_mode || config.requirepass.is_some() {
+            return false;
+        }
+        match info.addr.parse::<std::net::SocketAddr>() {
+            Ok(addr) => !addr.ip().is_loopback(),
+            Err(_) => false,
+        }
     }
 
     pub fn handle_input(&mut self, now: Now, input: Input<'_>) {

@@ -264,3 +264,52 @@ mod tests {
         assert_eq!(h.read(c), None);
     }
 }
+
+#[cfg(test)]
+mod protected_mode_tests {
+    use super::*;
+    use crate::node::PROTECTED_MODE_DENIED;
+
+    fn connect_from(h: &mut Harness, addr: &str) -> ClientId {
+        let info = ClientInfo {
+            addr: addr.into(),
+            laddr: "0.0.0.0:6379".into(),
+            fd: 9,
+        };
+        let id = h.node.accept_client(h.now, info);
+        h.drain();
+        id
+    }
+
+    #[test]
+    fn protected_mode_refuses_remote_clients_without_a_password() {
+        let mut h = Harness::new(Config::default());
+        let remote = connect_from(&mut h, "10.1.2.3:4000");
+        assert_eq!(
+            h.read(remote),
+            Some(Frame::Error(PROTECTED_MODE_DENIED.into()))
+        );
+        assert!(h.is_closed(remote));
+        let local = connect_from(&mut h, "[::1]:4000");
+        assert_eq!(h.call(local, &["PING"]), Frame::Simple("PONG".into()));
+    }
+
+    #[test]
+    fn a_password_or_protected_mode_no_lets_remote_clients_in() {
+        for config in [
+            Config {
+                protected_mode: false,
+                ..Config::default()
+            },
+            Config {
+                requirepass: Some("pw".into()),
+                ..Config::default()
+            },
+        ] {
+            let mut h = Harness::new(config);
+            let remote = connect_from(&mut h, "10.1.2.3:4000");
+            assert!(!h.is_closed(remote));
+            assert_eq!(h.read(remote), None);
+        }
+    }
+}

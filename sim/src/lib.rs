@@ -125,6 +125,9 @@ pub fn server_config(seed: u64) -> Config {
         seed,
         bind: vec!["0.0.0.0".into()],
         port: SERVER_PORT,
+        // Simulated clients connect from other hosts' addresses, as remote
+        // clients do: protected mode would refuse them.
+        protected_mode: false,
         ..Default::default()
     }
 }

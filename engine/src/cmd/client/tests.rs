@@ -252,7 +252,10 @@ fn list_and_info_are_verbatim_in_resp3() {
 
 #[test]
 fn kill_by_address_old_form() {
-    let mut h = Harness::new(Config::default());
+    let mut h = Harness::new(Config {
+        protected_mode: false,
+        ..Config::default()
+    });
     let admin = connect_from(&mut h, "127.0.0.1:1000", "127.0.0.1:6379");
     let victim = connect_from(&mut h, "10.0.0.7:5555", "10.0.0.1:6379");
     assert_eq!(h.call(admin, &["CLIENT", "KILL", "10.0.0.7:5555"]), ok());
@@ -285,7 +288,10 @@ fn kill_of_another_client_closes_it_and_drops_its_pending_input() {
 
 #[test]
 fn kill_filters_combine_and_skip_the_caller_by_default() {
-    let mut h = Harness::new(Config::default());
+    let mut h = Harness::new(Config {
+        protected_mode: false,
+        ..Config::default()
+    });
     let admin = connect_from(&mut h, "127.0.0.1:1000", "127.0.0.1:6379");
     let a = connect_from(&mut h, "10.0.0.1:1", "10.0.0.100:6379");
     let b = connect_from(&mut h, "10.0.0.2:2", "10.0.0.100:6380");

@@ -298,6 +298,7 @@ fn debug_is_refused_unless_enabled() {
 fn debug_local_allows_loopback_peers_only() {
     let config = Config {
         enable_debug_command: "local".into(),
+        protected_mode: false,
         ..Config::default()
     };
     let mut h = Harness::new(config);
@@ -641,18 +642,28 @@ fn config_set_applies_several_and_is_all_or_nothing() {
                 "SET",
                 "maxmemory-policy",
                 "ALLKEYS-LRU",
-                "maxmemory",
-                "1GB"
+                "maxmemory-samples",
+                "7"
             ]
         ),
         ok()
     );
     assert_eq!(
-        pairs(h.call(c, &["CONFIG", "GET", "maxmemory-policy", "maxmemory"])),
+        pairs(h.call(
+            c,
+            &["CONFIG", "GET", "maxmemory-policy", "maxmemory-samples"]
+        )),
         [
             ("maxmemory-policy".to_string(), "allkeys-lru".to_string()),
-            ("maxmemory".into(), "1073741824".into())
+            ("maxmemory-samples".into(), "7".into())
         ]
+    );
+    assert_eq!(
+        h.call(c, &["CONFIG", "SET", "maxmemory", "1GB"]),
+        err(
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - maxmemory is not \
+             enforced yet (eviction is not built); only 0 is accepted"
+        )
     );
 }
 
