@@ -12,6 +12,7 @@
 #   KEEL_BIN=path      a keel-server binary to use instead of building one
 #   REQUESTS_P1=n      requests per test with -P 1  (default 200000)
 #   REQUESTS_P16=n     requests per test with -P 16 (default 2000000)
+#   BENCH_TESTS="a b"  the redis-benchmark tests to run (default: ping_inline ping_mbulk set get incr mset)
 # Requires: redis-server, redis-benchmark, redis-cli, taskset, cargo.
 set -euo pipefail
 
@@ -24,7 +25,7 @@ if [[ "${1:-}" == "--quick" ]]; then
     REQUESTS_P16=20000
 fi
 CLIENTS=50
-TESTS=(ping_inline ping_mbulk set get incr mset)
+read -r -a TESTS <<< "${BENCH_TESTS:-ping_inline ping_mbulk set get incr mset}"
 PIPELINES=(1 16)
 SERVER_CORE=0
 CLIENT_CORE=1
