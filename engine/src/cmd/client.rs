@@ -33,22 +33,10 @@ const fn sub(
     handler: super::Handler,
 ) -> CommandSpec {
     CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
         acl,
-        tips: &[],
-        key_specs: &[],
-        group: "connection",
         since,
         summary,
-        complexity: "O(1)",
-        handler: Some(handler),
-        subcommands: &[],
-        docs: Docs::NONE,
+        ..CommandSpec::base(name, arity, flags, "connection", Some(handler))
     }
 }
 

@@ -4,7 +4,6 @@
 //! Redis lists commands in its hash table's order, which varies per
 //! process; Keel lists them sorted by name, subcommands in table order.
 
-use super::docs::Docs;
 use super::flags::{self, *};
 use super::server::help_reply;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
@@ -27,22 +26,12 @@ const fn sub(
     handler: super::Handler,
 ) -> CommandSpec {
     CommandSpec {
-        name,
-        arity,
-        flags: LOADING | STALE,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
         acl: ACL,
         tips,
-        key_specs: &[],
-        group: "server",
         since,
         summary,
         complexity,
-        handler: Some(handler),
-        subcommands: &[],
-        docs: Docs::NONE,
+        ..CommandSpec::base(name, arity, LOADING | STALE, "server", Some(handler))
     }
 }
 

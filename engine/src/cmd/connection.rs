@@ -1,6 +1,5 @@
 //! Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET.
 
-use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx};
 use crate::resp::{Protocol, Reply};
@@ -24,22 +23,10 @@ const fn conn(
     handler: super::Handler,
 ) -> CommandSpec {
     CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
         acl: CONN,
-        tips: &[],
-        key_specs: &[],
-        group: "connection",
         since,
         summary,
-        complexity: "O(1)",
-        handler: Some(handler),
-        subcommands: &[],
-        docs: Docs::NONE,
+        ..CommandSpec::base(name, arity, flags, "connection", Some(handler))
     }
 }
 

@@ -5,7 +5,6 @@
 //! the current time deletes the key (and the command still replies 1), as
 //! Redis does on a primary.
 
-use super::docs::Docs;
 use super::flags::*;
 use super::keys::{delete_key, peek};
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
@@ -46,22 +45,14 @@ const fn generic(
         (&["keyspace", "read", "fast"], READ)
     };
     CommandSpec {
-        name,
-        arity,
-        flags,
         first_key: 1,
         last_key: 1,
         step: 1,
         acl,
-        tips: &[],
         key_specs,
-        group: "generic",
         since,
         summary,
-        complexity: "O(1)",
-        handler: Some(handler),
-        subcommands: &[],
-        docs: Docs::NONE,
+        ..CommandSpec::base(name, arity, flags, "generic", Some(handler))
     }
 }
 

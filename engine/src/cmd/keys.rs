@@ -64,22 +64,13 @@ const fn generic(
     handler: super::Handler,
 ) -> CommandSpec {
     CommandSpec {
-        name,
-        arity,
-        flags,
         first_key: keys.0,
         last_key: keys.1,
         step: keys.2,
         acl,
-        tips: &[],
-        key_specs: &[],
-        group: "generic",
         since,
         summary,
-        complexity: "O(1)",
-        handler: Some(handler),
-        subcommands: &[],
-        docs: Docs::NONE,
+        ..CommandSpec::base(name, arity, flags, "generic", Some(handler))
     }
 }
 

@@ -133,6 +133,36 @@ impl KeySpec {
 }
 
 impl CommandSpec {
+    /// The base every group's table starts from: no keys, no ACL categories,
+    /// no tips or key specs, O(1), no subcommands, no docs. Each group's
+    /// builder sets what its commands share, with struct-update syntax.
+    pub const fn base(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        group: &'static str,
+        handler: Option<Handler>,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            first_key: 0,
+            last_key: 0,
+            step: 0,
+            acl: &[],
+            tips: &[],
+            key_specs: &[],
+            group,
+            since: "",
+            summary: "",
+            complexity: "O(1)",
+            handler,
+            subcommands: &[],
+            docs: docs::Docs::NONE,
+        }
+    }
+
     pub const fn with_docs(mut self, docs: docs::Docs) -> CommandSpec {
         self.docs = docs;
         self

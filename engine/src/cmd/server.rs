@@ -1,7 +1,6 @@
 //! Server commands: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, SHUTDOWN,
 //! DEBUG and CONFIG. INFO lives in `info.rs`, COMMAND in `command.rs`.
 
-use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx};
 use crate::config::{self, PARAMS};
@@ -27,22 +26,10 @@ const fn server_cmd(
     handler: Option<super::Handler>,
 ) -> CommandSpec {
     CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
         acl,
-        tips: &[],
-        key_specs: &[],
-        group: "server",
         since,
         summary,
-        complexity: "O(1)",
-        handler,
-        subcommands: &[],
-        docs: Docs::NONE,
+        ..CommandSpec::base(name, arity, flags, "server", handler)
     }
 }
 

@@ -5,7 +5,6 @@
 //! Every handler checks the key's type through `Value::as_str` (or
 //! `Value::as_str_mut`), so WRONGTYPE stays right as other types arrive.
 
-use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::resp::Reply;
@@ -68,22 +67,14 @@ const fn cmd(
     handler: super::Handler,
 ) -> CommandSpec {
     CommandSpec {
-        name,
-        arity,
-        flags,
         first_key: 1,
         last_key: 1,
         step: 1,
         acl,
-        tips: &[],
         key_specs,
-        group: "string",
         since,
         summary,
-        complexity: "O(1)",
-        handler: Some(handler),
-        subcommands: &[],
-        docs: Docs::NONE,
+        ..CommandSpec::base(name, arity, flags, "string", Some(handler))
     }
 }
 
