@@ -56,6 +56,16 @@ pub struct Config {
     pub lazyfree_lazy_expire: bool,
     pub lazyfree_lazy_server_del: bool,
     pub lazyfree_lazy_eviction: bool,
+    /// Compact-encoding thresholds, with Redis's names and defaults.
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: u64,
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    pub set_max_listpack_entries: u64,
+    pub set_max_listpack_value: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
     /// `enable-debug-command`: one of [`ENABLE_DEBUG_COMMAND`].
     pub enable_debug_command: String,
     /// Facts the driver knows, reported by INFO and used by CONFIG REWRITE;
@@ -97,6 +107,15 @@ impl Default for Config {
             lazyfree_lazy_expire: false,
             lazyfree_lazy_server_del: false,
             lazyfree_lazy_eviction: false,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
             enable_debug_command: "no".into(),
             config_file: None,
             executable: String::new(),
@@ -146,6 +165,15 @@ pub const PARAMS: &[(&str, Mutability)] = &[
     ("lazyfree-lazy-expire", Mutability::Runtime),
     ("lazyfree-lazy-server-del", Mutability::Runtime),
     ("lazyfree-lazy-eviction", Mutability::Runtime),
+    ("list-max-listpack-size", Mutability::Runtime),
+    ("list-compress-depth", Mutability::Runtime),
+    ("hash-max-listpack-entries", Mutability::Runtime),
+    ("hash-max-listpack-value", Mutability::Runtime),
+    ("set-max-intset-entries", Mutability::Runtime),
+    ("set-max-listpack-entries", Mutability::Runtime),
+    ("set-max-listpack-value", Mutability::Runtime),
+    ("zset-max-listpack-entries", Mutability::Runtime),
+    ("zset-max-listpack-value", Mutability::Runtime),
     // Persistence is not built yet: these report Redis's "off" values so
     // tools that ask (redis-benchmark asks for both) see the truth.
     ("save", Mutability::Runtime),
@@ -158,12 +186,27 @@ pub fn param_mutability(name: &str) -> Option<Mutability> {
     PARAMS.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
 }
 
-/// The canonical name of a parameter, looked up case-insensitively.
+/// Old names Redis 7 still accepts for a parameter (ziplist became listpack).
+pub const ALIASES: &[(&str, &str)] = &[
+    ("list-max-ziplist-size", "list-max-listpack-size"),
+    ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+    ("hash-max-ziplist-value", "hash-max-listpack-value"),
+    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
+];
+
+/// The canonical name of a parameter or alias, looked up case-insensitively.
 pub fn canonical_param(name: &[u8]) -> Option<&'static str> {
-    PARAMS
+    let by_name = PARAMS
         .iter()
         .map(|(n, _)| *n)
-        .find(|n| n.as_bytes().eq_ignore_ascii_case(name))
+        .find(|n| n.as_bytes().eq_ignore_ascii_case(name));
+    by_name.or_else(|| {
+        ALIASES
+            .iter()
+            .find(|(alias, _)| alias.as_bytes().eq_ignore_ascii_case(name))
+            .map(|(_, canonical)| *canonical)
+    })
 }
 
 fn yes_no(b: bool) -> String {
@@ -218,6 +261,24 @@ fn parse_int(v: &str, min: u64, max: u64) -> Result<u64, String> {
     Ok(n as u64)
 }
 
+fn parse_signed(v: &str, min: i64, max: i64) -> Result<i64, String> {
+    let n: i64 = v
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n)
+}
+
+/// A size-type parameter: a memory amount up to `LONG_MAX`, as Redis's
+/// `createSizeTConfig` accepts (`512`, `1kb`).
+fn parse_size(v: &str) -> Result<u64, String> {
+    parse_mem_in(v, 0, i64::MAX as u64)
+}
+
 fn parse_mem_in(v: &str, min: u64, max: u64) -> Result<u64, String> {
     let n = parse_memory(v).ok_or_else(|| "argument must be a memory value".to_string())?;
     if n < min || n > max {
@@ -268,6 +329,15 @@ impl Config {
             "lazyfree-lazy-expire" => yes_no(self.lazyfree_lazy_expire),
             "lazyfree-lazy-server-del" => yes_no(self.lazyfree_lazy_server_del),
             "lazyfree-lazy-eviction" => yes_no(self.lazyfree_lazy_eviction),
+            "list-max-listpack-size" => self.list_max_listpack_size.to_string(),
+            "list-compress-depth" => self.list_compress_depth.to_string(),
+            "hash-max-listpack-entries" => self.hash_max_listpack_entries.to_string(),
+            "hash-max-listpack-value" => self.hash_max_listpack_value.to_string(),
+            "set-max-intset-entries" => self.set_max_intset_entries.to_string(),
+            "set-max-listpack-entries" => self.set_max_listpack_entries.to_string(),
+            "set-max-listpack-value" => self.set_max_listpack_value.to_string(),
+            "zset-max-listpack-entries" => self.zset_max_listpack_entries.to_string(),
+            "zset-max-listpack-value" => self.zset_max_listpack_value.to_string(),
             "enable-debug-command" => self.enable_debug_command.clone(),
             "save" => String::new(),
             "appendonly" | "daemonize" => yes_no(false),
@@ -324,6 +394,17 @@ impl Config {
             "lazyfree-lazy-expire" => self.lazyfree_lazy_expire = parse_bool(v)?,
             "lazyfree-lazy-server-del" => self.lazyfree_lazy_server_del = parse_bool(v)?,
             "lazyfree-lazy-eviction" => self.lazyfree_lazy_eviction = parse_bool(v)?,
+            "list-max-listpack-size" => {
+                self.list_max_listpack_size = parse_signed(v, -5, i32::MAX as i64)?
+            }
+            "list-compress-depth" => self.list_compress_depth = parse_int(v, 0, i32::MAX as u64)?,
+            "hash-max-listpack-entries" => self.hash_max_listpack_entries = parse_size(v)?,
+            "hash-max-listpack-value" => self.hash_max_listpack_value = parse_size(v)?,
+            "set-max-intset-entries" => self.set_max_intset_entries = parse_size(v)?,
+            "set-max-listpack-entries" => self.set_max_listpack_entries = parse_size(v)?,
+            "set-max-listpack-value" => self.set_max_listpack_value = parse_size(v)?,
+            "zset-max-listpack-entries" => self.zset_max_listpack_entries = parse_size(v)?,
+            "zset-max-listpack-value" => self.zset_max_listpack_value = parse_size(v)?,
             "enable-debug-command" => {
                 self.enable_debug_command = parse_enum(v, ENABLE_DEBUG_COMMAND)?
             }

@@ -11,10 +11,14 @@ pub mod command;
 pub mod connection;
 pub mod docs;
 pub mod expire;
+pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use crate::client::Client;
 use crate::db::{Db, Object};
@@ -206,8 +210,8 @@ impl CommandSpec {
 }
 
 /// Every command group's table.
-pub fn all_groups() -> [&'static [CommandSpec]; 8] {
-    [
+pub fn all_groups() -> &'static [&'static [CommandSpec]] {
+    &[
         connection::COMMANDS,
         string::COMMANDS,
         keys::COMMANDS,
@@ -216,6 +220,10 @@ pub fn all_groups() -> [&'static [CommandSpec]; 8] {
         info::COMMANDS,
         client::COMMANDS,
         command::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
     ]
 }
 
@@ -228,7 +236,7 @@ impl CommandTable {
     pub fn new() -> Self {
         let mut by_name = HashMap::new();
         for group in all_groups() {
-            for spec in group {
+            for spec in group.iter() {
                 let prev = by_name.insert(spec.name, spec);
                 assert!(prev.is_none(), "command {} defined twice", spec.name);
             }

@@ -48,9 +48,7 @@ pub const LAZYFREE_THRESHOLD: usize = 64;
 /// How much work freeing `value` takes: the number of allocations it owns,
 /// as Redis's `lazyfreeGetFreeEffort` (a string is one allocation).
 pub fn free_effort(value: &Value) -> usize {
-    match value {
-        Value::Str(_) => 1,
-    }
+    value.free_effort()
 }
 
 /// Result of one active expiry cycle over a database.

@@ -1,13 +1,25 @@
 //! Value types. One file per type, as Redis keeps one file per type.
 
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod string;
+pub mod zset;
 
+pub use hash::HashValue;
+pub use list::ListValue;
+pub use set::SetValue;
 pub use string::StrValue;
+pub use zset::ZSetValue;
 
 /// A value stored under a key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(StrValue),
+    List(ListValue),
+    Hash(HashValue),
+    Set(SetValue),
+    ZSet(ZSetValue),
 }
 
 impl Value {
@@ -15,6 +27,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -22,6 +38,10 @@ impl Value {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding_name(),
+            Value::List(v) => v.encoding_name(),
+            Value::Hash(v) => v.encoding_name(),
+            Value::Set(v) => v.encoding_name(),
+            Value::ZSet(v) => v.encoding_name(),
         }
     }
 
@@ -32,12 +52,29 @@ impl Value {
     pub fn mem_usage(&self) -> usize {
         match self {
             Value::Str(s) => s.mem_usage(),
+            Value::List(v) => v.mem_usage(),
+            Value::Hash(v) => v.mem_usage(),
+            Value::Set(v) => v.mem_usage(),
+            Value::ZSet(v) => v.mem_usage(),
+        }
+    }
+
+    /// Redis's lazy-free effort: 1 for strings and compact encodings, the
+    /// number of allocations to free otherwise.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(v) => v.free_effort(),
+            Value::Hash(v) => v.free_effort(),
+            Value::Set(v) => v.free_effort(),
+            Value::ZSet(v) => v.free_effort(),
         }
     }
 
     pub fn as_str(&self) -> Option<&StrValue> {
         match self {
             Value::Str(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -46,6 +83,7 @@ impl Value {
     pub fn as_str_mut(&mut self) -> Option<&mut StrValue> {
         match self {
             Value::Str(s) => Some(s),
+            _ => None,
         }
     }
 }

@@ -1,0 +1,5 @@
+//! Commands of the zset type (being built).
+
+use super::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];
