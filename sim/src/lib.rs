@@ -24,6 +24,8 @@
 //! it comes with the persistence work (turmoil's `unstable-fs` plus a fault
 //! layer).
 
+pub mod history;
+
 use bytes::BytesMut;
 use keel_engine::resp::frame::{read_frame, Frame};
 use keel_engine::testing::request;
