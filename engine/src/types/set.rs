@@ -322,13 +322,11 @@ impl SetValue {
         match &self.enc {
             Encoding::Intset(s) => Box::new(s.iter().map(Member::Int)),
             Encoding::Listpack(lp) => Box::new(lp.iter().map(Member::Bytes)),
-            Encoding::Hashtable(t) => Box::new(t.iter().map(|m| Member::Bytes(m))),
+            Encoding::Hashtable(t) => Box::new(t.iter().map(Member::Bytes)),
         }
     }
 
     /// Every member's bytes, in [`SetValue::iter`]'s order.
-    /// (Copies: a clone of a stored `Bytes` would give it a shared
-    /// header for good.)
     pub fn to_bytes_vec(&self) -> Vec<Bytes> {
         self.iter().map(Member::to_bytes).collect()
     }
@@ -357,7 +355,7 @@ impl SetValue {
         match &self.enc {
             Encoding::Intset(s) => Some(Member::Int(s.get(random_index(rng, len)))),
             Encoding::Listpack(lp) => lp.iter().nth(random_index(rng, len)).map(Member::Bytes),
-            Encoding::Hashtable(t) => t.random(rng).map(|m| Member::Bytes(m)),
+            Encoding::Hashtable(t) => t.random(rng).map(Member::Bytes),
         }
     }
 
@@ -365,7 +363,7 @@ impl SetValue {
     pub fn random_members(&self, count: usize, rng: &mut impl RngCore) -> Vec<Member<'_>> {
         match &self.enc {
             Encoding::Hashtable(t) => (0..count)
-                .filter_map(|_| t.random(rng).map(|m| Member::Bytes(m)))
+                .filter_map(|_| t.random(rng).map(Member::Bytes))
                 .collect(),
             _ => {
                 // One walk of the encoding, then direct picks.
