@@ -682,7 +682,7 @@ fn intersection_to_store(sets: &[Option<&SetValue>], cfg: &SetConfig) -> SetValu
         .iter()
         .flatten()
         .min_by_key(|s| s.len())
-        .is_some_and(|s| s.encoding_name() == "intset");
+        .is_some_and(|s| s.is_intset());
     let mut result = match smallest_is_intset {
         true => SetValue::new_intset(),
         false => SetValue::new_listpack(),

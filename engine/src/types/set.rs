@@ -177,6 +177,10 @@ impl SetValue {
         }
     }
 
+    pub fn is_intset(&self) -> bool {
+        matches!(self.enc, Encoding::Intset(_))
+    }
+
     /// Heap bytes held, O(1).
     pub fn mem_usage(&self) -> usize {
         match &self.enc {
