@@ -86,4 +86,20 @@ impl Value {
             _ => None,
         }
     }
+
+    pub fn as_set(&self) -> Option<&SetValue> {
+        match self {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The set this value holds, for changing it in place; `None` when the
+    /// value is of another type (the caller replies WRONGTYPE).
+    pub fn as_set_mut(&mut self) -> Option<&mut SetValue> {
+        match self {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
 }
