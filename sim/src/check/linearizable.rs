@@ -636,6 +636,11 @@ impl Seen {
 /// - blind writes: an indeterminate SET matters only to the operation
 ///   linearized right after it, so that one must not be a SET, and on a
 ///   key with only GET and SET it must be a GET that returns its value;
+/// - list order: a list read shows where each value it holds was
+///   appended, so an RPUSH of such a value is tried only when the list
+///   ends with the element the read shows before it; an indeterminate
+///   RPUSH of a value no read holds is never tried (it could only come
+///   after every read, which is the same as never);
 /// - the search succeeds once every acknowledged operation is
 ///   linearized: the indeterminate ones left never took effect. For the
 ///   same reason the cache ([`Seen`]) prunes a configuration that used
@@ -655,6 +660,14 @@ struct Searcher<'a> {
     plain_register: bool,
     /// Twin groups of SETs, by value.
     write_groups: HashMap<i64, usize>,
+    /// For each value some list read holds, the element before it there
+    /// (`None`: the first).
+    list_predecessor: HashMap<i64, Option<i64>>,
+    /// Twin groups of indeterminate RPUSHes of values some read holds, by
+    /// the element they must follow.
+    appends_after: HashMap<Option<i64>, Vec<usize>>,
+    /// The other twin groups (INCRs, and SETs on keys that also see INCR).
+    other_groups: Vec<usize>,
     acked: Bits,
     used: Bits,
     acked_left: usize,
@@ -688,6 +701,22 @@ impl<'a> Searcher<'a> {
                 _ => None,
             })
             .collect();
+        let list_predecessor = list_predecessors(ops);
+        let mut appends_after: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
+        let mut other_groups = Vec::new();
+        for (call, &group) in &by_call {
+            match call {
+                // An indeterminate append no read holds is as good as
+                // never applied.
+                Call::Append { value, .. } => {
+                    if let Some(&before) = list_predecessor.get(value) {
+                        appends_after.entry(before).or_default().push(group);
+                    }
+                }
+                _ => other_groups.push(group),
+            }
+        }
+        other_groups.sort_unstable();
         Searcher {
             ops,
             seeds,
@@ -698,6 +727,9 @@ impl<'a> Searcher<'a> {
                 .iter()
                 .all(|op| matches!(op.call, Call::Read { .. } | Call::Write { .. })),
             write_groups,
+            list_predecessor,
+            appends_after,
+            other_groups,
             acked: Bits::new(ops.len()),
             used: Bits::new(ops.len()),
             acked_left: ops.iter().filter(|op| op.outcome.is_some()).count(),
@@ -719,7 +751,7 @@ impl<'a> Searcher<'a> {
     fn run(mut self, initial: State, budget: Budget) -> Search {
         let mut state = initial;
         let mut stack = vec![Frame {
-            choices: self.choices(false),
+            choices: self.choices(false, &state),
             tried: 0,
             entered_by: None,
         }];
@@ -756,7 +788,7 @@ impl<'a> Searcher<'a> {
                 continue;
             }
             stack.push(Frame {
-                choices: self.choices(blind),
+                choices: self.choices(blind, &next_state),
                 tried: 0,
                 entered_by: Some((choice, std::mem::replace(&mut state, next_state))),
             });
@@ -793,10 +825,11 @@ impl<'a> Searcher<'a> {
         }
     }
 
-    /// What may be linearized next: every acknowledged call before the
-    /// first return, then the next unused operation of each twin group
-    /// invoked before that return (pruned as [`search`] explains).
-    fn choices(&self, after_blind: bool) -> Vec<Choice> {
+    /// What may be linearized next in `state`: every acknowledged call
+    /// before the first return, then the next unused operation of each
+    /// twin group invoked before that return (pruned as [`search`]
+    /// explains).
+    fn choices(&self, after_blind: bool, state: &State) -> Vec<Choice> {
         let mut choices = Vec::new();
         let mut entry = self.entries.next[HEAD];
         while entry != NONE && self.entries.is_call[entry] {
@@ -807,32 +840,88 @@ impl<'a> Searcher<'a> {
             NONE => NONE,
             _ => self.ops[self.entries.op[entry]].complete.unwrap_or(NONE),
         };
-        let next_twin = |group: usize| {
-            let twins = &self.twins[group];
+        let next_twin = |group: &usize| {
+            let twins = &self.twins[*group];
             let op = *twins.members.get(twins.used)?;
             (self.ops[op].invoke < frontier).then_some(Choice::Indeterminate(op))
         };
-        if !self.plain_register {
-            choices.extend((0..self.twins.len()).filter_map(next_twin));
-        } else if !after_blind {
-            let mut values: Vec<i64> = choices
-                .iter()
-                .filter_map(|&choice| match self.ops[self.op_of(choice)].outcome {
-                    Some(Outcome::Read(Some(value))) => Some(*value),
-                    _ => None,
-                })
-                .collect();
-            values.sort_unstable();
-            values.dedup();
-            let groups = values.iter().filter_map(|v| self.write_groups.get(v));
-            choices.extend(groups.filter_map(|&group| next_twin(group)));
+        if self.plain_register {
+            if !after_blind {
+                let groups = self
+                    .observed_values(&choices)
+                    .filter_map(|v| self.write_groups.get(&v));
+                let blind_writes: Vec<Choice> = groups.filter_map(next_twin).collect();
+                choices.extend(blind_writes);
+            }
+        } else {
+            choices.extend(self.other_groups.iter().filter_map(next_twin));
+            choices.extend(self.appends_now(state).filter_map(next_twin));
         }
-        if after_blind {
-            choices
-                .retain(|&choice| !matches!(self.ops[self.op_of(choice)].call, Call::Write { .. }));
-        }
+        choices.retain(|&choice| {
+            let call = self.ops[self.op_of(choice)].call;
+            !(after_blind && matches!(call, Call::Write { .. }))
+                && self.fits_list_order(call, state)
+        });
         choices
     }
+
+    /// Values that acknowledged GETs among `choices` returned.
+    fn observed_values<'c>(&'c self, choices: &'c [Choice]) -> impl Iterator<Item = i64> + 'c {
+        let mut values: Vec<i64> = choices
+            .iter()
+            .filter_map(|&choice| match self.ops[self.op_of(choice)].outcome {
+                Some(Outcome::Read(Some(value))) => Some(*value),
+                _ => None,
+            })
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        values.into_iter()
+    }
+
+    /// Twin groups of indeterminate RPUSHes that may apply in `state`.
+    fn appends_now<'c>(&'c self, state: &State) -> Box<dyn Iterator<Item = &'c usize> + 'c> {
+        let last = match state {
+            State::Missing => None,
+            State::List(items) => items.last().copied(),
+            State::Unknown(_) => return Box::new(self.appends_after.values().flatten()),
+            State::Int(_) => return Box::new(std::iter::empty()),
+        };
+        Box::new(self.appends_after.get(&last).into_iter().flatten())
+    }
+
+    /// A list read fixes where each value it holds was appended: right
+    /// after the element before it there. An RPUSH of such a value fits
+    /// only a list ending with that element.
+    fn fits_list_order(&self, call: &Call, state: &State) -> bool {
+        let Call::Append { value, .. } = call else {
+            return true;
+        };
+        let Some(&before) = self.list_predecessor.get(value) else {
+            return true;
+        };
+        match state {
+            State::Missing => before.is_none(),
+            State::List(items) => items.last().copied() == before,
+            State::Unknown(_) => true,
+            State::Int(_) => false,
+        }
+    }
+}
+
+/// For each value some acknowledged list read holds, the element before
+/// it in the first such read.
+fn list_predecessors(ops: &[SearchOp]) -> HashMap<i64, Option<i64>> {
+    let mut before = HashMap::new();
+    for op in ops {
+        if let Some(Outcome::List(items)) = op.outcome {
+            for (i, &value) in items.iter().enumerate() {
+                let previous = i.checked_sub(1).map(|p| items[p]);
+                before.entry(value).or_insert(previous);
+            }
+        }
+    }
+    before
 }
 
 #[cfg(test)]
