@@ -102,6 +102,8 @@ impl fmt::Display for Counterexample {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         /// How many carried-over operations are named.
         const NAMED: usize = 8;
+        /// How many operations of the window are listed (the latest).
+        const LISTED: usize = 40;
         writeln!(
             f,
             "key {:?}: operation #{} cannot be linearized: {}",
@@ -136,7 +138,14 @@ impl fmt::Display for Counterexample {
             )?;
         }
         f.write_str(":")?;
-        for op in inside {
+        if inside.len() > LISTED {
+            write!(
+                f,
+                "\n  ... {} earlier operation(s) not shown",
+                inside.len() - LISTED
+            )?;
+        }
+        for op in &inside[inside.len().saturating_sub(LISTED)..] {
             let mark = if op.id == self.culprit.id { " <==" } else { "" };
             write!(f, "\n  {op}{mark}")?;
         }
