@@ -17,7 +17,7 @@ pub enum EventType {
 }
 
 /// What a client asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Call {
     /// GET key (register workload).
     Read { key: String },
@@ -106,6 +106,21 @@ impl History {
             .map(|e| e.call.clone())
             .expect("a completion follows its process's invoke");
         self.push(process, kind, call, outcome, time_ms);
+    }
+
+    /// The history as it stood at virtual time `time_ms`: its events up
+    /// to that time. Operations in flight then have no completion, so the
+    /// checkers treat them as indeterminate. For recovery checks, the
+    /// history up to a crash.
+    pub fn up_to(&self, time_ms: u64) -> History {
+        History {
+            events: self
+                .events
+                .iter()
+                .take_while(|e| e.time_ms <= time_ms)
+                .cloned()
+                .collect(),
+        }
     }
 
     fn push(

@@ -24,7 +24,9 @@
 //! it comes with the persistence work (turmoil's `unstable-fs` plus a fault
 //! layer).
 
+pub mod check;
 pub mod history;
+pub mod jsonl;
 
 use bytes::BytesMut;
 use keel_engine::resp::frame::{read_frame, Frame};
