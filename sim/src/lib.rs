@@ -37,6 +37,7 @@ pub mod fault;
 pub mod fault_disk;
 pub mod nemesis;
 pub mod runner;
+pub mod runner_checks;
 pub mod workload;
 
 use bytes::BytesMut;

@@ -9,7 +9,7 @@
 //! Exit status: 0 when every run passed, 1 when one failed, 2 on bad usage.
 
 use keel_sim::nemesis::FaultKind;
-use keel_sim::runner::{self, Options, Scenario};
+use keel_sim::runner::{self, Options, RunResult, Scenario};
 use keel_sim::workload::WorkloadKind;
 use std::ops::Range;
 use std::process::ExitCode;
@@ -22,6 +22,7 @@ usage: keel-sim (--seed N | --seeds A..B) [options]
   --seeds A..B          run seeds A to B-1, one line each; failing seeds are
                         listed with the command that replays them
   --check-determinism   run each seed twice and compare the trace hashes
+  --history-out FILE    write the history as JSON lines (with --seed)
   --workloads LIST      workloads a seed may pick, comma-separated, among
                         register, counter, list-append
                         (default: register,counter)
@@ -37,6 +38,7 @@ struct Args {
     seeds: Range<u64>,
     single: bool,
     determinism: bool,
+    history_out: Option<String>,
     verbose: bool,
     options: Options,
     /// The options as given, for replay commands.
@@ -68,6 +70,7 @@ fn parse(argv: &[String]) -> Result<Args, String> {
     let mut seeds = None;
     let mut single = false;
     let mut determinism = false;
+    let mut history_out = None;
     let mut verbose = false;
     let mut options = Options::default();
     let mut replay_flags = String::new();
@@ -85,6 +88,7 @@ fn parse(argv: &[String]) -> Result<Args, String> {
                 single = false;
             }
             "--check-determinism" => determinism = true,
+            "--history-out" => history_out = Some(value()?.clone()),
             "--workloads" => {
                 let list = value()?;
                 options.workloads = parse_list(list, WorkloadKind::parse)?;
@@ -108,10 +112,14 @@ fn parse(argv: &[String]) -> Result<Args, String> {
     if options.workloads.is_empty() {
         return Err("--workloads needs at least one workload".into());
     }
+    if history_out.is_some() && !single {
+        return Err("--history-out goes with --seed".into());
+    }
     Ok(Args {
         seeds,
         single,
         determinism,
+        history_out,
         verbose,
         options,
         replay_flags,
@@ -178,10 +186,22 @@ fn run_one(args: &Args) -> bool {
         println!("{}: {}", same.check, same.detail);
         ok &= same.ok;
     }
+    if let Some(path) = &args.history_out {
+        if let Err(e) = write_history(&result, path) {
+            eprintln!("keel-sim: writing {path}: {e}");
+            ok = false;
+        }
+    }
     if !ok {
         println!("replay: {}", replay_command(seed, args));
     }
     ok
+}
+
+fn write_history(result: &RunResult, path: &str) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    keel_sim::jsonl::write_history(&result.history, &mut out)?;
+    std::io::Write::flush(&mut out)
 }
 
 fn run_many(args: &Args) -> bool {
@@ -259,6 +279,7 @@ mod tests {
         assert!(args("--seeds 5").is_err());
         assert!(args("--seed x").is_err());
         assert!(args("").is_err(), "a seed is required");
+        assert!(args("--seeds 0..3 --history-out h.jsonl").is_err());
     }
 
     #[test]

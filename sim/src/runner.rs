@@ -12,15 +12,15 @@
 //!    complete an operation within the bound; clients stop as soon as all
 //!    have (or at the bound);
 //! 4. **checks**: no panic, every reply fits its command, liveness, every
-//!    invoke completed;
+//!    invoke completed, then the history checkers ([`crate::runner_checks`]);
 //! 5. a **trace hash** over every reply (bytes, client, virtual time), the
 //!    history and the nemesis's log: the same seed must give the same hash.
 
 use crate::fault::HostControl;
 use crate::history::{EventType, History};
 use crate::nemesis::{self, between, Action, Cast, FaultKind, FaultMix, Nemesis};
-use crate::server_config;
 use crate::workload::{run_client, ClientSpec, Recorder, WorkloadKind};
+use crate::{runner_checks, server_config};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::Cell;
@@ -398,6 +398,7 @@ fn simulate(scenario: &Scenario) -> RunResult {
     findings.push(liveness(scenario, progress.as_ref()));
     findings.push(replies_fit(&rec.anomalies.borrow()));
     findings.push(every_invoke_completed(&history));
+    findings.extend(runner_checks::check_history(scenario, &history));
     let trace_hash = trace_hash(rec.trace.borrow().hash(), &history, &nemesis.log);
     RunResult {
         scenario: scenario.clone(),
