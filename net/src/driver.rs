@@ -13,8 +13,12 @@
 //! The timer task sleeps until [`Node::poll_timeout`] and calls
 //! [`Node::handle_timeout`]. Every `select!` is `biased;` so a run is a
 //! function of its inputs (the simulation relies on it).
+//!
+//! Every task passes the server's [`PauseGate`] before it touches the node
+//! or a socket, so the simulation can stop a server as SIGSTOP would.
 
 use crate::clock::Clock;
+use crate::pause::PauseGate;
 use crate::transport::{Accepted, Listener, Transport};
 use bytes::BytesMut;
 use keel_engine::{ClientId, ClientInfo, Config, Input, Node, Output};
@@ -72,6 +76,15 @@ impl<T: Transport, C: Clock> Server<T, C> {
             listeners,
             shared: Rc::new(Shared::new(node, clock)),
         })
+    }
+
+    /// Makes the server obey `gate` (see [`PauseGate`]); it starts with an
+    /// open gate of its own.
+    pub fn with_pause_gate(mut self, gate: PauseGate) -> Self {
+        Rc::get_mut(&mut self.shared)
+            .expect("no task shares the state before Server::run")
+            .pause = gate;
+        self
     }
 
     /// The addresses actually listened on, in `bind` order.
@@ -182,6 +195,10 @@ struct Shared<C> {
     stop: Stop,
     /// Signalled when the last connection task ends.
     conns_gone: Notify,
+    /// Closed while the server is paused.
+    pause: PauseGate,
+    #[cfg(feature = "broken-stale-read")]
+    stale: broken::StaleReplies,
 }
 
 /// One connection's outbound side, filled by whichever task ran the node.
@@ -235,6 +252,9 @@ impl<C: Clock> Shared<C> {
             timer_rearm: Notify::new(),
             stop: Stop::default(),
             conns_gone: Notify::new(),
+            pause: PauseGate::new(),
+            #[cfg(feature = "broken-stale-read")]
+            stale: broken::StaleReplies::default(),
         }
     }
 
@@ -262,6 +282,8 @@ impl<C: Clock> Shared<C> {
             conns.remove(&client);
             conns.len()
         };
+        #[cfg(feature = "broken-stale-read")]
+        self.stale.forget(client);
         let mut node = self.node.borrow_mut();
         node.handle_input(self.clock.now(), Input::ClientClosed { client });
         self.drain(&mut node, None);
@@ -283,6 +305,8 @@ impl<C: Clock> Shared<C> {
         while let Some(output) = node.poll_output() {
             match output {
                 Output::Write { client, data } => {
+                    #[cfg(feature = "broken-stale-read")]
+                    let data = self.stale.substitute(client, data);
                     if let Some(conn) = self.conns.borrow().get(&client) {
                         conn.out.borrow_mut().extend_from_slice(&data);
                         if me != Some(client) {
@@ -371,7 +395,10 @@ async fn timer_task<C: Clock>(shared: Rc<Shared<C>>) {
             biased;
             _ = shared.stop.wait() => return,
             _ = shared.timer_rearm.notified() => {}
-            _ = sleep => shared.on_timeout(),
+            _ = sleep => {
+                shared.pause.pass().await;
+                shared.on_timeout();
+            }
         }
     }
 }
@@ -383,7 +410,10 @@ async fn accept_task<C: Clock, L: Listener>(shared: Rc<Shared<C>>, listener: L) 
             biased;
             _ = shared.stop.wait() => return,
             accepted = listener.accept(keepalive) => match accepted {
-                Ok(accepted) => start_connection(&shared, accepted),
+                Ok(accepted) => {
+                    shared.pause.pass().await;
+                    start_connection(&shared, accepted);
+                }
                 Err(e) => {
                     tracing::warn!("Accepting client connection: {e}");
                     tokio::time::sleep(Duration::from_millis(ACCEPT_RETRY_MS)).await;
@@ -445,6 +475,7 @@ where
     // buffers keep their capacity, so steady state allocates nothing.
     let mut write_buf = BytesMut::new();
     loop {
+        shared.pause.pass().await;
         if !conn.out.borrow().is_empty() {
             std::mem::swap(&mut *conn.out.borrow_mut(), &mut write_buf);
             stream.write_all(&write_buf).await?;
@@ -463,11 +494,50 @@ where
                     tracing::debug!("Client closed connection id={id}");
                     return Ok(());
                 }
+                shared.pause.pass().await;
                 shared.feed(id, &read_buf[..n]);
                 if n == read_buf.len() && read_buf.len() < READ_BUF_MAX {
                     read_buf.resize(read_buf.len() * 2, 0);
                 }
             }
+        }
+    }
+}
+
+/// Deliberate bugs, compiled in only by their cargo feature, so that the
+/// simulation can show it catches them. Never enable them elsewhere.
+#[cfg(feature = "broken-stale-read")]
+mod broken {
+    use bytes::Bytes;
+    use keel_engine::ClientId;
+    use std::cell::{Cell, RefCell};
+    use std::collections::BTreeMap;
+
+    /// One reply in this many is replaced by the connection's previous one.
+    const STALE_EVERY: u64 = 200;
+
+    /// `broken-stale-read`: now and then a client gets its previous reply
+    /// again instead of the current one (a stale read, or a reply of the
+    /// wrong shape), as a reply cache keyed too loosely would do.
+    #[derive(Default)]
+    pub(super) struct StaleReplies {
+        writes: Cell<u64>,
+        last: RefCell<BTreeMap<ClientId, Bytes>>,
+    }
+
+    impl StaleReplies {
+        pub(super) fn substitute(&self, client: ClientId, data: Bytes) -> Bytes {
+            let n = self.writes.get().wrapping_add(1);
+            self.writes.set(n);
+            let previous = self.last.borrow_mut().insert(client, data.clone());
+            match previous {
+                Some(stale) if n.is_multiple_of(STALE_EVERY) => stale,
+                _ => data,
+            }
+        }
+
+        pub(super) fn forget(&self, client: ClientId) {
+            self.last.borrow_mut().remove(&client);
         }
     }
 }

@@ -4,9 +4,14 @@
 //! The driver ([`serve`], [`Server`]) is generic over a [`Transport`] and a
 //! [`Clock`], so the same code runs in production (tokio TCP, the OS
 //! clocks) and in the turmoil simulation of `keel-sim` (simulated network,
-//! virtual time). The third seam of the design, a disk, is not here yet:
-//! the core has no persistence, so the trait will come with it rather than
-//! be guessed now.
+//! virtual time). The third seam, a [`Disk`], is defined ([`FsDisk`] for
+//! real files) for the persistence work; the core writes nothing yet, so
+//! the driver does not take one. A [`PauseGate`] lets the simulation stop a
+//! server as SIGSTOP would.
+//!
+//! The cargo feature `broken-stale-read` compiles in a deliberate bug (one
+//! reply in 200 is replaced by the connection's previous reply) so that the
+//! simulation can prove it catches bugs; never enable it otherwise.
 //!
 //! Contract used by the end-to-end tests:
 //!
@@ -23,11 +28,15 @@
 
 pub mod clock;
 pub mod conf;
+pub mod disk;
 mod driver;
+pub mod pause;
 pub mod transport;
 
 pub use clock::{Clock, OsClock};
+pub use disk::{Disk, DiskFile, FsDisk, OpenMode};
 pub use driver::{serve, Server};
+pub use pause::PauseGate;
 pub use transport::{Accepted, Listener, TcpTransport, Transport};
 
 use keel_engine::Config;

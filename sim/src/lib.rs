@@ -18,22 +18,36 @@
 //! panicking server task only ends that task, and the test fails later,
 //! when its client waits in vain until the simulation's time limit).
 //!
-//! # Disk
+//! # The harness
 //!
-//! The core has no persistence yet, so there is no disk seam here either;
-//! it comes with the persistence work (turmoil's `unstable-fs` plus a fault
-//! layer).
+//! - [`fault`]: what the nemesis can do to a host besides the network
+//!   (clock offset, drift and jumps; pause); [`fault_disk`]: the simulated
+//!   [`keel_net::Disk`] on turmoil's filesystem with its own faults (fsync
+//!   errors, lost writes, disk full, bit flips at rest).
+//! - [`nemesis`]: a fault schedule drawn from the seed, applied from the
+//!   outer `sim.step()` loop.
+//! - [`workload`]: clients with timeouts and reconnects running register,
+//!   counter and list-append operations, recorded in a [`history::History`].
+//! - [`runner`]: one seed end to end (banner, safety phase, liveness phase,
+//!   checks, trace hash); `src/main.rs` is its command line.
 
 pub mod check;
 pub mod history;
 pub mod jsonl;
+
+pub mod fault;
+pub mod fault_disk;
+pub mod nemesis;
+pub mod runner;
+pub mod runner_checks;
+pub mod workload;
 
 use bytes::BytesMut;
 use keel_engine::resp::frame::{read_frame, Frame};
 use keel_engine::testing::request;
 use keel_engine::{Config, Now};
 use keel_net::clock::millis;
-use keel_net::{Accepted, Clock, Listener, Transport};
+use keel_net::{Accepted, Clock, Listener, PauseGate, Transport};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
@@ -79,24 +93,73 @@ impl Listener for SimListener {
     }
 }
 
-/// A host's wall-clock offset, in milliseconds, shared between the host's
-/// [`SimClock`] and whoever injects skew (the fault layer, a test).
+/// How far a host's wall clock is from the simulation's true time: an
+/// offset plus a drift. Shared between the host's [`SimClock`] and whoever
+/// injects clock faults (the nemesis, a test); it outlives restarts, as a
+/// machine's clock does.
 #[derive(Debug, Clone, Default)]
-pub struct ClockSkew(Rc<Cell<i64>>);
+pub struct ClockSkew(Rc<Cell<Skew>>);
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Skew {
+    offset_ms: i64,
+    /// Extra milliseconds per million of true time: positive runs fast.
+    drift_ppm: i64,
+    /// The true time (unix ms) the drift counts from.
+    drift_from_ms: u64,
+}
 
 impl ClockSkew {
+    /// Sets the offset (any drift accrued so far is dropped with it).
     pub fn set(&self, offset_ms: i64) {
-        self.0.set(offset_ms);
+        self.update(|s| s.offset_ms = offset_ms);
     }
 
+    /// The offset, not counting drift.
     pub fn get(&self) -> i64 {
-        self.0.get()
+        self.0.get().offset_ms
+    }
+
+    /// Moves the wall clock by `delta_ms`, forward or back, at once.
+    pub fn jump(&self, delta_ms: i64) {
+        self.update(|s| s.offset_ms = s.offset_ms.saturating_add(delta_ms));
+    }
+
+    /// From `true_now_ms` on, the clock gains `ppm` milliseconds per
+    /// million (loses, if negative). What drifted so far becomes offset.
+    pub fn set_drift(&self, ppm: i64, true_now_ms: u64) {
+        let offset_ms = self.offset_at(true_now_ms);
+        self.update(|s| {
+            s.offset_ms = offset_ms;
+            s.drift_ppm = ppm;
+            s.drift_from_ms = true_now_ms;
+        });
+    }
+
+    pub fn drift_ppm(&self) -> i64 {
+        self.0.get().drift_ppm
+    }
+
+    /// The whole skew (offset plus drift) at true time `true_ms`.
+    pub fn offset_at(&self, true_ms: u64) -> i64 {
+        let s = self.0.get();
+        let since = i128::from(true_ms.saturating_sub(s.drift_from_ms));
+        let drifted = since * i128::from(s.drift_ppm) / 1_000_000;
+        let total = i128::from(s.offset_ms) + drifted;
+        i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Skew)) {
+        let mut s = self.0.get();
+        f(&mut s);
+        self.0.set(s);
     }
 }
 
 /// turmoil's virtual time, as seen by one host: monotonic time is how long
-/// the host has run (it survives restarts, as a machine's would), and wall
-/// time is the simulation's epoch plus elapsed time plus the host's skew.
+/// the host has run (it survives restarts, as a machine's would, and never
+/// goes back), and wall time is the simulation's epoch plus elapsed time
+/// plus the host's skew (offset, drift, jumps: it may go back).
 #[derive(Debug, Clone, Default)]
 pub struct SimClock {
     skew: ClockSkew,
@@ -112,7 +175,7 @@ impl Clock for SimClock {
     fn now(&self) -> Now {
         let mono = millis(turmoil::elapsed());
         let true_unix = turmoil::since_epoch().map_or(0, millis);
-        let unix = true_unix.saturating_add_signed(self.skew.get());
+        let unix = true_unix.saturating_add_signed(self.skew.offset_at(true_unix));
         Now::new(mono, unix)
     }
 
@@ -139,13 +202,20 @@ pub fn server_config(seed: u64) -> Config {
 /// A host's software: the production driver on turmoil, serving until the
 /// host is stopped or a client runs SHUTDOWN.
 pub async fn run_server(config: Config, skew: ClockSkew) -> turmoil::Result {
-    keel_net::serve(
-        config,
-        SimTransport,
-        SimClock::new(skew),
-        std::future::pending(),
-    )
-    .await?;
+    run_server_paused_by(config, skew, PauseGate::new()).await
+}
+
+/// [`run_server`], obeying `pause` (the nemesis's pause fault).
+pub async fn run_server_paused_by(
+    config: Config,
+    skew: ClockSkew,
+    pause: PauseGate,
+) -> turmoil::Result {
+    keel_net::Server::bind(config, &SimTransport, SimClock::new(skew))
+        .await?
+        .with_pause_gate(pause)
+        .run(std::future::pending())
+        .await?;
     Ok(())
 }
 
@@ -241,5 +311,32 @@ impl SimClient {
                 return Ok(None);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skew_adds_offset_jumps_and_drift() {
+        let skew = ClockSkew::default();
+        assert_eq!(skew.offset_at(5_000), 0);
+        skew.set(-300);
+        skew.jump(1_000);
+        assert_eq!(skew.get(), 700);
+        // +10% from true time 10 s on.
+        skew.set_drift(100_000, 10_000);
+        assert_eq!(skew.offset_at(10_000), 700);
+        assert_eq!(skew.offset_at(20_000), 1_700);
+        // A new rate keeps what drifted so far.
+        skew.set_drift(-50_000, 20_000);
+        assert_eq!(skew.offset_at(20_000), 1_700);
+        assert_eq!(skew.offset_at(40_000), 700);
+        skew.set_drift(0, 40_000);
+        assert_eq!(skew.offset_at(1_000_000), 700);
+        assert_eq!(skew.drift_ppm(), 0);
+        skew.jump(-10_000);
+        assert_eq!(skew.offset_at(1_000_000), -9_300, "jumps go back too");
     }
 }

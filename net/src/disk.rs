@@ -1,0 +1,255 @@
+//! Where the driver keeps files: the third seam of the driver, beside the
+//! transport and the clock.
+//!
+//! The core has no persistence yet, so nothing in the driver calls this
+//! today; the trait names the few operations an append-only log and a
+//! snapshot need (append, positioned write, fsync, rename, directory sync,
+//! read, remove, size), so that persistence is written against it and
+//! runs unchanged on real files ([`FsDisk`]) and on turmoil's simulated
+//! filesystem with a fault layer on top (`keel_sim::fault_disk::SimDisk`).
+//!
+//! Calls are synchronous, as Redis's own `write` and `fsync` are on its
+//! main thread: a simulated path must not use `spawn_blocking` or threads
+//! (turmoil cannot step them), and moving slow fsyncs off the event loop is
+//! a production choice the persistence work makes on top of this trait.
+//!
+//! Durability follows POSIX, and the simulation enforces it: data is
+//! durable after [`DiskFile::sync`]; a created, renamed or removed *name*
+//! is durable only after [`Disk::sync_dir`] of its directory.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// How to open a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Read only; the file must exist.
+    Read,
+    /// Read and write, created if missing, contents kept: for logs that
+    /// grow with [`DiskFile::append`].
+    Append,
+    /// Read and write, created empty (truncated if it exists): for a new
+    /// snapshot or a temporary file that will be renamed into place.
+    Create,
+}
+
+/// A directory tree of files, as the driver sees it.
+pub trait Disk: 'static {
+    type File: DiskFile;
+
+    /// Opens `path` in `mode`.
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Self::File>;
+
+    /// The whole contents of `path`.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+
+    /// The size of `path` in bytes.
+    fn size(&self, path: &Path) -> io::Result<u64>;
+
+    /// Renames `from` to `to`, replacing `to` atomically if it exists.
+    /// Durable once the directory is synced.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+
+    /// Removes the file `path`. Durable once the directory is synced.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+
+    /// Makes the directory's entries (creates, renames, removes) durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+
+    /// Creates `dir` and its missing parents.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+
+    /// The files directly inside `dir`, sorted by name.
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
+}
+
+/// An open file. (`std::fs::File` implements it; where `FileExt` is in
+/// scope too, call `DiskFile::write_at(&mut f, ..)` to pick this one.)
+pub trait DiskFile {
+    /// Writes all of `data` at the end of the file.
+    fn append(&mut self, data: &[u8]) -> io::Result<()>;
+
+    /// Writes all of `data` at `offset`, extending the file if needed.
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
+
+    /// Reads up to `buf.len()` bytes at `offset`; returns how many (0 at
+    /// the end of the file).
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// Makes the file's data durable (`fdatasync`). An error means the
+    /// data written since the last successful sync may be lost whatever
+    /// later syncs say (Linux clears the error once reported).
+    fn sync(&mut self) -> io::Result<()>;
+
+    /// The file's size in bytes.
+    fn size(&self) -> io::Result<u64>;
+
+    /// Cuts (or extends with zeros) the file to `len` bytes: for dropping
+    /// a torn tail.
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
+}
+
+/// Real files through `std::fs`, with directory fsync.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FsDisk;
+
+impl Disk for FsDisk {
+    type File = fs::File;
+
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<fs::File> {
+        let mut options = fs::OpenOptions::new();
+        options.read(true);
+        match mode {
+            OpenMode::Read => {}
+            // Not O_APPEND: Linux's pwrite ignores the offset under it, and
+            // `write_at` must mean what it says. One writer per file.
+            OpenMode::Append => {
+                options.write(true).create(true);
+            }
+            OpenMode::Create => {
+                options.write(true).create(true).truncate(true);
+            }
+        }
+        options.open(path)
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let mut data = Vec::new();
+        fs::File::open(path)?.read_to_end(&mut data)?;
+        Ok(data)
+    }
+
+    fn size(&self, path: &Path) -> io::Result<u64> {
+        Ok(fs::metadata(path)?.len())
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        // std has no directory fsync; on Linux an fsync of the directory
+        // opened read-only is it.
+        fs::File::open(dir)?.sync_all()
+    }
+
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                files.push(entry.path());
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+}
+
+impl DiskFile for fs::File {
+    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        let end = DiskFile::size(self)?;
+        FileExt::write_all_at(self, data, end)
+    }
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        FileExt::write_all_at(self, data, offset)
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        FileExt::read_at(self, buf, offset)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system's temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("keel-disk-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn append_write_at_read_and_truncate() {
+        let dir = TempDir::new("rw");
+        let path = dir.0.join("log");
+        let mut f = FsDisk.open(&path, OpenMode::Append).unwrap();
+        f.append(b"hello ").unwrap();
+        f.append(b"world").unwrap();
+        DiskFile::write_at(&mut f, 0, b"J").unwrap();
+        f.sync().unwrap();
+        assert_eq!(f.size().unwrap(), 11);
+        let mut buf = [0u8; 5];
+        assert_eq!(DiskFile::read_at(&mut f, 6, &mut buf).unwrap(), 5);
+        assert_eq!(&buf, b"world");
+        assert_eq!(FsDisk.read(&path).unwrap(), b"Jello world");
+        f.truncate(5).unwrap();
+        assert_eq!(FsDisk.size(&path).unwrap(), 5);
+        // Append mode keeps the contents of an existing file.
+        let mut again = FsDisk.open(&path, OpenMode::Append).unwrap();
+        again.append(b"!").unwrap();
+        assert_eq!(FsDisk.read(&path).unwrap(), b"Jello!");
+    }
+
+    #[test]
+    fn create_truncates_and_rename_replaces() {
+        let dir = TempDir::new("rename");
+        let live = dir.0.join("dump.rdb");
+        let temp = dir.0.join("temp.rdb");
+        fs::write(&live, b"old snapshot").unwrap();
+        let mut f = FsDisk.open(&temp, OpenMode::Create).unwrap();
+        DiskFile::write_at(&mut f, 0, b"new").unwrap();
+        f.sync().unwrap();
+        FsDisk.rename(&temp, &live).unwrap();
+        FsDisk.sync_dir(&dir.0).unwrap();
+        assert_eq!(FsDisk.read(&live).unwrap(), b"new");
+        assert_eq!(FsDisk.list(&dir.0).unwrap(), vec![live.clone()]);
+        let mut fresh = FsDisk.open(&live, OpenMode::Create).unwrap();
+        assert_eq!(fresh.size().unwrap(), 0, "Create empties the file");
+        fresh.append(b"ab").unwrap();
+        fresh.append(b"c").unwrap();
+        assert_eq!(FsDisk.read(&live).unwrap(), b"abc");
+        FsDisk.remove(&live).unwrap();
+        assert!(FsDisk.list(&dir.0).unwrap().is_empty());
+        assert_eq!(
+            FsDisk.read(&live).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+}
