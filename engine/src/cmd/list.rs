@@ -542,12 +542,12 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     };
     let items = with_list(ctx, &args[1], |list| {
         match resolve_range(start, stop, list.len()) {
-            Some((first, last)) => list.range(first, last - first + 1),
+            Some((first, last)) => list.range_with(first, last - first + 1, Reply::Bulk),
             None => Vec::new(),
         }
     });
     match items {
-        Ok(items) => bulk_array(items.unwrap_or_default()),
+        Ok(items) => Reply::Array(items.unwrap_or_default()),
         Err(e) => e,
     }
 }

@@ -212,28 +212,23 @@ impl ListValue {
 
     /// Every element from the head.
     pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            list: self,
-            node: 0,
-            at: 0,
-        }
+        self.iter_at(0, 0)
+    }
+
+    /// Elements from offset `at` of node `node` towards the tail.
+    fn iter_at(&self, node: usize, at: usize) -> Iter<'_> {
+        let mut rest = self.nodes.range(node.min(self.nodes.len())..);
+        let current = rest.next();
+        Iter { rest, current, at }
     }
 
     /// Every element from `index` (<= len) towards the tail.
     pub fn iter_from(&self, index: usize) -> Iter<'_> {
         if index >= self.len {
-            return Iter {
-                list: self,
-                node: self.nodes.len(),
-                at: 0,
-            };
+            return self.iter_at(self.nodes.len(), 0);
         }
         let spot = self.spot(index);
-        Iter {
-            list: self,
-            node: spot.node,
-            at: spot.at,
-        }
+        self.iter_at(spot.node, spot.at)
     }
 
     /// Every element from the tail towards the head.
@@ -249,11 +244,19 @@ impl ListValue {
 
     /// `count` elements from `start` (clamped to the list), as bytes.
     pub fn range(&self, start: usize, count: usize) -> Vec<Bytes> {
+        self.range_with(start, count, |text| text)
+    }
+
+    /// `count` elements from `start` (clamped to the list), each text
+    /// passed through `wrap` (LRANGE builds its reply items directly).
+    pub fn range_with<T>(
+        &self,
+        start: usize,
+        count: usize,
+        wrap: impl FnMut(Bytes) -> T,
+    ) -> Vec<T> {
         let count = count.min(self.len.saturating_sub(start));
-        self.iter_from(start)
-            .take(count)
-            .map(Elem::to_bytes)
-            .collect()
+        texts_of(self.iter_from(start).take(count), count, wrap)
     }
 
     /// The first element from the head equal to `text`, if any.
@@ -397,8 +400,8 @@ impl ListValue {
     pub fn pop(&mut self, end: End, count: usize) -> Vec<Bytes> {
         let count = count.min(self.len);
         let taken: Vec<Bytes> = match end {
-            End::Head => self.iter().take(count).map(Elem::to_bytes).collect(),
-            End::Tail => self.iter_rev().take(count).map(Elem::to_bytes).collect(),
+            End::Head => texts_of(self.iter().take(count), count, |text| text),
+            End::Tail => texts_of(self.iter_rev().take(count), count, |text| text),
         };
         match end {
             End::Head => self.remove_front(count),
@@ -552,10 +555,38 @@ impl std::fmt::Debug for ListValue {
     }
 }
 
+/// The texts of `count` `elements`, each passed through `wrap`, copied
+/// into one shared buffer first (one allocation for a whole LRANGE or
+/// counted pop, each element a slice of it).
+fn texts_of<'a, T>(
+    elements: impl Iterator<Item = Elem<'a>>,
+    count: usize,
+    mut wrap: impl FnMut(Bytes) -> T,
+) -> Vec<T> {
+    /// A guess of the average text length, to size the buffer once.
+    const TYPICAL_TEXT: usize = 8;
+    let mut buf = Vec::with_capacity(count.saturating_mul(TYPICAL_TEXT));
+    let mut ends = Vec::with_capacity(count);
+    for elem in elements {
+        elem.write_text(&mut buf);
+        ends.push(buf.len());
+    }
+    let buf = Bytes::from(buf);
+    let mut start = 0;
+    let mut out = Vec::with_capacity(ends.len());
+    for end in ends {
+        out.push(wrap(buf.slice(start..end)));
+        start = end;
+    }
+    out
+}
+
 /// Elements from the head towards the tail.
 pub struct Iter<'a> {
-    list: &'a ListValue,
-    node: usize,
+    /// The nodes after the current one.
+    rest: std::collections::vec_deque::Iter<'a, Pack>,
+    current: Option<&'a Pack>,
+    /// Offset of the next entry in the current node.
     at: usize,
 }
 
@@ -564,13 +595,13 @@ impl<'a> Iterator for Iter<'a> {
 
     fn next(&mut self) -> Option<Elem<'a>> {
         loop {
-            let pack = self.list.nodes.get(self.node)?;
+            let pack = self.current?;
             if self.at < pack.end() {
                 let (elem, next) = pack.read(self.at);
                 self.at = next;
                 return Some(elem);
             }
-            self.node += 1;
+            self.current = self.rest.next();
             self.at = 0;
         }
     }

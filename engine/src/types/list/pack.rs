@@ -52,6 +52,14 @@ impl Elem<'_> {
         }
     }
 
+    /// Appends the element's text to `out`.
+    pub fn write_text(self, out: &mut Vec<u8>) {
+        match self {
+            Elem::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Elem::Str(s) => out.extend_from_slice(s),
+        }
+    }
+
     /// Whether the element's text equals the probe's.
     pub fn matches(self, probe: &Probe) -> bool {
         match self {
@@ -229,6 +237,7 @@ impl Pack {
     }
 
     /// The element at `at` and the offset of the next entry.
+    #[inline]
     pub fn read(&self, at: usize) -> (Elem<'_>, usize) {
         let (elem, body_end) = self.read_head(at);
         let body = (body_end - at) as u64;
@@ -265,6 +274,7 @@ impl Pack {
     }
 
     /// Decodes the head at `at`: the element and where its back length starts.
+    #[inline]
     fn read_head(&self, at: usize) -> (Elem<'_>, usize) {
         let tag = self.buf[at];
         let int_at = |width: usize| {
