@@ -813,3 +813,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_long_list_is_unlinked_in_the_background_and_a_short_one_at_once() {
+    let (mut h, c) = harness();
+    assert_eq!(
+        h.call(c, &["CONFIG", "SET", "list-max-listpack-size", "4"]),
+        ok()
+    );
+    let items: Vec<String> = (0..400).map(|i| i.to_string()).collect();
+    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    list_of(&mut h, c, "long", &refs);
+    list_of(&mut h, c, "short", &refs[..200]);
+    assert_eq!(
+        h.call(c, &["CONFIG", "SET", "list-max-listpack-size", "-2"]),
+        ok()
+    );
+    // 100 nodes: more than the lazy-free threshold of 64.
+    assert_eq!(h.call(c, &["UNLINK", "long"]), int(1));
+    let [keys, _, _, pending] = state(&mut h, c);
+    assert_eq!((keys, pending), (1, 1));
+    // 50 nodes: freed at once.
+    assert_eq!(h.call(c, &["UNLINK", "short"]), int(1));
+    let [keys, _, _, pending] = state(&mut h, c);
+    assert_eq!((keys, pending), (0, 1));
+}

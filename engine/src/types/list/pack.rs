@@ -322,10 +322,23 @@ impl Pack {
     pub fn insert(&mut self, at: usize, entry: &Entry) {
         let size = entry.size();
         let old_len = self.buf.len();
+        self.grow_for(size);
         self.buf.resize(old_len + size, 0);
         self.buf.copy_within(at..old_len, at + size);
         entry.write_to(&mut self.buf[at..at + size]);
         self.count += 1;
+    }
+
+    /// Makes room for `extra` more bytes, growing the buffer to a power of
+    /// two: a node filled to its byte limit (4, 8, ... 64 KiB) then has no
+    /// spare capacity at all, where doubling from an odd first size would
+    /// overshoot the limit by up to half of it.
+    fn grow_for(&mut self, extra: usize) {
+        let needed = self.buf.len() + extra;
+        if needed > self.buf.capacity() {
+            let target = needed.checked_next_power_of_two().unwrap_or(needed);
+            self.buf.reserve_exact(target - self.buf.len());
+        }
     }
 
     pub fn push_front(&mut self, entry: &Entry) {
@@ -372,6 +385,7 @@ impl Pack {
 
     /// Moves every entry of `other` to the end of this node.
     pub fn append(&mut self, other: Pack) {
+        self.buf.reserve_exact(other.buf.len());
         self.buf.extend_from_slice(&other.buf);
         self.count += other.count;
     }

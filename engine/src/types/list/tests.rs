@@ -203,12 +203,13 @@ fn lookups_from_either_end_agree_with_iteration() {
 
 /// Heap bytes per element of the structure itself, for long lists of small
 /// elements under the default fill (8 KiB nodes). Redis's listpack needs 2
-/// bytes for 0..127, 4-5 for small integers and 5 for a 3-byte string.
+/// bytes for 0..127, 4-5 for small integers, 5 for a 3-byte string and 17
+/// for a 15-byte one; the bounds leave room for node overhead only.
 #[test]
 fn long_lists_of_small_elements_are_compact() {
     let fill = Fill::from_config(-2);
     type Make = fn(usize) -> Vec<u8>;
-    let cases: [(&str, Make, f64); 3] = [
+    let cases: [(&str, Make, f64); 4] = [
         (
             "small integers",
             |i| (i % 100).to_string().into_bytes(),
@@ -216,6 +217,12 @@ fn long_lists_of_small_elements_are_compact() {
         ),
         ("integers to 1M", |i| i.to_string().into_bytes(), 5.2),
         ("3-byte strings", |_| b"xxx".to_vec(), 5.2),
+        // "element:" and 7 digits, 15 bytes: a 17-byte entry.
+        (
+            "element:N",
+            |i| format!("element:{}", 1_000_000 + i).into_bytes(),
+            17.2,
+        ),
     ];
     for (name, make, bound) in cases {
         let mut list = ListValue::new();
