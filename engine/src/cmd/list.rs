@@ -5,8 +5,8 @@
 //!
 //! The blocking commands are built on the `pub(crate)` cores here:
 //! [`pop_elements`], [`move_element`], [`parse_mpop`] and [`mpop`].
-//! Every push goes through [`push_elements`], the one place a list gains
-//! elements at an end.
+//! Every push goes through `push_into` (behind [`push_elements`]), the one
+//! place a list key is created: where blocked clients are to be woken.
 
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
@@ -305,8 +305,23 @@ fn rpushx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 
 /// Pushes `elements` one by one at `end` of the list at `key`, creating
 /// it when missing if `create`. Returns the new length (0 when the key is
-/// missing and not created). Every push of every command goes through here.
+/// missing and not created). Counts one change per element (`dirty`).
 pub(crate) fn push_elements(
+    ctx: &mut Ctx,
+    key: &[u8],
+    end: End,
+    elements: &[Bytes],
+    create: bool,
+) -> Result<i64, Reply> {
+    let len = push_into(ctx, key, end, elements, create)?;
+    ctx.dirty(elements.len() as u64);
+    Ok(len)
+}
+
+/// [`push_elements`] without counting changes (LMOVE counts one for the
+/// whole move, as Redis). Every push of every command goes through here,
+/// and it is the only place a list key is created.
+fn push_into(
     ctx: &mut Ctx,
     key: &[u8],
     end: End,
@@ -331,7 +346,6 @@ pub(crate) fn push_elements(
             len
         }
     };
-    ctx.dirty(elements.len() as u64);
     Ok(len as i64)
 }
 
@@ -434,11 +448,13 @@ pub(crate) fn move_element(
     } else {
         let element = with_list_mut(ctx, source, |list| list.pop_one(from))?.flatten();
         if let Some(element) = &element {
-            push_elements(ctx, destination, to, std::slice::from_ref(element), true)?;
+            push_into(ctx, destination, to, std::slice::from_ref(element), true)?;
         }
         element
     };
-    ctx.dirty(1);
+    if element.is_some() {
+        ctx.dirty(1);
+    }
     Ok(element)
 }
 

@@ -511,6 +511,18 @@ fn writes_count_as_dirty_and_reads_as_keyspace_hits() {
             .parse::<i64>()
             .unwrap()
     };
+    // A move counts one change, as in Redis (not one for the pop and one for the push).
+    let [_, dirty_before_move, _, _] = state(&mut h, c);
+    assert_eq!(
+        h.call(c, &["LMOVE", "l", "other", "LEFT", "LEFT"]),
+        bulk("a")
+    );
+    assert_eq!(
+        h.call(c, &["LMOVE", "other", "l", "LEFT", "LEFT"]),
+        bulk("a")
+    );
+    let [_, dirty_after_move, _, _] = state(&mut h, c);
+    assert_eq!(dirty_after_move - dirty_before_move, 2);
     let before = hits(&mut h);
     h.call(c, &["LINDEX", "l", "0"]);
     h.call(c, &["LLEN", "l"]);
