@@ -495,6 +495,9 @@ impl ListValue {
         } else {
             0
         };
+        if matches == skip {
+            return 0; // nothing to remove here: leave the node untouched
+        }
         let mut left = budget;
         self.edit(i, |node| {
             node.retain(|elem| {
