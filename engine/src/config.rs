@@ -395,7 +395,7 @@ impl Config {
             "lazyfree-lazy-server-del" => self.lazyfree_lazy_server_del = parse_bool(v)?,
             "lazyfree-lazy-eviction" => self.lazyfree_lazy_eviction = parse_bool(v)?,
             "list-max-listpack-size" => {
-                self.list_max_listpack_size = parse_signed(v, -5, i32::MAX as i64)?
+                self.list_max_listpack_size = parse_signed(v, i32::MIN as i64, i32::MAX as i64)?
             }
             "list-compress-depth" => self.list_compress_depth = parse_int(v, 0, i32::MAX as u64)?,
             "hash-max-listpack-entries" => self.hash_max_listpack_entries = parse_size(v)?,

@@ -102,4 +102,20 @@ impl Value {
             _ => None,
         }
     }
+
+    pub fn as_list(&self) -> Option<&ListValue> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The list this value holds, for changing it in place; `None` when
+    /// the value is of another type (the caller replies WRONGTYPE).
+    pub fn as_list_mut(&mut self) -> Option<&mut ListValue> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
 }
