@@ -86,4 +86,20 @@ impl Value {
             _ => None,
         }
     }
+
+    /// The sorted set this value holds; `None` for another type.
+    pub fn as_zset(&self) -> Option<&ZSetValue> {
+        match self {
+            Value::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
+
+    /// The sorted set this value holds, for changing it in place.
+    pub fn as_zset_mut(&mut self) -> Option<&mut ZSetValue> {
+        match self {
+            Value::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
 }
