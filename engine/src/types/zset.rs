@@ -263,7 +263,9 @@ impl ZSetValue {
     }
 
     /// Gives `member` the score `score`, adding it if it is new (true).
-    /// An equal score changes nothing (-0 stays -0, as in Redis). A new
+    /// An equal score changes nothing (-0 and 0 are equal). A listpack
+    /// keeps -0 as 0, as Redis's (which stores integral scores as
+    /// integers); the big encoding keeps the sign. A new
     /// member that would take a listpack past its limits converts the set
     /// to the big encoding first.
     pub fn set(&mut self, member: &[u8], score: f64, limits: &Limits) -> bool {

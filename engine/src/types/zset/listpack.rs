@@ -84,6 +84,16 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
+/// The score as a listpack keeps it: Redis stores integral scores as
+/// integers there, so -0 reads back as 0.
+fn stored(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
 /// Whether entry `(score, member)` sorts before `(key_score, key_member)`.
 fn before(score: f64, member: &[u8], key_score: f64, key_member: &[u8]) -> bool {
     score < key_score || (score == key_score && member < key_member)
@@ -125,6 +135,7 @@ impl Listpack {
 
     /// Adds a member that is not in the listpack.
     pub(crate) fn insert_new(&mut self, member: &[u8], score: f64) {
+        let score = stored(score);
         let at = self
             .iter()
             .find(|e| !before(e.score, e.member, score, member))
@@ -139,6 +150,7 @@ impl Listpack {
 
     /// Appends an entry that sorts after every entry already there.
     pub(crate) fn push_back(&mut self, member: &[u8], score: f64) {
+        let score = stored(score);
         push_varint(&mut self.buf, member.len());
         self.buf.extend_from_slice(member);
         self.buf.extend_from_slice(&score.to_le_bytes());

@@ -240,20 +240,19 @@ fn score_ranges_with_infinities_and_exclusive_ends() {
 }
 
 #[test]
-fn negative_zero_is_kept_when_set_to_zero() {
-    let limits = Limits {
-        max_entries: 128,
-        max_value: 64,
-    };
-    for max_entries in [0, 128] {
+fn negative_zero_is_zero_in_a_listpack_and_kept_in_the_big_encoding() {
+    for (max_entries, negative) in [(0, true), (128, false)] {
         let limits = Limits {
             max_entries,
-            ..limits
+            max_value: 64,
         };
         let mut z = ZSetValue::for_first_member(1, &limits);
         z.set(b"a", -0.0, &limits);
+        // Setting 0 changes nothing: equal scores.
         z.set(b"a", 0.0, &limits);
-        assert!(z.score(b"a").unwrap().is_sign_negative());
+        let score = z.score(b"a").unwrap();
+        assert_eq!(score, 0.0);
+        assert_eq!(score.is_sign_negative(), negative, "{}", z.encoding_name());
     }
 }
 
