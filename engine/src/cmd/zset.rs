@@ -351,15 +351,21 @@ fn store(ctx: &mut Ctx, dst: &[u8], entries: &[(Bytes, f64)]) -> Reply {
     Reply::Int(entries.len() as i64)
 }
 
-/// Inserts a new, empty sorted set under a missing `key` and returns it.
-fn create<'a>(ctx: &'a mut Ctx, key: &[u8], value: ZSetValue) -> &'a mut ZSetValue {
+/// Inserts a new, empty sorted set under a missing `key`.
+fn create(ctx: &mut Ctx, key: &[u8], value: ZSetValue) {
     let access = ctx.new_access();
+    ctx.db()
+        .insert_new(key, Object::new(Value::ZSet(value), access));
+}
+
+/// The sorted set under `key`, already looked up (and type-checked) by
+/// this command: no second access-time touch or hit count, which Redis's
+/// single lookup would not make.
+fn held<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut ZSetValue> {
     let now = ctx.now().unix_ms;
-    let db = ctx.db();
-    db.insert_new(key, Object::new(Value::ZSet(value), access));
-    db.get_mut(key, now)
+    ctx.db()
+        .get_mut(key, now)
         .and_then(|obj| obj.value.as_zset_mut())
-        .expect("the sorted set just inserted")
 }
 
 /// Members as bulk strings.

@@ -2,7 +2,7 @@
 //! ZMSCORE, ZRANK, ZREVRANK, ZCOUNT, ZLEXCOUNT.
 
 use super::parse::{lex_range, parse_score, score_range};
-use super::{create, drop_if_empty, limits, read, write};
+use super::{create, drop_if_empty, held, limits, read, write};
 use crate::cmd::Ctx;
 use crate::resp::Reply;
 use crate::types::zset::{Limits, ZSetValue};
@@ -165,7 +165,7 @@ fn add_elements(
         let z = ZSetValue::for_first_member(elements[0].1.len(), &limits);
         create(ctx, key, z);
     }
-    if let Some(z) = write(ctx, key)? {
+    if let Some(z) = held(ctx, key) {
         let outcome = tally_elements(z, elements, flags, &limits, &mut tally);
         ctx.dirty((tally.added + tally.updated) as u64);
         drop_if_empty(ctx, key);

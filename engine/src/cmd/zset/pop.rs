@@ -6,7 +6,7 @@
 //! [`keyed_reply`] build the other reply shapes.
 
 use super::parse::ranged_i64;
-use super::{drop_if_empty, entries_reply, read, resp3, scored_reply, write};
+use super::{drop_if_empty, entries_reply, held, read, resp3, scored_reply, write};
 use crate::cmd::keys::{parse_scan_cursor, parse_scan_options, scan_reply};
 use crate::cmd::Ctx;
 use crate::resp::{format_double, Reply};
@@ -32,15 +32,20 @@ pub(crate) fn zpop(
     end: End,
     count: usize,
 ) -> Result<Option<Vec<(Bytes, f64)>>, Reply> {
-    let Some(z) = write(ctx, key)? else {
+    if write(ctx, key)?.is_none() {
         return Ok(None);
-    };
-    let popped = z.pop(end == End::Max, count);
+    }
+    Ok(Some(pop_held(ctx, key, end, count)))
+}
+
+/// Pops from the sorted set at `key`, already looked up by the caller.
+fn pop_held(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<(Bytes, f64)> {
+    let popped = held(ctx, key).map_or_else(Vec::new, |z| z.pop(end == End::Max, count));
     if !popped.is_empty() {
         drop_if_empty(ctx, key);
         ctx.dirty(popped.len() as u64);
     }
-    Ok(Some(popped))
+    popped
 }
 
 /// The first of `keys` that exists (checked in order, as Redis does: the
@@ -66,11 +71,8 @@ pub(crate) fn zmpop(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize) -> Re
         Ok(None) => return Reply::NullArray,
         Err(e) => return e,
     };
-    match zpop(ctx, key, end, count) {
-        Ok(Some(popped)) => Reply::Array(vec![Reply::Bulk(key.clone()), nested(popped)]),
-        Ok(None) => Reply::NullArray,
-        Err(e) => e,
-    }
+    let popped = pop_held(ctx, key, end, count);
+    Reply::Array(vec![Reply::Bulk(key.clone()), nested(popped)])
 }
 
 /// `[member, score, member, score, ...]`: ZPOPMIN/ZPOPMAX in RESP2 or
@@ -212,9 +214,9 @@ fn random_one(ctx: &mut Ctx, key: &[u8]) -> Reply {
         Err(e) => return e,
     };
     let rank = draw(ctx, len);
-    match read(ctx, key) {
-        Ok(Some(z)) => Reply::Bulk(z.at_ranks(&[rank]).remove(0).0),
-        _ => Reply::Null,
+    match held(ctx, key) {
+        Some(z) => Reply::Bulk(z.at_ranks(&[rank]).remove(0).0),
+        None => Reply::Null,
     }
 }
 
@@ -232,10 +234,7 @@ fn random_many(ctx: &mut Ctx, key: &[u8], count: i64, with_scores: bool) -> Repl
         _ if n >= len => (0..len).collect(),
         _ => distinct_ranks(ctx, n, len),
     };
-    let entries = match read(ctx, key) {
-        Ok(Some(z)) => z.at_ranks(&ranks),
-        _ => Vec::new(),
-    };
+    let entries = held(ctx, key).map_or_else(Vec::new, |z| z.at_ranks(&ranks));
     entries_reply(entries, with_scores, resp3)
 }
 

@@ -8,7 +8,7 @@
 //! conversions, and a model test of the commands.
 
 use crate::client::ClientId;
-use crate::cmd::keys::tests::{bulk, err, harness, int, ok};
+use crate::cmd::keys::tests::{bulk, err, harness, int, ok, state};
 use crate::config::Config;
 use crate::resp::frame::Frame;
 use crate::resp::Reply;
@@ -501,14 +501,67 @@ fn writes_count_as_changes_and_emptied_keys_go() {
     assert_eq!(call(&mut h, c, "DBSIZE"), int(0));
 }
 
+/// Keyspace hits and misses as Redis 7.0 counts them: reads count once
+/// per key read, writes (ZADD, pops, ZREM, ZREMRANGEBY*) not at all, and
+/// the sources of the STORE forms are reads.
+#[test]
+fn keyspace_hits_are_counted_once_per_read() {
+    let (mut h, c) = harness();
+    let stats = |h: &mut Harness| {
+        let info = h.call(c, &["INFO", "stats"]).text().unwrap();
+        let field = |name: &str| {
+            info.split("\r\n")
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap()
+        };
+        (field("keyspace_hits:"), field("keyspace_misses:"))
+    };
+    call(&mut h, c, "ZADD A 1 x");
+    let steps = [
+        ("ZRANGESTORE d A 0 -1", (1, 0)),
+        ("ZUNIONSTORE d 1 A", (1, 0)),
+        ("ZUNION 2 A nokey", (1, 1)),
+        ("ZMPOP 1 nokey MIN", (0, 0)),
+        ("ZPOPMIN nokey", (0, 0)),
+        ("ZREM nokey a", (0, 0)),
+        ("ZADD A 2 x", (0, 0)),
+        ("ZINCRBY A 1 x", (0, 0)),
+        ("ZREMRANGEBYRANK A 5 6", (0, 0)),
+        ("ZINTERCARD 1 A", (1, 0)),
+        ("ZRANDMEMBER A", (1, 0)),
+        ("ZRANDMEMBER A -3 WITHSCORES", (1, 0)),
+        ("ZSCAN A 0", (1, 0)),
+        ("ZSCORE nokey a", (0, 1)),
+        ("ZRANK A x WITHSCORE", (1, 0)),
+    ];
+    for (line, (hits, misses)) in steps {
+        let before = stats(&mut h);
+        call(&mut h, c, line);
+        let after = stats(&mut h);
+        assert_eq!(
+            (after.0 - before.0, after.1 - before.1),
+            (hits, misses),
+            "{line}"
+        );
+    }
+}
+
+/// A big sorted set's free effort is its member count (Redis's), so UNLINK
+/// hands it to the lazy-free queue; a listpack is freed at once.
 #[test]
 fn unlink_frees_a_big_zset_lazily() {
     let (mut h, c) = harness();
     for i in 0..200 {
         call(&mut h, c, &format!("ZADD k {i} m{i}"));
     }
-    assert_eq!(call(&mut h, c, "UNLINK k"), int(1));
+    call(&mut h, c, "ZADD small 1 a");
+    assert_eq!(call(&mut h, c, "UNLINK k small"), int(2));
     assert_eq!(call(&mut h, c, "EXISTS k"), int(0));
+    let pending = |h: &mut Harness| state(h, c)[3];
+    assert_eq!(pending(&mut h), 1, "only the big one is queued");
+    h.advance(1000);
+    assert_eq!(pending(&mut h), 0);
 }
 
 #[test]
