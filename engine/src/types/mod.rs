@@ -89,23 +89,23 @@ impl Value {
 
     pub fn as_set(&self) -> Option<&SetValue> {
         match self {
-            Value::Set(s) => Some(s),
+            Value::Set(v) => Some(v),
             _ => None,
         }
     }
 
-    /// The set this value holds, for changing it in place; `None` when the
-    /// value is of another type (the caller replies WRONGTYPE).
+    /// The set this value holds, for changing it in place; `None` when
+    /// the value is of another type (the caller replies WRONGTYPE).
     pub fn as_set_mut(&mut self) -> Option<&mut SetValue> {
         match self {
-            Value::Set(s) => Some(s),
+            Value::Set(v) => Some(v),
             _ => None,
         }
     }
 
     pub fn as_list(&self) -> Option<&ListValue> {
         match self {
-            Value::List(l) => Some(l),
+            Value::List(v) => Some(v),
             _ => None,
         }
     }
@@ -114,7 +114,23 @@ impl Value {
     /// the value is of another type (the caller replies WRONGTYPE).
     pub fn as_list_mut(&mut self) -> Option<&mut ListValue> {
         match self {
-            Value::List(l) => Some(l),
+            Value::List(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn as_zset(&self) -> Option<&ZSetValue> {
+        match self {
+            Value::ZSet(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The sorted set this value holds, for changing it in place; `None` when
+    /// the value is of another type (the caller replies WRONGTYPE).
+    pub fn as_zset_mut(&mut self) -> Option<&mut ZSetValue> {
+        match self {
+            Value::ZSet(v) => Some(v),
             _ => None,
         }
     }

@@ -21,6 +21,10 @@ const GOLDEN: &[u8] = include_bytes!(concat!(
 /// there is nothing to compare them with.
 const NOT_IN_REDIS_7_0: &[&str] = &["client|no-touch", "client|setinfo"];
 
+/// Commands whose arity and docs follow Redis 7.2 on purpose (ZRANK and
+/// ZREVRANK take 7.2's WITHSCORE): a 7.0.15 entry would differ.
+const LIKE_REDIS_7_2: &[&str] = &["zrank", "zrevrank"];
+
 /// Subcommands Redis 7.0.15 has and Keel does not implement yet; their
 /// containers are compared without them.
 const NOT_IN_KEEL: &[&str] = &[
@@ -162,7 +166,8 @@ fn docs_and_info_match_redis_7_0_15() {
     h.call(c, &["HELLO", "3"]);
     let names = keel_commands(&mut h, c);
     let mut mismatches = Vec::new();
-    for name in names.iter().filter(|n| !n.contains('|')) {
+    let compared = |n: &&String| !n.contains('|') && !LIKE_REDIS_7_2.contains(&n.as_str());
+    for name in names.iter().filter(compared) {
         let (want_docs, want_info) = golden
             .get(name)
             .unwrap_or_else(|| panic!("{name} is not a Redis 7.0.15 command"))
