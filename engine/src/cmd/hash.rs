@@ -12,12 +12,13 @@ use super::keys::{parse_scan_cursor, parse_scan_options, scan_reply};
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::resp::{Protocol, Reply};
 use crate::server::Server;
-use crate::types::hash::{HashLimits, Item};
+use crate::types::hash::{HashLimits, Item, Pair};
 use crate::types::{HashValue, Value};
 use crate::util::long_double::{self, LongDouble, Parsed};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
+use std::borrow::Cow;
 
 #[rustfmt::skip]
 mod docs;
@@ -196,6 +197,13 @@ fn bulk(item: Item) -> Reply {
     Reply::Bulk(item.to_bytes())
 }
 
+fn field_bulk(field: Cow<[u8]>) -> Reply {
+    Reply::Bulk(match field {
+        Cow::Borrowed(b) => Bytes::copy_from_slice(b),
+        Cow::Owned(v) => Bytes::from(v),
+    })
+}
+
 fn count_reply(n: usize) -> Reply {
     Reply::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
@@ -299,9 +307,9 @@ fn read_all(ctx: &mut Ctx, key: &[u8], parts: Parts) -> Reply {
     };
     let pairs = hash.into_iter().flat_map(|h| h.iter());
     match parts {
-        Parts::Fields => Reply::Array(pairs.map(|(f, _)| bulk(f)).collect()),
+        Parts::Fields => Reply::Array(pairs.map(|(f, _)| field_bulk(f)).collect()),
         Parts::Values => Reply::Array(pairs.map(|(_, v)| bulk(v)).collect()),
-        Parts::Both => Reply::Map(pairs.map(|(f, v)| (bulk(f), bulk(v))).collect()),
+        Parts::Both => Reply::Map(pairs.map(|(f, v)| (field_bulk(f), bulk(v))).collect()),
     }
 }
 
@@ -460,7 +468,9 @@ fn random_field(ctx: &mut Ctx, key: &[u8]) -> Result<Reply, Reply> {
     let Some((hash, rng)) = hash_with_rng(ctx.srv, db, key) else {
         return Ok(Reply::Null);
     };
-    Ok(hash.random_pair(rng).map_or(Reply::Null, |(f, _)| bulk(f)))
+    Ok(hash
+        .random_pair(rng)
+        .map_or(Reply::Null, |(f, _)| field_bulk(f)))
 }
 
 /// HRANDFIELD key count [WITHVALUES]: distinct fields for a positive
@@ -488,14 +498,14 @@ fn random_fields(ctx: &mut Ctx, key: &[u8], count: i64, with_values: bool) -> Re
 
 /// Fields, or with values: `[field, value]` pairs in RESP3, a flat array
 /// in RESP2, as Redis 7.0 replies.
-fn pairs_reply(pairs: Vec<(Item, Item)>, with_values: bool, protocol: Protocol) -> Reply {
+fn pairs_reply(pairs: Vec<Pair>, with_values: bool, protocol: Protocol) -> Reply {
     let items = pairs.into_iter();
     let replies = match (with_values, protocol) {
-        (false, _) => items.map(|(f, _)| bulk(f)).collect(),
+        (false, _) => items.map(|(f, _)| field_bulk(f)).collect(),
         (true, Protocol::Resp3) => items
-            .map(|(f, v)| Reply::Array(vec![bulk(f), bulk(v)]))
+            .map(|(f, v)| Reply::Array(vec![field_bulk(f), bulk(v)]))
             .collect(),
-        (true, Protocol::Resp2) => items.flat_map(|(f, v)| [bulk(f), bulk(v)]).collect(),
+        (true, Protocol::Resp2) => items.flat_map(|(f, v)| [field_bulk(f), bulk(v)]).collect(),
     };
     Reply::Array(replies)
 }
@@ -517,13 +527,9 @@ fn hscan_reply(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
     let opts = parse_scan_options(&args[3..], false)?;
     let mut items = Vec::new();
     // COUNT counts reply items as Redis does, and each pair is two.
-    let next = hash.scan(cursor, opts.count.div_ceil(2), |field, value| {
-        if opts
-            .pattern
-            .as_ref()
-            .is_none_or(|p| p.matches(&field.as_cow()))
-        {
-            items.push(bulk(field));
+    let next = hash.scan(cursor, opts.count.div_ceil(2), |(field, value)| {
+        if opts.pattern.as_ref().is_none_or(|p| p.matches(&field)) {
+            items.push(field_bulk(field));
             items.push(bulk(value));
         }
     });

@@ -1,6 +1,6 @@
 //! The hash type, with Redis's two encodings: `listpack` (every pair packed
-//! in one byte buffer, see [`listpack`]) while the hash is small, then
-//! `hashtable` (see [`table`]) for good.
+//! in one byte buffer, fields front-coded, see [`listpack`]) while the hash
+//! is small, then `hashtable` (see [`table`]) for good.
 //!
 //! A hash converts when a write leaves it with more than
 //! `hash-max-listpack-entries` fields, or is about to store a field or value
@@ -69,6 +69,10 @@ impl Item<'_> {
     }
 }
 
+/// A field (rebuilt, for the compact encoding, which shares prefixes
+/// between fields) and its value.
+pub type Pair<'a> = (Cow<'a, [u8]>, Item<'a>);
+
 /// What decides the encoding, read from the configuration at each write.
 #[derive(Debug, Clone, Copy)]
 pub struct HashLimits {
@@ -119,7 +123,7 @@ impl PartialEq for HashValue {
         self.len() == other.len()
             && self.iter().all(|(field, value)| {
                 other
-                    .get(&field.as_cow())
+                    .get(&field)
                     .is_some_and(|v| v.as_cow() == value.as_cow())
             })
     }
@@ -212,7 +216,7 @@ impl HashValue {
 
     /// Every pair: in insertion order for the compact encoding, in table
     /// order otherwise.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = (Item<'_>, Item<'_>)> + '_> {
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Pair<'_>> + '_> {
         match &self.repr {
             Repr::Listpack(lp) => Box::new(lp.iter()),
             Repr::Table(t) => Box::new(t.iter()),
@@ -225,7 +229,7 @@ impl HashValue {
         };
         let mut table = Table::new(seed);
         for (field, value) in lp.iter() {
-            table.set(&field.as_cow(), &value.as_cow());
+            table.set(&field, &value.as_cow());
         }
         self.repr = Repr::Table(Box::new(table));
     }
@@ -233,10 +237,10 @@ impl HashValue {
     /// One step of HSCAN: calls `f` with pairs and returns the next cursor.
     /// The compact encoding gives every pair at once and cursor 0, as Redis
     /// does; a table is walked `count` entries at a time from `cursor`.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Item, Item)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Pair)) -> u64 {
         match &self.repr {
             Repr::Listpack(lp) => {
-                lp.iter().for_each(|(field, value)| f(field, value));
+                lp.iter().for_each(&mut f);
                 0
             }
             Repr::Table(t) => t.scan(cursor, count, f),
@@ -244,12 +248,12 @@ impl HashValue {
     }
 
     /// One pair drawn uniformly, or None when empty.
-    pub fn random_pair(&self, rng: &mut impl RngCore) -> Option<(Item<'_>, Item<'_>)> {
+    pub fn random_pair(&self, rng: &mut impl RngCore) -> Option<Pair<'_>> {
         self.random_pairs(1, rng).pop()
     }
 
     /// `count` pairs drawn uniformly, with repetition (empty when the hash is).
-    pub fn random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<(Item<'_>, Item<'_>)> {
+    pub fn random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<Pair<'_>> {
         match &self.repr {
             Repr::Listpack(lp) => lp.random_pairs(count, rng),
             Repr::Table(t) => t.random_pairs(count, rng),
@@ -258,11 +262,7 @@ impl HashValue {
 
     /// `count` distinct pairs drawn uniformly (every pair when `count` is
     /// the size or more).
-    pub fn distinct_random_pairs(
-        &self,
-        count: usize,
-        rng: &mut impl RngCore,
-    ) -> Vec<(Item<'_>, Item<'_>)> {
+    pub fn distinct_random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<Pair<'_>> {
         match &self.repr {
             Repr::Listpack(lp) => lp.distinct_random_pairs(count, rng),
             Repr::Table(t) => t.distinct_random_pairs(count, rng),

@@ -10,16 +10,25 @@
 //! | `0xC0..=0xEF` | the integer `header - 0xC0` (0 to 47), nothing follows  |
 //! | `0xF0..=0xF7` | an integer in `header - 0xEF` little-endian bytes       |
 //! | `0xF8`        | a string whose length follows as a LEB128 varint        |
+//! | `0xF9`        | a field sharing a prefix with the previous field: one   |
+//! |               | byte `shared << 4 \| suffix length`, then the suffix     |
+//! | `0xFA`        | the same with both lengths as varints                   |
 //!
 //! A string is stored as an integer exactly when it is the canonical
 //! decimal form of an `i64` (what Redis's `string2ll` accepts), so the
 //! integer prints back to the same bytes, and a lookup for a canonical
-//! integer only needs to look at integer items. Small items cost one byte
-//! of overhead (Redis's listpack spends two or three: header and back-length).
+//! integer only needs to look at integer items.
+//!
+//! Fields are front-coded: a field that starts like the field before it
+//! (`field1` after `field0`) stores only the length of the shared prefix
+//! and the rest, when that is shorter. Values are always stored whole, so
+//! a value is read (and replaced) in place. Small items cost one byte of
+//! overhead, against two or three in Redis's listpack.
 
-use super::Item;
+use super::{Item, Pair};
 use crate::util::parse_i64;
 use rand_chacha::rand_core::RngCore;
+use std::borrow::Cow;
 
 const MAX_SHORT_STRING: u8 = 0xBF;
 const SMALL_INT: u8 = 0xC0;
@@ -27,6 +36,10 @@ const SMALL_INT_MAX: i64 = 0xEF - 0xC0;
 const WIDE_INT: u8 = 0xF0;
 const WIDE_INT_LAST: u8 = 0xF7;
 const LONG_STRING: u8 = 0xF8;
+const PREFIXED_PACKED: u8 = 0xF9;
+const PREFIXED: u8 = 0xFA;
+/// Largest shared prefix and suffix of a packed prefixed field (a nibble each).
+const NIBBLE_MAX: usize = 0xF;
 
 /// Fields and values alternating in one buffer.
 #[derive(Debug, Clone, Default)]
@@ -36,48 +49,34 @@ pub struct Listpack {
     pairs: u32,
 }
 
-/// Where a pair sits in the buffer.
-struct Found {
-    field_at: usize,
-    value_at: usize,
-    end: usize,
-}
-
-/// What a lookup compares items with: a canonical integer is only ever
-/// stored as an integer item, any other string only as a string item.
+/// What a lookup compares fields with: a canonical integer is only ever
+/// stored as an integer item, any other string only as text.
 enum Probe<'a> {
     Int(i64),
-    Bytes(&'a [u8]),
+    Text(&'a [u8]),
 }
 
 impl<'a> Probe<'a> {
     fn of(text: &'a [u8]) -> Probe<'a> {
-        match as_int(text) {
+        match parse_i64(text) {
             Some(n) => Probe::Int(n),
-            None => Probe::Bytes(text),
+            None => Probe::Text(text),
         }
     }
 
-    fn matches(&self, item: Item) -> bool {
-        match (self, item) {
-            (Probe::Int(a), Item::Int(b)) => *a == b,
-            (Probe::Bytes(a), Item::Bytes(b)) => *a == b,
-            _ => false,
+    fn matches(&self, field: &FieldRead) -> bool {
+        match self {
+            Probe::Int(n) => field.int == Some(*n),
+            Probe::Text(text) => field.int.is_none() && field.text == *text,
         }
     }
-}
-
-/// The integer `text` is the canonical decimal form of, if any.
-fn as_int(text: &[u8]) -> Option<i64> {
-    parse_i64(text)
 }
 
 /// Bytes needed to store a signed integer in two's complement.
 fn int_width(n: i64) -> usize {
     (1..8)
         .find(|&w| {
-            let bits = 8 * w as u32;
-            let bound = 1i64 << (bits - 1);
+            let bound = 1i64 << (8 * w as u32 - 1);
             (-bound..bound).contains(&n)
         })
         .unwrap_or(8)
@@ -114,9 +113,9 @@ fn get_varint(buf: &[u8], mut pos: usize) -> (usize, usize) {
     }
 }
 
-/// Bytes `text` takes once encoded.
+/// Bytes `text` takes once encoded whole (a field may take fewer).
 pub fn encoded_len(text: &[u8]) -> usize {
-    match as_int(text) {
+    match parse_i64(text) {
         Some(n) if (0..=SMALL_INT_MAX).contains(&n) => 1,
         Some(n) => 1 + int_width(n),
         None if text.len() <= usize::from(MAX_SHORT_STRING) => 1 + text.len(),
@@ -124,8 +123,9 @@ pub fn encoded_len(text: &[u8]) -> usize {
     }
 }
 
+/// Encodes `text` whole.
 fn encode(out: &mut Vec<u8>, text: &[u8]) {
-    match as_int(text) {
+    match parse_i64(text) {
         Some(n) if (0..=SMALL_INT_MAX).contains(&n) => out.push(SMALL_INT + n as u8),
         Some(n) => {
             let width = int_width(n);
@@ -144,8 +144,35 @@ fn encode(out: &mut Vec<u8>, text: &[u8]) {
     }
 }
 
-/// The item at `pos` and the position after it. `pos` is always an item
-/// boundary of a buffer this module wrote.
+/// Encodes a field that follows a field whose text is `previous`: as a
+/// shared prefix and a suffix when that is shorter than the field whole.
+fn encode_field(out: &mut Vec<u8>, field: &[u8], previous: &[u8]) {
+    let whole = encoded_len(field);
+    let shared = field
+        .iter()
+        .zip(previous)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = &field[shared..];
+    let packed = (shared <= NIBBLE_MAX && suffix.len() <= NIBBLE_MAX).then_some(2 + suffix.len());
+    let wide = 1 + varint_len(shared) + varint_len(suffix.len()) + suffix.len();
+    let prefixed = packed.unwrap_or(usize::MAX).min(wide);
+    if parse_i64(field).is_some() || shared == 0 || whole <= prefixed {
+        encode(out, field);
+    } else if packed == Some(prefixed) {
+        out.push(PREFIXED_PACKED);
+        out.push((shared << 4 | suffix.len()) as u8);
+        out.extend_from_slice(suffix);
+    } else {
+        out.push(PREFIXED);
+        put_varint(out, shared);
+        put_varint(out, suffix.len());
+        out.extend_from_slice(suffix);
+    }
+}
+
+/// The item at `pos` (never a prefixed field) and the position after it.
+/// `pos` is always an item boundary of a buffer this module wrote.
 fn decode(buf: &[u8], pos: usize) -> (Item<'_>, usize) {
     let header = buf[pos];
     let body = pos + 1;
@@ -172,7 +199,100 @@ fn decode(buf: &[u8], pos: usize) -> (Item<'_>, usize) {
             let (len, start) = get_varint(buf, body);
             (Item::Bytes(&buf[start..start + len]), start + len)
         }
-        _ => unreachable!("listpack header {header:#x} is never written"),
+        _ => unreachable!("header {header:#x} where a whole item was written"),
+    }
+}
+
+/// A field as read: its text, and its value when stored as an integer.
+#[derive(Default)]
+struct FieldRead {
+    text: Vec<u8>,
+    int: Option<i64>,
+}
+
+/// Reads the field at `pos` into `out`, given the previous field's text;
+/// returns the position after it.
+fn read_field(buf: &[u8], pos: usize, previous: &[u8], out: &mut FieldRead) -> usize {
+    out.text.clear();
+    out.int = None;
+    let (shared, suffix_len, start) = match buf[pos] {
+        PREFIXED_PACKED => {
+            let lengths = usize::from(buf[pos + 1]);
+            (lengths >> 4, lengths & NIBBLE_MAX, pos + 2)
+        }
+        PREFIXED => {
+            let (shared, next) = get_varint(buf, pos + 1);
+            let (suffix_len, start) = get_varint(buf, next);
+            (shared, suffix_len, start)
+        }
+        _ => {
+            let (item, end) = decode(buf, pos);
+            out.text.extend_from_slice(&item.as_cow());
+            if let Item::Int(n) = item {
+                out.int = Some(n);
+            }
+            return end;
+        }
+    };
+    out.text.extend_from_slice(&previous[..shared]);
+    out.text.extend_from_slice(&buf[start..start + suffix_len]);
+    start + suffix_len
+}
+
+/// Where a pair sits in the buffer.
+struct Span {
+    field_at: usize,
+    value_at: usize,
+    end: usize,
+}
+
+/// Walks the pairs in order, keeping the text of the field just read and
+/// of the one before (a prefixed field needs its predecessor's).
+struct Walker<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    field: FieldRead,
+    previous: FieldRead,
+}
+
+impl<'a> Walker<'a> {
+    fn new(buf: &'a [u8]) -> Walker<'a> {
+        Walker {
+            buf,
+            pos: 0,
+            field: FieldRead::default(),
+            previous: FieldRead::default(),
+        }
+    }
+
+    /// Reads the next pair: its field is then in `self.field`.
+    fn next_pair(&mut self) -> Option<(Span, Item<'a>)> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        std::mem::swap(&mut self.field, &mut self.previous);
+        let field_at = self.pos;
+        let value_at = read_field(self.buf, field_at, &self.previous.text, &mut self.field);
+        let (value, end) = decode(self.buf, value_at);
+        self.pos = end;
+        let span = Span {
+            field_at,
+            value_at,
+            end,
+        };
+        Some((span, value))
+    }
+
+    /// Walks up to the pair of `field`; None (with the last field read in
+    /// `self.field`) when it is not there.
+    fn find(&mut self, field: &[u8]) -> Option<(Span, Item<'a>)> {
+        let probe = Probe::of(field);
+        while let Some((span, value)) = self.next_pair() {
+            if probe.matches(&self.field) {
+                return Some((span, value));
+            }
+        }
+        None
     }
 }
 
@@ -186,58 +306,32 @@ impl Listpack {
         self.buf.len()
     }
 
-    fn pair_at(&self, pos: usize) -> ((Item<'_>, Item<'_>), usize) {
-        let (field, value_at) = decode(&self.buf, pos);
-        let (value, end) = decode(&self.buf, value_at);
-        ((field, value), end)
-    }
-
-    fn find(&self, field: &[u8]) -> Option<Found> {
-        let probe = Probe::of(field);
-        let mut pos = 0;
-        while pos < self.buf.len() {
-            let (item, value_at) = decode(&self.buf, pos);
-            let (_, end) = decode(&self.buf, value_at);
-            if probe.matches(item) {
-                return Some(Found {
-                    field_at: pos,
-                    value_at,
-                    end,
-                });
-            }
-            pos = end;
-        }
-        None
-    }
-
     pub fn get(&self, field: &[u8]) -> Option<Item<'_>> {
-        let found = self.find(field)?;
-        Some(decode(&self.buf, found.value_at).0)
+        Walker::new(&self.buf).find(field).map(|(_, value)| value)
     }
 
     /// Sets `field` to `value`: a new field goes at the end, an existing
     /// one keeps its place. True if the field is new.
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
-        match self.find(field) {
-            Some(found) => {
-                let mut encoded = Vec::with_capacity(encoded_len(value));
-                encode(&mut encoded, value);
-                self.splice(found.value_at..found.end, &encoded);
-                false
-            }
-            None => {
-                self.append(field, value);
-                true
-            }
+        let mut walker = Walker::new(&self.buf);
+        if let Some((span, _)) = walker.find(field) {
+            let mut encoded = Vec::with_capacity(encoded_len(value));
+            encode(&mut encoded, value);
+            self.splice(span.value_at..span.end, &encoded);
+            return false;
         }
+        let mut tail = Vec::with_capacity(encoded_len(field) + encoded_len(value));
+        encode_field(&mut tail, field, &walker.field.text);
+        encode(&mut tail, value);
+        self.append(&tail);
+        true
     }
 
-    fn append(&mut self, field: &[u8], value: &[u8]) {
+    fn append(&mut self, tail: &[u8]) {
         let mut buf = std::mem::take(&mut self.buf).into_vec();
         // Exactly the room needed: the buffer never holds spare capacity.
-        buf.reserve_exact(encoded_len(field) + encoded_len(value));
-        encode(&mut buf, field);
-        encode(&mut buf, value);
+        buf.reserve_exact(tail.len());
+        buf.extend_from_slice(tail);
         self.buf = buf.into_boxed_slice();
         self.pairs += 1;
     }
@@ -256,52 +350,46 @@ impl Listpack {
         self.buf = buf.into_boxed_slice();
     }
 
-    /// Removes `field`; true if it was there.
+    /// Removes `field`; true if it was there. The field after it, which
+    /// may be coded against the removed one, is coded again against the
+    /// one before.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        let Some(found) = self.find(field) else {
+        let mut walker = Walker::new(&self.buf);
+        let Some((span, _)) = walker.find(field) else {
             return false;
         };
-        self.splice(found.field_at..found.end, &[]);
+        let mut replacement = Vec::new();
+        let mut end = span.end;
+        if end < self.buf.len() {
+            let mut next = FieldRead::default();
+            end = read_field(&self.buf, end, &walker.field.text, &mut next);
+            encode_field(&mut replacement, &next.text, &walker.previous.text);
+        }
+        self.splice(span.field_at..end, &replacement);
         self.pairs -= 1;
         true
     }
 
     pub fn iter(&self) -> Iter<'_> {
-        Iter { lp: self, pos: 0 }
-    }
-
-    /// Where each pair starts, for picking pairs by index.
-    fn pair_offsets(&self) -> Vec<usize> {
-        let mut offsets = Vec::with_capacity(self.len());
-        let mut pos = 0;
-        while pos < self.buf.len() {
-            offsets.push(pos);
-            pos = self.pair_at(pos).1;
+        Iter {
+            walker: Walker::new(&self.buf),
         }
-        offsets
     }
 
     /// `count` pairs drawn uniformly, with repetition.
-    pub fn random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<(Item<'_>, Item<'_>)> {
-        let offsets = self.pair_offsets();
-        if offsets.is_empty() {
+    pub fn random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<Pair<'_>> {
+        let all: Vec<Pair> = self.iter().collect();
+        if all.is_empty() {
             return Vec::new();
         }
         (0..count)
-            .map(|_| {
-                let i = (rng.next_u64() % offsets.len() as u64) as usize;
-                self.pair_at(offsets[i]).0
-            })
+            .map(|_| all[(rng.next_u64() % all.len() as u64) as usize].clone())
             .collect()
     }
 
     /// `count` distinct pairs (all of them if there are fewer), drawn
     /// uniformly, in the order they are stored (selection sampling).
-    pub fn distinct_random_pairs(
-        &self,
-        count: usize,
-        rng: &mut impl RngCore,
-    ) -> Vec<(Item<'_>, Item<'_>)> {
+    pub fn distinct_random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<Pair<'_>> {
         let mut needed = count.min(self.len());
         let mut remaining = self.len();
         let mut picked = Vec::with_capacity(needed);
@@ -319,115 +407,19 @@ impl Listpack {
     }
 }
 
-/// The pairs of a listpack, in order.
+/// The pairs of a listpack, in order; fields are rebuilt, values borrowed.
 pub struct Iter<'a> {
-    lp: &'a Listpack,
-    pos: usize,
+    walker: Walker<'a>,
 }
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = (Item<'a>, Item<'a>);
+    type Item = Pair<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.lp.buf.len() {
-            return None;
-        }
-        let (pair, end) = self.lp.pair_at(self.pos);
-        self.pos = end;
-        Some(pair)
+        let (_, value) = self.walker.next_pair()?;
+        Some((Cow::Owned(self.walker.field.text.clone()), value))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn round_trip(text: &[u8]) -> Vec<u8> {
-        let mut buf = Vec::new();
-        encode(&mut buf, text);
-        assert_eq!(buf.len(), encoded_len(text), "{text:?}");
-        let (item, end) = decode(&buf, 0);
-        assert_eq!(end, buf.len());
-        item.to_vec()
-    }
-
-    #[test]
-    fn items_round_trip_at_every_width() {
-        let samples: Vec<Vec<u8>> = [
-            "",
-            "0",
-            "47",
-            "48",
-            "-1",
-            "127",
-            "128",
-            "-128",
-            "-129",
-            "32767",
-            "32768",
-            "8388607",
-            "8388608",
-            "2147483648",
-            "-9223372036854775808",
-            "9223372036854775807",
-            "007",
-            "-0",
-            "+1",
-            "1.5",
-            " 1",
-            "abc",
-        ]
-        .iter()
-        .map(|s| s.as_bytes().to_vec())
-        .chain([vec![b'x'; 191], vec![b'y'; 192], vec![b'z'; 20_000]])
-        .collect();
-        for text in samples {
-            assert_eq!(round_trip(&text), text);
-        }
-    }
-
-    #[test]
-    fn small_items_cost_one_byte_of_overhead() {
-        assert_eq!(encoded_len(b"field1"), 7);
-        assert_eq!(encoded_len(b"7"), 1);
-        assert_eq!(encoded_len(b"1000"), 3);
-        assert_eq!(encoded_len(b"1234567890"), 5);
-        assert_eq!(encoded_len(b"007"), 4, "not canonical: kept as text");
-    }
-
-    #[test]
-    fn keeps_insertion_order_and_places() {
-        let mut lp = Listpack::default();
-        assert!(lp.set(b"a", b"1"));
-        assert!(lp.set(b"b", b"two"));
-        assert!(lp.set(b"1", b"x"));
-        assert!(!lp.set(b"a", b"a much longer value"));
-        assert!(lp.remove(b"b"));
-        assert!(!lp.remove(b"b"));
-        let pairs: Vec<_> = lp.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
-        assert_eq!(
-            pairs,
-            vec![
-                (b"a".to_vec(), b"a much longer value".to_vec()),
-                (b"1".to_vec(), b"x".to_vec())
-            ]
-        );
-        assert_eq!(lp.get(b"1").map(|v| v.to_vec()), Some(b"x".to_vec()));
-        assert_eq!(lp.get(b"01"), None, "text 01 is not the integer 1");
-        assert_eq!(lp.len(), 2);
-    }
-
-    proptest! {
-        #[test]
-        fn any_text_round_trips(text in proptest::collection::vec(any::<u8>(), 0..300)) {
-            prop_assert_eq!(round_trip(&text), text);
-        }
-
-        #[test]
-        fn any_integer_round_trips(n in any::<i64>()) {
-            let text = n.to_string().into_bytes();
-            prop_assert_eq!(round_trip(&text), text);
-        }
-    }
-}
+mod tests;

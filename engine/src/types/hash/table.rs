@@ -1,10 +1,11 @@
 //! The big encoding of hashes: a [`Dict`] from field to value, the same
 //! SCAN-stable table as the keyspace's (Redis's `hashtable` encoding).
 
-use super::Item;
+use super::{Item, Pair};
 use crate::db::dict::Dict;
 use bytes::Bytes;
 use rand_chacha::rand_core::RngCore;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Bytes an entry costs beyond its field and value: the slab entry (hash,
@@ -64,37 +65,28 @@ impl Table {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (Item<'_>, Item<'_>)> {
-        self.dict
-            .iter()
-            .map(|(f, v)| (Item::Bytes(&f[..]), Item::Bytes(&v[..])))
+    pub fn iter(&self) -> impl Iterator<Item = Pair<'_>> {
+        self.dict.iter().map(|(f, v)| pair(f, v))
     }
 
     /// One step of a SCAN over the table (see [`Dict::scan`]).
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Item, Item)) -> u64 {
-        self.dict.scan(cursor, count, |k, v| {
-            f(Item::Bytes(&k[..]), Item::Bytes(&v[..]))
-        })
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Pair)) -> u64 {
+        self.dict.scan(cursor, count, |k, v| f(pair(k, v)))
     }
 
-    fn random_pair(&self, rng: &mut impl RngCore) -> Option<(Item<'_>, Item<'_>)> {
-        let (f, v) = self.dict.random_entry(rng)?;
-        Some((Item::Bytes(&f[..]), Item::Bytes(&v[..])))
+    fn random_pair(&self, rng: &mut impl RngCore) -> Option<Pair<'_>> {
+        self.dict.random_entry(rng).map(|(f, v)| pair(f, v))
     }
 
     /// `count` pairs drawn uniformly, with repetition.
-    pub fn random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<(Item<'_>, Item<'_>)> {
+    pub fn random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<Pair<'_>> {
         (0..count).map_while(|_| self.random_pair(rng)).collect()
     }
 
     /// `count` distinct pairs (all of them if there are fewer), drawn
     /// uniformly: by random draws when few are wanted, by one pass of
     /// selection sampling when they are a sizeable share of the table.
-    pub fn distinct_random_pairs(
-        &self,
-        count: usize,
-        rng: &mut impl RngCore,
-    ) -> Vec<(Item<'_>, Item<'_>)> {
+    pub fn distinct_random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<Pair<'_>> {
         let count = count.min(self.len());
         if count.saturating_mul(3) > self.len() {
             return self.select_in_one_pass(count, rng);
@@ -105,20 +97,14 @@ impl Table {
             let Some((field, value)) = self.random_pair(rng) else {
                 break;
             };
-            if let Item::Bytes(name) = field {
-                if seen.insert(name) {
-                    picked.push((field, value));
-                }
+            if seen.insert(field.clone()) {
+                picked.push((field, value));
             }
         }
         picked
     }
 
-    fn select_in_one_pass(
-        &self,
-        count: usize,
-        rng: &mut impl RngCore,
-    ) -> Vec<(Item<'_>, Item<'_>)> {
+    fn select_in_one_pass(&self, count: usize, rng: &mut impl RngCore) -> Vec<Pair<'_>> {
         let (mut needed, mut remaining) = (count, self.len());
         let mut picked = Vec::with_capacity(count);
         for pair in self.iter() {
@@ -133,6 +119,10 @@ impl Table {
         }
         picked
     }
+}
+
+fn pair<'a>(field: &'a [u8], value: &'a [u8]) -> Pair<'a> {
+    (Cow::Borrowed(field), Item::Bytes(value))
 }
 
 /// A copy holds the same pairs and hashes with the same seed (the dict

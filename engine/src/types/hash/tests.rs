@@ -137,7 +137,7 @@ fn random_draws_stay_in_the_hash() {
             assert_eq!(distinct.len(), picked.len());
             assert!(distinct.is_subset(&fields));
             for (f, v) in picked {
-                assert_eq!(h.get(&f.as_cow()), Some(v));
+                assert_eq!(h.get(&f), Some(v));
             }
         }
     }
@@ -243,7 +243,7 @@ proptest! {
         let mut seen = BTreeSet::new();
         let mut cursor = 0;
         loop {
-            cursor = hash.scan(cursor, count, |f, _| { seen.insert(f.to_vec()); });
+            cursor = hash.scan(cursor, count, |(f, _)| { seen.insert(f.to_vec()); });
             if cursor == 0 { break; }
         }
         prop_assert_eq!(seen.len(), n);
