@@ -9,11 +9,42 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Bytes an entry costs beyond its field and value: the slab entry (hash,
-/// chain link, field handle, value pointer and length) and its bucket.
-const ENTRY_OVERHEAD: usize = 64 + 4;
+/// chain link, field handle, value).
+const ENTRY_OVERHEAD: usize = 72;
+/// Values up to this long are kept inside the entry, without an
+/// allocation of their own (the entry is as big as a boxed slice plus a tag).
+const INLINE_MAX: usize = 22;
+
+/// A value in the table: short ones inline, longer ones boxed.
+#[derive(Clone)]
+enum TableValue {
+    Inline { len: u8, bytes: [u8; INLINE_MAX] },
+    Boxed(Box<[u8]>),
+}
+
+impl TableValue {
+    fn new(value: &[u8]) -> TableValue {
+        if value.len() > INLINE_MAX {
+            return TableValue::Boxed(value.into());
+        }
+        let mut bytes = [0u8; INLINE_MAX];
+        bytes[..value.len()].copy_from_slice(value);
+        TableValue::Inline {
+            len: value.len() as u8,
+            bytes,
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            TableValue::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            TableValue::Boxed(b) => b,
+        }
+    }
+}
 
 pub struct Table {
-    dict: Dict<Box<[u8]>>,
+    dict: Dict<TableValue>,
     /// The seed the dict was made with, so that a copy hashes alike.
     seed: u64,
     /// Field and value bytes stored, kept current for O(1) memory reports.
@@ -38,19 +69,19 @@ impl Table {
     }
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.dict.get(field).map(|v| &v[..])
+        self.dict.get(field).map(TableValue::as_slice)
     }
 
     /// True if the field is new.
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Some(old) = self.dict.get_mut(field) {
-            self.payload = self.payload - old.len() + value.len();
-            *old = value.into();
+            self.payload = self.payload - old.as_slice().len() + value.len();
+            *old = TableValue::new(value);
             return false;
         }
         self.payload += field.len() + value.len();
         self.dict
-            .insert(Bytes::copy_from_slice(field), value.into());
+            .insert(Bytes::copy_from_slice(field), TableValue::new(value));
         true
     }
 
@@ -58,7 +89,7 @@ impl Table {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self.dict.remove(field) {
             Some((field, value)) => {
-                self.payload -= field.len() + value.len();
+                self.payload -= field.len() + value.as_slice().len();
                 true
             }
             None => false,
@@ -66,16 +97,19 @@ impl Table {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Pair<'_>> {
-        self.dict.iter().map(|(f, v)| pair(f, v))
+        self.dict.iter().map(|(f, v)| pair(f, v.as_slice()))
     }
 
     /// One step of a SCAN over the table (see [`Dict::scan`]).
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Pair)) -> u64 {
-        self.dict.scan(cursor, count, |k, v| f(pair(k, v)))
+        self.dict
+            .scan(cursor, count, |k, v| f(pair(k, v.as_slice())))
     }
 
     fn random_pair(&self, rng: &mut impl RngCore) -> Option<Pair<'_>> {
-        self.dict.random_entry(rng).map(|(f, v)| pair(f, v))
+        self.dict
+            .random_entry(rng)
+            .map(|(f, v)| pair(f, v.as_slice()))
     }
 
     /// `count` pairs drawn uniformly, with repetition.
@@ -131,7 +165,7 @@ impl Clone for Table {
     fn clone(&self) -> Table {
         let mut copy = Table::new(self.seed);
         for (field, value) in self.dict.iter() {
-            copy.set(field, value);
+            copy.set(field, value.as_slice());
         }
         copy
     }
@@ -143,5 +177,32 @@ impl std::fmt::Debug for Table {
             .field("len", &self.len())
             .field("payload", &self.payload)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_values_live_in_the_entry() {
+        assert_eq!(std::mem::size_of::<TableValue>(), 24);
+        for len in [0, 1, INLINE_MAX, INLINE_MAX + 1, 1000] {
+            let value = vec![b'v'; len];
+            let stored = TableValue::new(&value);
+            assert_eq!(stored.as_slice(), &value[..]);
+            assert_eq!(
+                matches!(stored, TableValue::Inline { .. }),
+                len <= INLINE_MAX
+            );
+        }
+        let mut table = Table::new(1);
+        table.set(b"f", b"short");
+        table.set(b"g", &[b'x'; 100]);
+        table.set(b"f", &[b'y'; 30]);
+        assert_eq!(table.get(b"f"), Some(&[b'y'; 30][..]));
+        assert_eq!(table.clone().get(b"g"), Some(&[b'x'; 100][..]));
+        assert!(table.remove(b"g"));
+        assert_eq!(table.payload, 1 + 30);
     }
 }
