@@ -249,7 +249,10 @@ impl HashValue {
 
     /// One pair drawn uniformly, or None when empty.
     pub fn random_pair(&self, rng: &mut impl RngCore) -> Option<Pair<'_>> {
-        self.random_pairs(1, rng).pop()
+        match &self.repr {
+            Repr::Listpack(lp) => lp.random_pair(rng),
+            Repr::Table(t) => t.random_pair(rng),
+        }
     }
 
     /// `count` pairs drawn uniformly, with repetition (empty when the hash is).

@@ -376,6 +376,15 @@ impl Listpack {
         }
     }
 
+    /// One pair drawn uniformly, or None when empty.
+    pub fn random_pair(&self, rng: &mut impl RngCore) -> Option<Pair<'_>> {
+        if self.pairs == 0 {
+            return None;
+        }
+        let nth = rng.next_u64() % u64::from(self.pairs);
+        self.iter().nth(nth as usize)
+    }
+
     /// `count` pairs drawn uniformly, with repetition.
     pub fn random_pairs(&self, count: usize, rng: &mut impl RngCore) -> Vec<Pair<'_>> {
         let all: Vec<Pair> = self.iter().collect();

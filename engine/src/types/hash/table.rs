@@ -106,7 +106,7 @@ impl Table {
             .scan(cursor, count, |k, v| f(pair(k, v.as_slice())))
     }
 
-    fn random_pair(&self, rng: &mut impl RngCore) -> Option<Pair<'_>> {
+    pub fn random_pair(&self, rng: &mut impl RngCore) -> Option<Pair<'_>> {
         self.dict
             .random_entry(rng)
             .map(|(f, v)| pair(f, v.as_slice()))

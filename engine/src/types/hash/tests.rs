@@ -130,6 +130,11 @@ fn random_draws_stay_in_the_hash() {
         assert_eq!(drawn.len(), 500);
         let seen: BTreeSet<Vec<u8>> = drawn.iter().map(|(f, _)| f.to_vec()).collect();
         assert_eq!(seen, fields, "500 draws from 40 see every field");
+        let singles: BTreeSet<Vec<u8>> = (0..500)
+            .filter_map(|_| h.random_pair(&mut rng))
+            .map(|(f, _)| f.to_vec())
+            .collect();
+        assert_eq!(singles, fields, "one at a time too");
         for count in [1, 5, 13, 14, 39, 40, 100] {
             let picked = h.distinct_random_pairs(count, &mut rng);
             let distinct: BTreeSet<Vec<u8>> = picked.iter().map(|(f, _)| f.to_vec()).collect();
