@@ -131,9 +131,13 @@ fn apply(h: &mut Harness, c: ClientId, model: &mut Model, op: Op) -> Result<(), 
 }
 
 /// The server holds what the model does: same pairs, same order while
-/// compact, same encoding.
+/// compact, same encoding, and the memory accounted for.
 fn check(h: &mut Harness, c: ClientId, model: &Model) -> Result<(), TestCaseError> {
     prop_assert_eq!(h.call(c, &["HLEN", "h"]), int(model.pairs.len() as i64));
+    // The keyspace's running size (fed by the O(1) `mem_usage`) stays
+    // equal to a fresh walk after every change in place.
+    let db = &h.node.server_mut().dbs[0];
+    prop_assert_eq!(db.dataset_bytes(), db.dataset_bytes_by_walk());
     if model.pairs.is_empty() {
         prop_assert_eq!(h.call(c, &["EXISTS", "h"]), int(0));
         return Ok(());
