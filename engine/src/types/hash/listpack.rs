@@ -203,18 +203,18 @@ fn decode(buf: &[u8], pos: usize) -> (Item<'_>, usize) {
     }
 }
 
-/// A field as read: its text, and its value when stored as an integer.
-#[derive(Default)]
-struct FieldRead {
-    text: Vec<u8>,
-    int: Option<i64>,
+/// A field as coded in the buffer.
+enum FieldCode<'a> {
+    Whole(Item<'a>),
+    /// The first `shared` bytes of the previous field, then `suffix`.
+    Prefixed {
+        shared: usize,
+        suffix: &'a [u8],
+    },
 }
 
-/// Reads the field at `pos` into `out`, given the previous field's text;
-/// returns the position after it.
-fn read_field(buf: &[u8], pos: usize, previous: &[u8], out: &mut FieldRead) -> usize {
-    out.text.clear();
-    out.int = None;
+/// The field at `pos`, as coded, and the position after it.
+fn field_code(buf: &[u8], pos: usize) -> (FieldCode<'_>, usize) {
     let (shared, suffix_len, start) = match buf[pos] {
         PREFIXED_PACKED => {
             let lengths = usize::from(buf[pos + 1]);
@@ -227,16 +227,99 @@ fn read_field(buf: &[u8], pos: usize, previous: &[u8], out: &mut FieldRead) -> u
         }
         _ => {
             let (item, end) = decode(buf, pos);
-            out.text.extend_from_slice(&item.as_cow());
-            if let Item::Int(n) = item {
-                out.int = Some(n);
-            }
-            return end;
+            return (FieldCode::Whole(item), end);
         }
     };
-    out.text.extend_from_slice(&previous[..shared]);
-    out.text.extend_from_slice(&buf[start..start + suffix_len]);
-    start + suffix_len
+    let end = start + suffix_len;
+    let suffix = &buf[start..end];
+    (FieldCode::Prefixed { shared, suffix }, end)
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// A field as read: its text, and its value when stored as an integer.
+#[derive(Default)]
+struct FieldRead {
+    text: Vec<u8>,
+    int: Option<i64>,
+}
+
+/// Reads the field at `pos` into `out`, given the previous field's text;
+/// returns the position after it.
+fn read_field(buf: &[u8], pos: usize, previous: &[u8], out: &mut FieldRead) -> usize {
+    let (code, end) = field_code(buf, pos);
+    out.text.clear();
+    out.int = None;
+    match code {
+        FieldCode::Whole(Item::Bytes(text)) => out.text.extend_from_slice(text),
+        FieldCode::Whole(Item::Int(n)) => {
+            out.text
+                .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.int = Some(n);
+        }
+        FieldCode::Prefixed { shared, suffix } => {
+            out.text.extend_from_slice(&previous[..shared]);
+            out.text.extend_from_slice(suffix);
+        }
+    }
+    end
+}
+
+/// Finds the pair of `field` without rebuilding any field: for a text
+/// probe it tracks how many leading bytes the field just read shares with
+/// the probe, which tells whether a prefixed field can still match.
+fn locate<'a>(buf: &'a [u8], field: &[u8]) -> Option<(Span, Item<'a>)> {
+    let probe = Probe::of(field);
+    // Bytes the previous field shares with the probe (text probes only).
+    let mut matched = 0;
+    let mut pos = 0;
+    while pos < buf.len() {
+        let (code, value_at) = field_code(buf, pos);
+        let (value, end) = decode(buf, value_at);
+        let hit = match (&probe, code) {
+            (Probe::Int(n), FieldCode::Whole(Item::Int(m))) => *n == m,
+            (Probe::Int(_), _) => false,
+            (Probe::Text(text), code) => {
+                let (hit, now) = text_match(text, code, matched);
+                matched = now;
+                hit
+            }
+        };
+        if hit {
+            let span = Span {
+                field_at: pos,
+                value_at,
+                end,
+            };
+            return Some((span, value));
+        }
+        pos = end;
+    }
+    None
+}
+
+/// Whether a field equals `probe`, and how many leading bytes they share,
+/// given the bytes the previous field shared with it (`matched`).
+fn text_match(probe: &[u8], code: FieldCode, matched: usize) -> (bool, usize) {
+    match code {
+        FieldCode::Whole(Item::Bytes(text)) => (text == probe, common_prefix(text, probe)),
+        FieldCode::Whole(Item::Int(n)) => {
+            let mut digits = itoa::Buffer::new();
+            (false, common_prefix(digits.format(n).as_bytes(), probe))
+        }
+        // The previous field parts from the probe before `shared`: so does
+        // this one, at the same place.
+        FieldCode::Prefixed { shared, .. } if shared > matched => (false, matched),
+        FieldCode::Prefixed { shared, suffix } => {
+            let now = shared + common_prefix(suffix, &probe[shared..]);
+            (
+                now == probe.len() && shared + suffix.len() == probe.len(),
+                now,
+            )
+        }
+    }
 }
 
 /// Where a pair sits in the buffer.
@@ -307,19 +390,21 @@ impl Listpack {
     }
 
     pub fn get(&self, field: &[u8]) -> Option<Item<'_>> {
-        Walker::new(&self.buf).find(field).map(|(_, value)| value)
+        locate(&self.buf, field).map(|(_, value)| value)
     }
 
     /// Sets `field` to `value`: a new field goes at the end, an existing
     /// one keeps its place. True if the field is new.
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
-        let mut walker = Walker::new(&self.buf);
-        if let Some((span, _)) = walker.find(field) {
+        if let Some((span, _)) = locate(&self.buf, field) {
             let mut encoded = Vec::with_capacity(encoded_len(value));
             encode(&mut encoded, value);
             self.splice(span.value_at..span.end, &encoded);
             return false;
         }
+        // The new field is coded against the last one.
+        let mut walker = Walker::new(&self.buf);
+        while walker.next_pair().is_some() {}
         let mut tail = Vec::with_capacity(encoded_len(field) + encoded_len(value));
         encode_field(&mut tail, field, &walker.field.text);
         encode(&mut tail, value);

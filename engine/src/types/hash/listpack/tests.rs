@@ -198,7 +198,8 @@ proptest! {
                 1 => field().prop_map(Op::Remove),
             ],
             0..80,
-        )
+        ),
+        probes in proptest::collection::vec(field(), 0..20),
     ) {
         let mut lp = Listpack::default();
         let mut model: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -225,6 +226,10 @@ proptest! {
         }
         for (f, v) in &model {
             prop_assert_eq!(lp.get(f).map(|x| x.to_vec()), Some(v.clone()));
+        }
+        for probe in probes {
+            let expected = model.iter().find(|(f, _)| *f == probe).map(|(_, v)| v.clone());
+            prop_assert_eq!(lp.get(&probe).map(|x| x.to_vec()), expected);
         }
     }
 }
