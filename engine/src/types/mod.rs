@@ -134,4 +134,20 @@ impl Value {
             _ => None,
         }
     }
+
+    pub fn as_hash(&self) -> Option<&HashValue> {
+        match self {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The hash this value holds, for changing it in place; `None` when
+    /// the value is of another type (the caller replies WRONGTYPE).
+    pub fn as_hash_mut(&mut self) -> Option<&mut HashValue> {
+        match self {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
 }
