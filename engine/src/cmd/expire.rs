@@ -7,7 +7,7 @@
 
 use super::flags::*;
 use super::keys::{delete_key, peek};
-use super::{CommandSpec, Ctx, FindKeys, KeySpec};
+use super::{CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
@@ -16,16 +16,7 @@ use bytes::Bytes;
 mod docs;
 
 const fn key_spec(flags: &'static [&'static str]) -> KeySpec {
-    KeySpec {
-        notes: None,
-        flags,
-        begin_index: 1,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, 1, 0, 1)
 }
 
 const UPDATE: &[KeySpec] = &[key_spec(&["RW", "update"])];

@@ -9,7 +9,7 @@
 
 use super::flags::*;
 use super::keys::{parse_scan_cursor, parse_scan_options, scan_reply};
-use super::{CommandSpec, Ctx, FindKeys, KeySpec};
+use super::{CommandSpec, Ctx, KeySpec};
 use crate::resp::{Protocol, Reply};
 use crate::server::Server;
 use crate::types::hash::{HashLimits, Item, Pair};
@@ -35,16 +35,7 @@ const READ_SLOW: &[&str] = &["read", "hash", "slow"];
 const WRITE_FAST: &[&str] = &["write", "hash", "fast"];
 
 const fn key_at_1(flags: &'static [&'static str]) -> KeySpec {
-    KeySpec {
-        notes: None,
-        flags,
-        begin_index: 1,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, 1, 0, 1)
 }
 
 const RO: &[KeySpec] = &[key_at_1(&["RO"])];

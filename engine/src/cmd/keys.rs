@@ -7,7 +7,7 @@
 
 use super::docs::Docs;
 use super::flags::*;
-use super::{CommandSpec, Ctx, FindKeys, KeySpec};
+use super::{CommandSpec, Ctx, KeySpec};
 use crate::db::access::{self, Policy};
 use crate::db::{free_effort, Object, LAZYFREE_THRESHOLD};
 use crate::glob::Pattern;
@@ -32,16 +32,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 // ---- key specs ----
 
 const fn range(flags: &'static [&'static str], begin_index: i32, lastkey: i32) -> KeySpec {
-    KeySpec {
-        notes: None,
-        flags,
-        begin_index,
-        find: FindKeys::Range {
-            lastkey,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, begin_index, lastkey, 1)
 }
 
 const DELETE_ALL: &[KeySpec] = &[range(&["RM", "delete"], 1, -1)];

@@ -30,16 +30,7 @@ const WRITE_SLOW: &[&str] = &["write", "list", "slow"];
 
 /// The key at `index` (a single key), with these key-spec flags.
 const fn key_at(index: i32, flags: &'static [&'static str]) -> KeySpec {
-    KeySpec {
-        notes: None,
-        flags,
-        begin_index: index,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, index, 0, 1)
 }
 
 const RO: &[KeySpec] = &[key_at(1, &["RO"])];

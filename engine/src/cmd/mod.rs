@@ -87,6 +87,29 @@ pub struct KeySpec {
     pub find: FindKeys,
 }
 
+impl KeySpec {
+    /// Keys from `begin_index` up to `lastkey` (relative to the first key;
+    /// negative counts from the end), every `step`, without a limit: the
+    /// shape almost every command's key spec has.
+    pub const fn range(
+        flags: &'static [&'static str],
+        begin_index: i32,
+        lastkey: i32,
+        step: i32,
+    ) -> KeySpec {
+        KeySpec {
+            notes: None,
+            flags,
+            begin_index,
+            find: FindKeys::Range {
+                lastkey,
+                step,
+                limit: 0,
+            },
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum FindKeys {
     /// Keys up to `lastkey` (relative to begin; negative counts from the end), every `step`.

@@ -30,16 +30,7 @@ const WRITE_SLOW: &[&str] = &["write", "set", "slow"];
 
 /// Keys from `begin` up to `lastkey` (relative; negative: from the end).
 const fn keys_at(flags: &'static [&'static str], begin: i32, lastkey: i32) -> KeySpec {
-    KeySpec {
-        notes: None,
-        flags,
-        begin_index: begin,
-        find: FindKeys::Range {
-            lastkey,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, begin, lastkey, 1)
 }
 
 const RO: &[KeySpec] = &[keys_at(&["RO"], 1, 0)];

@@ -6,7 +6,7 @@
 //! `Value::as_str_mut`), so WRONGTYPE stays right as other types arrive.
 
 use super::flags::*;
-use super::{CommandSpec, Ctx, FindKeys, KeySpec};
+use super::{CommandSpec, Ctx, KeySpec};
 use crate::resp::Reply;
 use crate::types::{StrValue, Value};
 use crate::util::long_double::{self, IncrError};
@@ -31,16 +31,7 @@ const fn key_at_1(flags: &'static [&'static str]) -> KeySpec {
 
 /// Keys from index 1 up to `lastkey` (negative: from the end), every `step`.
 const fn keys_from_1(flags: &'static [&'static str], lastkey: i32, step: i32) -> KeySpec {
-    KeySpec {
-        notes: None,
-        flags,
-        begin_index: 1,
-        find: FindKeys::Range {
-            lastkey,
-            step,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, 1, lastkey, step)
 }
 
 const RO: &[KeySpec] = &[key_at_1(&["RO"])];
@@ -1002,6 +993,7 @@ impl LcsMatch {
 mod tests {
     use super::*;
     use crate::client::{Client, ClientId, ClientInfo};
+    use crate::cmd::FindKeys;
     use crate::config::Config;
     use crate::node::Clients;
     use crate::resp::frame::Frame;

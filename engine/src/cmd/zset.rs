@@ -33,16 +33,7 @@ const WRITE_SLOW: &[&str] = &["write", "sortedset", "slow"];
 
 /// One key at `begin`, with these key-spec flags.
 const fn key_at(begin_index: i32, flags: &'static [&'static str]) -> KeySpec {
-    KeySpec {
-        notes: None,
-        flags,
-        begin_index,
-        find: FindKeys::Range {
-            lastkey: 0,
-            step: 1,
-            limit: 0,
-        },
-    }
+    KeySpec::range(flags, begin_index, 0, 1)
 }
 
 /// `numkeys key [key ...]` starting at `begin`.
