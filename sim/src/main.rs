@@ -25,7 +25,7 @@ usage: keel-sim (--seed N | --seeds A..B) [options]
   --history-out FILE    write the history as JSON lines (with --seed)
   --workloads LIST      workloads a seed may pick, comma-separated, among
                         register, counter, list-append
-                        (default: register,counter)
+                        (default: register,counter,list-append)
   --faults LIST         fault kinds a seed may enable, comma-separated, or
                         'none' (default: all): crash, bounce, partition,
                         partition-oneway, hold, latency, clock-jump,

@@ -50,11 +50,14 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// Register and counter workloads (list-append needs RPUSH and LRANGE
-    /// in the server; choose it with `--workloads`), every fault.
+    /// Every workload (register, counter, list-append), every fault.
     fn default() -> Self {
         Options {
-            workloads: vec![WorkloadKind::Register, WorkloadKind::Counter],
+            workloads: vec![
+                WorkloadKind::Register,
+                WorkloadKind::Counter,
+                WorkloadKind::ListAppend,
+            ],
             faults: FaultKind::ALL.to_vec(),
         }
     }
