@@ -136,7 +136,7 @@ impl Node {
         if !config.protected_mode || config.requirepass.is_some() {
             return false;
         }
-        match info.addr.parse::<std::net::SocketAddr>() {
+        match info.addr.parse::<core::net::SocketAddr>() {
             Ok(addr) => !addr.ip().is_loopback(),
             Err(_) => false,
         }

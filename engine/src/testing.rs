@@ -313,3 +313,27 @@ mod protected_mode_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod idle_timeout_tests {
+    use super::*;
+
+    #[test]
+    fn idle_clients_close_after_timeout_seconds_of_virtual_time() {
+        let mut h = Harness::new(Config {
+            timeout: 2,
+            ..Config::default()
+        });
+        let idle = h.connect();
+        let busy = h.connect();
+        assert_eq!(h.call(idle, &["PING"]), Frame::Simple("PONG".into()));
+        for _ in 0..19 {
+            h.advance(100);
+            assert_eq!(h.call(busy, &["PING"]), Frame::Simple("PONG".into()));
+        }
+        assert!(!h.is_closed(idle), "1.9 s idle is within the 2 s timeout");
+        h.advance_ticking(300);
+        assert!(h.is_closed(idle), "closed once idle for more than 2 s");
+        assert!(!h.is_closed(busy), "a client that keeps talking stays");
+    }
+}

@@ -164,13 +164,10 @@ fn idle_clients_are_closed_by_the_timer() {
     });
     let mut c = Client::connect(server.addr());
     assert_eq!(c.call(&["PING"]), Frame::Simple("PONG".into()));
-    let started = Instant::now();
+    // The driver's timer must fire for the close to happen at all; when it
+    // happens is the engine's business, tested in virtual time
+    // (engine/src/testing.rs idle_timeout_tests).
     assert_eq!(c.read(), None, "closed for idleness");
-    let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
-        "closed after {waited:?}"
-    );
     server.shutdown();
 }
 
