@@ -190,6 +190,32 @@ impl CommandSpec {
         }
     }
 
+    /// A command of a type group whose one key is at index 1 (most
+    /// string, hash, set, list and sorted-set commands); the group's table
+    /// overrides the rest with struct-update syntax.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn keyed(
+        group: &'static str,
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        acl: &'static [&'static str],
+        key_specs: &'static [KeySpec],
+        (since, summary): (&'static str, &'static str),
+        handler: Handler,
+    ) -> CommandSpec {
+        CommandSpec {
+            first_key: 1,
+            last_key: 1,
+            step: 1,
+            acl,
+            key_specs,
+            since,
+            summary,
+            ..CommandSpec::base(name, arity, flags, group, Some(handler))
+        }
+    }
+
     pub const fn with_docs(mut self, docs: docs::Docs) -> CommandSpec {
         self.docs = docs;
         self

@@ -75,19 +75,10 @@ const fn cmd(
     flags: u32,
     acl: &'static [&'static str],
     key_specs: &'static [KeySpec],
-    (since, summary): (&'static str, &'static str),
+    doc: (&'static str, &'static str),
     handler: super::Handler,
 ) -> CommandSpec {
-    CommandSpec {
-        first_key: 1,
-        last_key: 1,
-        step: 1,
-        acl,
-        key_specs,
-        since,
-        summary,
-        ..CommandSpec::base(name, arity, flags, "set", Some(handler))
-    }
+    CommandSpec::keyed("set", name, arity, flags, acl, key_specs, doc, handler)
 }
 
 /// A command on the keys from index 1 to the last.

@@ -54,19 +54,10 @@ const fn cmd(
     flags: u32,
     acl: &'static [&'static str],
     key_specs: &'static [KeySpec],
-    (since, summary): (&'static str, &'static str),
+    doc: (&'static str, &'static str),
     handler: super::Handler,
 ) -> CommandSpec {
-    CommandSpec {
-        first_key: 1,
-        last_key: 1,
-        step: 1,
-        acl,
-        key_specs,
-        since,
-        summary,
-        ..CommandSpec::base(name, arity, flags, "string", Some(handler))
-    }
+    CommandSpec::keyed("string", name, arity, flags, acl, key_specs, doc, handler)
 }
 
 #[rustfmt::skip]

@@ -94,15 +94,17 @@ const fn cmd(
     handler: super::Handler,
 ) -> CommandSpec {
     CommandSpec {
-        first_key: 1,
-        last_key: 1,
-        step: 1,
-        acl,
-        key_specs,
-        since,
-        summary,
         complexity,
-        ..CommandSpec::base(name, arity, flags, "sorted-set", Some(handler))
+        ..CommandSpec::keyed(
+            "sorted-set",
+            name,
+            arity,
+            flags,
+            acl,
+            key_specs,
+            (since, summary),
+            handler,
+        )
     }
 }
 
