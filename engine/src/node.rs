@@ -87,6 +87,17 @@ impl Node {
         self.srv.shutting_down
     }
 
+    /// Starts or stops recording write effects (an AOF or a replica is
+    /// attached); see [`crate::effects`].
+    pub fn record_effects(&mut self, on: bool) {
+        self.srv.record_effects(on);
+    }
+
+    /// The write effects recorded since the last call, oldest first.
+    pub fn drain_effects(&mut self) -> Vec<crate::effects::Effect> {
+        self.srv.effects.drain()
+    }
+
     /// The server state, for tests that set up data directly.
     #[cfg(test)]
     pub(crate) fn server_mut(&mut self) -> &mut Server {
@@ -256,7 +267,9 @@ impl Node {
         if client.reply_mode == ReplyMode::SkipNext {
             client.reply_mode = ReplyMode::Skipping;
         }
+        self.srv.effects.begin_unit();
         let (reply, outcome) = self.dispatch(client, args);
+        self.srv.effects.end_unit();
         self.count(&reply, &outcome);
         if client.replies_enabled() {
             encode(&reply, client.protocol, &mut client.out);
@@ -324,12 +337,17 @@ impl Node {
         }
         client.last_cmd.clone_from(&full_name);
         let handler = spec.handler.expect("a leaf command has a handler");
+        let (db, dirty_before) = (client.db, self.srv.dirty);
         let mut ctx = Ctx {
             srv: &mut self.srv,
             client,
             others: &mut self.clients,
         };
-        (handler(&mut ctx, args), Outcome::Ran(full_name))
+        let reply = handler(&mut ctx, args);
+        self.srv.propagate_expired();
+        let made_dirty = self.srv.dirty > dirty_before;
+        self.srv.effects.command_done(db, args, made_dirty);
+        (reply, Outcome::Ran(full_name))
     }
 
     /// DEBUG SLEEP has ended: answer the sleeper, then run what queued up.
@@ -362,6 +380,7 @@ impl Node {
         }
         if self.srv.active_expire_enabled {
             self.active_expire_cycle();
+            self.propagate_active_expiry();
         }
         self.srv.lazyfree_step(limits::LAZYFREE_KEYS_PER_STEP);
         self.close_idle_clients();
@@ -394,6 +413,21 @@ impl Node {
             0.0
         };
         stats.expired_stale_perc = current * 0.05 + stats.expired_stale_perc * 0.95;
+    }
+
+    /// Each key the active cycle expired propagates as a `DEL` of its own.
+    fn propagate_active_expiry(&mut self) {
+        if !self.srv.effects.is_recording() {
+            return;
+        }
+        for index in 0..self.srv.dbs.len() {
+            for key in self.srv.dbs[index].take_expired_log() {
+                let effects = &mut self.srv.effects;
+                effects.begin_unit();
+                effects.push(index, vec![Bytes::from_static(b"DEL"), key]);
+                effects.end_unit();
+            }
+        }
     }
 
     fn close_idle_clients(&mut self) {

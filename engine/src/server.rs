@@ -190,6 +190,8 @@ pub struct Server {
     pub dirty: u64,
     /// Outputs other than a client's own replies, in order.
     pub outputs: VecDeque<Output>,
+    /// Write effects for the AOF and replicas (recorded only when one is attached).
+    pub effects: crate::effects::Effects,
     /// Values waiting to be freed in bounded steps (UNLINK, FLUSHALL ASYNC).
     lazyfree: Vec<Vec<(bytes::Bytes, Object)>>,
     /// What the queued values hold, by [`lazyfree_bytes`], kept as the
@@ -233,6 +235,7 @@ impl Server {
             table: CommandTable::new(),
             dirty: 0,
             outputs: VecDeque::new(),
+            effects: crate::effects::Effects::default(),
             lazyfree: Vec::new(),
             lazyfree_bytes: 0,
             paused_until: None,
@@ -243,6 +246,30 @@ impl Server {
             replid,
             active_expire_enabled: true,
             cron_paused: false,
+        }
+    }
+
+    /// Turns effect recording on or off (an AOF or a replica is attached,
+    /// or the last one went away). The databases then log the keys they
+    /// expire so their deletions propagate.
+    pub fn record_effects(&mut self, on: bool) {
+        self.effects.set_recording(on);
+        for db in &mut self.dbs {
+            db.log_expired(on);
+        }
+    }
+
+    /// Moves the keys the databases expired into the running unit's
+    /// effects, as `DEL`s (Redis propagates expiry as a deletion).
+    pub fn propagate_expired(&mut self) {
+        if !self.effects.is_recording() {
+            return;
+        }
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            for key in db.take_expired_log() {
+                self.effects
+                    .push(index, vec![bytes::Bytes::from_static(b"DEL"), key]);
+            }
         }
     }
 

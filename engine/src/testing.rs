@@ -41,6 +41,24 @@ impl Harness {
         }
     }
 
+    /// Turns on recording of write effects (as an attached AOF would).
+    pub fn record_effects(&mut self) {
+        self.node.record_effects(true);
+    }
+
+    /// The write effects recorded since the last call, as words.
+    pub fn effects(&mut self) -> Vec<Vec<String>> {
+        self.node
+            .drain_effects()
+            .iter()
+            .map(|e| {
+                let mut words = e.words();
+                words.insert(0, format!("db{}", e.db));
+                words
+            })
+            .collect()
+    }
+
     pub fn connect(&mut self) -> ClientId {
         let info = ClientInfo {
             addr: "127.0.0.1:50000".into(),

@@ -393,8 +393,29 @@ impl Ctx<'_> {
     }
 
     /// Records that the dataset changed (`dirty` counter, as Redis's server.dirty).
+    /// A command that made the dataset dirty propagates to the AOF and
+    /// replicas (see [`crate::effects`]).
     pub fn dirty(&mut self, n: u64) {
         self.srv.dirty += n;
+    }
+
+    /// This command propagates as `argv` (in the client's database) instead
+    /// of as it was sent: a deterministic equivalent (SPOP → SREM, relative
+    /// TTL → absolute, a served blocking pop → the non-blocking pop).
+    pub fn propagate_as(&mut self, argv: Vec<Bytes>) {
+        self.srv.effects.rewrite(argv);
+    }
+
+    /// Adds an effect before this command's own (in the client's database).
+    pub fn also_propagate(&mut self, argv: Vec<Bytes>) {
+        let db = self.client.db;
+        self.srv.effects.push(db, argv);
+    }
+
+    /// This command's arguments do not propagate (its effects, if it has
+    /// any, were added with [`Ctx::also_propagate`]).
+    pub fn prevent_propagation(&mut self) {
+        self.srv.effects.prevent();
     }
 }
 

@@ -86,6 +86,9 @@ pub struct Db {
     /// over the db folds the mean TTL of the live keys it sampled in with
     /// a 2% weight. Like Redis's, it is only as fresh as the last pass.
     pub avg_ttl: u64,
+    /// Keys expired (lazily or actively) since the last take, kept only
+    /// while write effects are recorded, so their deletions propagate.
+    expired_log: Option<Vec<Bytes>>,
 }
 
 impl Db {
@@ -97,6 +100,7 @@ impl Db {
             data_bytes: 0,
             lent: None,
             avg_ttl: 0,
+            expired_log: None,
         }
     }
 
@@ -153,9 +157,25 @@ impl Db {
         if !self.is_expired(key, now_ms) {
             return false;
         }
-        self.remove(key).expect("an expiring key exists");
+        let (key, _) = self.take(key).expect("an expiring key exists");
         self.expired_keys += 1;
+        if let Some(log) = &mut self.expired_log {
+            log.push(key);
+        }
         true
+    }
+
+    /// Starts or stops logging expired keys (see [`Db::take_expired_log`]).
+    pub fn log_expired(&mut self, on: bool) {
+        self.expired_log = on.then(Vec::new);
+    }
+
+    /// The keys expired since the last call, oldest first.
+    pub fn take_expired_log(&mut self) -> Vec<Bytes> {
+        self.expired_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The live object under `key`, expiring it first if due.

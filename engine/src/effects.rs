@@ -1,0 +1,315 @@
+//! Write effects: what each change to the dataset looks like as a command
+//! that replays it deterministically, in the order the changes happened.
+//! The AOF and the replication stream are built from them, never from the
+//! commands as the clients sent them.
+//!
+//! The rules are Redis 7.0's:
+//! - a command propagates when it made the dataset dirty (`Ctx::dirty`);
+//!   it propagates as sent, unless its handler rewrote it
+//!   ([`Effects::rewrite`]: SPOP becomes SREM, a blocking pop that was
+//!   served becomes the non-blocking pop, relative TTLs become absolute)
+//!   or prevented it;
+//! - keys expired lazily while it ran propagate first, as `DEL`;
+//! - an execution unit (one command from a client, a served blocked
+//!   client, an EXEC, a script) that produced more than one effect is
+//!   wrapped in `MULTI` ... `EXEC`, so a replica or a reloaded AOF never
+//!   sees half of it;
+//! - each key expired by the active expiry cycle is a unit of its own.
+//!
+//! Recording costs nothing unless a consumer turned it on
+//! ([`Effects::set_recording`]): with no AOF and no replica nothing is kept.
+
+use bytes::Bytes;
+
+/// One command to replay, in database `db`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effect {
+    pub db: usize,
+    pub argv: Vec<Bytes>,
+}
+
+impl Effect {
+    pub fn new(db: usize, argv: Vec<Bytes>) -> Self {
+        Effect { db, argv }
+    }
+
+    /// The effect as text, for tests and logs (`["SET", "k", "v"]`).
+    pub fn words(&self) -> Vec<String> {
+        self.argv
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect()
+    }
+}
+
+/// The effects of the unit running now, and the finished ones waiting for
+/// their consumer.
+#[derive(Debug, Default)]
+pub struct Effects {
+    recording: bool,
+    /// Nesting depth of execution units (EXEC and scripts run commands
+    /// inside the client's unit: only the outermost one flushes).
+    depth: usize,
+    pending: Vec<Effect>,
+    /// Set by the running command's handler: what to propagate instead of
+    /// its arguments (an empty vector propagates nothing).
+    rewrite: Option<Vec<Bytes>>,
+    /// Finished units, in order, MULTI/EXEC included; drained by the consumer.
+    done: Vec<Effect>,
+}
+
+impl Effects {
+    pub fn is_recording(&self) -> bool {
+        self.recording
+    }
+
+    /// Turns recording on (a consumer is attached) or off (dropping what waits).
+    pub fn set_recording(&mut self, on: bool) {
+        self.recording = on;
+        if !on {
+            self.pending.clear();
+            self.done.clear();
+            self.rewrite = None;
+        }
+    }
+
+    /// A unit starts (a client's command, a served blocked client, ...).
+    pub fn begin_unit(&mut self) {
+        self.depth += 1;
+    }
+
+    /// The unit ends: if it is the outermost, its effects become final,
+    /// wrapped in MULTI/EXEC when there is more than one.
+    pub fn end_unit(&mut self) {
+        debug_assert!(self.depth > 0, "end_unit without begin_unit");
+        self.depth = self.depth.saturating_sub(1);
+        if self.depth > 0 || self.pending.is_empty() {
+            return;
+        }
+        if self.pending.len() == 1 {
+            self.done.append(&mut self.pending);
+            return;
+        }
+        let first_db = self.pending[0].db;
+        let last_db = self.pending[self.pending.len() - 1].db;
+        self.done
+            .push(Effect::new(first_db, vec![Bytes::from_static(b"MULTI")]));
+        self.done.append(&mut self.pending);
+        self.done
+            .push(Effect::new(last_db, vec![Bytes::from_static(b"EXEC")]));
+    }
+
+    /// Adds an effect to the running unit (a lazily expired key's DEL,
+    /// a second write a command makes, ...).
+    pub fn push(&mut self, db: usize, argv: Vec<Bytes>) {
+        if self.recording {
+            self.pending.push(Effect::new(db, argv));
+        }
+    }
+
+    /// The running command propagates as `argv` instead of its arguments.
+    pub fn rewrite(&mut self, argv: Vec<Bytes>) {
+        if self.recording {
+            self.rewrite = Some(argv);
+        }
+    }
+
+    /// The running command propagates nothing itself (its effects, if
+    /// any, were pushed explicitly).
+    pub fn prevent(&mut self) {
+        if self.recording {
+            self.rewrite = Some(Vec::new());
+        }
+    }
+
+    /// A command finished in `db` having made the dataset dirty: its
+    /// effect is its rewrite if it set one, else its arguments.
+    pub fn command_done(&mut self, db: usize, args: &[Bytes], made_dirty: bool) {
+        let rewrite = self.rewrite.take();
+        if !self.recording || !made_dirty {
+            return;
+        }
+        match rewrite {
+            Some(argv) if argv.is_empty() => {}
+            Some(argv) => self.pending.push(Effect::new(db, argv)),
+            None => self.pending.push(Effect::new(db, args.to_vec())),
+        }
+    }
+
+    /// Takes the finished effects, oldest first.
+    pub fn drain(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    fn words(effects: &[Effect]) -> Vec<Vec<String>> {
+        effects.iter().map(Effect::words).collect()
+    }
+
+    #[test]
+    fn nothing_is_kept_unless_recording() {
+        let mut e = Effects::default();
+        e.begin_unit();
+        e.push(0, argv(&["DEL", "k"]));
+        e.command_done(0, &argv(&["SET", "k", "v"]), true);
+        e.end_unit();
+        assert!(e.drain().is_empty());
+    }
+
+    #[test]
+    fn one_effect_alone_and_several_wrapped_in_multi_exec() {
+        let mut e = Effects::default();
+        e.set_recording(true);
+        e.begin_unit();
+        e.command_done(0, &argv(&["SET", "k", "v"]), true);
+        e.end_unit();
+        e.begin_unit();
+        e.push(3, argv(&["DEL", "old"]));
+        e.command_done(3, &argv(&["SET", "old", "v"]), true);
+        e.end_unit();
+        assert_eq!(
+            words(&e.drain()),
+            vec![
+                argv_words(&["SET", "k", "v"]),
+                argv_words(&["MULTI"]),
+                argv_words(&["DEL", "old"]),
+                argv_words(&["SET", "old", "v"]),
+                argv_words(&["EXEC"]),
+            ]
+        );
+    }
+
+    fn argv_words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn clean_commands_and_prevented_ones_propagate_nothing() {
+        let mut e = Effects::default();
+        e.set_recording(true);
+        e.begin_unit();
+        e.command_done(0, &argv(&["GET", "k"]), false);
+        e.prevent();
+        e.command_done(0, &argv(&["SET", "k", "v"]), true);
+        e.end_unit();
+        assert!(e.drain().is_empty());
+    }
+
+    #[test]
+    fn a_rewrite_replaces_the_arguments_once() {
+        let mut e = Effects::default();
+        e.set_recording(true);
+        e.begin_unit();
+        e.rewrite(argv(&["SREM", "s", "a"]));
+        e.command_done(0, &argv(&["SPOP", "s"]), true);
+        e.command_done(0, &argv(&["SADD", "s", "b"]), true);
+        e.end_unit();
+        let done = e.drain();
+        assert_eq!(done[1].words(), argv_words(&["SREM", "s", "a"]));
+        assert_eq!(done[2].words(), argv_words(&["SADD", "s", "b"]));
+    }
+
+    #[test]
+    fn nested_units_flush_only_at_the_outermost() {
+        let mut e = Effects::default();
+        e.set_recording(true);
+        e.begin_unit();
+        e.begin_unit();
+        e.command_done(0, &argv(&["INCR", "a"]), true);
+        e.end_unit();
+        assert!(e.drain().is_empty(), "inner unit must not flush");
+        e.command_done(0, &argv(&["INCR", "b"]), true);
+        e.end_unit();
+        assert_eq!(e.drain().len(), 4);
+    }
+
+    mod in_the_node {
+        use crate::config::Config;
+        use crate::testing::Harness;
+
+        fn recording() -> (Harness, u64) {
+            let mut h = Harness::new(Config::default());
+            h.record_effects();
+            let c = h.connect();
+            (h, c)
+        }
+
+        fn w(words: &[&str]) -> Vec<String> {
+            words.iter().map(|s| s.to_string()).collect()
+        }
+
+        #[test]
+        fn writes_propagate_reads_and_failed_writes_do_not() {
+            let (mut h, c) = recording();
+            h.call(c, &["SET", "k", "1"]);
+            h.call(c, &["GET", "k"]);
+            h.call(c, &["LPUSH", "k", "x"]); // WRONGTYPE: nothing changed
+            h.call(c, &["SELECT", "2"]);
+            h.call(c, &["INCR", "n"]);
+            assert_eq!(
+                h.effects(),
+                vec![w(&["db0", "SET", "k", "1"]), w(&["db2", "INCR", "n"])]
+            );
+        }
+
+        #[test]
+        fn a_lazily_expired_key_propagates_as_del_before_the_command() {
+            let (mut h, c) = recording();
+            h.call(c, &["SET", "k", "1", "PX", "100"]);
+            h.effects();
+            h.node.server_mut().active_expire_enabled = false;
+            h.advance(200);
+            h.call(c, &["GET", "k"]);
+            assert_eq!(h.effects(), vec![w(&["db0", "DEL", "k"])]);
+            h.call(c, &["SET", "j", "1", "PX", "100"]);
+            h.effects();
+            h.advance(200);
+            h.call(c, &["SET", "j", "2"]);
+            assert_eq!(
+                h.effects(),
+                vec![
+                    w(&["db0", "MULTI"]),
+                    w(&["db0", "DEL", "j"]),
+                    w(&["db0", "SET", "j", "2"]),
+                    w(&["db0", "EXEC"]),
+                ]
+            );
+        }
+
+        #[test]
+        fn active_expiry_propagates_one_del_per_key() {
+            let (mut h, c) = recording();
+            h.call(c, &["SET", "a", "1", "PX", "50"]);
+            h.call(c, &["SET", "b", "1", "PX", "50"]);
+            h.effects();
+            h.advance_ticking(1000);
+            let mut effects = h.effects();
+            effects.sort();
+            assert_eq!(
+                effects,
+                vec![w(&["db0", "DEL", "a"]), w(&["db0", "DEL", "b"])]
+            );
+        }
+
+        #[test]
+        fn nothing_is_recorded_without_a_consumer() {
+            let mut h = Harness::new(Config::default());
+            let c = h.connect();
+            h.call(c, &["SET", "k", "1", "PX", "10"]);
+            h.advance(100);
+            h.call(c, &["GET", "k"]);
+            assert!(h.effects().is_empty());
+        }
+    }
+}
