@@ -60,6 +60,9 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Set by CLIENT KILL: the connection is closed without further replies.
     pub killed: bool,
+    /// Blocking commands must not block now (inside EXEC or a script, as
+    /// Redis's CLIENT_DENY_BLOCKING): they answer as if the timeout passed.
+    pub deny_blocking: bool,
 }
 
 impl Client {
@@ -86,6 +89,7 @@ impl Client {
             last_cmd: "NULL".to_string(),
             close_after_reply: false,
             killed: false,
+            deny_blocking: false,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod effects;
 pub mod glob;
 pub mod limits;
 pub mod node;
+pub mod notify;
 pub mod resp;
 pub mod server;
 pub mod testing;

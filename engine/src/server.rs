@@ -273,6 +273,12 @@ impl Server {
         }
     }
 
+    /// Marks the transactions that WATCH `key` in `db` as failed (Redis's
+    /// `touchWatchedKey`).
+    pub fn touch_watched_key(&mut self, _db: usize, _key: &[u8]) {
+        // WATCH arrives with MULTI/EXEC; until then nobody watches.
+    }
+
     /// DEBUG CHANGE-REPL-ID: a fresh replication id, drawn from the seeded RNG.
     pub fn change_replid(&mut self) {
         self.replid = hex_id(&mut self.rng);

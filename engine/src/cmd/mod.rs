@@ -399,6 +399,22 @@ impl Ctx<'_> {
         self.srv.dirty += n;
     }
 
+    /// A key's value changed (Redis's `signalModifiedKey`): transactions
+    /// that WATCH it will fail. Called by every write, once per key it
+    /// changed, only when it changed something.
+    pub fn key_modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.srv.touch_watched_key(db, key);
+    }
+
+    /// Publishes keyspace event `event` (Redis's name for it: `set`,
+    /// `lpush`, `expire`, `del`, ...) of class `class`
+    /// ([`crate::notify::class`]) on `key` in the client's database.
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        crate::notify::keyspace_event(self.srv, self.client, self.others, class, event, key, db);
+    }
+
     /// This command propagates as `argv` (in the client's database) instead
     /// of as it was sent: a deterministic equivalent (SPOP → SREM, relative
     /// TTL → absolute, a served blocking pop → the non-blocking pop).
