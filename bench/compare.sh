@@ -12,7 +12,13 @@
 #   KEEL_BIN=path      a keel-server binary to use instead of building one
 #   REQUESTS_P1=n      requests per test with -P 1  (default 200000)
 #   REQUESTS_P16=n     requests per test with -P 16 (default 2000000)
-#   BENCH_TESTS="a b"  the redis-benchmark tests to run (default: ping_inline ping_mbulk set get incr mset)
+#   BENCH_TESTS="a b"  the tests to run (default: ping_inline ping_mbulk set get incr mset).
+#                      Any redis-benchmark -t test, plus lrange_100 and zrange_100
+#                      (LRANGE/ZRANGE of 100 elements). Tests that read data get it
+#                      loaded first, untimed: rpop (a list of as many elements as
+#                      requests), spop (a set of about as many members), lrange_100
+#                      (1000 elements), zrange_100 (about 10000 members).
+#                      Collections row set: lpush rpop lrange_100 sadd hset zadd zrange_100 spop
 # Requires: redis-server, redis-benchmark, redis-cli, taskset, cargo.
 set -euo pipefail
 
@@ -106,16 +112,44 @@ cpu_ticks() {
     echo $(( ${12} + ${13} ))
 }
 
-# Runs one redis-benchmark test; prints "rps cpu_us_per_request".
+# redis-benchmark against one server, pinned to the client core.
+bench_on() {
+    local port=$1
+    shift
+    taskset -c "$CLIENT_CORE" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" "$@"
+}
+
+# Loads, untimed, the data a reading test needs (same keys redis-benchmark uses).
+prefill() {
+    local port=$1 test=$2 requests=$3
+    case "$test" in
+        rpop | lpop) bench_on "$port" -q -P 16 -n "$requests" -t lpush >/dev/null ;;
+        spop) bench_on "$port" -q -P 16 -n "$requests" -r 1000000000 -t sadd >/dev/null ;;
+        lrange_100) bench_on "$port" -q -P 16 -n 1000 -t lpush >/dev/null ;;
+        zrange_100) bench_on "$port" -q -P 16 -n 10000 -r 100000 -t zadd >/dev/null ;;
+    esac
+}
+
+# The redis-benchmark arguments that run `test`.
+test_args() {
+    case "$1" in
+        lrange_100) echo "LRANGE mylist 0 99" ;;
+        zrange_100) echo "ZRANGE myzset 0 99" ;;
+        *) echo "-t $1" ;;
+    esac
+}
+
+# Runs one test; prints "rps cpu_us_per_request".
 measure() {
     local port=$1 pid=$2 test=$3 pipeline=$4 requests=$5
     local before after out rps
     redis-cli -h 127.0.0.1 -p "$port" FLUSHALL >/dev/null
+    prefill "$port" "$test" "$requests"
     before=$(cpu_ticks "$pid")
-    out=$(taskset -c "$CLIENT_CORE" redis-benchmark -h 127.0.0.1 -p "$port" \
-        -c "$CLIENTS" -n "$requests" -P "$pipeline" -t "$test" --csv 2>/dev/null)
+    # shellcheck disable=SC2046
+    out=$(bench_on "$port" -n "$requests" -P "$pipeline" --csv $(test_args "$test") 2>/dev/null)
     after=$(cpu_ticks "$pid")
-    rps=$(echo "$out" | tail -n +2 | head -n 1 | tr -d '"' | cut -d, -f2)
+    rps=$(echo "$out" | tail -n 1 | tr -d '"' | cut -d, -f2)
     [[ -n "$rps" ]] || die "no result from redis-benchmark -t $test on port $port: $out"
     awk -v rps="$rps" -v ticks=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" \
         'BEGIN { printf "%s %.2f\n", rps, ticks * 1e6 / hz / n }'
