@@ -551,12 +551,12 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     };
     let items = with_list(ctx, &args[1], |list| {
         match resolve_range(start, stop, list.len()) {
-            Some((first, last)) => list.range_with(first, last - first + 1, Reply::Bulk),
-            None => Vec::new(),
+            Some((first, last)) => list.range_reply(first, last - first + 1),
+            None => Default::default(),
         }
     });
     match items {
-        Ok(items) => Reply::Array(items.unwrap_or_default()),
+        Ok(items) => Reply::Bulks(items.unwrap_or_default()),
         Err(e) => e,
     }
 }

@@ -363,7 +363,11 @@ fn held<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut ZSetValue> {
 
 /// Members as bulk strings.
 fn members_reply(entries: Vec<(Bytes, f64)>) -> Reply {
-    Reply::Array(entries.into_iter().map(|(m, _)| Reply::Bulk(m)).collect())
+    let mut array = crate::resp::BulkArray::with_capacity(entries.len(), 8);
+    for (member, _) in &entries {
+        array.push(member);
+    }
+    Reply::Bulks(array)
 }
 
 /// Members with their scores: a flat array in RESP2, an array of
@@ -386,7 +390,15 @@ fn scored_reply(entries: Vec<(Bytes, f64)>, resp3: bool) -> Reply {
 
 /// A range reply: with or without scores.
 fn entries_reply(entries: Vec<(Bytes, f64)>, with_scores: bool, resp3: bool) -> Reply {
-    if with_scores {
+    if with_scores && !resp3 {
+        // RESP2 sends a score as a bulk string: the whole reply is bulks.
+        let mut flat = crate::resp::BulkArray::with_capacity(entries.len() * 2, 8);
+        for (member, score) in &entries {
+            flat.push(member);
+            flat.push(crate::resp::format_double(*score).as_bytes());
+        }
+        Reply::Bulks(flat)
+    } else if with_scores {
         scored_reply(entries, resp3)
     } else {
         members_reply(entries)

@@ -68,6 +68,10 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut BytesMut) {
                 bulk(out, n.as_bytes());
             }
         }
+        Reply::Bulks(array) => {
+            int_line(out, b'*', array.len() as i64);
+            out.extend_from_slice(array.body());
+        }
         Reply::NoReply => {}
     }
 }
@@ -174,6 +178,12 @@ mod tests {
                 Reply::BigNumber("-3492890328409238509324850943850943825024385".into()),
             ),
             ("push", Reply::Push(vec![b("message"), b("chan"), b("hi")])),
+            ("bulk array", {
+                let mut array = crate::resp::BulkArray::default();
+                array.push(b"a");
+                array.push(b"bc");
+                Reply::Bulks(array)
+            }),
             ("no reply", Reply::NoReply),
         ]
     }
@@ -195,6 +205,7 @@ mod tests {
             Reply::Verbatim(..) => "Verbatim",
             Reply::BigNumber(_) => "BigNumber",
             Reply::Push(_) => "Push",
+            Reply::Bulks(_) => "Bulks",
             Reply::NoReply => "NoReply",
         }
     }
@@ -214,7 +225,7 @@ mod tests {
         let mut seen: Vec<&str> = samples().iter().map(|(_, r)| variant(r)).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen.len(), 15);
+        assert_eq!(seen.len(), 16);
     }
 
     #[test]
@@ -225,6 +236,26 @@ mod tests {
     #[test]
     fn resp3_encoding() {
         insta::assert_snapshot!(table(Protocol::Resp3));
+    }
+
+    #[test]
+    fn a_bulk_array_encodes_as_the_array_of_its_bulks() {
+        let mut array = crate::resp::BulkArray::with_capacity(2, 3);
+        array.push(b"abc");
+        array.push(b"");
+        for proto in [Protocol::Resp2, Protocol::Resp3] {
+            let (mut fast, mut plain) = (BytesMut::new(), BytesMut::new());
+            encode(&Reply::Bulks(array.clone()), proto, &mut fast);
+            encode(&array.to_array(), proto, &mut plain);
+            assert_eq!(fast, plain);
+        }
+        let mut empty = BytesMut::new();
+        encode(
+            &Reply::Bulks(Default::default()),
+            Protocol::Resp2,
+            &mut empty,
+        );
+        assert_eq!(&empty[..], b"*0\r\n");
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod reply;
 
 pub use encode::{encode, format_double};
 pub use parse::{ParseLimits, ProtocolError, RequestParser};
-pub use reply::Reply;
+pub use reply::{BulkArray, Reply};
 
 /// The protocol a client speaks, chosen with `HELLO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -283,6 +283,23 @@ impl ListData {
         texts_of(self.iter_from(start).take(count), count, wrap)
     }
 
+    /// `count` elements from `start` (clamped to the list), encoded as a
+    /// bulk-string array reply (LRANGE).
+    pub fn range_reply(&self, start: usize, count: usize) -> crate::resp::BulkArray {
+        /// A guess of the average text length, to size the buffer once.
+        const TYPICAL_TEXT: usize = 8;
+        let count = count.min(self.len.saturating_sub(start));
+        let mut out = crate::resp::BulkArray::with_capacity(count, TYPICAL_TEXT);
+        let mut digits = itoa::Buffer::new();
+        for elem in self.iter_from(start).take(count) {
+            match elem {
+                Elem::Int(n) => out.push(digits.format(n).as_bytes()),
+                Elem::Str(text) => out.push(text),
+            }
+        }
+        out
+    }
+
     /// The first element from the head equal to `text`, if any.
     fn find(&self, text: &[u8]) -> Option<Spot> {
         let probe = Probe::new(text);

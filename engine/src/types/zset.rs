@@ -357,6 +357,27 @@ impl ZSetValue {
         out
     }
 
+    /// Calls `f` on the entries of ranks `first..=last` (clamped to the
+    /// set), ascending or, with `rev`, from `last` down to `first`,
+    /// without copying them.
+    pub fn visit_range(&self, first: usize, last: usize, rev: bool, mut f: impl FnMut(&[u8], f64)) {
+        let last = last.min(self.len().saturating_sub(1));
+        if first > last || self.is_empty() {
+            return;
+        }
+        match &self.enc {
+            Encoding::Listpack(lp) => {
+                let span = &lp.entries()[first..=last];
+                if rev {
+                    span.iter().rev().for_each(|e| f(e.member, e.score));
+                } else {
+                    span.iter().for_each(|e| f(e.member, e.score));
+                }
+            }
+            Encoding::Skiplist(r) => r.visit(first, last, rev, &mut f),
+        }
+    }
+
     /// The entries at `ranks` (each < len), in that order.
     pub fn at_ranks(&self, ranks: &[usize]) -> Vec<(Bytes, f64)> {
         let copy = |m: &[u8], s: f64| (Bytes::copy_from_slice(m), s);

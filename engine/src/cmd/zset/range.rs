@@ -152,10 +152,17 @@ fn limited(
     })
 }
 
-/// The entries the range selects, in reply order.
-fn select(z: &ZSetValue, bounds: &Bounds, rev: bool, offset: i64, limit: i64) -> Vec<(Bytes, f64)> {
+/// The ranks the range selects, as `(first, last)` in ascending rank
+/// order, or None when it selects nothing.
+fn select_span(
+    z: &ZSetValue,
+    bounds: &Bounds,
+    rev: bool,
+    offset: i64,
+    limit: i64,
+) -> Option<(usize, usize)> {
     let len = z.len();
-    let span = match bounds {
+    match bounds {
         Bounds::Rank(start, stop) => rank_span(*start, *stop, len).map(|(a, b)| match rev {
             true => (len - 1 - b, len - 1 - a),
             false => (a, b),
@@ -166,8 +173,39 @@ fn select(z: &ZSetValue, bounds: &Bounds, rev: bool, offset: i64, limit: i64) ->
         Bounds::Lex(range) => z
             .lex_span(range, rev)
             .and_then(|(a, b)| limited(a, b, rev, offset, limit)),
+    }
+}
+
+/// The entries the range selects, in reply order.
+fn select(z: &ZSetValue, bounds: &Bounds, rev: bool, offset: i64, limit: i64) -> Vec<(Bytes, f64)> {
+    select_span(z, bounds, rev, offset, limit)
+        .map_or_else(Vec::new, |(first, last)| z.range(first, last, rev))
+}
+
+/// The reply to a range read, encoded straight from the set (no copy of
+/// the members) when it is all bulk strings: without scores, or in RESP2.
+fn range_reply(
+    z: &ZSetValue,
+    span: Option<(usize, usize)>,
+    rev: bool,
+    with_scores: bool,
+    resp3: bool,
+) -> Reply {
+    let Some((first, last)) = span else {
+        return entries_reply(Vec::new(), with_scores, resp3);
     };
-    span.map_or_else(Vec::new, |(first, last)| z.range(first, last, rev))
+    if with_scores && resp3 {
+        return entries_reply(z.range(first, last, rev), with_scores, resp3);
+    }
+    let per_entry = if with_scores { 2 } else { 1 };
+    let mut array = crate::resp::BulkArray::with_capacity((last - first + 1) * per_entry, 8);
+    z.visit_range(first, last, rev, |member, score| {
+        array.push(member);
+        if with_scores {
+            array.push(crate::resp::format_double(score).as_bytes());
+        }
+    });
+    Reply::Bulks(array)
 }
 
 /// Every range command: `key_at` is where the source key is (2 for
@@ -192,18 +230,25 @@ fn range_command(ctx: &mut Ctx, args: &[Bytes], key_at: usize, by: By, rev: Opti
         Err(e) => return e,
     };
     let resp3 = resp3(ctx);
+    if !storing {
+        return match read(ctx, &args[key_at]) {
+            Ok(Some(z)) => {
+                let span = select_span(z, &bounds, rev, opts.offset, opts.limit);
+                range_reply(z, span, rev, opts.with_scores, resp3)
+            }
+            Ok(None) => entries_reply(Vec::new(), opts.with_scores, resp3),
+            Err(e) => e,
+        };
+    }
     let mut entries = match read(ctx, &args[key_at]) {
         Ok(Some(z)) => select(z, &bounds, rev, opts.offset, opts.limit),
         Ok(None) => Vec::new(),
         Err(e) => return e,
     };
-    if storing {
-        if rev {
-            entries.reverse();
-        }
-        return store(ctx, &args[1], &entries);
+    if rev {
+        entries.reverse();
     }
-    entries_reply(entries, opts.with_scores, resp3)
+    store(ctx, &args[1], &entries)
 }
 
 pub(super) fn zrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
