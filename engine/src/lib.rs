@@ -8,6 +8,7 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod db;
+pub mod disk;
 pub mod effects;
 pub mod glob;
 pub mod limits;

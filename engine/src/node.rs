@@ -17,6 +17,12 @@ pub enum Input<'a> {
     ClientData { client: ClientId, data: &'a [u8] },
     /// The client's connection is gone (closed by the peer, or an IO error).
     ClientClosed { client: ClientId },
+    /// The driver finished disk request `id` (see [`crate::disk`]): answers
+    /// come once per request, in request order.
+    DiskDone {
+        id: crate::disk::RequestId,
+        result: Result<(), crate::disk::DiskError>,
+    },
 }
 
 /// Something the driver must do, drained with [`Node::poll_output`].
@@ -28,6 +34,9 @@ pub enum Output {
     Close { client: ClientId },
     /// Stop the server (SHUTDOWN) once queued writes are flushed.
     Shutdown,
+    /// Perform this disk request after every one emitted before it, then
+    /// report it with [`Input::DiskDone`] (see [`crate::disk`]).
+    Disk(crate::disk::DiskRequest),
 }
 
 /// Redis 7.0's reply to a non-loopback client in protected mode.
@@ -160,6 +169,7 @@ impl Node {
             Input::ClientClosed { client } => {
                 self.clients.remove(&client);
             }
+            Input::DiskDone { id, result } => self.on_disk_done(id, result),
         }
     }
 
@@ -212,6 +222,16 @@ impl Node {
         }
         self.process(&mut client);
         self.finish(client);
+    }
+
+    /// A disk request finished. The jobs that wait on disk (snapshots,
+    /// the append-only log) take their answers from here.
+    fn on_disk_done(
+        &mut self,
+        id: crate::disk::RequestId,
+        result: Result<(), crate::disk::DiskError>,
+    ) {
+        self.srv.disk.answered(id, result);
     }
 
     fn query_buffer_too_big(&self, client: &Client) -> bool {

@@ -190,6 +190,8 @@ pub struct Server {
     pub dirty: u64,
     /// Outputs other than a client's own replies, in order.
     pub outputs: VecDeque<Output>,
+    /// Disk requests in flight (snapshots, the append-only log).
+    pub disk: crate::disk::DiskQueue,
     /// Write effects for the AOF and replicas (recorded only when one is attached).
     pub effects: crate::effects::Effects,
     /// Values waiting to be freed in bounded steps (UNLINK, FLUSHALL ASYNC).
@@ -235,6 +237,7 @@ impl Server {
             table: CommandTable::new(),
             dirty: 0,
             outputs: VecDeque::new(),
+            disk: crate::disk::DiskQueue::default(),
             effects: crate::effects::Effects::default(),
             lazyfree: Vec::new(),
             lazyfree_bytes: 0,
@@ -247,6 +250,15 @@ impl Server {
             active_expire_enabled: true,
             cron_paused: false,
         }
+    }
+
+    /// Emits disk operation `op` (performed after every one emitted
+    /// before); its answer arrives as `Input::DiskDone` with the returned id.
+    pub fn disk_request(&mut self, op: crate::disk::DiskOp) -> crate::disk::RequestId {
+        let request = self.disk.request(op);
+        let id = request.id;
+        self.outputs.push_back(Output::Disk(request));
+        id
     }
 
     /// Turns effect recording on or off (an AOF or a replica is attached,

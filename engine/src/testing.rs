@@ -9,12 +9,16 @@ use crate::time::Now;
 use bytes::BytesMut;
 use std::collections::HashMap;
 
+pub mod mem_disk;
+
 pub struct Harness {
     pub node: Node,
     pub now: Now,
     inbox: HashMap<ClientId, BytesMut>,
     closed: Vec<ClientId>,
     pub shutdown: bool,
+    /// Where the node's disk requests go (performed at once, in order).
+    pub disk: mem_disk::MemDisk,
 }
 
 /// Encodes arguments as a RESP multibulk request.
@@ -38,6 +42,7 @@ impl Harness {
             inbox: HashMap::new(),
             closed: Vec::new(),
             shutdown: false,
+            disk: mem_disk::MemDisk::default(),
         }
     }
 
@@ -132,6 +137,14 @@ impl Harness {
                     .extend_from_slice(&data),
                 Output::Close { client } => self.closed.push(client),
                 Output::Shutdown => self.shutdown = true,
+                Output::Disk(request) => {
+                    let result = self.disk.apply(&request.op);
+                    let done = Input::DiskDone {
+                        id: request.id,
+                        result,
+                    };
+                    self.node.handle_input(self.now, done);
+                }
             }
         }
     }

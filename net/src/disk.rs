@@ -17,6 +17,7 @@
 //! durable after [`DiskFile::sync`]; a created, renamed or removed *name*
 //! is durable only after [`Disk::sync_dir`] of its directory.
 
+use keel_engine::disk::{DiskError, DiskOp, FileId};
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
@@ -183,6 +184,64 @@ impl DiskFile for fs::File {
     }
 }
 
+/// Performs the core's disk requests ([`keel_engine::disk`]) on a [`Disk`]:
+/// object-safe, so the driver holds any disk behind one type.
+pub trait DiskExecutor {
+    /// Performs `op`; the error text is the OS's.
+    fn apply(&mut self, op: &DiskOp) -> Result<(), DiskError>;
+}
+
+/// The executor over a [`Disk`], keeping the files the core opened.
+pub struct Executor<D: Disk> {
+    disk: D,
+    files: std::collections::HashMap<FileId, D::File>,
+}
+
+impl<D: Disk> Executor<D> {
+    pub fn new(disk: D) -> Self {
+        Executor {
+            disk,
+            files: std::collections::HashMap::new(),
+        }
+    }
+
+    fn file(&mut self, file: FileId) -> io::Result<&mut D::File> {
+        self.files
+            .get_mut(&file)
+            .ok_or_else(|| io::Error::other(format!("file {file} is not open")))
+    }
+
+    fn run(&mut self, op: &DiskOp) -> io::Result<()> {
+        match op {
+            DiskOp::Create { file, path } => {
+                let f = self.disk.open(Path::new(path), OpenMode::Create)?;
+                self.files.insert(*file, f);
+            }
+            DiskOp::OpenAppend { file, path } => {
+                let f = self.disk.open(Path::new(path), OpenMode::Append)?;
+                self.files.insert(*file, f);
+            }
+            DiskOp::Append { file, data } => self.file(*file)?.append(data)?,
+            DiskOp::Sync { file } => self.file(*file)?.sync()?,
+            DiskOp::Truncate { file, len } => self.file(*file)?.truncate(*len)?,
+            DiskOp::Close { file } => {
+                self.files.remove(file);
+            }
+            DiskOp::Rename { from, to } => self.disk.rename(Path::new(from), Path::new(to))?,
+            DiskOp::Remove { path } => self.disk.remove(Path::new(path))?,
+            DiskOp::SyncDir { dir } => self.disk.sync_dir(Path::new(dir))?,
+            DiskOp::CreateDir { dir } => self.disk.create_dir_all(Path::new(dir))?,
+        }
+        Ok(())
+    }
+}
+
+impl<D: Disk> DiskExecutor for Executor<D> {
+    fn apply(&mut self, op: &DiskOp) -> Result<(), DiskError> {
+        self.run(op).map_err(|e| DiskError::new(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +310,40 @@ mod tests {
             FsDisk.read(&live).unwrap_err().kind(),
             io::ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn the_executor_runs_the_cores_requests() {
+        let dir = TempDir::new("exec");
+        let live = dir.0.join("dump.rdb").display().to_string();
+        let temp = dir.0.join("temp.rdb").display().to_string();
+        let mut exec = Executor::new(FsDisk);
+        let ops = [
+            DiskOp::Create {
+                file: 1,
+                path: temp.clone(),
+            },
+            DiskOp::Append {
+                file: 1,
+                data: bytes::Bytes::from_static(b"snap"),
+            },
+            DiskOp::Sync { file: 1 },
+            DiskOp::Close { file: 1 },
+            DiskOp::Rename {
+                from: temp.clone(),
+                to: live.clone(),
+            },
+            DiskOp::SyncDir {
+                dir: dir.0.display().to_string(),
+            },
+        ];
+        for op in &ops {
+            exec.apply(op).unwrap();
+        }
+        assert_eq!(FsDisk.read(Path::new(&live)).unwrap(), b"snap");
+        let err = exec.apply(&DiskOp::Sync { file: 1 }).unwrap_err();
+        assert!(err.message.contains("not open"), "{err}");
+        let err = exec.apply(&DiskOp::Remove { path: temp }).unwrap_err();
+        assert!(err.message.contains("No such file"), "{err}");
     }
 }

@@ -18,6 +18,7 @@
 //! or a socket, so the simulation can stop a server as SIGSTOP would.
 
 use crate::clock::Clock;
+use crate::disk::{Disk, DiskExecutor, Executor, FsDisk};
 use crate::pause::PauseGate;
 use crate::transport::{Accepted, Listener, Transport};
 use bytes::BytesMut;
@@ -84,6 +85,13 @@ impl<T: Transport, C: Clock> Server<T, C> {
         Rc::get_mut(&mut self.shared)
             .expect("no task shares the state before Server::run")
             .pause = gate;
+        self
+    }
+
+    /// Makes the server keep its files on `disk` instead of the real
+    /// filesystem (the simulation's faulty disk).
+    pub fn with_disk<D: Disk>(self, disk: D) -> Self {
+        *self.shared.disk.borrow_mut() = Box::new(Executor::new(disk));
         self
     }
 
@@ -197,6 +205,8 @@ struct Shared<C> {
     conns_gone: Notify,
     /// Closed while the server is paused.
     pause: PauseGate,
+    /// Performs the node's disk requests.
+    disk: RefCell<Box<dyn DiskExecutor>>,
     #[cfg(feature = "broken-stale-read")]
     stale: broken::StaleReplies,
 }
@@ -253,6 +263,7 @@ impl<C: Clock> Shared<C> {
             stop: Stop::default(),
             conns_gone: Notify::new(),
             pause: PauseGate::new(),
+            disk: RefCell::new(Box::new(Executor::new(FsDisk))),
             #[cfg(feature = "broken-stale-read")]
             stale: broken::StaleReplies::default(),
         }
@@ -326,6 +337,7 @@ impl<C: Clock> Shared<C> {
                     tracing::warn!("User requested shutdown...");
                     self.begin_stop();
                 }
+                Output::Disk(request) => self.perform(node, request),
             }
         }
         let deadline = node.poll_timeout();
@@ -333,6 +345,21 @@ impl<C: Clock> Shared<C> {
         if deadline.is_some() && (armed.is_none() || deadline < armed) {
             self.timer_rearm.notify_one();
         }
+    }
+
+    /// Performs a disk request now, synchronously (as Redis's own writes and
+    /// fsyncs on its main thread), and reports it to the node: requests are
+    /// emitted in order and each is done before the next is polled.
+    fn perform(&self, node: &mut Node, request: keel_engine::disk::DiskRequest) {
+        let result = self.disk.borrow_mut().apply(&request.op);
+        if let Err(e) = &result {
+            tracing::warn!("disk request {:?} failed: {e}", request.op);
+        }
+        let done = Input::DiskDone {
+            id: request.id,
+            result,
+        };
+        node.handle_input(self.clock.now(), done);
     }
 
     /// Stops accepting and timers; every connection flushes and closes.

@@ -4,10 +4,10 @@
 //! The driver ([`serve`], [`Server`]) is generic over a [`Transport`] and a
 //! [`Clock`], so the same code runs in production (tokio TCP, the OS
 //! clocks) and in the turmoil simulation of `keel-sim` (simulated network,
-//! virtual time). The third seam, a [`Disk`], is defined ([`FsDisk`] for
-//! real files) for the persistence work; the core writes nothing yet, so
-//! the driver does not take one. A [`PauseGate`] lets the simulation stop a
-//! server as SIGSTOP would.
+//! virtual time). The third seam is a [`Disk`] ([`FsDisk`] for real files,
+//! the default; [`Server::with_disk`] for another): the driver performs the
+//! core's disk requests on it, in order. A [`PauseGate`] lets the
+//! simulation stop a server as SIGSTOP would.
 //!
 //! The cargo feature `broken-stale-read` compiles in a deliberate bug (one
 //! reply in 200 is replaced by the connection's previous reply) so that the
@@ -34,7 +34,7 @@ pub mod pause;
 pub mod transport;
 
 pub use clock::{Clock, OsClock};
-pub use disk::{Disk, DiskFile, FsDisk, OpenMode};
+pub use disk::{Disk, DiskExecutor, DiskFile, Executor, FsDisk, OpenMode};
 pub use driver::{serve, Server};
 pub use pause::PauseGate;
 pub use transport::{Accepted, Listener, TcpTransport, Transport};
