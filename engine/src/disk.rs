@@ -47,6 +47,19 @@ pub enum DiskOp {
     SyncDir { dir: String },
     /// Creates directory `dir` and its missing parents.
     CreateDir { dir: String },
+    /// Reads the whole file `path`: answered with [`DiskReply::Data`].
+    Read { path: String },
+    /// Lists the files directly inside `dir` by name, sorted: answered
+    /// with [`DiskReply::Names`].
+    List { dir: String },
+}
+
+/// What a successful request returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiskReply {
+    Done,
+    Data(Bytes),
+    Names(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,15 +72,28 @@ pub struct DiskRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskError {
     pub message: String,
+    /// The file or directory does not exist (ENOENT).
+    pub not_found: bool,
 }
 
 impl DiskError {
     pub fn new(message: impl Into<String>) -> Self {
         DiskError {
             message: message.into(),
+            not_found: false,
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        DiskError {
+            not_found: true,
+            ..DiskError::new(message)
         }
     }
 }
+
+/// The answer to one request.
+pub type DiskResult = Result<DiskReply, DiskError>;
 
 impl std::fmt::Display for DiskError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,9 +148,9 @@ impl DiskQueue {
     /// Records the answer to request `id`. The driver answers in order:
     /// anything else is a driver bug, and the core stops rather than guess
     /// which write is durable.
-    pub fn answered(&mut self, id: RequestId, result: Result<(), DiskError>) {
+    pub fn answered(&mut self, id: RequestId, result: &DiskResult) {
         if let Err(e) = result {
-            self.last_error = Some((id, e));
+            self.last_error = Some((id, e.clone()));
         }
         let oldest = self.in_flight.pop_front();
         assert_eq!(
@@ -160,8 +186,8 @@ mod tests {
         let b = q.request(DiskOp::Sync { file: f });
         assert!(a.id < b.id);
         assert_eq!(q.in_flight(), 2);
-        q.answered(a.id, Ok(()));
-        q.answered(b.id, Err(DiskError::new("EIO")));
+        q.answered(a.id, &Ok(DiskReply::Done));
+        q.answered(b.id, &Err(DiskError::new("EIO")));
         assert_eq!(q.last_error, Some((b.id, DiskError::new("EIO"))));
         assert_eq!(q.in_flight(), 0);
     }
@@ -173,7 +199,7 @@ mod tests {
         let f = q.new_file("/d/x");
         let _a = q.request(DiskOp::Sync { file: f });
         let b = q.request(DiskOp::Sync { file: f });
-        q.answered(b.id, Ok(()));
+        q.answered(b.id, &Ok(DiskReply::Done));
     }
 
     #[test]

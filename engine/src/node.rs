@@ -21,7 +21,7 @@ pub enum Input<'a> {
     /// come once per request, in request order.
     DiskDone {
         id: crate::disk::RequestId,
-        result: Result<(), crate::disk::DiskError>,
+        result: crate::disk::DiskResult,
     },
 }
 
@@ -226,12 +226,8 @@ impl Node {
 
     /// A disk request finished. The jobs that wait on disk (snapshots,
     /// the append-only log) take their answers from here.
-    fn on_disk_done(
-        &mut self,
-        id: crate::disk::RequestId,
-        result: Result<(), crate::disk::DiskError>,
-    ) {
-        self.srv.disk.answered(id, result);
+    fn on_disk_done(&mut self, id: crate::disk::RequestId, result: crate::disk::DiskResult) {
+        self.srv.disk.answered(id, &result);
     }
 
     fn query_buffer_too_big(&self, client: &Client) -> bool {

@@ -17,7 +17,7 @@
 //! durable after [`DiskFile::sync`]; a created, renamed or removed *name*
 //! is durable only after [`Disk::sync_dir`] of its directory.
 
-use keel_engine::disk::{DiskError, DiskOp, FileId};
+use keel_engine::disk::{DiskError, DiskOp, DiskReply, DiskResult, FileId};
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
@@ -188,7 +188,7 @@ impl DiskFile for fs::File {
 /// object-safe, so the driver holds any disk behind one type.
 pub trait DiskExecutor {
     /// Performs `op`; the error text is the OS's.
-    fn apply(&mut self, op: &DiskOp) -> Result<(), DiskError>;
+    fn apply(&mut self, op: &DiskOp) -> DiskResult;
 }
 
 /// The executor over a [`Disk`], keeping the files the core opened.
@@ -211,8 +211,21 @@ impl<D: Disk> Executor<D> {
             .ok_or_else(|| io::Error::other(format!("file {file} is not open")))
     }
 
-    fn run(&mut self, op: &DiskOp) -> io::Result<()> {
+    fn run(&mut self, op: &DiskOp) -> io::Result<DiskReply> {
         match op {
+            DiskOp::Read { path } => {
+                return Ok(DiskReply::Data(self.disk.read(Path::new(path))?.into()));
+            }
+            DiskOp::List { dir } => {
+                let names = self
+                    .disk
+                    .list(Path::new(dir))?
+                    .iter()
+                    .filter_map(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect();
+                return Ok(DiskReply::Names(names));
+            }
             DiskOp::Create { file, path } => {
                 let f = self.disk.open(Path::new(path), OpenMode::Create)?;
                 self.files.insert(*file, f);
@@ -232,13 +245,16 @@ impl<D: Disk> Executor<D> {
             DiskOp::SyncDir { dir } => self.disk.sync_dir(Path::new(dir))?,
             DiskOp::CreateDir { dir } => self.disk.create_dir_all(Path::new(dir))?,
         }
-        Ok(())
+        Ok(DiskReply::Done)
     }
 }
 
 impl<D: Disk> DiskExecutor for Executor<D> {
-    fn apply(&mut self, op: &DiskOp) -> Result<(), DiskError> {
-        self.run(op).map_err(|e| DiskError::new(e.to_string()))
+    fn apply(&mut self, op: &DiskOp) -> DiskResult {
+        self.run(op).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => DiskError::not_found(e.to_string()),
+            _ => DiskError::new(e.to_string()),
+        })
     }
 }
 
@@ -344,6 +360,18 @@ mod tests {
         let err = exec.apply(&DiskOp::Sync { file: 1 }).unwrap_err();
         assert!(err.message.contains("not open"), "{err}");
         let err = exec.apply(&DiskOp::Remove { path: temp }).unwrap_err();
-        assert!(err.message.contains("No such file"), "{err}");
+        assert!(
+            err.not_found && err.message.contains("No such file"),
+            "{err}"
+        );
+        let read = exec.apply(&DiskOp::Read { path: live }).unwrap();
+        assert_eq!(read, DiskReply::Data(bytes::Bytes::from_static(b"snap")));
+        let list = exec.apply(&DiskOp::List {
+            dir: dir.0.display().to_string(),
+        });
+        assert_eq!(
+            list.unwrap(),
+            DiskReply::Names(vec!["dump.rdb".to_string()])
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! durable once synced, a name (create, rename, remove) once its directory
 //! is synced. [`MemDisk::power_loss`] keeps exactly what was durable.
 
-use crate::disk::{DiskError, DiskOp, FileId};
+use crate::disk::{DiskError, DiskOp, DiskReply, DiskResult, FileId};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Default, Clone)]
@@ -34,13 +34,26 @@ fn eio() -> DiskError {
 
 impl MemDisk {
     /// Performs `op` as a driver would.
-    pub fn apply(&mut self, op: &DiskOp) -> Result<(), DiskError> {
+    pub fn apply(&mut self, op: &DiskOp) -> DiskResult {
         self.log.push(op.clone());
         if self.fail_next > 0 {
             self.fail_next -= 1;
             return Err(eio());
         }
         match op {
+            DiskOp::Read { path } => {
+                let data = self.read(path).ok_or_else(not_found)?;
+                return Ok(DiskReply::Data(bytes::Bytes::copy_from_slice(data)));
+            }
+            DiskOp::List { dir } => {
+                let names = self
+                    .names
+                    .keys()
+                    .filter(|path| parent(path) == dir.as_str())
+                    .map(|path| path[dir.len()..].trim_start_matches('/').to_string())
+                    .collect();
+                return Ok(DiskReply::Names(names));
+            }
             DiskOp::Create { file, path } => {
                 let inode = self.new_inode();
                 self.names.insert(path.clone(), inode);
@@ -79,7 +92,7 @@ impl MemDisk {
             DiskOp::SyncDir { dir } => self.sync_dir(dir),
             DiskOp::CreateDir { dir } => self.dirs.push(dir.clone()),
         }
-        Ok(())
+        Ok(DiskReply::Done)
     }
 
     fn new_inode(&mut self) -> usize {
@@ -138,7 +151,7 @@ impl MemDisk {
 }
 
 fn not_found() -> DiskError {
-    DiskError::new("No such file or directory (os error 2)")
+    DiskError::not_found("No such file or directory (os error 2)")
 }
 
 /// The directory part of `path` ("." when there is none).
@@ -234,7 +247,27 @@ mod tests {
         };
         assert_eq!(d.apply(&op), Err(eio()));
         assert_eq!(d.read("/x"), None);
-        assert_eq!(d.apply(&op), Ok(()));
+        assert_eq!(d.apply(&op), Ok(DiskReply::Done));
         assert_eq!(d.read("/x"), Some(&b""[..]));
+    }
+
+    #[test]
+    fn reads_and_lists_answer_with_data() {
+        let mut d = MemDisk::default();
+        d.put_durable("/d/a", b"x");
+        d.put_durable("/d/sub/b", b"y");
+        let read = DiskOp::Read {
+            path: "/d/a".into(),
+        };
+        assert_eq!(
+            d.apply(&read),
+            Ok(DiskReply::Data(bytes::Bytes::from_static(b"x")))
+        );
+        let missing = d.apply(&DiskOp::Read {
+            path: "/d/nope".into(),
+        });
+        assert!(missing.unwrap_err().not_found);
+        let list = DiskOp::List { dir: "/d".into() };
+        assert_eq!(d.apply(&list), Ok(DiskReply::Names(vec!["a".to_string()])));
     }
 }
