@@ -200,14 +200,24 @@ fn flag_names(spec: &CommandSpec) -> Vec<String> {
 }
 
 fn key_spec_reply(ks: &KeySpec) -> Reply {
-    let begin = Reply::Map(vec![
-        pair("type", Reply::bulk_str("index")),
-        pair(
-            "spec",
-            Reply::Map(vec![pair("index", Reply::Int(ks.begin_index as i64))]),
-        ),
-    ]);
+    let unknown = || {
+        Reply::Map(vec![
+            pair("type", Reply::bulk_str("unknown")),
+            pair("spec", Reply::Map(vec![])),
+        ])
+    };
+    let begin = match ks.find {
+        FindKeys::Unknown => unknown(),
+        _ => Reply::Map(vec![
+            pair("type", Reply::bulk_str("index")),
+            pair(
+                "spec",
+                Reply::Map(vec![pair("index", Reply::Int(ks.begin_index as i64))]),
+            ),
+        ]),
+    };
     let find = match ks.find {
+        FindKeys::Unknown => unknown(),
         FindKeys::Range {
             lastkey,
             step,
@@ -521,6 +531,7 @@ fn key_spec_positions(ks: &KeySpec, argv: &[Bytes]) -> Option<Vec<usize>> {
             }
             (first, last, step)
         }
+        FindKeys::Unknown => return Some(Vec::new()),
     };
     let step = usize::try_from(step).ok().filter(|s| *s > 0)?;
     if last < first {

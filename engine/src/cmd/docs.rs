@@ -36,6 +36,9 @@ pub enum ArgType {
     /// A key, described by the key spec at this index of the command's.
     Key(u32),
     Pattern,
+    /// A pattern naming keys, described by the key spec at this index
+    /// (SORT's BY and GET).
+    KeyPattern(u32),
     UnixTime,
     /// A keyword standing alone (`NX`): its token is the argument.
     PureToken,
@@ -52,7 +55,7 @@ impl ArgType {
             ArgType::Integer => "integer",
             ArgType::Double => "double",
             ArgType::Key(_) => "key",
-            ArgType::Pattern => "pattern",
+            ArgType::Pattern | ArgType::KeyPattern(_) => "pattern",
             ArgType::UnixTime => "unix-time",
             ArgType::PureToken => "pure-token",
             ArgType::OneOf(_) => "oneof",
@@ -108,6 +111,11 @@ pub const fn key(name: &'static str, spec_index: u32) -> Arg {
 
 pub const fn pattern(name: &'static str) -> Arg {
     arg(name, ArgType::Pattern)
+}
+
+/// A pattern whose keys key spec `spec_index` describes.
+pub const fn key_pattern(name: &'static str, spec_index: u32) -> Arg {
+    arg(name, ArgType::KeyPattern(spec_index))
 }
 
 pub const fn unix_time(name: &'static str) -> Arg {
@@ -166,7 +174,7 @@ impl Arg {
             field("name", bulk(self.name)),
             field("type", bulk(self.kind.name())),
         ];
-        if let ArgType::Key(index) = self.kind {
+        if let ArgType::Key(index) | ArgType::KeyPattern(index) = self.kind {
             fields.push(field("key_spec_index", Reply::Int(index.into())));
         }
         let optional = [

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod list;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -120,6 +121,10 @@ pub enum FindKeys {
         firstkey: i32,
         step: i32,
     },
+    /// Keys Redis cannot locate from the arguments' positions (SORT's
+    /// BY/GET patterns and STORE): both begin_search and find_keys are
+    /// reported as `unknown`, and COMMAND GETKEYS finds none through it.
+    Unknown,
 }
 
 /// One command or subcommand.
@@ -273,6 +278,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        sort::COMMANDS,
     ]
 }
 
