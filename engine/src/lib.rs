@@ -11,6 +11,7 @@ pub mod db;
 pub mod glob;
 pub mod limits;
 pub mod node;
+pub mod rdb;
 pub mod resp;
 pub mod server;
 pub mod testing;
