@@ -10,6 +10,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod docs;
+pub mod dump;
 pub mod expire;
 pub mod hash;
 pub mod info;
@@ -273,6 +274,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        dump::COMMANDS,
     ]
 }
 
