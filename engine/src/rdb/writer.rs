@@ -28,8 +28,8 @@ const ENTRIES_MODE_NODE_BYTES: usize = 8192;
 /// An element this big gets a plain node of its own (Redis's default
 /// quicklist packed threshold, 1 GiB).
 const PLAIN_NODE_THRESHOLD: usize = 1 << 30;
-/// Bytes of a listpack's header and terminator.
-const LISTPACK_OVERHEAD: usize = 7;
+/// A listpack's terminator byte ([`ListpackBuilder::bytes`] counts the rest).
+const LISTPACK_TERMINATOR: usize = 1;
 
 /// How values are written (DUMP payloads and files alike).
 #[derive(Debug, Clone, Copy)]
@@ -181,12 +181,10 @@ impl RdbWriter {
                 self.out.push(counter as u8);
             }
         }
-        let start = self.out.len();
-        encode_value(&obj.value, &self.opts.value, &mut self.out);
         // The key goes between the type byte and the value.
-        let mut key_bytes = Vec::with_capacity(key.len() + 5);
-        write_string(&mut key_bytes, key, self.opts.value.compression);
-        self.out.splice(start + 1..start + 1, key_bytes);
+        self.out.push(type_byte(&obj.value));
+        self.string(key);
+        write_payload(&obj.value, &self.opts.value, &mut self.out);
     }
 
     /// Ends the file: EOF and the checksum (zero when disabled), which is
@@ -234,11 +232,29 @@ impl RdbWriter {
 /// `value` as a DUMP payload starts and an RDB entry ends: its type byte,
 /// then the value in the encoding Redis 7.0 writes for it.
 pub fn encode_value(value: &Value, opts: &ValueOptions, out: &mut Vec<u8>) {
+    out.push(type_byte(value));
+    write_payload(value, opts, out);
+}
+
+/// The RDB type Redis 7.0 writes `value` as, from its encoding.
+fn type_byte(value: &Value) -> u8 {
     match value {
-        Value::Str(s) => {
-            out.push(kind::STRING);
-            write_str_value(out, s, opts.compression);
-        }
+        Value::Str(_) => kind::STRING,
+        Value::List(_) => kind::LIST_QUICKLIST_2,
+        Value::Hash(h) if h.encoding_name() == "listpack" => kind::HASH_LISTPACK,
+        Value::Hash(_) => kind::HASH,
+        // RDB 10 has no set listpack: Redis 7.0 keeps such sets as tables.
+        Value::Set(s) if s.is_intset() => kind::SET_INTSET,
+        Value::Set(_) => kind::SET,
+        Value::ZSet(z) if z.encoding_name() == "listpack" => kind::ZSET_LISTPACK,
+        Value::ZSet(_) => kind::ZSET_2,
+    }
+}
+
+/// The value after its type byte, in the encoding [`type_byte`] names.
+fn write_payload(value: &Value, opts: &ValueOptions, out: &mut Vec<u8>) {
+    match value {
+        Value::Str(s) => write_str_value(out, s, opts.compression),
         Value::List(list) => write_list(out, list, opts),
         Value::Hash(hash) => write_hash(out, hash, opts.compression),
         Value::Set(set) => write_set(out, set, opts.compression),
@@ -256,7 +272,6 @@ fn write_str_value(out: &mut Vec<u8>, s: &StrValue, compress: bool) {
 
 /// A quicklist of listpack nodes, grouped by `list-max-listpack-size`.
 fn write_list(out: &mut Vec<u8>, list: &ListValue, opts: &ValueOptions) {
-    out.push(kind::LIST_QUICKLIST_2);
     let nodes = list_nodes(list, opts.list_fill);
     write_len(out, nodes.len() as u64);
     for node in &nodes {
@@ -297,7 +312,7 @@ fn list_nodes(list: &ListValue, fill: Fill) -> Vec<ListNode> {
         }
         let size = super::listpack::element_size(&element);
         let full =
-            node.len() >= max_entries || node.bytes() + size + LISTPACK_OVERHEAD - 6 > max_bytes;
+            node.len() >= max_entries || node.bytes() + size + LISTPACK_TERMINATOR > max_bytes;
         if node.len() > 0 && full {
             flush_node(&mut nodes, &mut node);
         }
@@ -314,10 +329,9 @@ fn flush_node(nodes: &mut Vec<ListNode>, node: &mut ListpackBuilder) {
     }
 }
 
-/// HASH_LISTPACK for a compact hash, HASH (field, value, ...) otherwise.
+/// A compact hash as one listpack blob, otherwise field, value, ...
 fn write_hash(out: &mut Vec<u8>, hash: &HashValue, compress: bool) {
     if hash.encoding_name() == "listpack" {
-        out.push(kind::HASH_LISTPACK);
         let mut lp = ListpackBuilder::new();
         for (field, value) in hash.iter() {
             lp.push(&field);
@@ -326,7 +340,6 @@ fn write_hash(out: &mut Vec<u8>, hash: &HashValue, compress: bool) {
         write_string(out, &lp.finish(), compress);
         return;
     }
-    out.push(kind::HASH);
     write_len(out, hash.len() as u64);
     for (field, value) in hash.iter() {
         write_string(out, &field, compress);
@@ -334,8 +347,7 @@ fn write_hash(out: &mut Vec<u8>, hash: &HashValue, compress: bool) {
     }
 }
 
-/// SET_INTSET for an intset, plain SET otherwise: RDB 10 has no set
-/// listpack (Redis 7.0 keeps such sets as hash tables).
+/// An intset blob, otherwise every member as a string.
 fn write_set(out: &mut Vec<u8>, set: &SetValue, compress: bool) {
     if set.is_intset() {
         let mut ints: Vec<i64> = set
@@ -346,22 +358,19 @@ fn write_set(out: &mut Vec<u8>, set: &SetValue, compress: bool) {
             })
             .collect();
         ints.sort_unstable();
-        out.push(kind::SET_INTSET);
         write_string(out, &intset::encode(&ints), compress);
         return;
     }
-    out.push(kind::SET);
     write_len(out, set.len() as u64);
     for member in set.iter() {
         member.with_bytes(|b| write_string(out, b, compress));
     }
 }
 
-/// ZSET_LISTPACK (member, score text, ...) for a compact sorted set,
-/// ZSET_2 (member, binary score), greatest first, otherwise.
+/// A compact sorted set as one listpack blob (member, score text, ...),
+/// otherwise member and binary score, greatest first.
 fn write_zset(out: &mut Vec<u8>, zset: &ZSetValue, compress: bool) {
     if zset.encoding_name() == "listpack" {
-        out.push(kind::ZSET_LISTPACK);
         let mut lp = ListpackBuilder::new();
         zset.for_each(|member, score| {
             lp.push(member);
@@ -370,7 +379,6 @@ fn write_zset(out: &mut Vec<u8>, zset: &ZSetValue, compress: bool) {
         write_string(out, &lp.finish(), compress);
         return;
     }
-    out.push(kind::ZSET_2);
     write_len(out, zset.len() as u64);
     // Greatest first, as Redis writes it (it loads fastest that way).
     for (member, score) in zset.to_vec().iter().rev() {
