@@ -10,6 +10,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod docs;
+pub mod dump;
 pub mod expire;
 pub mod hash;
 pub mod info;
@@ -279,6 +280,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         set::COMMANDS,
         zset::COMMANDS,
         sort::COMMANDS,
+        dump::COMMANDS,
     ]
 }
 
