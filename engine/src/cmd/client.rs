@@ -181,6 +181,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     handler: None,
     subcommands: SUBCOMMANDS,
     docs: Docs::NONE,
+    getkeys: None,
 }];
 
 const HELP: &[&str] = &[

@@ -37,6 +37,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     handler: Some(info),
     subcommands: &[],
     docs: docs::INFO,
+    getkeys: None,
 }];
 
 /// What a section renders from: the server and every client.

@@ -293,6 +293,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         handler: None,
         subcommands: OBJECT_SUBCOMMANDS,
         docs: Docs::NONE,
+        getkeys: None,
     },
 ];
 

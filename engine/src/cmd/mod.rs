@@ -33,6 +33,10 @@ use std::collections::HashMap;
 /// A command handler.
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
 
+/// Finds the keys of a command line whose keys key specs cannot find (as
+/// Redis's `getkeys_proc`): positions in `argv` with their key-spec flags.
+pub type GetKeysProc = fn(&[Bytes]) -> Vec<(usize, &'static [&'static str])>;
+
 /// Command flags, as `COMMAND INFO` reports them.
 pub mod flags {
     pub const WRITE: u32 = 1 << 0;
@@ -156,6 +160,8 @@ pub struct CommandSpec {
     pub subcommands: &'static [CommandSpec],
     /// Arguments, history and deprecation, for COMMAND DOCS.
     pub docs: docs::Docs,
+    /// For commands whose keys the key specs cannot locate (SORT's STORE).
+    pub getkeys: Option<GetKeysProc>,
 }
 
 impl KeySpec {
@@ -193,6 +199,7 @@ impl CommandSpec {
             handler,
             subcommands: &[],
             docs: docs::Docs::NONE,
+            getkeys: None,
         }
     }
 
@@ -220,6 +227,11 @@ impl CommandSpec {
             summary,
             ..CommandSpec::base(name, arity, flags, group, Some(handler))
         }
+    }
+
+    pub const fn with_getkeys(mut self, getkeys: GetKeysProc) -> CommandSpec {
+        self.getkeys = Some(getkeys);
+        self
     }
 
     pub const fn with_docs(mut self, docs: docs::Docs) -> CommandSpec {
