@@ -4,7 +4,7 @@
 //! ZRANGESTORE; and ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX.
 
 use super::parse::{lex_range, score_range};
-use super::{drop_if_empty, entries_reply, read, resp3, store, write};
+use super::{drop_if_empty, entries_reply, read, resp3, store, write, zset_changed};
 use crate::cmd::Ctx;
 use crate::resp::Reply;
 use crate::types::zset::{LexRange, ScoreRange, ZSetValue};
@@ -201,7 +201,7 @@ fn range_command(ctx: &mut Ctx, args: &[Bytes], key_at: usize, by: By, rev: Opti
         if rev {
             entries.reverse();
         }
-        return store(ctx, &args[1], &entries);
+        return store(ctx, &args[1], &entries, "zrangestore");
     }
     entries_reply(entries, opts.with_scores, resp3)
 }
@@ -258,8 +258,14 @@ fn remove_range(ctx: &mut Ctx, key: &[u8], bounds: Result<Bounds, Reply>) -> Rep
         }
     };
     if removed > 0 {
-        drop_if_empty(ctx, key);
+        let emptied = drop_if_empty(ctx, key);
         ctx.dirty(removed as u64);
+        let event = match bounds {
+            Bounds::Rank(..) => "zremrangebyrank",
+            Bounds::Score(_) => "zremrangebyscore",
+            Bounds::Lex(_) => "zremrangebylex",
+        };
+        zset_changed(ctx, key, event, emptied);
     }
     Reply::Int(removed as i64)
 }
