@@ -11,6 +11,7 @@ use super::{CommandSpec, Ctx, KeySpec};
 use crate::db::access::{self, Policy};
 use crate::db::{free_effort, Object, LAZYFREE_THRESHOLD};
 use crate::glob::Pattern;
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::types::{StrValue, Value};
 use crate::util::{eq_ic, parse_i64};
@@ -18,6 +19,10 @@ use bytes::Bytes;
 
 #[rustfmt::skip]
 mod docs;
+#[cfg(test)]
+mod effects_tests;
+#[cfg(test)]
+pub(crate) mod replay;
 
 /// RANDOMKEY samples this many keys, deleting expired ones, before falling
 /// back to a walk of the table (see [`crate::db::Db::random_live_key`]).
@@ -396,6 +401,13 @@ pub fn delete_key(ctx: &mut Ctx, key: &[u8], lazy: bool) -> bool {
     }
 }
 
+/// How a deletion propagates: `DEL key`, or `UNLINK key` when Redis would
+/// free it lazily (the lazyfree option that governs the command).
+pub fn deletion(key: &Bytes, lazy: bool) -> Vec<Bytes> {
+    let name: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+    vec![Bytes::from_static(name), key.clone()]
+}
+
 /// Frees a removed entry now, or later when `lazy` and it is big enough to
 /// be worth it (as Redis's `dbAsyncDelete`).
 pub fn dispose(ctx: &mut Ctx, entry: (Bytes, Object), lazy: bool) {
@@ -512,6 +524,8 @@ fn delete_keys(ctx: &mut Ctx, keys: &[Bytes], lazy: bool) -> Reply {
     for key in keys {
         if delete_key(ctx, key, lazy) {
             deleted += 1;
+            ctx.key_modified(key);
+            ctx.notify(class::GENERIC, "del", key);
         }
     }
     ctx.dirty(deleted);
@@ -661,6 +675,10 @@ fn rename_key(ctx: &mut Ctx, src: &[u8], dst: &[u8], nx: bool) -> Result<bool, R
     };
     db.put(Bytes::copy_from_slice(dst), obj, expire);
     ctx.dirty(1);
+    ctx.key_modified(src);
+    ctx.key_modified(dst);
+    ctx.notify(class::GENERIC, "rename_from", src);
+    ctx.notify(class::GENERIC, "rename_to", dst);
     Ok(true)
 }
 
@@ -704,6 +722,9 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let copied = Object::copy_of(value, ctx.new_access());
     ctx.srv.dbs[target].put(Bytes::copy_from_slice(dst), copied, expire);
     ctx.dirty(1);
+    // The destination may be in another database: signal it there.
+    ctx.srv.touch_watched_key(target, dst);
+    notify_in(ctx, target, "copy_to", dst);
     Reply::Int(1)
 }
 
@@ -730,7 +751,25 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     };
     ctx.srv.dbs[target].put(stored_key, obj, expire);
     ctx.dirty(1);
+    ctx.key_modified(key);
+    ctx.srv.touch_watched_key(target, key);
+    ctx.notify(class::GENERIC, "move_from", key);
+    notify_in(ctx, target, "move_to", key);
     Reply::Int(1)
+}
+
+/// A generic keyspace event on `key` in database `db`, which need not be
+/// the client's (COPY ... DB, MOVE).
+fn notify_in(ctx: &mut Ctx, db: usize, event: &str, key: &[u8]) {
+    crate::notify::keyspace_event(
+        ctx.srv,
+        ctx.client,
+        ctx.others,
+        class::GENERIC,
+        event,
+        key,
+        db,
+    );
 }
 
 // ---- OBJECT ----
