@@ -363,7 +363,7 @@ impl Node {
         if self.srv.active_expire_enabled {
             self.active_expire_cycle();
         }
-        self.srv.lazyfree_step(limits::LAZYFREE_KEYS_PER_STEP);
+        self.srv.lazyfree_step(limits::LAZYFREE_EFFORT_PER_STEP);
         self.close_idle_clients();
         let now_ms = self.srv.now.mono_ms;
         self.srv.stats.sample_rates(now_ms);
