@@ -17,6 +17,9 @@ use rand_chacha::rand_core::RngCore;
 
 const NIL: u32 = u32::MAX;
 const MIN_BUCKETS: usize = 4;
+/// Emptied slab entries [`Dict::pop_last`] lets accumulate before it gives
+/// their memory back.
+const POP_SHRINK_SLACK: usize = 4096;
 /// Longest key kept inside its slot: what fits beside the tag, the length
 /// and the chain link in the 24 bytes a boxed key would take anyway.
 pub const INLINE_KEY_MAX: usize = 18;
@@ -351,7 +354,9 @@ impl<V> Dict<V> {
         self.unlink(last);
         let entry = self.slots.pop()?;
         self.len -= 1;
-        if self.slots.capacity() > 64 && self.slots.len() * 2 < self.slots.capacity() {
+        // Give memory back a little at a time: releasing half of a huge
+        // slab at once would be the very stall this avoids.
+        if self.slots.capacity() - self.slots.len() >= POP_SHRINK_SLACK {
             self.slots.shrink_to(self.slots.len());
         }
         Some((StoredKey(entry.link), entry.value?))

@@ -206,9 +206,9 @@ impl MemberTable {
                 freed += 1;
             }
         }
-        if self.slots.capacity() > 64 && self.slots.len() * 2 < self.slots.capacity() {
-            self.slots.shrink_to(self.slots.len());
-        }
+        // What this call emptied goes back now (a bounded amount), not
+        // half the slab at once later.
+        self.slots.shrink_to(self.slots.len());
         freed
     }
 

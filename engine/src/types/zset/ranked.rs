@@ -93,17 +93,15 @@ impl Slab {
         }
     }
 
-    /// Drops every slot from `len` on (a teardown: ids past it must be
-    /// unused), giving the memory back as the slab halves.
+    /// Drops every slot from `len` on (a teardown: the ids past it are no
+    /// longer looked up), giving their memory back at once.
     fn truncate(&mut self, len: usize) {
         while self.slots.len() > len {
             if let Some(slot) = self.slots.pop() {
                 self.heap_bytes -= out_of_line(&slot.member);
             }
         }
-        if self.slots.capacity() > 64 && self.slots.len() * 2 < self.slots.capacity() {
-            self.slots.shrink_to(self.slots.len());
-        }
+        self.slots.shrink_to(len);
     }
 
     fn bytes(&self) -> usize {
