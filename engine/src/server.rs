@@ -569,6 +569,37 @@ mod tests {
     }
 
     #[test]
+    fn flushall_async_frees_a_huge_value_among_small_ones_in_bounded_steps() {
+        const BUDGET: usize = 1000;
+        let mut h = Harness::new(Config::default());
+        let c = h.connect();
+        let baseline = h.node.server_mut().memory_usage(0).total;
+        for i in 0..5 {
+            h.call(c, &["SET", &format!("before:{i}"), "v"]);
+        }
+        fill(&mut h, "RPUSH", "big", 50_000);
+        for i in 0..5 {
+            h.call(c, &["SET", &format!("after:{i}"), "v"]);
+        }
+        assert_eq!(
+            h.call(c, &["FLUSHALL", "ASYNC"]),
+            Frame::Simple("OK".into())
+        );
+        let srv = h.node.server_mut();
+        assert_eq!(srv.lazyfree_pending(), 11);
+        let mut steps = 0;
+        while srv.lazyfree_step(BUDGET) > 0 {
+            steps += 1;
+            assert_eq!(srv.memory_usage(0).lazyfree, walk(srv));
+        }
+        // Every step but the last spends its whole budget: the ten strings
+        // and the list's key cost one each, its elements one each.
+        assert_eq!(steps + 1, (50_000 + 11usize).div_ceil(BUDGET));
+        assert_eq!(srv.stats.lazyfreed_objects, 11);
+        assert_eq!(srv.memory_usage(0).total, baseline);
+    }
+
+    #[test]
     fn a_huge_list_is_freed_in_bounded_steps() {
         unlink_frees_in_bounded_steps("RPUSH", 50_000, "quicklist");
     }

@@ -481,11 +481,12 @@ mod tests {
         let keys: Vec<Vec<u8>> = (0..200).map(|n| vec![b'k'; n]).collect();
         for (i, k) in keys.iter().enumerate() {
             assert!(d.insert(k, i).is_none());
-            assert!(
-                matches!(
-                    Link::new(k, NIL),
-                    Link::Inline { .. } if k.len() <= INLINE_KEY_MAX
-                ) || k.len() > INLINE_KEY_MAX
+            let inline = matches!(Link::new(k, NIL), Link::Inline { .. });
+            assert_eq!(
+                inline,
+                k.len() <= INLINE_KEY_MAX,
+                "key of {} bytes",
+                k.len()
             );
         }
         for (i, k) in keys.iter().enumerate() {
@@ -539,6 +540,39 @@ mod tests {
     }
 
     proptest! {
+        /// Against a BTreeMap: inserts, removals and pops from the end, on
+        /// keys short (inline) and long (boxed), through growth and shrinking.
+        #[test]
+        fn behaves_as_a_map(ops in proptest::collection::vec((0u8..3, 0u32..300, 0usize..40), 0..800)) {
+            let mut d = Dict::new(5);
+            let mut model: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+            let long_key = |k: u32, pad: usize| {
+                let mut key = key(k);
+                key.resize(key.len() + pad * usize::from(k.is_multiple_of(2)), b'.');
+                key
+            };
+            for (op, k, pad) in ops {
+                let key = long_key(k, pad.min(30));
+                match op {
+                    0 => prop_assert_eq!(d.insert(&key, k), model.insert(key, k)),
+                    1 => prop_assert_eq!(d.remove(&key).map(|(_, v)| v), model.remove(&key)),
+                    _ => {
+                        if let Some((stored, v)) = d.pop_last() {
+                            prop_assert_eq!(model.remove(&stored[..]), Some(v));
+                        } else {
+                            prop_assert!(model.is_empty());
+                        }
+                    }
+                }
+                prop_assert_eq!(d.len(), model.len());
+            }
+            for (key, v) in &model {
+                prop_assert_eq!(d.get(key), Some(v));
+            }
+            let walked: BTreeMap<Vec<u8>, u32> = d.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
+            prop_assert_eq!(walked, model);
+        }
+
         /// Keys present for a whole scan are returned, while other keys are
         /// added and removed between calls (forcing growth and shrinking).
         #[test]
