@@ -398,7 +398,7 @@ impl Node {
             self.active_expire_cycle();
             self.propagate_active_expiry();
         }
-        self.srv.lazyfree_step(limits::LAZYFREE_KEYS_PER_STEP);
+        self.srv.lazyfree_step(limits::LAZYFREE_EFFORT_PER_STEP);
         self.close_idle_clients();
         let now_ms = self.srv.now.mono_ms;
         self.srv.stats.sample_rates(now_ms);

@@ -9,7 +9,7 @@ use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx, KeySpec};
 use crate::db::access::{self, Policy};
-use crate::db::{free_effort, Object, LAZYFREE_THRESHOLD};
+use crate::db::{free_effort, Object, StoredKey, LAZYFREE_THRESHOLD};
 use crate::glob::Pattern;
 use crate::notify::class;
 use crate::resp::Reply;
@@ -410,7 +410,7 @@ pub fn deletion(key: &Bytes, lazy: bool) -> Vec<Bytes> {
 
 /// Frees a removed entry now, or later when `lazy` and it is big enough to
 /// be worth it (as Redis's `dbAsyncDelete`).
-pub fn dispose(ctx: &mut Ctx, entry: (Bytes, Object), lazy: bool) {
+pub fn dispose(ctx: &mut Ctx, entry: (StoredKey, Object), lazy: bool) {
     if lazy && free_effort(&entry.1.value) > LAZYFREE_THRESHOLD {
         ctx.srv.free_lazily(vec![entry]);
     }
@@ -580,7 +580,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         .keys()
         .iter()
         .filter(|(key, _)| (every || pattern.matches(key)) && !db.is_expired(key, now))
-        .map(|(key, _)| Reply::Bulk(key.clone()))
+        .map(|(key, _)| Reply::Bulk(Bytes::copy_from_slice(key)))
         .collect();
     Reply::Array(found)
 }
@@ -595,10 +595,9 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     let mut batch = Vec::new();
-    let next = ctx
-        .db()
-        .keys()
-        .scan(cursor, opts.count, |key, _| batch.push(key.clone()));
+    let next = ctx.db().keys().scan(cursor, opts.count, |key, _| {
+        batch.push(Bytes::copy_from_slice(key))
+    });
     let keys = batch
         .into_iter()
         .filter(|key| scan_keeps(ctx, key, &opts))

@@ -465,6 +465,8 @@ fn store(ctx: &mut Ctx, destination: &[u8], rows: Vec<Option<Bytes>>) -> Result<
     if rows.is_empty() {
         if let Some(old) = ctx.db().take(destination) {
             dispose(ctx, old, lazy);
+            ctx.key_modified(destination);
+            ctx.notify(crate::notify::class::GENERIC, "del", destination);
             ctx.dirty(1);
         }
         return Ok(Reply::Int(0));
@@ -479,6 +481,8 @@ fn store(ctx: &mut Ctx, destination: &[u8], rows: Vec<Option<Bytes>>) -> Result<
             obj.access = access;
         }
     }
+    ctx.key_modified(destination);
+    ctx.notify(crate::notify::class::LIST, "sortstore", destination);
     Ok(Reply::Int(count))
 }
 

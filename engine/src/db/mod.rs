@@ -6,6 +6,7 @@ pub mod dict;
 
 use crate::types::Value;
 use bytes::Bytes;
+pub use dict::StoredKey;
 use dict::{Dict, Slot};
 use rand_chacha::rand_core::RngCore;
 
@@ -49,6 +50,39 @@ pub const LAZYFREE_THRESHOLD: usize = 64;
 /// as Redis's `lazyfreeGetFreeEffort` (a string is one allocation).
 pub fn free_effort(value: &Value) -> usize {
     value.free_effort()
+}
+
+/// What [`Db::clear`] took out of a database: its main table and the
+/// dataset bytes it held.
+pub struct Cleared {
+    pub keys: Dict<Object>,
+    pub bytes: u64,
+}
+
+impl Cleared {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Frees up to `budget` elements of a big collection in place, for a value
+/// on its way out (the lazy-free queue), and returns how many it freed.
+/// The value stays safe to drop and its [`Value::mem_usage`] exact, but a
+/// sorted set is torn down rather than kept searchable. Fewer than
+/// `budget` means nothing is left that is worth freeing in steps: a string
+/// or a compact encoding is one allocation, freed whole with its key.
+pub fn drain_some(value: &mut Value, budget: usize) -> usize {
+    match value {
+        Value::Str(_) => 0,
+        Value::List(v) => v.drain_some(budget),
+        Value::Hash(v) => v.drain_some(budget),
+        Value::Set(v) => v.drain_some(budget),
+        Value::ZSet(v) => v.drain_some(budget),
+    }
 }
 
 /// Result of one active expiry cycle over a database.
@@ -160,7 +194,7 @@ impl Db {
         let (key, _) = self.take(key).expect("an expiring key exists");
         self.expired_keys += 1;
         if let Some(log) = &mut self.expired_log {
-            log.push(key);
+            log.push(Bytes::copy_from_slice(&key));
         }
         true
     }
@@ -214,7 +248,7 @@ impl Db {
                 removed
             }
             None => {
-                self.keys.insert(Bytes::copy_from_slice(key), new);
+                self.keys.insert(key, new);
                 0
             }
         };
@@ -225,7 +259,7 @@ impl Db {
     pub fn insert_new(&mut self, key: &[u8], obj: Object) {
         self.settle();
         let added = entry_bytes(key, &obj);
-        let prev = self.keys.insert(Bytes::copy_from_slice(key), obj);
+        let prev = self.keys.insert(key, obj);
         assert!(prev.is_none(), "insert_new over an existing key");
         self.account(added, 0);
     }
@@ -237,7 +271,7 @@ impl Db {
 
     /// Removes `key` with its TTL and returns the stored key and object.
     /// Does not check expiry: callers look up first.
-    pub fn take(&mut self, key: &[u8]) -> Option<(Bytes, Object)> {
+    pub fn take(&mut self, key: &[u8]) -> Option<(StoredKey, Object)> {
         self.settle();
         let (key, obj) = self.keys.remove(key)?;
         self.expires.remove(&key);
@@ -247,19 +281,20 @@ impl Db {
 
     /// Stores `obj` under `key` with exactly the TTL `expire_at` (absolute
     /// Unix ms, or none), replacing any value and TTL the key had.
-    pub fn put(&mut self, key: Bytes, obj: Object, expire_at: Option<u64>) {
+    pub fn put(&mut self, key: impl AsRef<[u8]>, obj: Object, expire_at: Option<u64>) {
+        let key = key.as_ref();
         self.settle();
         match expire_at {
             Some(at) => {
-                self.expires.insert(key.clone(), at);
+                self.expires.insert(key, at);
             }
             None => {
-                self.expires.remove(&key);
+                self.expires.remove(key);
             }
         }
-        let added = entry_bytes(&key, &obj);
-        let removed = match self.keys.insert(key.clone(), obj) {
-            Some(old) => entry_bytes(&key, &old),
+        let added = entry_bytes(key, &obj);
+        let removed = match self.keys.insert(key, obj) {
+            Some(old) => entry_bytes(key, &old),
             None => 0,
         };
         self.account(added, removed);
@@ -280,7 +315,7 @@ impl Db {
     ) -> Option<Bytes> {
         for _ in 0..tries {
             let (key, _) = self.keys.random_entry(rng)?;
-            let key = key.clone();
+            let key = Bytes::copy_from_slice(key);
             if !self.expire_if_needed(&key, now_ms) {
                 return Some(key);
             }
@@ -289,17 +324,13 @@ impl Db {
             .iter()
             .map(|(k, _)| k)
             .find(|k| !self.is_expired(k, now_ms))
-            .cloned()
+            .map(Bytes::copy_from_slice)
     }
 
     /// Sets an absolute expiry on an existing key.
     pub fn set_expire(&mut self, key: &[u8], at_ms: u64) {
-        let (k, _) = self
-            .keys
-            .get_key_value(key)
-            .expect("set_expire on a missing key");
-        let k = k.clone();
-        self.expires.insert(k, at_ms);
+        assert!(self.keys.contains_key(key), "set_expire on a missing key");
+        self.expires.insert(key, at_ms);
     }
 
     /// Removes the TTL of `key`; true if it had one.
@@ -307,14 +338,18 @@ impl Db {
         self.expires.remove(key).is_some()
     }
 
-    /// Empties the database, returning the old contents so the caller can
-    /// free them at its own pace.
-    pub fn clear(&mut self) -> Vec<(Bytes, Object)> {
+    /// Empties the database in O(1), returning the old contents so the
+    /// caller can free them at its own pace.
+    pub fn clear(&mut self) -> Cleared {
+        let bytes = self.dataset_bytes();
         self.lent = None;
         self.data_bytes = 0;
         self.avg_ttl = 0;
-        self.expires.drain_all();
-        self.keys.drain_all()
+        self.expires.take_all();
+        Cleared {
+            keys: self.keys.take_all(),
+            bytes,
+        }
     }
 
     /// One bounded, adaptive active expiry cycle: sample keys with a TTL,
@@ -350,14 +385,17 @@ impl Db {
         use crate::limits::ACTIVE_EXPIRE_KEYS_PER_LOOP as PER_LOOP;
         let mut round = ExpireCycle::default();
         let (mut ttl_sum, mut ttl_samples) = (0u128, 0u128);
+        // The sampled key, copied out of the table that deletes it.
+        let mut scratch = Vec::new();
         for _ in 0..PER_LOOP.min(self.expires.len()) {
             let Some((key, &at)) = self.expires.random_entry(rng) else {
                 break;
             };
             round.sampled += 1;
             if at <= now_ms {
-                let key = key.clone();
-                self.expire_if_needed(&key, now_ms);
+                scratch.clear();
+                scratch.extend_from_slice(key);
+                self.expire_if_needed(&scratch, now_ms);
                 round.expired += 1;
             } else {
                 ttl_sum += u128::from(at - now_ms);
