@@ -13,6 +13,7 @@ pub mod glob;
 pub mod limits;
 pub mod node;
 pub mod notify;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod testing;

@@ -32,6 +32,75 @@ pub mod class {
     pub const MODULE: u32 = 1 << 12;
     /// `n`: new key events.
     pub const NEW: u32 = 1 << 13;
+    /// `A`: every class of events but key-miss and new-key ones.
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+}
+
+/// The class letters, in the order CONFIG GET lists them (after `A`,
+/// which stands for [`class::ALL`]). `K`, `E` and `m` come last.
+const CLASS_LETTERS: &[(char, u32)] = &[
+    ('g', class::GENERIC),
+    ('$', class::STRING),
+    ('l', class::LIST),
+    ('s', class::SET),
+    ('h', class::HASH),
+    ('z', class::ZSET),
+    ('x', class::EXPIRED),
+    ('e', class::EVICTED),
+    ('t', class::STREAM),
+    ('d', class::MODULE),
+    ('n', class::NEW),
+];
+
+const TRAILING_LETTERS: &[(char, u32)] = &[
+    ('K', class::KEYSPACE),
+    ('E', class::KEYEVENT),
+    ('m', class::KEY_MISS),
+];
+
+/// CONFIG SET's refusal of an unknown letter.
+pub const INVALID_CLASS: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+
+/// Parses a `notify-keyspace-events` value: any letters of
+/// `Ag$lshzxeKEtmdn`, in any order, repeated or not.
+pub fn parse_flags(text: &str) -> Result<u32, String> {
+    text.chars().try_fold(0, |flags, c| {
+        let bit = match c {
+            'A' => class::ALL,
+            _ => CLASS_LETTERS
+                .iter()
+                .chain(TRAILING_LETTERS)
+                .find(|(letter, _)| *letter == c)
+                .map(|(_, bit)| *bit)
+                .ok_or_else(|| INVALID_CLASS.to_string())?,
+        };
+        Ok(flags | bit)
+    })
+}
+
+/// The normalised text CONFIG GET shows: `A` when every class of it is
+/// on (then, as Redis, `n` is not shown even when set), else the class
+/// letters; then `K`, `E`, `m`.
+pub fn render_flags(flags: u32) -> String {
+    let mut text = String::new();
+    if flags & class::ALL == class::ALL {
+        text.push('A');
+    } else {
+        text.extend(
+            CLASS_LETTERS
+                .iter()
+                .filter(|(_, b)| flags & b != 0)
+                .map(|(c, _)| c),
+        );
+    }
+    text.extend(
+        TRAILING_LETTERS
+            .iter()
+            .filter(|(_, b)| flags & b != 0)
+            .map(|(c, _)| c),
+    );
+    text
 }
 
 /// Publishes the keyspace event `event` of class `class` on `key` in

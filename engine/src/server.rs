@@ -213,6 +213,8 @@ pub struct Server {
     pub active_expire_enabled: bool,
     /// DEBUG PAUSE-CRON: the periodic cron does nothing while set.
     pub cron_paused: bool,
+    /// Pub/sub subscriptions, by channel, pattern and shard channel.
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 impl Server {
@@ -246,6 +248,7 @@ impl Server {
             replid,
             active_expire_enabled: true,
             cron_paused: false,
+            pubsub: Default::default(),
         }
     }
 
