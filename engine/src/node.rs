@@ -4,6 +4,7 @@ use crate::client::{Client, ClientId, ClientInfo, ReplyMode};
 use crate::cmd::{self, flags, CommandSpec, Ctx};
 use crate::config::Config;
 use crate::limits;
+use crate::notify;
 use crate::pubsub::obuf;
 use crate::resp::{encode, ParseLimits, Protocol, Reply};
 use crate::server::Server;
@@ -385,6 +386,7 @@ impl Node {
         }
         client.last_cmd.clone_from(&full_name);
         let handler = self.pubsub_aware_handler(client, spec);
+        notify::sync_key_logs(&mut self.srv);
         let (db, dirty_before) = (client.db, self.srv.dirty);
         let closes_before = self.srv.outputs.len();
         let mut ctx = Ctx {
@@ -394,7 +396,7 @@ impl Node {
         };
         let reply = handler(&mut ctx, args);
         self.forget_closed_since(closes_before);
-        self.srv.propagate_expired();
+        notify::publish_logged(&mut self.srv, Some(client), &mut self.clients);
         let made_dirty = self.srv.dirty > dirty_before;
         self.srv.effects.command_done(db, args, made_dirty);
         (reply, Outcome::Ran(full_name))
@@ -458,6 +460,7 @@ impl Node {
         if self.srv.cron_paused {
             return;
         }
+        notify::sync_key_logs(&mut self.srv);
         if self.srv.active_expire_enabled {
             self.active_expire_cycle();
             self.propagate_active_expiry();
@@ -497,17 +500,18 @@ impl Node {
         stats.expired_stale_perc = current * 0.05 + stats.expired_stale_perc * 0.95;
     }
 
-    /// Each key the active cycle expired propagates as a `DEL` of its own.
+    /// Each key the active cycle expired propagates as a `DEL` of its own
+    /// and publishes its `expired` event.
     fn propagate_active_expiry(&mut self) {
-        if !self.srv.effects.is_recording() {
-            return;
-        }
         for index in 0..self.srv.dbs.len() {
             for key in self.srv.dbs[index].take_expired_log() {
-                let effects = &mut self.srv.effects;
-                effects.begin_unit();
-                effects.push(index, vec![Bytes::from_static(b"DEL"), key]);
-                effects.end_unit();
+                if self.srv.effects.is_recording() {
+                    let effects = &mut self.srv.effects;
+                    effects.begin_unit();
+                    effects.push(index, vec![Bytes::from_static(b"DEL"), key.clone()]);
+                    effects.end_unit();
+                }
+                notify::key_expired_in_background(&mut self.srv, &mut self.clients, index, &key);
             }
         }
     }

@@ -133,6 +133,9 @@ pub struct PubSub {
     /// Clients other than the caller that were sent messages by the
     /// running command: the node flushes them afterwards.
     pending_flush: Vec<ClientId>,
+    /// `keymiss` events waiting to be published, by database
+    /// ([`crate::notify::key_missed`]).
+    key_misses: Vec<(usize, Bytes)>,
 }
 
 impl PubSub {
@@ -176,6 +179,16 @@ impl PubSub {
     /// The clients that received messages since the last call.
     pub fn take_pending_flush(&mut self) -> Vec<ClientId> {
         std::mem::take(&mut self.pending_flush)
+    }
+
+    /// Logs a `keymiss` event for [`crate::notify::publish_logged`].
+    pub fn note_key_miss(&mut self, db: usize, key: &[u8]) {
+        self.key_misses.push((db, Bytes::copy_from_slice(key)));
+    }
+
+    /// The `keymiss` events logged since the last call, oldest first.
+    pub fn take_key_misses(&mut self) -> Vec<(usize, Bytes)> {
+        std::mem::take(&mut self.key_misses)
     }
 
     fn add(&mut self, kind: Kind, name: &Bytes, id: ClientId) {

@@ -370,6 +370,8 @@ impl Ctx<'_> {
             }
             None => {
                 self.srv.stats.keyspace_misses += 1;
+                let db = self.client.db;
+                crate::notify::key_missed(&mut self.srv.pubsub, &self.srv.config, db, key);
                 None
             }
         }
