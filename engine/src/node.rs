@@ -49,8 +49,9 @@ pub type Clients = BTreeMap<ClientId, Client>;
 ///
 /// - **Handlers**, which feed in the outside world, each with the current
 ///   time: [`Node::accept_client`] when a connection opens,
-///   [`Node::handle_input`] for bytes and closes, [`Node::handle_timeout`]
-///   when the deadline from [`Node::poll_timeout`] has passed.
+///   [`Node::handle_input`] for bytes, closes and bytes written,
+///   [`Node::handle_timeout`] when the deadline from [`Node::poll_timeout`]
+///   has passed.
 /// - **Polls**, to drain after every handler call, in this order:
 ///   [`Node::poll_output`] until it returns `None` (writes, closes,
 ///   shutdown, in the order they must happen), then [`Node::poll_timeout`]
@@ -381,11 +382,11 @@ impl Node {
             let reply = Reply::err("NOAUTH Authentication required.");
             return (reply, Outcome::Rejected(full_name));
         }
-        if let Some(refusal) = subscribed_mode_refusal(client, spec, &full_name) {
+        if let Some(refusal) = subscribed_mode_refusal(client, &full_name) {
             return (refusal, Outcome::Rejected(full_name));
         }
         client.last_cmd.clone_from(&full_name);
-        let handler = self.pubsub_aware_handler(client, spec);
+        let handler = self.pubsub_aware_handler(client, spec, &full_name);
         notify::sync_key_logs(&mut self.srv);
         let (db, dirty_before) = (client.db, self.srv.dirty);
         let closes_before = self.srv.outputs.len();
@@ -405,11 +406,16 @@ impl Node {
     /// The handler to run for `spec`, with pub/sub's part: PING answers
     /// in subscribed mode's shape, and RESET first drops the client's
     /// subscriptions (silently, as Redis).
-    fn pubsub_aware_handler(&mut self, client: &mut Client, spec: &CommandSpec) -> cmd::Handler {
-        if spec.name == "ping" && in_resp2_subscribed_mode(client) {
+    fn pubsub_aware_handler(
+        &mut self,
+        client: &mut Client,
+        spec: &CommandSpec,
+        full_name: &str,
+    ) -> cmd::Handler {
+        if full_name == "ping" && in_resp2_subscribed_mode(client) {
             return cmd::pubsub::subscribed_ping;
         }
-        if spec.name == "reset" {
+        if full_name == "reset" {
             self.srv.pubsub.forget(client);
         }
         spec.handler.expect("a leaf command has a handler")
@@ -569,7 +575,8 @@ fn in_resp2_subscribed_mode(client: &Client) -> bool {
     client.protocol == Protocol::Resp2 && client.subs.any()
 }
 
-/// Commands a RESP2 subscriber may send (RESP3 clients may send any).
+/// Commands a RESP2 subscriber may send (RESP3 clients may send any), by
+/// full name.
 const SUBSCRIBED_MODE_COMMANDS: &[&str] = &[
     "ping",
     "subscribe",
@@ -583,8 +590,8 @@ const SUBSCRIBED_MODE_COMMANDS: &[&str] = &[
 ];
 
 /// Redis 7.0's refusal of any other command in RESP2 subscribed mode.
-fn subscribed_mode_refusal(client: &Client, spec: &CommandSpec, full_name: &str) -> Option<Reply> {
-    if !in_resp2_subscribed_mode(client) || SUBSCRIBED_MODE_COMMANDS.contains(&spec.name) {
+fn subscribed_mode_refusal(client: &Client, full_name: &str) -> Option<Reply> {
+    if !in_resp2_subscribed_mode(client) || SUBSCRIBED_MODE_COMMANDS.contains(&full_name) {
         return None;
     }
     Some(Reply::error(format!(
