@@ -63,6 +63,14 @@ pub struct Client {
     /// Blocking commands must not block now (inside EXEC or a script, as
     /// Redis's CLIENT_DENY_BLOCKING): they answer as if the timeout passed.
     pub deny_blocking: bool,
+    /// Pub/sub subscriptions, kept with the server's index by [`crate::pubsub`].
+    pub subs: crate::pubsub::Subscriptions,
+    /// Reply bytes handed to the driver that it has not reported written
+    /// yet (`Input::ClientWritten`): with [`Client::out`], the pending
+    /// output the buffer limits apply to.
+    pub obuf_unsent: u64,
+    /// Monotonic ms since when the pending output is over the soft limit.
+    pub obuf_soft_since: Option<u64>,
 }
 
 impl Client {
@@ -90,6 +98,9 @@ impl Client {
             close_after_reply: false,
             killed: false,
             deny_blocking: false,
+            subs: Default::default(),
+            obuf_unsent: 0,
+            obuf_soft_since: None,
         }
     }
 
@@ -109,6 +120,11 @@ impl Client {
         matches!(self.reply_mode, ReplyMode::On)
     }
 
+    /// Reply bytes produced for this client and not yet written out.
+    pub fn obuf_pending(&self) -> u64 {
+        self.obuf_unsent.saturating_add(self.out.len() as u64)
+    }
+
     /// Estimated bytes this client holds: its structure, buffers and names
     /// (CLIENT LIST tot-mem, INFO memory).
     pub fn mem_usage(&self) -> u64 {
@@ -126,6 +142,9 @@ impl Client {
     /// The CLIENT LIST `flags` field: one letter per flag, `N` for none.
     pub fn flags(&self) -> String {
         let mut flags = String::new();
+        if self.subs.any() {
+            flags.push('P');
+        }
         if self.close_after_reply {
             flags.push('c');
         }

@@ -68,6 +68,10 @@ pub struct Config {
     pub zset_max_listpack_value: u64,
     /// `enable-debug-command`: one of [`ENABLE_DEBUG_COMMAND`].
     pub enable_debug_command: String,
+    /// `notify-keyspace-events`: the enabled classes ([`crate::notify::class`]).
+    pub notify_keyspace_events: u32,
+    /// `client-output-buffer-limit`, per client class.
+    pub client_output_buffer_limit: crate::pubsub::obuf::Limits,
     /// Facts the driver knows, reported by INFO and used by CONFIG REWRITE;
     /// not parameters (CONFIG GET does not list them).
     /// The config file the server was started with, if any (absolute path).
@@ -117,6 +121,8 @@ impl Default for Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             enable_debug_command: "no".into(),
+            notify_keyspace_events: 0,
+            client_output_buffer_limit: Default::default(),
             config_file: None,
             executable: String::new(),
         }
@@ -180,6 +186,8 @@ pub const PARAMS: &[(&str, Mutability)] = &[
     ("appendonly", Mutability::Runtime),
     ("daemonize", Mutability::StartupOnly),
     ("enable-debug-command", Mutability::StartupOnly),
+    ("notify-keyspace-events", Mutability::Runtime),
+    ("client-output-buffer-limit", Mutability::Runtime),
 ];
 
 pub fn param_mutability(name: &str) -> Option<Mutability> {
@@ -339,6 +347,8 @@ impl Config {
             "zset-max-listpack-entries" => self.zset_max_listpack_entries.to_string(),
             "zset-max-listpack-value" => self.zset_max_listpack_value.to_string(),
             "enable-debug-command" => self.enable_debug_command.clone(),
+            "notify-keyspace-events" => crate::notify::render_flags(self.notify_keyspace_events),
+            "client-output-buffer-limit" => self.client_output_buffer_limit.render(),
             "save" => String::new(),
             "appendonly" | "daemonize" => yes_no(false),
             _ => return None,
@@ -408,6 +418,10 @@ impl Config {
             "enable-debug-command" => {
                 self.enable_debug_command = parse_enum(v, ENABLE_DEBUG_COMMAND)?
             }
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events = crate::notify::parse_flags(v)?
+            }
+            "client-output-buffer-limit" => self.client_output_buffer_limit.apply(v)?,
             "save" if v.trim().is_empty() => {}
             "save" => {
                 return Err("RDB persistence is not built yet; only save \"\" is accepted".into())

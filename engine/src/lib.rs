@@ -15,6 +15,7 @@ pub mod limits;
 pub mod node;
 pub mod notify;
 pub mod rdb;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod testing;

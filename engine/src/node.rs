@@ -1,10 +1,12 @@
 //! The sans-IO state machine.
 
 use crate::client::{Client, ClientId, ClientInfo, ReplyMode};
-use crate::cmd::{self, flags, Ctx};
+use crate::cmd::{self, flags, CommandSpec, Ctx};
 use crate::config::Config;
 use crate::limits;
-use crate::resp::{encode, ParseLimits, Reply};
+use crate::notify;
+use crate::pubsub::obuf;
+use crate::resp::{encode, ParseLimits, Protocol, Reply};
 use crate::server::Server;
 use crate::time::Now;
 use bytes::Bytes;
@@ -23,6 +25,10 @@ pub enum Input<'a> {
         id: crate::disk::RequestId,
         result: crate::disk::DiskResult,
     },
+    /// The driver wrote `bytes` more of the client's output to its
+    /// connection: the rest of what it was handed is still pending, and
+    /// counts against the client's output buffer limit.
+    ClientWritten { client: ClientId, bytes: usize },
 }
 
 /// Something the driver must do, drained with [`Node::poll_output`].
@@ -52,8 +58,9 @@ pub type Clients = BTreeMap<ClientId, Client>;
 ///
 /// - **Handlers**, which feed in the outside world, each with the current
 ///   time: [`Node::accept_client`] when a connection opens,
-///   [`Node::handle_input`] for bytes and closes, [`Node::handle_timeout`]
-///   when the deadline from [`Node::poll_timeout`] has passed.
+///   [`Node::handle_input`] for bytes, closes and bytes written,
+///   [`Node::handle_timeout`] when the deadline from [`Node::poll_timeout`]
+///   has passed.
 /// - **Polls**, to drain after every handler call, in this order:
 ///   [`Node::poll_output`] until it returns `None` (writes, closes,
 ///   shutdown, in the order they must happen), then [`Node::poll_timeout`]
@@ -167,7 +174,14 @@ impl Node {
         match input {
             Input::ClientData { client, data } => self.on_client_data(client, data),
             Input::ClientClosed { client } => {
-                self.clients.remove(&client);
+                if let Some(mut gone) = self.clients.remove(&client) {
+                    self.srv.pubsub.forget(&mut gone);
+                }
+            }
+            Input::ClientWritten { client, bytes } => {
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.obuf_unsent = c.obuf_unsent.saturating_sub(bytes as u64);
+                }
             }
             Input::DiskDone { id, result } => self.on_disk_done(id, result),
         }
@@ -273,9 +287,38 @@ impl Node {
             flush_output(&mut self.srv, &mut client);
         }
         if client.close_after_reply || client.killed {
+            self.srv.pubsub.forget(&mut client);
             self.srv.outputs.push_back(Output::Close { client: id });
         } else {
             self.clients.insert(id, client);
+        }
+        self.flush_subscribers();
+    }
+
+    /// Hands the messages the last commands sent to other clients to the
+    /// driver, and closes the clients whose output passed its limits.
+    fn flush_subscribers(&mut self) {
+        let mut ids = self.srv.pubsub.take_pending_flush();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let Some(client) = self.clients.get_mut(&id) else {
+                continue;
+            };
+            if client.killed {
+                self.drop_client(id);
+            } else {
+                flush_output(&mut self.srv, client);
+            }
+        }
+    }
+
+    /// Forgets a client the node closes on its own (output limits, idle
+    /// timeout), unsent replies dropped, and tells the driver.
+    fn drop_client(&mut self, id: ClientId) {
+        if let Some(mut client) = self.clients.remove(&id) {
+            self.srv.pubsub.forget(&mut client);
+            self.srv.outputs.push_back(Output::Close { client: id });
         }
     }
 
@@ -292,6 +335,10 @@ impl Node {
         }
         if client.reply_mode == ReplyMode::Skipping {
             client.reply_mode = ReplyMode::On;
+        }
+        let limits = &self.srv.config.client_output_buffer_limit;
+        if obuf::over_limit(client, limits, self.srv.now.mono_ms) {
+            client.killed = true;
         }
     }
 
@@ -351,19 +398,60 @@ impl Node {
             let reply = Reply::err("NOAUTH Authentication required.");
             return (reply, Outcome::Rejected(full_name));
         }
+        if let Some(refusal) = subscribed_mode_refusal(client, &full_name) {
+            return (refusal, Outcome::Rejected(full_name));
+        }
         client.last_cmd.clone_from(&full_name);
-        let handler = spec.handler.expect("a leaf command has a handler");
+        let handler = self.pubsub_aware_handler(client, spec, &full_name);
+        notify::sync_key_logs(&mut self.srv);
         let (db, dirty_before) = (client.db, self.srv.dirty);
+        let closes_before = self.srv.outputs.len();
         let mut ctx = Ctx {
             srv: &mut self.srv,
             client,
             others: &mut self.clients,
         };
         let reply = handler(&mut ctx, args);
-        self.srv.propagate_expired();
+        self.forget_closed_since(closes_before);
+        notify::publish_logged(&mut self.srv, Some(client), &mut self.clients);
         let made_dirty = self.srv.dirty > dirty_before;
         self.srv.effects.command_done(db, args, made_dirty);
         (reply, Outcome::Ran(full_name))
+    }
+
+    /// The handler to run for `spec`, with pub/sub's part: PING answers
+    /// in subscribed mode's shape, and RESET first drops the client's
+    /// subscriptions (silently, as Redis).
+    fn pubsub_aware_handler(
+        &mut self,
+        client: &mut Client,
+        spec: &CommandSpec,
+        full_name: &str,
+    ) -> cmd::Handler {
+        if full_name == "ping" && in_resp2_subscribed_mode(client) {
+            return cmd::pubsub::subscribed_ping;
+        }
+        if full_name == "reset" {
+            self.srv.pubsub.forget(client);
+        }
+        spec.handler.expect("a leaf command has a handler")
+    }
+
+    /// A command may close other clients (CLIENT KILL): their
+    /// subscriptions go with them.
+    fn forget_closed_since(&mut self, mark: usize) {
+        let closed: Vec<ClientId> = self
+            .srv
+            .outputs
+            .range(mark..)
+            .filter_map(|out| match out {
+                Output::Close { client } if !self.clients.contains_key(client) => Some(*client),
+                _ => None,
+            })
+            .collect();
+        for id in closed {
+            self.srv.pubsub.forget_id(id);
+        }
     }
 
     /// DEBUG SLEEP has ended: answer the sleeper, then run what queued up.
@@ -394,12 +482,15 @@ impl Node {
         if self.srv.cron_paused {
             return;
         }
+        notify::sync_key_logs(&mut self.srv);
         if self.srv.active_expire_enabled {
             self.active_expire_cycle();
             self.propagate_active_expiry();
         }
         self.srv.lazyfree_step(limits::LAZYFREE_EFFORT_PER_STEP);
         self.close_idle_clients();
+        self.enforce_output_limits();
+        self.flush_subscribers();
         let now_ms = self.srv.now.mono_ms;
         self.srv.stats.sample_rates(now_ms);
     }
@@ -431,21 +522,24 @@ impl Node {
         stats.expired_stale_perc = current * 0.05 + stats.expired_stale_perc * 0.95;
     }
 
-    /// Each key the active cycle expired propagates as a `DEL` of its own.
+    /// Each key the active cycle expired propagates as a `DEL` of its own
+    /// and publishes its `expired` event.
     fn propagate_active_expiry(&mut self) {
-        if !self.srv.effects.is_recording() {
-            return;
-        }
         for index in 0..self.srv.dbs.len() {
             for key in self.srv.dbs[index].take_expired_log() {
-                let effects = &mut self.srv.effects;
-                effects.begin_unit();
-                effects.push(index, vec![Bytes::from_static(b"DEL"), key]);
-                effects.end_unit();
+                if self.srv.effects.is_recording() {
+                    let effects = &mut self.srv.effects;
+                    effects.begin_unit();
+                    effects.push(index, vec![Bytes::from_static(b"DEL"), key.clone()]);
+                    effects.end_unit();
+                }
+                notify::key_expired_in_background(&mut self.srv, &mut self.clients, index, &key);
             }
         }
     }
 
+    /// Closes clients idle for longer than `timeout`; as in Redis,
+    /// subscribers are never idle (they wait for messages).
     fn close_idle_clients(&mut self) {
         let timeout_ms = self.srv.config.timeout * 1000;
         if timeout_ms == 0 {
@@ -455,12 +549,28 @@ impl Node {
         let idle: Vec<ClientId> = self
             .clients
             .values()
+            .filter(|c| !c.subs.any())
             .filter(|c| now.saturating_sub(c.last_interaction_ms) > timeout_ms)
             .map(|c| c.id)
             .collect();
         for id in idle {
-            self.clients.remove(&id);
-            self.srv.outputs.push_back(Output::Close { client: id });
+            self.drop_client(id);
+        }
+    }
+
+    /// The soft output limit is about time: a client that stays over it,
+    /// even with nothing new for it, is closed once the soft seconds pass.
+    fn enforce_output_limits(&mut self) {
+        let now = self.srv.now.mono_ms;
+        let limits = &self.srv.config.client_output_buffer_limit;
+        let over: Vec<ClientId> = self
+            .clients
+            .values_mut()
+            .filter(|c| c.obuf_pending() > 0 || c.obuf_soft_since.is_some())
+            .filter_map(|c| obuf::over_limit(c, limits, now).then_some(c.id))
+            .collect();
+        for id in over {
+            self.drop_client(id);
         }
     }
 }
@@ -475,11 +585,42 @@ enum Outcome {
     Ran(String),
 }
 
+/// Whether `client` is in RESP2 subscribed mode, where only a few
+/// commands run and PING answers as a message.
+fn in_resp2_subscribed_mode(client: &Client) -> bool {
+    client.protocol == Protocol::Resp2 && client.subs.any()
+}
+
+/// Commands a RESP2 subscriber may send (RESP3 clients may send any), by
+/// full name.
+const SUBSCRIBED_MODE_COMMANDS: &[&str] = &[
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
+
+/// Redis 7.0's refusal of any other command in RESP2 subscribed mode.
+fn subscribed_mode_refusal(client: &Client, full_name: &str) -> Option<Reply> {
+    if !in_resp2_subscribed_mode(client) || SUBSCRIBED_MODE_COMMANDS.contains(&full_name) {
+        return None;
+    }
+    Some(Reply::error(format!(
+        "ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    )))
+}
+
 /// Hands `client`'s pending replies to the driver as one write.
 pub(crate) fn flush_output(srv: &mut Server, client: &mut Client) {
     if client.out.is_empty() {
         return;
     }
+    client.obuf_unsent = client.obuf_unsent.saturating_add(client.out.len() as u64);
     client.out_peak = client.out_peak.max(client.out.len());
     srv.stats.total_net_output_bytes += client.out.len() as u64;
     srv.stats.total_writes_processed += 1;

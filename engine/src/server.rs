@@ -217,6 +217,8 @@ pub struct Server {
     pub active_expire_enabled: bool,
     /// DEBUG PAUSE-CRON: the periodic cron does nothing while set.
     pub cron_paused: bool,
+    /// Pub/sub subscriptions, by channel, pattern and shard channel.
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 impl Server {
@@ -251,6 +253,7 @@ impl Server {
             replid,
             active_expire_enabled: true,
             cron_paused: false,
+            pubsub: Default::default(),
         }
     }
 
@@ -265,26 +268,28 @@ impl Server {
 
     /// Turns effect recording on or off (an AOF or a replica is attached,
     /// or the last one went away). The databases then log the keys they
-    /// expire so their deletions propagate.
+    /// expire so their deletions propagate (see [`crate::notify::sync_key_logs`]).
     pub fn record_effects(&mut self, on: bool) {
         self.effects.set_recording(on);
-        for db in &mut self.dbs {
-            db.log_expired(on);
-        }
+        crate::notify::sync_key_logs(self);
     }
 
-    /// Moves the keys the databases expired into the running unit's
-    /// effects, as `DEL`s (Redis propagates expiry as a deletion).
-    pub fn propagate_expired(&mut self) {
-        if !self.effects.is_recording() {
-            return;
-        }
+    /// Takes the keys the databases expired, by database, and moves them
+    /// into the running unit's effects as `DEL`s if effects are recorded
+    /// (Redis propagates expiry as a deletion). The caller publishes their
+    /// `expired` events.
+    pub fn propagate_expired(&mut self) -> Vec<(usize, bytes::Bytes)> {
+        let mut expired = Vec::new();
         for (index, db) in self.dbs.iter_mut().enumerate() {
             for key in db.take_expired_log() {
-                self.effects
-                    .push(index, vec![bytes::Bytes::from_static(b"DEL"), key]);
+                if self.effects.is_recording() {
+                    let del = vec![bytes::Bytes::from_static(b"DEL"), key.clone()];
+                    self.effects.push(index, del);
+                }
+                expired.push((index, key));
             }
         }
+        expired
     }
 
     /// Marks the transactions that WATCH `key` in `db` as failed (Redis's

@@ -348,9 +348,14 @@ impl ClientType {
         }
     }
 
-    /// Keel has no replication or pub/sub yet: every connection is normal.
-    fn of(_client: &Client) -> ClientType {
-        ClientType::Normal
+    /// A subscriber is of the pub/sub class; Keel has no replication yet,
+    /// so every other connection is normal.
+    fn of(client: &Client) -> ClientType {
+        if client.subs.any() {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
     }
 }
 
@@ -368,7 +373,7 @@ fn client_line(c: &Client, now_ms: u64, argv_mem: usize) -> String {
     let _ = write!(
         line,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
-         sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem=0 \
+         sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem=0 \
          rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={events} cmd={} user={} \
          redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -380,6 +385,9 @@ fn client_line(c: &Client, now_ms: u64, argv_mem: usize) -> String {
         now_ms.saturating_sub(c.last_interaction_ms) / 1000,
         c.flags(),
         c.db,
+        c.subs.channels.len(),
+        c.subs.patterns.len(),
+        c.subs.shard_channels.len(),
         c.query.len(),
         c.query.capacity() - c.query.len(),
         c.out.capacity(),

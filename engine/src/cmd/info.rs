@@ -270,9 +270,9 @@ fn stats(snap: &Snapshot, s: &mut Section) {
     s.field("evicted_clients", 0);
     s.field("keyspace_hits", st.keyspace_hits);
     s.field("keyspace_misses", st.keyspace_misses);
-    s.field("pubsub_channels", 0);
-    s.field("pubsub_patterns", 0);
-    s.field("pubsubshard_channels", 0);
+    s.field("pubsub_channels", srv.pubsub.channel_count());
+    s.field("pubsub_patterns", srv.pubsub.pattern_count());
+    s.field("pubsubshard_channels", srv.pubsub.shard_channel_count());
     s.field("latest_fork_usec", 0);
     s.field("total_forks", 0);
     s.field("unexpected_error_replies", st.unexpected_error_replies);

@@ -16,6 +16,7 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -293,6 +294,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         zset::COMMANDS,
         sort::COMMANDS,
         dump::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -388,6 +390,8 @@ impl Ctx<'_> {
             }
             None => {
                 self.srv.stats.keyspace_misses += 1;
+                let db = self.client.db;
+                crate::notify::key_missed(&mut self.srv.pubsub, &self.srv.config, db, key);
                 None
             }
         }

@@ -121,8 +121,12 @@ pub struct Db {
     /// a 2% weight. Like Redis's, it is only as fresh as the last pass.
     pub avg_ttl: u64,
     /// Keys expired (lazily or actively) since the last take, kept only
-    /// while write effects are recorded, so their deletions propagate.
+    /// while write effects are recorded (so their deletions propagate) or
+    /// `expired` keyspace events are on.
     expired_log: Option<Vec<Bytes>>,
+    /// Keys created since the last take, kept only while `new` keyspace
+    /// events are on.
+    created_log: Option<Vec<Bytes>>,
 }
 
 impl Db {
@@ -135,6 +139,7 @@ impl Db {
             lent: None,
             avg_ttl: 0,
             expired_log: None,
+            created_log: None,
         }
     }
 
@@ -199,9 +204,34 @@ impl Db {
         true
     }
 
-    /// Starts or stops logging expired keys (see [`Db::take_expired_log`]).
+    /// Starts or stops logging expired keys (see [`Db::take_expired_log`]);
+    /// a log already on keeps what it holds.
     pub fn log_expired(&mut self, on: bool) {
-        self.expired_log = on.then(Vec::new);
+        if on != self.expired_log.is_some() {
+            self.expired_log = on.then(Vec::new);
+        }
+    }
+
+    /// Starts or stops logging created keys (see [`Db::take_created_log`]);
+    /// a log already on keeps what it holds.
+    pub fn log_created(&mut self, on: bool) {
+        if on != self.created_log.is_some() {
+            self.created_log = on.then(Vec::new);
+        }
+    }
+
+    /// The keys created since the last call, oldest first.
+    pub fn take_created_log(&mut self) -> Vec<Bytes> {
+        self.created_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn note_created(&mut self, key: &[u8]) {
+        if let Some(log) = &mut self.created_log {
+            log.push(Bytes::copy_from_slice(key));
+        }
     }
 
     /// The keys expired since the last call, oldest first.
@@ -248,6 +278,7 @@ impl Db {
                 removed
             }
             None => {
+                self.note_created(key);
                 self.keys.insert(key, new);
                 0
             }
@@ -259,6 +290,7 @@ impl Db {
     pub fn insert_new(&mut self, key: &[u8], obj: Object) {
         self.settle();
         let added = entry_bytes(key, &obj);
+        self.note_created(key);
         let prev = self.keys.insert(key, obj);
         assert!(prev.is_none(), "insert_new over an existing key");
         self.account(added, 0);
@@ -295,7 +327,10 @@ impl Db {
         let added = entry_bytes(key, &obj);
         let removed = match self.keys.insert(key, obj) {
             Some(old) => entry_bytes(key, &old),
-            None => 0,
+            None => {
+                self.note_created(key);
+                0
+            }
         };
         self.account(added, removed);
     }
