@@ -19,6 +19,7 @@ pub mod testing;
 pub mod time;
 pub mod types;
 pub mod util;
+pub mod watch;
 
 pub use client::{ClientId, ClientInfo};
 pub use config::Config;
