@@ -71,6 +71,8 @@ pub struct Client {
     pub obuf_unsent: u64,
     /// Monotonic ms since when the pending output is over the soft limit.
     pub obuf_soft_since: Option<u64>,
+    /// The transaction being queued since MULTI; None outside one.
+    pub multi: Option<crate::cmd::multi::Transaction>,
 }
 
 impl Client {
@@ -101,6 +103,7 @@ impl Client {
             subs: Default::default(),
             obuf_unsent: 0,
             obuf_soft_since: None,
+            multi: None,
         }
     }
 
@@ -113,6 +116,7 @@ impl Client {
         self.reply_mode = ReplyMode::On;
         self.no_evict = false;
         self.no_touch = false;
+        self.multi = None;
     }
 
     /// Whether replies are currently sent to this client.
@@ -136,14 +140,33 @@ impl Client {
             + self.query.capacity()
             + self.out.capacity()
             + names
-            + self.last_cmd.capacity()) as u64
+            + self.last_cmd.capacity()
+            + self.multi_mem()) as u64
+    }
+
+    /// Commands queued in the transaction, -1 outside one (CLIENT LIST `multi`).
+    pub fn multi_count(&self) -> i64 {
+        self.multi.as_ref().map_or(-1, |t| t.len() as i64)
+    }
+
+    /// What the queued commands hold (CLIENT LIST `multi-mem`).
+    pub fn multi_mem(&self) -> usize {
+        self.multi.as_ref().map_or(0, |t| t.mem())
     }
 
     /// The CLIENT LIST `flags` field: one letter per flag, `N` for none.
-    pub fn flags(&self) -> String {
+    /// `cas_failed`: a key the client WATCHes was touched (`d`; the
+    /// registry holding that is the server's, see [`crate::watch`]).
+    pub fn flags(&self, cas_failed: bool) -> String {
         let mut flags = String::new();
         if self.subs.any() {
             flags.push('P');
+        }
+        if self.multi.is_some() {
+            flags.push('x');
+        }
+        if cas_failed {
+            flags.push('d');
         }
         if self.close_after_reply {
             flags.push('c');

@@ -14,14 +14,15 @@ pub mod glob;
 pub mod limits;
 pub mod node;
 pub mod notify;
-pub mod rdb;
 pub mod pubsub;
+pub mod rdb;
 pub mod resp;
 pub mod server;
 pub mod testing;
 pub mod time;
 pub mod types;
 pub mod util;
+pub mod watch;
 
 pub use client::{ClientId, ClientInfo};
 pub use config::Config;

@@ -1,6 +1,7 @@
 //! The sans-IO state machine.
 
 use crate::client::{Client, ClientId, ClientInfo, ReplyMode};
+use crate::cmd::multi::{self, Gate};
 use crate::cmd::{self, flags, CommandSpec, Ctx};
 use crate::config::Config;
 use crate::limits;
@@ -177,6 +178,7 @@ impl Node {
                 if let Some(mut gone) = self.clients.remove(&client) {
                     self.srv.pubsub.forget(&mut gone);
                 }
+                self.srv.watches.unwatch_all(client);
             }
             Input::ClientWritten { client, bytes } => {
                 if let Some(c) = self.clients.get_mut(&client) {
@@ -328,6 +330,7 @@ impl Node {
         }
         self.srv.effects.begin_unit();
         let (reply, outcome) = self.dispatch(client, args);
+        let reply = self.refused_in_multi(client, reply, &outcome);
         self.srv.effects.end_unit();
         self.count(&reply, &outcome);
         if client.replies_enabled() {
@@ -346,7 +349,7 @@ impl Node {
     fn count(&mut self, reply: &Reply, outcome: &Outcome) {
         let stats = &mut self.srv.stats;
         match outcome {
-            Outcome::Unknown => {}
+            Outcome::Unknown | Outcome::Queued => {}
             Outcome::Rejected(name) => stats.command(name).rejected_calls += 1,
             Outcome::Ran(name) => {
                 // As in Redis, only commands that ran count as processed.
@@ -402,6 +405,9 @@ impl Node {
             return (refusal, Outcome::Rejected(full_name));
         }
         client.last_cmd.clone_from(&full_name);
+        if let Some(done) = self.multi_gate(client, spec, &full_name, args) {
+            return done;
+        }
         let handler = self.pubsub_aware_handler(client, spec, &full_name);
         notify::sync_key_logs(&mut self.srv);
         let (db, dirty_before) = (client.db, self.srv.dirty);
@@ -454,6 +460,79 @@ impl Node {
         }
     }
 
+    // ---- transactions (MULTI ... EXEC) ----
+
+    /// A client in MULTI: queues the command, refuses it (`no-multi`), or
+    /// lets it run (None). EXEC in a transaction runs it here; RESET ends it.
+    fn multi_gate(
+        &mut self,
+        client: &mut Client,
+        spec: &CommandSpec,
+        full_name: &str,
+        args: &[Bytes],
+    ) -> Option<(Reply, Outcome)> {
+        match full_name {
+            "exec" if client.multi.is_some() => {
+                let reply = self.exec_transaction(client);
+                return Some((reply, Outcome::Ran(full_name.to_string())));
+            }
+            "reset" => multi::discard_transaction(&mut self.srv, client),
+            _ => {}
+        }
+        match multi::gate(&self.srv, client, spec, full_name, args) {
+            Gate::Run => None,
+            Gate::Queued(reply) => Some((reply, Outcome::Queued)),
+            Gate::Rejected(reply) => Some((reply, Outcome::Rejected(full_name.to_string()))),
+        }
+    }
+
+    /// A command refused before running (unknown, wrong arity, NOAUTH,
+    /// ...) while the client is in MULTI flags its transaction.
+    fn refused_in_multi(&mut self, client: &mut Client, reply: Reply, outcome: &Outcome) -> Reply {
+        match outcome {
+            Outcome::Rejected(name) => multi::refused_in_multi(&mut self.srv, client, name, reply),
+            Outcome::Unknown => multi::refused_in_multi(&mut self.srv, client, "", reply),
+            Outcome::Ran(_) | Outcome::Queued => reply,
+        }
+    }
+
+    /// EXEC: runs the queued commands one after the other through the
+    /// normal dispatch, inside the client's execution unit (so their
+    /// effects reach the AOF and replicas together, wrapped in MULTI/EXEC
+    /// when there are several), blocking commands answering at once.
+    fn exec_transaction(&mut self, client: &mut Client) -> Reply {
+        let queued = match multi::begin_exec(&mut self.srv, client) {
+            Ok(queued) => queued,
+            Err(reply) => return reply,
+        };
+        let deny_blocking = std::mem::replace(&mut client.deny_blocking, true);
+        let mut replies = Vec::with_capacity(queued.len());
+        for args in &queued {
+            let (reply, outcome) = self.dispatch(client, args);
+            self.count(&reply, &outcome);
+            replies.extend(self.reply_in_exec(client, reply));
+        }
+        client.deny_blocking = deny_blocking;
+        client.last_cmd.clear();
+        client.last_cmd.push_str("exec");
+        Reply::Array(replies)
+    }
+
+    /// A queued command's reply as it goes into EXEC's array. The few
+    /// commands that answer later or not at all: DEBUG SLEEP answers OK in
+    /// its slot (the pause then holds the other clients); CLIENT REPLY
+    /// OFF|SKIP leaves its slot out (Redis sends a broken array there).
+    fn reply_in_exec(&mut self, client: &Client, reply: Reply) -> Option<Reply> {
+        if !matches!(reply, Reply::NoReply) {
+            return Some(reply);
+        }
+        if self.srv.sleeping_client == Some(client.id) {
+            self.srv.sleeping_client = None;
+            return Some(Reply::OK);
+        }
+        None
+    }
+
     /// DEBUG SLEEP has ended: answer the sleeper, then run what queued up.
     fn end_pause(&mut self) {
         self.srv.paused_until = None;
@@ -491,6 +570,10 @@ impl Node {
         self.close_idle_clients();
         self.enforce_output_limits();
         self.flush_subscribers();
+        let clients = &self.clients;
+        self.srv
+            .watches
+            .retain_clients(|id| clients.contains_key(&id));
         let now_ms = self.srv.now.mono_ms;
         self.srv.stats.sample_rates(now_ms);
     }
@@ -583,6 +666,8 @@ enum Outcome {
     Rejected(String),
     /// The handler ran, by full name.
     Ran(String),
+    /// Queued in a transaction (MULTI): counted when EXEC runs it.
+    Queued,
 }
 
 /// Whether `client` is in RESP2 subscribed mode, where only a few

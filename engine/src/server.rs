@@ -219,6 +219,8 @@ pub struct Server {
     pub cron_paused: bool,
     /// Pub/sub subscriptions, by channel, pattern and shard channel.
     pub pubsub: crate::pubsub::PubSub,
+    /// Who WATCHes which keys, and whose transaction already failed.
+    pub watches: crate::watch::Watches,
 }
 
 impl Server {
@@ -254,6 +256,7 @@ impl Server {
             active_expire_enabled: true,
             cron_paused: false,
             pubsub: Default::default(),
+            watches: crate::watch::Watches::default(),
         }
     }
 
@@ -294,8 +297,34 @@ impl Server {
 
     /// Marks the transactions that WATCH `key` in `db` as failed (Redis's
     /// `touchWatchedKey`).
-    pub fn touch_watched_key(&mut self, _db: usize, _key: &[u8]) {
-        // WATCH arrives with MULTI/EXEC; until then nobody watches.
+    pub fn touch_watched_key(&mut self, db: usize, key: &[u8]) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let exists = self.dbs.get(db).is_some_and(|d| d.keys().contains_key(key));
+        self.watches.touch(db, key, exists);
+    }
+
+    /// Database `db` is about to be emptied (FLUSHDB, FLUSHALL): the
+    /// watched keys it holds are touched.
+    pub fn touch_watched_keys_on_flush(&mut self, db: usize) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let now = self.now.unix_ms;
+        self.watches.touch_all_in_db(db, &self.dbs[db], None, now);
+    }
+
+    /// Databases `a` and `b` are about to swap contents (SWAPDB): the
+    /// watched keys of each that exist in either are touched.
+    pub fn touch_watched_keys_on_swap(&mut self, a: usize, b: usize) {
+        if self.watches.is_empty() || a == b {
+            return;
+        }
+        let now = self.now.unix_ms;
+        let (db_a, db_b) = (&self.dbs[a], &self.dbs[b]);
+        self.watches.touch_all_in_db(a, db_a, Some(db_b), now);
+        self.watches.touch_all_in_db(b, db_b, Some(db_a), now);
     }
 
     /// DEBUG CHANGE-REPL-ID: a fresh replication id, drawn from the seeded RNG.

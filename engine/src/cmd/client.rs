@@ -361,7 +361,9 @@ impl ClientType {
 
 /// Renders one CLIENT LIST line (without the newline). `argv_mem` is the
 /// size of the command being run, for the caller; 0 for the others.
-fn client_line(c: &Client, now_ms: u64, argv_mem: usize) -> String {
+fn client_line(c: &Client, srv: &crate::server::Server, argv_mem: usize) -> String {
+    let now_ms = srv.now.mono_ms;
+    let cas_failed = srv.watches.flagged(c.id, &srv.dbs, srv.now.unix_ms);
     let text = |b: &Option<Bytes>| {
         b.as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -373,7 +375,7 @@ fn client_line(c: &Client, now_ms: u64, argv_mem: usize) -> String {
     let _ = write!(
         line,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
-         sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem=0 \
+         sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem={} \
          rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={events} cmd={} user={} \
          redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -383,13 +385,15 @@ fn client_line(c: &Client, now_ms: u64, argv_mem: usize) -> String {
         text(&c.name),
         now_ms.saturating_sub(c.created_ms) / 1000,
         now_ms.saturating_sub(c.last_interaction_ms) / 1000,
-        c.flags(),
+        c.flags(cas_failed),
         c.db,
         c.subs.channels.len(),
         c.subs.patterns.len(),
         c.subs.shard_channels.len(),
+        c.multi_count(),
         c.query.len(),
         c.query.capacity() - c.query.len(),
+        c.multi_mem(),
         c.out.capacity(),
         c.out_peak,
         c.out.len(),
@@ -425,7 +429,6 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     } else if args.len() != 2 {
         return Reply::syntax_error();
     }
-    let now = ctx.now().mono_ms;
     let caller_id = ctx.client.id;
     let mut all: Vec<&Client> = ctx.others.values().collect();
     all.push(ctx.client);
@@ -446,14 +449,14 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         } else {
             0
         };
-        text.push_str(&client_line(c, now, argv_mem));
+        text.push_str(&client_line(c, ctx.srv, argv_mem));
         text.push('\n');
     }
     Reply::Verbatim("txt", Bytes::from(text))
 }
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let mut line = client_line(ctx.client, ctx.now().mono_ms, args_size(args));
+    let mut line = client_line(ctx.client, ctx.srv, args_size(args));
     line.push('\n');
     Reply::Verbatim("txt", Bytes::from(line))
 }

@@ -16,6 +16,7 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -295,6 +296,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         sort::COMMANDS,
         dump::COMMANDS,
         pubsub::COMMANDS,
+        multi::COMMANDS,
     ]
 }
 

@@ -238,6 +238,7 @@ fn flush_mode(ctx: &Ctx, args: &[Bytes]) -> Result<bool, Reply> {
 /// freer that releases them a bounded number per cron step. Returns the
 /// number of keys removed.
 fn empty_db(ctx: &mut Ctx, index: usize, lazily: bool) -> usize {
+    ctx.srv.touch_watched_keys_on_flush(index);
     let contents = ctx.srv.dbs[index].clear();
     let removed = contents.len();
     if lazily {
@@ -285,6 +286,7 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if !(0..count).contains(&a) || !(0..count).contains(&b) {
         return Reply::err("ERR DB index is out of range");
     }
+    ctx.srv.touch_watched_keys_on_swap(a as usize, b as usize);
     ctx.srv.dbs.swap(a as usize, b as usize);
     ctx.dirty(1);
     Reply::OK

@@ -21,6 +21,7 @@ mod model;
 pub mod op;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod watch;
 
 use crate::history::History;
 use std::collections::BTreeMap;
