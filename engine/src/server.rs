@@ -193,6 +193,9 @@ pub struct Server {
     pub outputs: VecDeque<Output>,
     /// Disk requests in flight (snapshots, the append-only log).
     pub disk: crate::disk::DiskQueue,
+    /// Expired keys whose DEL is in the effects and whose `expired` event
+    /// is not published yet (see [`Server::stage_expired`]).
+    expired_staged: Vec<(usize, bytes::Bytes)>,
     /// Write effects for the AOF and replicas (recorded only when one is attached).
     pub effects: crate::effects::Effects,
     /// Values waiting to be freed in bounded steps (UNLINK, FLUSHALL ASYNC),
@@ -244,6 +247,7 @@ impl Server {
             dirty: 0,
             outputs: VecDeque::new(),
             disk: crate::disk::DiskQueue::default(),
+            expired_staged: Vec::new(),
             effects: crate::effects::Effects::default(),
             lazyfree: Vec::new(),
             lazyfree_bytes: 0,
@@ -282,17 +286,24 @@ impl Server {
     /// (Redis propagates expiry as a deletion). The caller publishes their
     /// `expired` events.
     pub fn propagate_expired(&mut self) -> Vec<(usize, bytes::Bytes)> {
-        let mut expired = Vec::new();
+        self.stage_expired();
+        std::mem::take(&mut self.expired_staged)
+    }
+
+    /// Moves the keys the databases expired so far into the running
+    /// unit's effects, as `DEL`s, keeping them for their `expired` events.
+    /// Called before a command adds an effect of its own, so deletions
+    /// come first, as in Redis.
+    pub fn stage_expired(&mut self) {
         for (index, db) in self.dbs.iter_mut().enumerate() {
             for key in db.take_expired_log() {
                 if self.effects.is_recording() {
                     let del = vec![bytes::Bytes::from_static(b"DEL"), key.clone()];
                     self.effects.push(index, del);
                 }
-                expired.push((index, key));
+                self.expired_staged.push((index, key));
             }
         }
-        expired
     }
 
     /// Marks the transactions that WATCH `key` in `db` as failed (Redis's

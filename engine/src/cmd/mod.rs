@@ -450,6 +450,7 @@ impl Ctx<'_> {
 
     /// Adds an effect before this command's own (in the client's database).
     pub fn also_propagate(&mut self, argv: Vec<Bytes>) {
+        self.srv.stage_expired();
         let db = self.client.db;
         self.srv.effects.push(db, argv);
     }
