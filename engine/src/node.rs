@@ -10,6 +10,8 @@ use crate::time::Now;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 
+mod blocking;
+
 /// An event from the outside world.
 #[derive(Debug)]
 pub enum Input<'a> {
@@ -63,6 +65,8 @@ pub type Clients = BTreeMap<ClientId, Client>;
 pub struct Node {
     srv: Server,
     clients: Clients,
+    /// Blocked clients' wait queues and timeouts.
+    waits: blocking::Waits,
 }
 
 impl Node {
@@ -70,6 +74,7 @@ impl Node {
         Node {
             srv: Server::new(config, now),
             clients: Clients::new(),
+            waits: blocking::Waits::default(),
         }
     }
 
@@ -159,12 +164,14 @@ impl Node {
             Input::ClientData { client, data } => self.on_client_data(client, data),
             Input::ClientClosed { client } => {
                 self.clients.remove(&client);
+                self.forget_wait(client);
             }
         }
     }
 
-    /// Runs timers that are due: the end of a DEBUG SLEEP, and the periodic
-    /// cron (active expiry, lazy freeing, idle client timeouts, stats).
+    /// Runs timers that are due: the end of a DEBUG SLEEP, blocked clients'
+    /// timeouts, and the periodic cron (active expiry, lazy freeing, idle
+    /// client timeouts, stats).
     /// While DEBUG SLEEP lasts nothing runs, the cron included, as in Redis
     /// whose whole process sleeps.
     pub fn handle_timeout(&mut self, now: Now) {
@@ -174,11 +181,13 @@ impl Node {
             Some(_) => return,
             None => {}
         }
+        self.time_out_blocked_clients();
         if now.mono_ms >= self.srv.next_cron_ms {
             self.cron();
             let period = 1000 / self.srv.config.hz.max(1);
             self.srv.next_cron_ms = now.mono_ms + period;
         }
+        self.resume_unblocked();
     }
 
     // ---- polls ----
@@ -191,7 +200,11 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.srv.paused_until {
             Some(p) => Some(p),
-            None => Some(self.srv.next_cron_ms),
+            None => {
+                // A wait times out once its deadline has passed: 1 ms after.
+                let wait = self.waits.next_deadline().map(|t| t.saturating_add(1));
+                Some(wait.map_or(self.srv.next_cron_ms, |t| t.min(self.srv.next_cron_ms)))
+            }
         }
     }
 
@@ -212,6 +225,7 @@ impl Node {
         }
         self.process(&mut client);
         self.finish(client);
+        self.resume_unblocked();
     }
 
     fn query_buffer_too_big(&self, client: &Client) -> bool {
@@ -223,12 +237,14 @@ impl Node {
         client.query.len() > limit
     }
 
-    /// Parses and runs every complete command in the client's buffer.
+    /// Parses and runs every complete command in the client's buffer,
+    /// until it blocks (the rest waits in its buffer).
     fn process(&mut self, client: &mut Client) {
         while self.srv.paused_until.is_none()
             && !self.srv.shutting_down
             && !client.close_after_reply
             && !client.killed
+            && client.blocked.is_none()
         {
             let lim = ParseLimits {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
@@ -267,16 +283,21 @@ impl Node {
         if client.reply_mode == ReplyMode::SkipNext {
             client.reply_mode = ReplyMode::Skipping;
         }
+        let others_before = self.clients.len();
         self.srv.effects.begin_unit();
         let (reply, outcome) = self.dispatch(client, args);
         self.srv.effects.end_unit();
-        self.count(&reply, &outcome);
-        if client.replies_enabled() {
-            encode(&reply, client.protocol, &mut client.out);
+        // A blocked command is counted and answered when its wait ends.
+        if client.blocked.is_none() {
+            self.count(&reply, &outcome);
+            if client.replies_enabled() {
+                encode(&reply, client.protocol, &mut client.out);
+            }
         }
         if client.reply_mode == ReplyMode::Skipping {
             client.reply_mode = ReplyMode::On;
         }
+        self.after_command(client, others_before);
     }
 
     /// Updates the counters INFO reports (stats, commandstats, errorstats).
@@ -347,6 +368,9 @@ impl Node {
         self.srv.propagate_expired();
         let made_dirty = self.srv.dirty > dirty_before;
         self.srv.effects.command_done(db, args, made_dirty);
+        if made_dirty {
+            self.signal_written_keys(spec, args);
+        }
         (reply, Outcome::Ran(full_name))
     }
 
@@ -372,6 +396,7 @@ impl Node {
                 self.finish(client);
             }
         }
+        self.resume_unblocked();
     }
 
     fn cron(&mut self) {
@@ -436,9 +461,11 @@ impl Node {
             return;
         }
         let now = self.srv.now.mono_ms;
+        // Blocked clients are exempt, as in Redis: their wait has its own timeout.
         let idle: Vec<ClientId> = self
             .clients
             .values()
+            .filter(|c| c.blocked.is_none())
             .filter(|c| now.saturating_sub(c.last_interaction_ms) > timeout_ms)
             .map(|c| c.id)
             .collect();

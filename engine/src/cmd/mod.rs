@@ -6,6 +6,7 @@
 //! A handler takes the execution context and the arguments (the command
 //! name included, as in Redis's argv) and returns the reply.
 
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;
@@ -273,6 +274,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        blocking::COMMANDS,
     ]
 }
 
