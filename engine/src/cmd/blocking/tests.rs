@@ -45,6 +45,7 @@ fn info_field(h: &mut Harness, c: u64, section: &str, name: &str) -> String {
 mod answers_at_once;
 mod effects;
 mod errors;
+mod model;
 mod unblock;
 mod waits;
 mod wake_order;
