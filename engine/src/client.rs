@@ -73,6 +73,66 @@ pub struct Client {
     pub obuf_soft_since: Option<u64>,
     /// The transaction being queued since MULTI; None outside one.
     pub multi: Option<crate::cmd::multi::Transaction>,
+    /// What the client waits for while a blocking command (BLPOP, ...) holds
+    /// it: it runs nothing else until served, timed out or unblocked.
+    pub blocked: Option<Box<Blocked>>,
+    /// CLIENT UNBLOCK requests this client's command made, for the node to
+    /// carry out once the command returns (the targets' wait queues are
+    /// the node's).
+    pub unblock_requests: Vec<(ClientId, UnblockReason)>,
+}
+
+/// A blocked client's wait: where, until when, and what serving it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocked {
+    /// The database the keys are in (the client's, when it blocked).
+    pub db: usize,
+    /// The keys waited on, in the command's order, without repeats.
+    pub keys: Vec<Bytes>,
+    /// Monotonic ms after which it times out; None waits forever.
+    pub deadline_ms: Option<u64>,
+    pub op: BlockedOp,
+}
+
+/// What a blocked command does with the first of its keys that becomes
+/// ready.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockedOp {
+    /// BLPOP, BRPOP: one element.
+    Pop(crate::types::list::End),
+    /// BLMPOP: up to `count` elements.
+    MultiPop {
+        end: crate::types::list::End,
+        count: usize,
+    },
+    /// BLMOVE, BRPOPLPUSH (`rpoplpush` for how it propagates).
+    Move {
+        destination: Bytes,
+        from: crate::types::list::End,
+        to: crate::types::list::End,
+        rpoplpush: bool,
+    },
+    /// BZPOPMIN, BZPOPMAX: one member (`max` for the highest score).
+    ZPop { max: bool },
+    /// BZMPOP: up to `count` members.
+    ZMultiPop { max: bool, count: usize },
+}
+
+impl BlockedOp {
+    /// Whether this operation is served by a key holding a sorted set
+    /// (else by a list); a key of the other type leaves the client waiting.
+    pub fn wants_zset(&self) -> bool {
+        matches!(self, BlockedOp::ZPop { .. } | BlockedOp::ZMultiPop { .. })
+    }
+}
+
+/// How CLIENT UNBLOCK ends the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnblockReason {
+    /// The reply the command gives when its timeout passes.
+    Timeout,
+    /// `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
+    Error,
 }
 
 impl Client {
@@ -104,6 +164,8 @@ impl Client {
             obuf_unsent: 0,
             obuf_soft_since: None,
             multi: None,
+            blocked: None,
+            unblock_requests: Vec::new(),
         }
     }
 
@@ -164,6 +226,9 @@ impl Client {
         }
         if self.multi.is_some() {
             flags.push('x');
+        }
+        if self.blocked.is_some() {
+            flags.push('b');
         }
         if cas_failed {
             flags.push('d');

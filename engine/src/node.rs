@@ -13,6 +13,8 @@ use crate::time::Now;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 
+mod blocking;
+
 /// An event from the outside world.
 #[derive(Debug)]
 pub enum Input<'a> {
@@ -80,6 +82,8 @@ pub type Clients = BTreeMap<ClientId, Client>;
 pub struct Node {
     srv: Server,
     clients: Clients,
+    /// Blocked clients' wait queues and timeouts.
+    waits: blocking::Waits,
 }
 
 impl Node {
@@ -87,6 +91,7 @@ impl Node {
         Node {
             srv: Server::new(config, now),
             clients: Clients::new(),
+            waits: blocking::Waits::default(),
         }
     }
 
@@ -179,6 +184,7 @@ impl Node {
                     self.srv.pubsub.forget(&mut gone);
                 }
                 self.srv.watches.unwatch_all(client);
+                self.forget_wait(client);
             }
             Input::ClientWritten { client, bytes } => {
                 if let Some(c) = self.clients.get_mut(&client) {
@@ -189,8 +195,9 @@ impl Node {
         }
     }
 
-    /// Runs timers that are due: the end of a DEBUG SLEEP, and the periodic
-    /// cron (active expiry, lazy freeing, idle client timeouts, stats).
+    /// Runs timers that are due: the end of a DEBUG SLEEP, blocked clients'
+    /// timeouts, and the periodic cron (active expiry, lazy freeing, idle
+    /// client timeouts, stats).
     /// While DEBUG SLEEP lasts nothing runs, the cron included, as in Redis
     /// whose whole process sleeps.
     pub fn handle_timeout(&mut self, now: Now) {
@@ -200,11 +207,13 @@ impl Node {
             Some(_) => return,
             None => {}
         }
+        self.time_out_blocked_clients();
         if now.mono_ms >= self.srv.next_cron_ms {
             self.cron();
             let period = 1000 / self.srv.config.hz.max(1);
             self.srv.next_cron_ms = now.mono_ms + period;
         }
+        self.resume_unblocked();
     }
 
     // ---- polls ----
@@ -217,7 +226,11 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.srv.paused_until {
             Some(p) => Some(p),
-            None => Some(self.srv.next_cron_ms),
+            None => {
+                // A wait times out once its deadline has passed: 1 ms after.
+                let wait = self.waits.next_deadline().map(|t| t.saturating_add(1));
+                Some(wait.map_or(self.srv.next_cron_ms, |t| t.min(self.srv.next_cron_ms)))
+            }
         }
     }
 
@@ -238,6 +251,7 @@ impl Node {
         }
         self.process(&mut client);
         self.finish(client);
+        self.resume_unblocked();
     }
 
     /// A disk request finished. The jobs that wait on disk (snapshots,
@@ -255,12 +269,14 @@ impl Node {
         client.query.len() > limit
     }
 
-    /// Parses and runs every complete command in the client's buffer.
+    /// Parses and runs every complete command in the client's buffer,
+    /// until it blocks (the rest waits in its buffer).
     fn process(&mut self, client: &mut Client) {
         while self.srv.paused_until.is_none()
             && !self.srv.shutting_down
             && !client.close_after_reply
             && !client.killed
+            && client.blocked.is_none()
         {
             let lim = ParseLimits {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
@@ -320,6 +336,8 @@ impl Node {
     fn drop_client(&mut self, id: ClientId) {
         if let Some(mut client) = self.clients.remove(&id) {
             self.srv.pubsub.forget(&mut client);
+            self.srv.watches.unwatch_all(id);
+            self.forget_wait(id);
             self.srv.outputs.push_back(Output::Close { client: id });
         }
     }
@@ -328,13 +346,17 @@ impl Node {
         if client.reply_mode == ReplyMode::SkipNext {
             client.reply_mode = ReplyMode::Skipping;
         }
+        let others_before = self.clients.len();
         self.srv.effects.begin_unit();
         let (reply, outcome) = self.dispatch(client, args);
         let reply = self.refused_in_multi(client, reply, &outcome);
         self.srv.effects.end_unit();
-        self.count(&reply, &outcome);
-        if client.replies_enabled() {
-            encode(&reply, client.protocol, &mut client.out);
+        // A blocked command is counted and answered when its wait ends.
+        if client.blocked.is_none() {
+            self.count(&reply, &outcome);
+            if client.replies_enabled() {
+                encode(&reply, client.protocol, &mut client.out);
+            }
         }
         if client.reply_mode == ReplyMode::Skipping {
             client.reply_mode = ReplyMode::On;
@@ -343,6 +365,7 @@ impl Node {
         if obuf::over_limit(client, limits, self.srv.now.mono_ms) {
             client.killed = true;
         }
+        self.after_command(client, others_before);
     }
 
     /// Updates the counters INFO reports (stats, commandstats, errorstats).
@@ -422,6 +445,9 @@ impl Node {
         notify::publish_logged(&mut self.srv, Some(client), &mut self.clients);
         let made_dirty = self.srv.dirty > dirty_before;
         self.srv.effects.command_done(db, args, made_dirty);
+        if made_dirty {
+            self.signal_written_keys(spec, args);
+        }
         (reply, Outcome::Ran(full_name))
     }
 
@@ -555,6 +581,7 @@ impl Node {
                 self.finish(client);
             }
         }
+        self.resume_unblocked();
     }
 
     fn cron(&mut self) {
@@ -629,10 +656,11 @@ impl Node {
             return;
         }
         let now = self.srv.now.mono_ms;
+        // Blocked clients are exempt, as in Redis: their wait has its own timeout.
         let idle: Vec<ClientId> = self
             .clients
             .values()
-            .filter(|c| !c.subs.any())
+            .filter(|c| !c.subs.any() && c.blocked.is_none())
             .filter(|c| now.saturating_sub(c.last_interaction_ms) > timeout_ms)
             .map(|c| c.id)
             .collect();

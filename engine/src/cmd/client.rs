@@ -1,5 +1,5 @@
 //! CLIENT and its subcommands: ID, GETNAME, SETNAME, SETINFO, LIST, INFO,
-//! KILL, REPLY, NO-EVICT, NO-TOUCH, HELP. Replies follow Redis 7.0; SETINFO,
+//! KILL, UNBLOCK, REPLY, NO-EVICT, NO-TOUCH, HELP. Replies follow Redis 7.0; SETINFO,
 //! NO-TOUCH and the lib-name/lib-ver fields follow Redis 7.2, and the
 //! MAXAGE filter of KILL follows Redis 7.4.
 
@@ -123,6 +123,19 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         )
     }
     .with_docs(docs::CLIENT_KILL),
+    CommandSpec {
+        complexity: "O(log N) where N is the number of client connections",
+        ..sub(
+            "unblock",
+            -3,
+            ADMIN_FLAGS,
+            ADMIN_ACL,
+            "5.0.0",
+            "Unblock a client blocked in a blocking command from a different connection",
+            unblock,
+        )
+    }
+    .with_docs(docs::CLIENT_UNBLOCK),
     sub(
         "reply",
         3,
@@ -219,6 +232,8 @@ const HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
@@ -597,6 +612,40 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         kill_one(ctx, id);
     }
     Reply::Int(victims.len() as i64)
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when `id` is a client blocked in
+/// a blocking command, which the node then answers as if its timeout
+/// passed (TIMEOUT, the default) or with an UNBLOCKED error; else 0. The
+/// reason is checked before the id, as Redis does.
+fn unblock(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    use crate::client::UnblockReason;
+    let reason =
+        match args.get(3) {
+            _ if args.len() > 4 => return Reply::err(
+                "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT \
+HELP.",
+            ),
+            None => UnblockReason::Timeout,
+            Some(arg) if eq_ic(arg, "timeout") => UnblockReason::Timeout,
+            Some(arg) if eq_ic(arg, "error") => UnblockReason::Error,
+            Some(_) => return Reply::err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+        };
+    let Some(id) = parse_i64(&args[2]) else {
+        return Reply::not_integer();
+    };
+    let target = ClientId::try_from(id).ok();
+    let blocked = target
+        .and_then(|id| ctx.others.get(&id))
+        .is_some_and(|c| c.blocked.is_some());
+    let requested = |t: &(ClientId, UnblockReason)| Some(t.0) == target;
+    if !blocked || ctx.client.unblock_requests.iter().any(requested) {
+        return Reply::Int(0);
+    }
+    if let Some(id) = target {
+        ctx.client.unblock_requests.push((id, reason));
+    }
+    Reply::Int(1)
 }
 
 #[cfg(test)]

@@ -176,9 +176,13 @@ fn clients(snap: &Snapshot, s: &mut Section) {
     s.field("maxclients", snap.srv.config.maxclients);
     s.field("client_recent_max_input_buffer", max_in.unwrap_or(0));
     s.field("client_recent_max_output_buffer", max_out.unwrap_or(0));
-    s.field("blocked_clients", 0);
+    let blocked = snap.clients.iter().filter_map(|c| c.blocked.as_ref());
+    let (blocked, timed) = blocked.fold((0, 0), |(n, t), b| {
+        (n + 1, t + b.deadline_ms.is_some() as usize)
+    });
+    s.field("blocked_clients", blocked);
     s.field("tracking_clients", 0);
-    s.field("clients_in_timeout_table", 0);
+    s.field("clients_in_timeout_table", timed);
 }
 
 fn percent(part: u64, whole: u64) -> String {

@@ -6,6 +6,7 @@
 //! A handler takes the execution context and the arguments (the command
 //! name included, as in Redis's argv) and returns the reply.
 
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;
@@ -297,6 +298,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         dump::COMMANDS,
         pubsub::COMMANDS,
         multi::COMMANDS,
+        blocking::COMMANDS,
     ]
 }
 
