@@ -11,6 +11,7 @@ pub mod db;
 pub mod effects;
 pub mod glob;
 pub mod limits;
+pub mod lua;
 pub mod node;
 pub mod notify;
 pub mod resp;

@@ -213,6 +213,8 @@ pub struct Server {
     pub active_expire_enabled: bool,
     /// DEBUG PAUSE-CRON: the periodic cron does nothing while set.
     pub cron_paused: bool,
+    /// Lua scripting: the Lua state, the script cache (EVAL, SCRIPT).
+    pub scripting: crate::lua::Scripting,
 }
 
 impl Server {
@@ -246,6 +248,7 @@ impl Server {
             replid,
             active_expire_enabled: true,
             cron_paused: false,
+            scripting: crate::lua::Scripting::default(),
         }
     }
 

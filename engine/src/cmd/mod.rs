@@ -15,6 +15,7 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -273,6 +274,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

@@ -1,0 +1,390 @@
+//! The Lua runtime through EVAL: conversions in both directions (RESP2
+//! and RESP3), the sandbox, the `redis` library and the libraries, with
+//! the texts redis-server 7.0.15 gives.
+
+use crate::config::Config;
+use crate::resp::frame::Frame;
+use crate::testing::Harness;
+use bytes::Bytes;
+
+fn setup() -> (Harness, u64) {
+    let mut h = Harness::new(Config::default());
+    let c = h.connect();
+    (h, c)
+}
+
+fn eval(h: &mut Harness, c: u64, script: &str) -> Frame {
+    h.call(c, &["EVAL", script, "0"])
+}
+
+fn bulk(s: &str) -> Frame {
+    Frame::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+}
+
+fn ints(v: &[i64]) -> Frame {
+    Frame::Array(v.iter().map(|&n| Frame::Int(n)).collect())
+}
+
+/// The error text without the ` script: <sha>, on ...` suffix.
+fn error_head(frame: Frame) -> String {
+    let Frame::Error(text) = frame else {
+        panic!("expected an error, got {frame:?}");
+    };
+    text.split(" script: ")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn lua_numbers_truncate_to_integers() {
+    let (mut h, c) = setup();
+    assert_eq!(eval(&mut h, c, "return 3.99"), Frame::Int(3));
+    assert_eq!(eval(&mut h, c, "return -3.99"), Frame::Int(-3));
+    assert_eq!(eval(&mut h, c, "return 1e20"), Frame::Int(i64::MIN));
+    assert_eq!(eval(&mut h, c, "return 0/0"), Frame::Int(i64::MIN));
+}
+
+#[test]
+fn lua_tables_stop_at_the_first_nil() {
+    let (mut h, c) = setup();
+    assert_eq!(
+        eval(&mut h, c, "return {1, 2, 3.7, 'x', nil, 5}"),
+        Frame::Array(vec![Frame::Int(1), Frame::Int(2), Frame::Int(3), bulk("x")])
+    );
+    assert_eq!(eval(&mut h, c, "return {a=1}"), Frame::Array(vec![]));
+}
+
+#[test]
+fn lua_booleans_and_nil_in_resp2() {
+    let (mut h, c) = setup();
+    assert_eq!(eval(&mut h, c, "return true"), Frame::Int(1));
+    assert_eq!(eval(&mut h, c, "return false"), Frame::Null);
+    assert_eq!(eval(&mut h, c, "return nil"), Frame::Null);
+}
+
+#[test]
+fn lua_booleans_in_resp3_scripts() {
+    let (mut h, c) = setup();
+    h.call(c, &["HELLO", "3"]);
+    assert_eq!(
+        eval(&mut h, c, "redis.setresp(3) return true"),
+        Frame::Bool(true)
+    );
+    assert_eq!(
+        eval(&mut h, c, "redis.setresp(3) return false"),
+        Frame::Bool(false)
+    );
+    assert_eq!(eval(&mut h, c, "return false"), Frame::Null);
+}
+
+#[test]
+fn lua_special_tables() {
+    let (mut h, c) = setup();
+    assert_eq!(
+        eval(&mut h, c, "return {ok='fine'}"),
+        Frame::Simple("fine".into())
+    );
+    assert_eq!(
+        eval(&mut h, c, "return {err='BAD thing'}"),
+        Frame::Error("BAD thing".into())
+    );
+    assert_eq!(
+        eval(&mut h, c, "return {err='a\\nb'}"),
+        Frame::Error("a b".into())
+    );
+    assert_eq!(eval(&mut h, c, "return {double=1.5}"), bulk("1.5"));
+    h.call(c, &["HELLO", "3"]);
+    assert_eq!(
+        eval(&mut h, c, "return {double=1.5}"),
+        Frame::Double("1.5".into())
+    );
+    assert_eq!(
+        eval(&mut h, c, "return {map={a=1}}"),
+        Frame::Map(vec![(bulk("a"), Frame::Int(1))])
+    );
+    assert_eq!(
+        eval(&mut h, c, "return {set={a=true}}"),
+        Frame::Set(vec![bulk("a")])
+    );
+    assert_eq!(
+        eval(&mut h, c, "return {big_number='123'}"),
+        Frame::BigNumber("123".into())
+    );
+}
+
+#[test]
+fn redis_replies_in_lua_resp2() {
+    let (mut h, c) = setup();
+    h.call(c, &["HSET", "h", "f", "v"]);
+    assert_eq!(
+        eval(&mut h, c, "return type(redis.call('get', 'nokey'))"),
+        bulk("boolean")
+    );
+    assert_eq!(
+        eval(&mut h, c, "return redis.call('set', 'k', 'v').ok"),
+        bulk("OK")
+    );
+    assert_eq!(
+        eval(&mut h, c, "return redis.pcall('incr', 'k').err"),
+        bulk("ERR value is not an integer or out of range")
+    );
+    assert_eq!(
+        eval(&mut h, c, "return redis.call('hgetall', 'h')"),
+        Frame::Array(vec![bulk("f"), bulk("v")])
+    );
+    assert_eq!(
+        eval(&mut h, c, "return type(redis.call('incr', 'n'))"),
+        bulk("number")
+    );
+}
+
+#[test]
+fn redis_replies_in_lua_resp3() {
+    let (mut h, c) = setup();
+    h.call(c, &["HSET", "h", "f", "v"]);
+    h.call(c, &["ZADD", "z", "1.5", "m"]);
+    let script = "redis.setresp(3) local r = redis.call('hgetall', 'h') return r.map.f";
+    assert_eq!(eval(&mut h, c, script), bulk("v"));
+    let script = "redis.setresp(3) return type(redis.call('get', 'nokey'))";
+    assert_eq!(eval(&mut h, c, script), bulk("nil"));
+    let script = "redis.setresp(3) return tostring(redis.call('zscore', 'z', 'm').double)";
+    assert_eq!(eval(&mut h, c, script), bulk("1.5"));
+}
+
+#[test]
+fn reply_nesting_is_bounded() {
+    let (mut h, c) = setup();
+    let script = "local t = {} t[1] = t return t";
+    let request = crate::testing::request(&[b"EVAL", script.as_bytes(), b"0"]);
+    h.send_raw(c, &request);
+    let raw = String::from_utf8(h.pending_bytes(c)).expect("text");
+    let depth = super::convert::MAX_REPLY_DEPTH;
+    assert_eq!(
+        raw,
+        format!("{}-ERR reached lua stack limit\r\n", "*1\r\n".repeat(depth))
+    );
+}
+
+#[test]
+fn globals_are_read_only() {
+    let (mut h, c) = setup();
+    assert_eq!(
+        error_head(eval(&mut h, c, "x = 5")),
+        "ERR user_script:1: Attempt to modify a readonly table"
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return x")),
+        "ERR user_script:1: Script attempted to access nonexistent global variable 'x'"
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "redis.call = nil")),
+        "ERR user_script:1: Attempt to modify a readonly table"
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "rawset(_G, 'x', 1)")),
+        "ERR Attempt to modify a readonly table"
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return loadstring('x = 1')()")),
+        "ERR [string \"x = 1\"]:1: Attempt to modify a readonly table"
+    );
+    assert_eq!(
+        eval(&mut h, c, "local t = {} t.x = 1 return t.x"),
+        Frame::Int(1)
+    );
+    assert_eq!(
+        eval(&mut h, c, "return rawget(_G, 'nope') == nil"),
+        Frame::Int(1)
+    );
+}
+
+#[test]
+fn removed_functions_are_absent() {
+    let (mut h, c) = setup();
+    for name in [
+        "os", "io", "print", "loadfile", "dofile", "require", "package", "module", "debug",
+        "setfenv", "getfenv", "newproxy",
+    ] {
+        let head = error_head(eval(&mut h, c, &format!("return type({name})")));
+        assert_eq!(
+            head,
+            format!("ERR user_script:1: Script attempted to access nonexistent global variable '{name}'")
+        );
+    }
+    let kept = "return {type(loadstring), type(pcall), type(unpack), type(bit), type(struct)}";
+    let Frame::Array(types) = eval(&mut h, c, kept) else {
+        panic!("an array");
+    };
+    assert_eq!(types.len(), 5);
+}
+
+#[test]
+fn pcall_turns_error_tables_into_their_text() {
+    let (mut h, c) = setup();
+    let script = "local ok, e = pcall(redis.call, 'nosuch') return {tostring(ok), type(e), e}";
+    assert_eq!(
+        eval(&mut h, c, script),
+        Frame::Array(vec![
+            bulk("false"),
+            bulk("string"),
+            bulk("ERR Unknown Redis command called from script")
+        ])
+    );
+    let script = "local ok, e = pcall(function() error({err='x'}) end) return e";
+    assert_eq!(eval(&mut h, c, script), bulk("x"));
+    let script = "local ok, e = pcall(bit.band, 'x') return e";
+    assert_eq!(
+        eval(&mut h, c, script),
+        bulk("bad argument #1 to '?' (number expected, got string)")
+    );
+}
+
+#[test]
+fn redis_library_functions() {
+    let (mut h, c) = setup();
+    assert_eq!(
+        eval(&mut h, c, "return redis.sha1hex('')"),
+        bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return redis.sha1hex()")),
+        "ERR wrong number of arguments"
+    );
+    assert_eq!(
+        eval(&mut h, c, "return redis.error_reply('my err')"),
+        Frame::Error("my err".into())
+    );
+    assert_eq!(
+        eval(&mut h, c, "return redis.error_reply('noSpace')"),
+        Frame::Error("ERR noSpace".into())
+    );
+    assert_eq!(
+        eval(&mut h, c, "return redis.status_reply('FINE')"),
+        Frame::Simple("FINE".into())
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return redis.setresp(4)")),
+        "ERR RESP version must be 2 or 3."
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return redis.log(9, 'x')")),
+        "ERR Invalid debug level."
+    );
+    assert_eq!(
+        eval(&mut h, c, "return redis.replicate_commands()"),
+        Frame::Int(1)
+    );
+    assert_eq!(
+        eval(
+            &mut h,
+            c,
+            "return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}"
+        ),
+        Frame::Array(vec![bulk("7.0.15"), Frame::Int(458767)])
+    );
+    assert_eq!(
+        eval(&mut h, c, "return redis.acl_check_cmd('get', 'a')"),
+        Frame::Int(1)
+    );
+}
+
+#[test]
+fn redis_log_lines_are_kept() {
+    let (mut h, c) = setup();
+    eval(&mut h, c, "redis.log(redis.LOG_WARNING, 'hello', 42)");
+    let log = h.node.server_mut().scripting.drain_log();
+    assert_eq!(
+        log,
+        vec![super::LogLine {
+            level: 3,
+            text: "hello 42".into()
+        }]
+    );
+}
+
+#[test]
+fn math_random_follows_redis_sequence_across_calls_and_flush() {
+    let (mut h, c) = setup();
+    let dice = "return {math.random(100), math.random(100), math.random(100)}";
+    assert_eq!(eval(&mut h, c, dice), ints(&[40, 85, 36]));
+    h.call(c, &["SCRIPT", "FLUSH"]);
+    assert_eq!(eval(&mut h, c, dice), ints(&[45, 32, 89]));
+    assert_eq!(
+        eval(
+            &mut h,
+            c,
+            "math.randomseed(1) return {math.random(100), math.random(100)}"
+        ),
+        ints(&[5, 46])
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return math.random(0)")),
+        "ERR user_script:1: bad argument #1 to 'random' (interval is empty)"
+    );
+}
+
+#[test]
+fn bit_library() {
+    let (mut h, c) = setup();
+    let script = "return {bit.tobit(0xffffffff), bit.band(0xff, 0x0f, 0x3), bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(0x12345678, 8), bit.bswap(0x12345678), bit.tobit(1e300)}";
+    assert_eq!(
+        eval(&mut h, c, script),
+        ints(&[
+            -1,
+            3,
+            -2147483648,
+            15,
+            -16,
+            878082066,
+            2018915346,
+            -2013235812
+        ])
+    );
+    let script = "return {bit.tohex(-1), bit.tohex(255, -4), bit.tohex(255, 2)}";
+    assert_eq!(
+        eval(&mut h, c, script),
+        Frame::Array(vec![bulk("ffffffff"), bulk("00FF"), bulk("ff")])
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return bit.band()")),
+        "ERR user_script:1: bad argument #1 to 'band' (number expected, got no value)"
+    );
+}
+
+#[test]
+fn struct_library() {
+    let (mut h, c) = setup();
+    assert_eq!(
+        eval(&mut h, c, "return struct.pack('>i', 1)"),
+        Frame::Bulk(Bytes::from_static(b"\0\0\0\x01"))
+    );
+    assert_eq!(
+        eval(&mut h, c, "return struct.pack('!bi', 1, 2)"),
+        Frame::Bulk(Bytes::from_static(b"\x01\0\0\0\x02\0\0\0"))
+    );
+    assert_eq!(
+        eval(
+            &mut h,
+            c,
+            "return {struct.unpack('bBhH', struct.pack('bBhH', -1, 255, -2, 65535))}"
+        ),
+        ints(&[-1, 255, -2, 65535, 7])
+    );
+    assert_eq!(
+        eval(&mut h, c, "return {struct.unpack('bc0', '\\3abcd')}"),
+        Frame::Array(vec![bulk("abc"), Frame::Int(5)])
+    );
+    assert_eq!(
+        eval(&mut h, c, "return struct.size('>!d c3')"),
+        Frame::Int(11)
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return struct.pack('c4', 'ab')")),
+        "ERR user_script:1: bad argument #3 to 'pack' (string too short)"
+    );
+    assert_eq!(
+        error_head(eval(&mut h, c, "return struct.size('s')")),
+        "ERR user_script:1: bad argument #1 to 'size' (option 's' has no fixed size)"
+    );
+}
