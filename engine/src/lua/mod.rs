@@ -16,6 +16,8 @@
 
 mod args;
 mod bit;
+mod cjson;
+mod cmsgpack;
 pub mod convert;
 mod numfmt;
 mod raise;
@@ -510,12 +512,16 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     let libs = lua.create_table()?;
     libs.raw_set("bit", bit::library(&lua)?)?;
     libs.raw_set("struct", structlib::library(&lua)?)?;
+    libs.raw_set("cjson", cjson::library(&lua)?)?;
+    libs.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
     native.raw_set("libs", libs)?;
     let (env, redis): (Table, Table) = lua
         .load(include_str!("prelude.lua"))
         .set_name(PRELUDE_NAME)
         .call(native)?;
     let handler = lua.create_function(error_handler)?;
+    // Redis has its handler as a global of this name; scripts can see it.
+    globals.raw_set("__redis__err__handler", handler.clone())?;
     install_budget_hook(&lua);
     Ok(State {
         lua,

@@ -212,11 +212,11 @@ fn removed_functions_are_absent() {
             format!("ERR user_script:1: Script attempted to access nonexistent global variable '{name}'")
         );
     }
-    let kept = "return {type(loadstring), type(pcall), type(unpack), type(bit), type(struct)}";
+    let kept = "return {type(loadstring), type(pcall), type(unpack), type(cjson), type(cmsgpack), type(bit), type(struct)}";
     let Frame::Array(types) = eval(&mut h, c, kept) else {
         panic!("an array");
     };
-    assert_eq!(types.len(), 5);
+    assert_eq!(types.len(), 7);
 }
 
 #[test]
@@ -387,4 +387,176 @@ fn struct_library() {
         error_head(eval(&mut h, c, "return struct.size('s')")),
         "ERR user_script:1: bad argument #1 to 'size' (option 's' has no fixed size)"
     );
+}
+
+/// Deep nesting never exhausts the stack: each library stops at its bound
+/// with its own error.
+#[test]
+fn deep_nesting_is_bounded_in_every_library() {
+    let (mut h, c) = setup();
+    let cases = [
+        (
+            "local t = {} t[1] = t return cjson.encode(t)",
+            "ERR user_script:1: Cannot serialise, excessive nesting (1001)",
+        ),
+        (
+            "cjson.encode_max_depth(100000) local t = {} t[1] = t return cjson.encode(t)",
+            "ERR user_script:1: Cannot serialise, excessive nesting (1001)",
+        ),
+        (
+            "return cjson.decode(string.rep('[', 100000))",
+            "ERR user_script:1: Found too many nested data structures (1001) at character 1001",
+        ),
+        (
+            "return cmsgpack.unpack(string.rep('\\145', 100000) .. '\\0')",
+            "ERR user_script:1: Bad data format in input.",
+        ),
+    ];
+    for (script, want) in cases {
+        assert_eq!(error_head(eval(&mut h, c, script)), want, "{script}");
+    }
+    let packed = eval(&mut h, c, "local t = {} t[1] = t return cmsgpack.pack(t)");
+    let mut want = vec![0x91u8; 16];
+    want.push(0xc0);
+    assert_eq!(packed, Frame::Bulk(Bytes::from(want)));
+}
+
+#[test]
+fn cjson_library() {
+    let (mut h, c) = setup();
+    let cases = [
+        ("return cjson.encode({1,2,{a=1}})", "[1,2,{\"a\":1}]"),
+        ("return cjson.encode({})", "{}"),
+        (
+            "return cjson.encode({a=1,b=2,c=3})",
+            "{\"a\":1,\"c\":3,\"b\":2}",
+        ),
+        (
+            "return cjson.encode('a\"b\\\\c/d\\n\\1\\127')",
+            "\"a\\\"b\\\\c\\/d\\n\\u0001\\u007f\"",
+        ),
+        ("return cjson.encode({1,nil,3})", "[1,null,3]"),
+        ("return cjson.encode(1e15)", "1e+15"),
+        ("return cjson.encode({-0, 0.1})", "[-0,0.1]"),
+        (
+            "return cjson.encode({1, 2, a=3})",
+            "{\"1\":1,\"2\":2,\"a\":3}",
+        ),
+        (
+            "return cjson.decode('{\"a\":[1,2,{\"b\":\"c\"}]}').a[3].b",
+            "c",
+        ),
+        (
+            "return cjson.decode('\"\\\\u00e9\\\\ud83d\\\\ude00\"')",
+            "\u{e9}\u{1f600}",
+        ),
+        ("return tostring(cjson.decode('0x10'))", "16"),
+    ];
+    for (script, want) in cases {
+        assert_eq!(eval(&mut h, c, script), bulk(want), "{script}");
+    }
+    let errors = [
+        (
+            "return cjson.encode({[1]=1,[11]=5})",
+            "ERR user_script:1: Cannot serialise table: excessively sparse array",
+        ),
+        (
+            "return cjson.encode(0/0)",
+            "ERR user_script:1: Cannot serialise number: must not be NaN or Inf",
+        ),
+        (
+            "return cjson.encode({[true]=1})",
+            "ERR user_script:1: Cannot serialise boolean: table key must be a number or string",
+        ),
+        (
+            "return cjson.encode(function() end)",
+            "ERR user_script:1: Cannot serialise function: type not supported",
+        ),
+        (
+            "return cjson.encode()",
+            "ERR user_script:1: bad argument #1 to 'encode' (expected 1 argument)",
+        ),
+        (
+            "return cjson.decode('{bad')",
+            "ERR user_script:1: Expected object key string but found invalid token at character 2",
+        ),
+        (
+            "return cjson.decode('[1 2]')",
+            "ERR user_script:1: Expected comma or array end but found T_NUMBER at character 4",
+        ),
+        (
+            "return cjson.decode('[1,2]x')",
+            "ERR user_script:1: Expected the end but found invalid token at character 6",
+        ),
+        (
+            "return cjson.decode('\"a')",
+            "ERR user_script:1: Expected value but found unexpected end of string at character 3",
+        ),
+        (
+            "return cjson.decode('-')",
+            "ERR user_script:1: Expected value but found invalid number at character 1",
+        ),
+    ];
+    for (script, want) in errors {
+        assert_eq!(error_head(eval(&mut h, c, script)), want, "{script}");
+    }
+    let settings = "local c = cjson.new() c.encode_number_precision(3) return {c.encode(1/3), cjson.encode(1/3)}";
+    assert_eq!(
+        eval(&mut h, c, settings),
+        Frame::Array(vec![bulk("0.333"), bulk("0.33333333333333")])
+    );
+    assert_eq!(
+        eval(&mut h, c, "return cjson.decode('null') == cjson.null"),
+        Frame::Int(1)
+    );
+}
+
+#[test]
+fn cmsgpack_library() {
+    let (mut h, c) = setup();
+    let packed = eval(&mut h, c, "return cmsgpack.pack(nil, true, 127, 128, 65536, -1, -33, -129, 1.5, 0.1, 'ab', {1,2}, {a=1})");
+    let want: &[u8] = b"\xc0\xc3\x7f\xcc\x80\xce\x00\x01\x00\x00\xff\xd0\xdf\xd1\xff\x7f\xca\x3f\xc0\x00\x00\xcb\x3f\xb9\x99\x99\x99\x99\x99\x9a\xa2ab\x92\x01\x02\x81\xa1a\x01";
+    assert_eq!(packed, Frame::Bulk(Bytes::from_static(want)));
+    let round_trip = "local t = cmsgpack.unpack(cmsgpack.pack({name='keel', list={1,2,3}})) return {t.name, t.list[3]}";
+    assert_eq!(
+        eval(&mut h, c, round_trip),
+        Frame::Array(vec![bulk("keel"), Frame::Int(3)])
+    );
+    assert_eq!(
+        eval(
+            &mut h,
+            c,
+            "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}"
+        ),
+        ints(&[1, 1])
+    );
+    assert_eq!(
+        eval(
+            &mut h,
+            c,
+            "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 1)}"
+        ),
+        ints(&[-1, 2, 3])
+    );
+    let errors = [
+        (
+            "return cmsgpack.unpack('\\205\\1')",
+            "ERR user_script:1: Missing bytes in input.",
+        ),
+        (
+            "return cmsgpack.unpack('\\193')",
+            "ERR user_script:1: Bad data format in input.",
+        ),
+        (
+            "return cmsgpack.pack()",
+            "ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.)",
+        ),
+        (
+            "return cmsgpack.unpack_one(cmsgpack.pack(1), 5)",
+            "ERR user_script:1: Start offset 5 greater than input length 1.",
+        ),
+    ];
+    for (script, want) in errors {
+        assert_eq!(error_head(eval(&mut h, c, script)), want, "{script}");
+    }
 }
