@@ -290,6 +290,10 @@ const CORPUS: &[Case] = &[
         &["EVAL", "return ('x'):rep(3)", "0"],
         &["EVAL", "local t = setmetatable({}, {__index = function() return 7 end}) return t.anything", "0"],
         &["EVAL", "return _VERSION", "0"],
+        &["EVAL", "local f, e = loadstring(string.dump(function() return 1 end)) return {tostring(f), tostring(e)}", "0"],
+        &["EVAL", "local f, e = loadstring('\\27Lua') return {tostring(f), tostring(e)}", "0"],
+        &["EVAL", "local n = 0 local f, e = load(function() n = n + 1 if n == 1 then return string.dump(function() end) end end) return {tostring(f), tostring(e)}", "0"],
+        &["EVAL", "local parts = {'return ', '7'} local i = 0 return load(function() i = i + 1 return parts[i] end)()", "0"],
         &["EVAL", "local co = coroutine.wrap(function() coroutine.yield(1) end) return co()", "0"],
     ]),
     ("redis library", &[

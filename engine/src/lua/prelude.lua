@@ -113,9 +113,33 @@ G.setmetatable = function(t, mt)
   return setmetatable_(t, mt)
 end
 
--- Code loaded by a script runs in the script's (read-only) globals.
+-- Code loaded by a script runs in the script's (read-only) globals, and
+-- is always text: Redis's Lua refuses precompiled chunks (they could break
+-- the VM), so a chunk starting with ESC is parsed as text, which fails as
+-- in Redis ("unexpected symbol near 'char(27)'"); a leading space makes
+-- stock Lua take it as text without changing lines or messages.
+local byte_ = string.byte
+local function starts_binary(piece)
+  return type_(piece) == 'string' and byte_(piece, 1) == 27
+end
+local function text_only_reader(reader)
+  local first = true
+  return function()
+    local piece = reader()
+    if first and type_(piece) == 'string' and piece ~= '' then
+      first = false
+      if starts_binary(piece) then
+        return ' ' .. piece
+      end
+    end
+    return piece
+  end
+end
 local script_env
 G.loadstring = function(s, name)
+  if starts_binary(s) then
+    s, name = ' ' .. s, name or s
+  end
   local f, err = loadstring_(s, name)
   if f then
     setfenv_(f, script_env)
@@ -123,6 +147,9 @@ G.loadstring = function(s, name)
   return f, err
 end
 G.load = function(fn, name)
+  if type_(fn) == 'function' then
+    fn = text_only_reader(fn)
+  end
   local f, err = load_(fn, name)
   if f then
     setfenv_(f, script_env)

@@ -560,3 +560,21 @@ fn cmsgpack_library() {
         assert_eq!(error_head(eval(&mut h, c, script)), want, "{script}");
     }
 }
+
+#[test]
+fn precompiled_chunks_are_refused() {
+    let (mut h, c) = setup();
+    let script =
+        "local f, e = loadstring(string.dump(function() return 1 end)) return {tostring(f), e}";
+    let Frame::Array(parts) = eval(&mut h, c, script) else {
+        panic!("an array");
+    };
+    assert_eq!(parts[0], bulk("nil"));
+    let Frame::Bulk(message) = &parts[1] else {
+        panic!("a message");
+    };
+    assert!(
+        message.ends_with(b"]:1: unexpected symbol near 'char(27)'"),
+        "{message:?}"
+    );
+}
