@@ -12,6 +12,7 @@ pub mod disk;
 pub mod effects;
 pub mod glob;
 pub mod limits;
+pub mod lua;
 pub mod node;
 pub mod notify;
 pub mod pubsub;

@@ -224,6 +224,8 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// Who WATCHes which keys, and whose transaction already failed.
     pub watches: crate::watch::Watches,
+    /// Lua scripting: the Lua state, the script cache (EVAL, SCRIPT).
+    pub scripting: crate::lua::Scripting,
 }
 
 impl Server {
@@ -261,6 +263,7 @@ impl Server {
             cron_paused: false,
             pubsub: Default::default(),
             watches: crate::watch::Watches::default(),
+            scripting: crate::lua::Scripting::default(),
         }
     }
 

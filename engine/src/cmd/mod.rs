@@ -19,6 +19,7 @@ pub mod keys;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -299,6 +300,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         pubsub::COMMANDS,
         multi::COMMANDS,
         blocking::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 
