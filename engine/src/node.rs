@@ -164,6 +164,7 @@ impl Node {
 
     pub fn handle_input(&mut self, now: Now, input: Input<'_>) {
         self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
         match input {
             Input::ClientData { client, data } => self.on_client_data(client, data),
             Input::ClientClosed { client } => {
@@ -179,6 +180,11 @@ impl Node {
     /// whose whole process sleeps.
     pub fn handle_timeout(&mut self, now: Now) {
         self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
+        if self.srv.aof.is_loading() {
+            crate::aof::load_step(&mut self.srv, &mut self.clients);
+            return;
+        }
         match self.srv.paused_until {
             Some(t) if now.mono_ms >= t => self.end_pause(),
             Some(_) => return,
@@ -199,6 +205,9 @@ impl Node {
 
     /// The monotonic time at which [`Node::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
+        if crate::aof::load_has_work(&self.srv) {
+            return Some(self.srv.now.mono_ms);
+        }
         match self.srv.paused_until {
             Some(p) => Some(p),
             None => Some(self.srv.next_cron_ms),
@@ -228,6 +237,7 @@ impl Node {
     /// the append-only log) take their answers from here.
     fn on_disk_done(&mut self, id: crate::disk::RequestId, result: crate::disk::DiskResult) {
         self.srv.disk.answered(id, &result);
+        crate::aof::on_disk_done(&mut self.srv, &mut self.clients, id, &result);
     }
 
     fn query_buffer_too_big(&self, client: &Client) -> bool {
@@ -269,14 +279,34 @@ impl Node {
     /// or closes it.
     fn finish(&mut self, mut client: Client) {
         let id = client.id;
+        crate::aof::flush_effects(&mut self.srv);
         if !client.killed {
-            flush_output(&mut self.srv, &mut client);
+            self.hand_over_replies(&mut client);
         }
-        if client.close_after_reply || client.killed {
+        if client.killed {
             self.srv.outputs.push_back(Output::Close { client: id });
+        } else if client.close_after_reply {
+            crate::aof::hold_or_emit(&mut self.srv, Output::Close { client: id });
         } else {
             self.clients.insert(id, client);
         }
+    }
+
+    /// Hands the client's replies to the driver, or, under `appendfsync
+    /// always` while a Sync is in flight, holds them in the AOF until it
+    /// succeeded (see [`crate::aof::hold_or_emit`]).
+    fn hand_over_replies(&mut self, client: &mut Client) {
+        if !crate::aof::holding(&self.srv) || client.out.is_empty() {
+            flush_output(&mut self.srv, client);
+            return;
+        }
+        client.out_peak = client.out_peak.max(client.out.len());
+        let data = client.out.split().freeze();
+        let output = Output::Write {
+            client: client.id,
+            data,
+        };
+        crate::aof::hold_or_emit(&mut self.srv, output);
     }
 
     fn execute(&mut self, client: &mut Client, args: &[Bytes]) {
@@ -351,6 +381,9 @@ impl Node {
             let reply = Reply::err("NOAUTH Authentication required.");
             return (reply, Outcome::Rejected(full_name));
         }
+        if let Some(refusal) = crate::aof::refuse_command(&self.srv, spec.flags, &full_name) {
+            return (refusal, Outcome::Rejected(full_name));
+        }
         client.last_cmd.clone_from(&full_name);
         let handler = spec.handler.expect("a leaf command has a handler");
         let (db, dirty_before) = (client.db, self.srv.dirty);
@@ -399,6 +432,7 @@ impl Node {
             self.propagate_active_expiry();
         }
         self.srv.lazyfree_step(limits::LAZYFREE_KEYS_PER_STEP);
+        crate::aof::cron(&mut self.srv);
         self.close_idle_clients();
         let now_ms = self.srv.now.mono_ms;
         self.srv.stats.sample_rates(now_ms);
