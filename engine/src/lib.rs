@@ -4,6 +4,7 @@
 //! inputs, and everything the outside world must do is polled as output.
 //! See [`node::Node`] for the API and the order to drive it.
 
+pub mod aof;
 pub mod client;
 pub mod cmd;
 pub mod config;

@@ -177,6 +177,7 @@ impl Node {
 
     pub fn handle_input(&mut self, now: Now, input: Input<'_>) {
         self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
         match input {
             Input::ClientData { client, data } => self.on_client_data(client, data),
             Input::ClientClosed { client } => {
@@ -202,6 +203,11 @@ impl Node {
     /// whose whole process sleeps.
     pub fn handle_timeout(&mut self, now: Now) {
         self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
+        if self.srv.aof.is_loading() {
+            crate::aof::load_step(&mut self.srv, &mut self.clients);
+            return;
+        }
         match self.srv.paused_until {
             Some(t) if now.mono_ms >= t => self.end_pause(),
             Some(_) => return,
@@ -224,6 +230,9 @@ impl Node {
 
     /// The monotonic time at which [`Node::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
+        if crate::aof::load_has_work(&self.srv) {
+            return Some(self.srv.now.mono_ms);
+        }
         match self.srv.paused_until {
             Some(p) => Some(p),
             None => {
@@ -258,6 +267,7 @@ impl Node {
     /// the append-only log) take their answers from here.
     fn on_disk_done(&mut self, id: crate::disk::RequestId, result: crate::disk::DiskResult) {
         self.srv.disk.answered(id, &result);
+        crate::aof::on_disk_done(&mut self.srv, &mut self.clients, id, &result);
     }
 
     fn query_buffer_too_big(&self, client: &Client) -> bool {
@@ -301,12 +311,16 @@ impl Node {
     /// or closes it.
     fn finish(&mut self, mut client: Client) {
         let id = client.id;
+        crate::aof::flush_effects(&mut self.srv);
         if !client.killed {
-            flush_output(&mut self.srv, &mut client);
+            hand_over_replies(&mut self.srv, &mut client);
         }
-        if client.close_after_reply || client.killed {
+        if client.killed {
             self.srv.pubsub.forget(&mut client);
             self.srv.outputs.push_back(Output::Close { client: id });
+        } else if client.close_after_reply {
+            self.srv.pubsub.forget(&mut client);
+            crate::aof::hold_or_emit(&mut self.srv, Output::Close { client: id });
         } else {
             self.clients.insert(id, client);
         }
@@ -326,7 +340,7 @@ impl Node {
             if client.killed {
                 self.drop_client(id);
             } else {
-                flush_output(&mut self.srv, client);
+                hand_over_replies(&mut self.srv, client);
             }
         }
     }
@@ -423,6 +437,9 @@ impl Node {
         if !client.authenticated && !spec.has(flags::NO_AUTH) {
             let reply = Reply::err("NOAUTH Authentication required.");
             return (reply, Outcome::Rejected(full_name));
+        }
+        if let Some(refusal) = crate::aof::refuse_command(&self.srv, spec.flags, &full_name) {
+            return (refusal, Outcome::Rejected(full_name));
         }
         if let Some(refusal) = subscribed_mode_refusal(client, &full_name) {
             return (refusal, Outcome::Rejected(full_name));
@@ -594,6 +611,7 @@ impl Node {
             self.propagate_active_expiry();
         }
         self.srv.lazyfree_step(limits::LAZYFREE_EFFORT_PER_STEP);
+        crate::aof::cron(&mut self.srv);
         self.close_idle_clients();
         self.enforce_output_limits();
         self.flush_subscribers();
@@ -742,4 +760,21 @@ pub(crate) fn flush_output(srv: &mut Server, client: &mut Client) {
         client: client.id,
         data,
     });
+}
+
+/// Hands the client's replies to the driver, or, under `appendfsync
+/// always` while a Sync is in flight, holds them in the AOF until it
+/// succeeded (see [`crate::aof::hold_or_emit`]).
+pub(crate) fn hand_over_replies(srv: &mut Server, client: &mut Client) {
+    if !crate::aof::holding(srv) || client.out.is_empty() {
+        flush_output(srv, client);
+        return;
+    }
+    client.out_peak = client.out_peak.max(client.out.len());
+    let data = client.out.split().freeze();
+    let output = Output::Write {
+        client: client.id,
+        data,
+    };
+    crate::aof::hold_or_emit(srv, output);
 }

@@ -226,6 +226,8 @@ pub struct Server {
     pub watches: crate::watch::Watches,
     /// Lua scripting: the Lua state, the script cache (EVAL, SCRIPT).
     pub scripting: crate::lua::Scripting,
+    /// The append-only file (see [`crate::aof`]).
+    pub aof: crate::aof::Aof,
 }
 
 impl Server {
@@ -264,6 +266,7 @@ impl Server {
             pubsub: Default::default(),
             watches: crate::watch::Watches::default(),
             scripting: crate::lua::Scripting::default(),
+            aof: crate::aof::Aof::default(),
         }
     }
 

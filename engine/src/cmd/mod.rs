@@ -61,6 +61,7 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 15;
     pub const MOVABLE_KEYS: u32 = 1 << 16;
     pub const ALLOW_BUSY: u32 = 1 << 17;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
 
     /// Names in the order Redis prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -82,6 +83,7 @@ pub mod flags {
         (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
     ];
 }
 

@@ -125,6 +125,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         )
     }
     .with_docs(docs::DEBUG),
+    server_cmd(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        ADMIN_ACL,
+        "1.0.0",
+        "Asynchronously rewrite the append-only file",
+        Some(bgrewriteaof),
+    ),
     CommandSpec {
         subcommands: CONFIG_SUBCOMMANDS,
         complexity: CONTAINER_COMPLEXITY,
@@ -356,6 +365,14 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     ctx.srv.shutting_down = true;
     ctx.srv.outputs.push_back(Output::Shutdown);
     Reply::NoReply
+}
+
+/// BGREWRITEAOF: a forkless rewrite of the AOF (see `crate::aof::rewrite`).
+fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
+    // No BGSAVE runs alongside yet: the persistence side passes its state
+    // here once it has one, and the rewrite is then scheduled after it.
+    let bgsave_running = false;
+    crate::aof::bgrewriteaof(ctx.srv, bgsave_running)
 }
 
 // ---- DEBUG ----
