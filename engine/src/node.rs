@@ -41,6 +41,10 @@ pub enum Output {
     Write { client: ClientId, data: Bytes },
     /// Close the client's connection once the writes queued before are flushed.
     Close { client: ClientId },
+    /// Close the client's connection at once, dropping whatever is not
+    /// written yet (a client over its output buffer limit, which may never
+    /// read it).
+    Abort { client: ClientId },
     /// Stop the server (SHUTDOWN) once queued writes are flushed.
     Shutdown,
     /// Perform this disk request after every one emitted before it, then
@@ -352,7 +356,7 @@ impl Node {
             self.srv.pubsub.forget(&mut client);
             self.srv.watches.unwatch_all(id);
             self.forget_wait(id);
-            self.srv.outputs.push_back(Output::Close { client: id });
+            self.srv.outputs.push_back(Output::Abort { client: id });
         }
     }
 

@@ -135,7 +135,7 @@ impl Harness {
                     .entry(client)
                     .or_default()
                     .extend_from_slice(&data),
-                Output::Close { client } => self.closed.push(client),
+                Output::Close { client } | Output::Abort { client } => self.closed.push(client),
                 Output::Shutdown => self.shutdown = true,
                 Output::Disk(request) => {
                     let result = self.disk.apply(&request.op);

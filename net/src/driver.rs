@@ -217,6 +217,10 @@ struct Conn {
     out: RefCell<BytesMut>,
     /// Close once `out` is flushed.
     closing: Cell<bool>,
+    /// Close at once, dropping what is not written (`Output::Abort`).
+    dropped: Cell<bool>,
+    /// Wakes a task blocked writing to a peer that does not read.
+    drop_now: Notify,
     /// Wakes the connection's task: output for it, or it must close.
     wake: Notify,
     abort: RefCell<Option<AbortHandle>>,
@@ -339,6 +343,15 @@ impl<C: Clock> Shared<C> {
                         if me != Some(client) {
                             conn.wake.notify_one();
                         }
+                    }
+                }
+                Output::Abort { client } => {
+                    if let Some(conn) = self.conns.borrow().get(&client) {
+                        conn.out.borrow_mut().clear();
+                        conn.dropped.set(true);
+                        conn.closing.set(true);
+                        conn.drop_now.notify_one();
+                        conn.wake.notify_one();
                     }
                 }
                 Output::Shutdown => {
@@ -511,9 +524,16 @@ where
     let mut write_buf = BytesMut::new();
     loop {
         shared.pause.pass().await;
+        if conn.dropped.get() {
+            return Ok(());
+        }
         if !conn.out.borrow().is_empty() {
             std::mem::swap(&mut *conn.out.borrow_mut(), &mut write_buf);
-            stream.write_all(&write_buf).await?;
+            tokio::select! {
+                biased;
+                _ = conn.drop_now.notified() => return Ok(()),
+                written = stream.write_all(&write_buf) => written?,
+            }
             shared.written(id, write_buf.len());
             write_buf.clear();
             continue;
