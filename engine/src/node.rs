@@ -186,10 +186,8 @@ impl Node {
             Input::ClientData { client, data } => self.on_client_data(client, data),
             Input::ClientClosed { client } => {
                 if let Some(mut gone) = self.clients.remove(&client) {
-                    self.srv.pubsub.forget(&mut gone);
+                    self.forget_client(&mut gone);
                 }
-                self.srv.watches.unwatch_all(client);
-                self.forget_wait(client);
             }
             Input::ClientWritten { client, bytes } => {
                 if let Some(c) = self.clients.get_mut(&client) {
@@ -259,6 +257,7 @@ impl Node {
         client.last_interaction_ms = self.srv.now.mono_ms;
         if self.query_buffer_too_big(&client) {
             // Redis closes such a client without a reply, and logs it.
+            self.forget_client(&mut client);
             self.srv.outputs.push_back(Output::Close { client: id });
             return;
         }
@@ -320,10 +319,10 @@ impl Node {
             hand_over_replies(&mut self.srv, &mut client);
         }
         if client.killed {
-            self.srv.pubsub.forget(&mut client);
+            self.forget_client(&mut client);
             self.srv.outputs.push_back(Output::Close { client: id });
         } else if client.close_after_reply {
-            self.srv.pubsub.forget(&mut client);
+            self.forget_client(&mut client);
             crate::aof::hold_or_emit(&mut self.srv, Output::Close { client: id });
         } else {
             self.clients.insert(id, client);
@@ -353,11 +352,17 @@ impl Node {
     /// timeout), unsent replies dropped, and tells the driver.
     fn drop_client(&mut self, id: ClientId) {
         if let Some(mut client) = self.clients.remove(&id) {
-            self.srv.pubsub.forget(&mut client);
-            self.srv.watches.unwatch_all(id);
-            self.forget_wait(id);
+            self.forget_client(&mut client);
             self.srv.outputs.push_back(Output::Abort { client: id });
         }
+    }
+
+    /// A client leaves the node: its subscriptions, watched keys and wait
+    /// queues go with it.
+    fn forget_client(&mut self, client: &mut Client) {
+        self.srv.pubsub.forget(client);
+        self.srv.watches.unwatch_all(client.id);
+        self.forget_wait(client.id);
     }
 
     fn execute(&mut self, client: &mut Client, args: &[Bytes]) {
