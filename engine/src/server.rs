@@ -221,6 +221,8 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// Who WATCHes which keys, and whose transaction already failed.
     pub watches: crate::watch::Watches,
+    /// Replication: backlog, replicas, the link to a master.
+    pub repl: crate::repl::Repl,
 }
 
 impl Server {
@@ -257,6 +259,7 @@ impl Server {
             cron_paused: false,
             pubsub: Default::default(),
             watches: crate::watch::Watches::default(),
+            repl: crate::repl::Repl::default(),
         }
     }
 
