@@ -319,6 +319,7 @@ impl Node {
         };
         let mut master = Client::new(peer, info, self.srv.now.mono_ms, true);
         master.reply_mode = ReplyMode::Off;
+        master.db = link.stream_db;
         self.clients.insert(peer, master);
     }
 

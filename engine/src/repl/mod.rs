@@ -236,6 +236,11 @@ pub struct CronWork {
 /// acknowledging and timeouts on the replica side.
 pub fn cron(srv: &mut Server, clients: &mut Clients) -> CronWork {
     let mut work = CronWork::default();
+    // CONFIG SET repl-backlog-size takes effect here.
+    let size = usize::try_from(srv.config.repl_backlog_size).unwrap_or(usize::MAX);
+    if let Some(backlog) = srv.repl.backlog.as_mut().filter(|b| b.size() != size) {
+        backlog.resize(size);
+    }
     master::cron(srv, clients, &mut work);
     replica::cron(srv, clients, &mut work);
     work

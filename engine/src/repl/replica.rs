@@ -77,6 +77,9 @@ pub struct MasterLink {
     unapplied: Vec<u8>,
     /// Stream bytes received (INFO slave_read_repl_offset).
     pub read_offset: u64,
+    /// The database the master's stream had selected when the link
+    /// dropped: a partial resync continues in it (as Redis's cached master).
+    pub stream_db: usize,
     /// PSYNC offers this node's history (replid, offset): it was a master
     /// or synced before. A replica started from the config file with no
     /// history asks `PSYNC ? -1`, as Redis's does.
@@ -101,6 +104,7 @@ impl MasterLink {
             next_ack_ms: now_ms,
             unapplied: Vec::new(),
             read_offset: 0,
+            stream_db: 0,
             offers_history,
         }
     }
@@ -189,6 +193,15 @@ pub fn promote(srv: &mut Server, clients: &mut Clients) {
     }
     drop_link(srv, clients);
     srv.repl.link = None;
+    // The replicas must learn the new id: they reconnect and continue.
+    let replicas: Vec<ClientId> = srv.repl.replicas.keys().copied().collect();
+    for id in replicas {
+        if let Some(mut replica) = clients.remove(&id) {
+            srv.pubsub.forget(&mut replica);
+            srv.outputs.push_back(Output::Close { client: id });
+        }
+        srv.repl.forget_client(id);
+    }
     srv.repl.replid2 = srv.replid.clone();
     srv.repl.second_offset = srv.repl.offset as i64 + 1;
     srv.change_replid();
@@ -200,10 +213,14 @@ pub fn promote(srv: &mut Server, clients: &mut Clients) {
 
 /// Closes the link's connection and forgets the master client.
 fn drop_link(srv: &mut Server, clients: &mut Clients) {
-    let Some(peer) = srv.repl.link.as_mut().and_then(|l| l.peer.take()) else {
+    let Some(link) = srv.repl.link.as_mut() else {
+        return;
+    };
+    let Some(peer) = link.peer.take() else {
         return;
     };
     if let Some(mut master) = clients.remove(&peer) {
+        link.stream_db = master.db;
         srv.pubsub.forget(&mut master);
     }
     srv.watches.unwatch_all(peer);
@@ -579,6 +596,9 @@ fn load_snapshot(srv: &mut Server, rdb: &[u8]) -> Result<(), String> {
     srv.repl.second_offset = -1;
     let size = usize::try_from(srv.config.repl_backlog_size).unwrap_or(usize::MAX);
     srv.repl.backlog = Some(Backlog::new(size, offset + 1));
+    if let Some(link) = srv.repl.link.as_mut() {
+        link.stream_db = 0;
+    }
     srv.dirty += 1;
     Ok(())
 }

@@ -422,7 +422,11 @@ fn a_cut_link_resumes_with_a_partial_resync() {
     let (mut net, p, r) = primary_and_replica();
     net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
     net.call(p, &["SET", "a", "1"]);
+    // The stream is in database 5 when the link drops, and goes on there.
+    net.call(p, &["SELECT", "5"]);
+    net.call(p, &["SET", "in5", "1"]);
     net.partition(0, 1);
+    net.call(p, &["SET", "still-in5", "1"]);
     assert_eq!(net.info(r, "master_link_status"), "down");
     for i in 0..50 {
         net.call(p, &["RPUSH", "l", &i.to_string()]);
@@ -639,4 +643,50 @@ fn psync_answers_fullresync_with_the_snapshot() {
     net.run(10_100);
     let ping = net.inbox.remove(&c).unwrap_or_default();
     assert_eq!(String::from_utf8_lossy(&ping), "*1\r\n$4\r\nping\r\n");
+}
+
+#[test]
+fn config_set_repl_backlog_size_resizes_the_backlog() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    let big = "x".repeat(20_000);
+    net.call(p, &["SET", "k", &big]);
+    assert_eq!(
+        net.call(p, &["CONFIG", "SET", "repl-backlog-size", "16384"]),
+        ok()
+    );
+    net.run(200);
+    assert_eq!(net.info(p, "repl_backlog_size"), "16384");
+    assert_eq!(net.info(p, "repl_backlog_histlen"), "16384");
+    assert_eq!(
+        net.call(p, &["CONFIG", "GET", "repl-backlog-size"]),
+        Frame::Array(vec![
+            Frame::Bulk("repl-backlog-size".into()),
+            Frame::Bulk("16384".into()),
+        ])
+    );
+}
+
+#[test]
+fn a_promoted_replica_tells_its_own_replicas_the_new_id() {
+    let mut net = Net::new(3);
+    let p = net.connect(0);
+    let (r1, r2) = (net.connect(1), net.connect(2));
+    net.call(r1, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(r2, &["REPLICAOF", "127.0.0.1", "7001"]);
+    net.call(p, &["SELECT", "2"]);
+    net.call(p, &["SET", "k", "1"]);
+    net.run(1000);
+    let old_id = net.info(p, "master_replid");
+    net.partition(0, 1);
+    assert_eq!(net.call(r1, &["REPLICAOF", "NO", "ONE"]), ok());
+    net.run(2000);
+    assert_eq!(net.info(r2, "master_link_status"), "up");
+    assert_eq!(net.info(r1, "sync_partial_ok"), "1", "r2 continued");
+    assert_eq!(net.info(r2, "master_replid"), net.info(r1, "master_replid"));
+    assert_eq!(net.info(r2, "master_replid2"), old_id);
+    net.call(r1, &["SELECT", "2"]);
+    net.call(r1, &["SET", "k", "2"]);
+    net.run(1000);
+    assert_eq!(net.dataset(2), net.dataset(1));
 }
