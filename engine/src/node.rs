@@ -393,6 +393,7 @@ impl Node {
                             &mut self.srv,
                             &mut self.clients,
                             &args,
+                            client.db,
                             in_multi,
                         );
                     }

@@ -206,6 +206,14 @@ fn write_every_type(addr: SocketAddr, tag: &str) {
     c.call(&rpush).expect("RPUSH");
 }
 
+/// A write, then WAIT 1: the replica acknowledges it (REPLCONF GETACK,
+/// then ACK with an offset that covers the write).
+fn assert_wait_acknowledged(primary: SocketAddr) {
+    let mut conn = RespConn::connect(primary).expect("connect");
+    call(&mut conn, &["SET", "waited", "1"]);
+    assert_eq!(call(&mut conn, &["WAIT", "1", "5000"]), Frame::Int(1));
+}
+
 fn assert_same_data(primary: SocketAddr, replica: SocketAddr) {
     let want = dataset(primary);
     assert!(
@@ -281,6 +289,7 @@ fn keel_follows_redis(redis_args: &[&str]) {
         Frame::Error("READONLY You can't write against a read only replica.".into())
     );
     assert_eq!(info_field(redis.addr(), "sync_full").as_deref(), Some("1"));
+    assert_wait_acknowledged(redis.addr());
 
     // Cut the link on the primary's side; Keel reconnects with PSYNC.
     let mut on_redis = RespConn::connect(redis.addr()).expect("connect");

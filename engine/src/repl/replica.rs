@@ -631,10 +631,12 @@ pub fn on_stream_data(srv: &mut Server, len: usize) {
 /// The master client ran one command of the stream: outside a MULTI, it
 /// (and the transaction it closed) enters the offset, the backlog and the
 /// sub-replicas' stream, byte for byte as the master sent it.
-pub fn applied(srv: &mut Server, clients: &mut Clients, args: &[Bytes], in_multi: bool) {
+pub fn applied(srv: &mut Server, clients: &mut Clients, args: &[Bytes], db: usize, in_multi: bool) {
     let Some(link) = srv.repl.link.as_mut() else {
         return;
     };
+    // Kept however the master client goes away (a kill, a protocol error).
+    link.stream_db = db;
     encode_command(&mut link.unapplied, args);
     if in_multi {
         return;

@@ -100,6 +100,9 @@ impl Net {
                     let input = self.closed_input(to, id);
                     self.nodes[to].handle_input(now, input);
                 }
+                // As the driver: the connection's end is reported back.
+                let input = self.closed_input(from, client);
+                self.nodes[from].handle_input(now, input);
             }
             Output::Connect { peer, port, .. } => {
                 let to = usize::from(port - BASE_PORT);
@@ -689,4 +692,31 @@ fn a_promoted_replica_tells_its_own_replicas_the_new_id() {
     net.call(r1, &["SET", "k", "2"]);
     net.run(1000);
     assert_eq!(net.dataset(2), net.dataset(1));
+}
+
+#[test]
+fn a_killed_master_client_resumes_in_its_database() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SELECT", "4"]);
+    net.call(p, &["SET", "a", "1"]);
+    let Frame::Array(role) = net.call(r, &["ROLE"]) else {
+        panic!("ROLE is an array")
+    };
+    assert_eq!(role[3], Frame::Bulk("connected".into()));
+    let master_id = net.nodes[1]
+        .server()
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| l.peer())
+        .expect("linked");
+    assert_eq!(
+        net.call(r, &["CLIENT", "KILL", "ID", &master_id.to_string()]),
+        int(1)
+    );
+    net.call(p, &["SET", "b", "2"]);
+    net.run(3000);
+    assert_eq!(net.info(p, "sync_partial_ok"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
 }
