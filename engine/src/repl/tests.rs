@@ -720,3 +720,147 @@ fn a_killed_master_client_resumes_in_its_database() {
     assert_eq!(net.info(p, "sync_partial_ok"), "1");
     assert_eq!(net.dataset(1), net.dataset(0));
 }
+
+#[test]
+fn masterauth_and_announced_address_reach_the_primary() {
+    let mut net = Net::with(2, |c| {
+        c.requirepass = Some("secret".into());
+        c.masterauth = Some("secret".into());
+        c.replica_announce_ip = "10.9.8.7".into();
+        c.replica_announce_port = 6390;
+    });
+    let (p, r) = (net.connect(0), net.connect(1));
+    for end in [p, r] {
+        net.call(end, &["AUTH", "secret"]);
+    }
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "v"]);
+    net.run(1000);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    let slave0 = net.info(p, "slave0");
+    assert!(
+        slave0.starts_with("ip=10.9.8.7,port=6390,state=online"),
+        "{slave0}"
+    );
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Bulk("v".into()));
+}
+
+#[test]
+fn a_wrong_masterauth_keeps_the_link_down_and_retrying() {
+    let mut net = Net::with(2, |c| c.requirepass = Some("secret".into()));
+    let (p, r) = (net.connect(0), net.connect(1));
+    net.call(r, &["AUTH", "secret"]);
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.run(5000);
+    assert_eq!(net.info(r, "master_link_status"), "down");
+    let Frame::Array(role) = net.call(r, &["ROLE"]) else {
+        panic!("ROLE is an array")
+    };
+    assert_eq!(role[4], int(-1));
+    // Fixed at run time: the next attempt gets through.
+    net.call(r, &["CONFIG", "SET", "masterauth", "secret"]);
+    net.run(6000);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    net.call(p, &["AUTH", "secret"]);
+    assert_eq!(net.info(p, "connected_slaves"), "1");
+}
+
+mod hostile_master {
+    //! A replica fed arbitrary bytes by its "master" (garbage, truncated
+    //! or corrupted handshake replies, snapshots and streams) never panics
+    //! and keeps answering its clients.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A plausible session from a master, as bytes, for corrupting.
+    fn plausible_session() -> Vec<u8> {
+        let mut h = crate::testing::Harness::new(Config::default());
+        let c = h.connect();
+        h.call(c, &["SET", "k", "v"]);
+        h.call(c, &["RPUSH", "l", "a", "b"]);
+        let replica = h.connect();
+        h.send_raw(replica, &request(&[b"PSYNC", b"?", b"-1"]));
+        h.call(c, &["SET", "k2", "v2"]);
+        let mut session = b"+PONG\r\n+OK\r\n+OK\r\n".to_vec();
+        session.extend(h.pending_bytes(replica));
+        session
+    }
+
+    /// A node told to follow a master whose connection the test holds:
+    /// the node's client, and the peer id of the link (already open).
+    fn hand_held_link() -> (Net, End, crate::repl::PeerId) {
+        let mut net = Net::new(1);
+        let r = net.connect(0);
+        let now = net.now;
+        let data = request(&[b"REPLICAOF", b"127.0.0.1", b"7999"]);
+        net.nodes[0].handle_input(
+            now,
+            Input::ClientData {
+                client: r.1,
+                data: &data,
+            },
+        );
+        let mut peer = None;
+        while let Some(out) = net.nodes[0].poll_output() {
+            if let Output::Connect { peer: p, .. } = out {
+                peer = Some(p);
+            }
+        }
+        let peer = peer.expect("REPLICAOF opens a connection");
+        net.nodes[0].handle_input(now, Input::PeerConnected { peer });
+        (net, r, peer)
+    }
+
+    fn feed(chunks: &[Vec<u8>]) {
+        let (mut net, r, peer) = hand_held_link();
+        let now = net.now;
+        for chunk in chunks {
+            net.nodes[0].handle_input(now, Input::PeerData { peer, data: chunk });
+            while net.nodes[0].poll_output().is_some() {}
+        }
+        net.run(2000);
+        assert_eq!(net.call(r, &["PING"]), Frame::Simple("PONG".into()));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn random_bytes(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..20)) {
+            feed(&chunks);
+        }
+
+        #[test]
+        fn corrupted_sessions(cuts in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6), split in 1usize..200) {
+            let mut session = plausible_session();
+            for (at, byte) in cuts {
+                let i = at.index(session.len());
+                session[i] = byte;
+            }
+            let chunks: Vec<Vec<u8>> = session.chunks(split).map(<[u8]>::to_vec).collect();
+            feed(&chunks);
+        }
+    }
+
+    #[test]
+    fn the_plausible_session_syncs() {
+        let session = plausible_session();
+        let (mut net, r, peer) = hand_held_link();
+        let now = net.now;
+        net.nodes[0].handle_input(
+            now,
+            Input::PeerData {
+                peer,
+                data: &session,
+            },
+        );
+        while net.nodes[0].poll_output().is_some() {}
+        assert_eq!(net.info(r, "master_link_status"), "up");
+        assert_eq!(net.call(r, &["GET", "k2"]), Frame::Bulk("v2".into()));
+        assert_eq!(
+            net.call(r, &["LRANGE", "l", "0", "-1"]),
+            Frame::Array(vec![Frame::Bulk("a".into()), Frame::Bulk("b".into())])
+        );
+    }
+}
