@@ -107,6 +107,7 @@ impl Node {
             srv: Server::new(config, now),
             clients: Clients::new(),
         };
+        node.srv.replid = crate::repl::startup_replid(node.srv.config.seed, now);
         crate::repl::replica::start_from_config(&mut node.srv, &mut node.clients);
         node
     }

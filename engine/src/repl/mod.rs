@@ -144,6 +144,23 @@ impl Repl {
     }
 }
 
+/// Seed mix for the replication id a node starts with.
+const REPLID_MIX: u64 = 0x6869_7374_6f72_7931;
+
+/// A fresh replication id for a node starting at `now`. The seed alone
+/// would give a restarted node (same config, empty dataset) its previous
+/// id back, and a replica of the old incarnation could then `+CONTINUE`
+/// into a different history; the start time tells incarnations apart
+/// while runs stay deterministic.
+pub fn startup_replid(seed: u64, now: crate::time::Now) -> String {
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    let mix = seed ^ REPLID_MIX ^ now.unix_ms.rotate_left(17) ^ now.mono_ms.rotate_left(41);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(mix);
+    (0..20)
+        .map(|_| format!("{:02x}", rng.next_u32() as u8))
+        .collect()
+}
+
 /// Encodes one command as a RESP multibulk, as it travels in the stream.
 pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
     out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());

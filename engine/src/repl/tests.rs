@@ -864,3 +864,27 @@ mod hostile_master {
         );
     }
 }
+
+#[test]
+fn a_restarted_primary_is_a_new_history() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "1"]);
+    net.run(1000);
+    let old_id = net.info(p, "master_replid");
+    // The primary restarts empty (same config, later), and gets at least
+    // as many bytes of new writes as the replica had.
+    net.partition(0, 1);
+    net.nodes[0] = Node::new(config(0), net.now);
+    net.settle();
+    let p = net.connect(0);
+    assert_ne!(net.info(p, "master_replid"), old_id);
+    for i in 0..20 {
+        net.call(p, &["SET", &format!("new{i}"), "x"]);
+    }
+    net.heal();
+    net.run(8000);
+    assert_eq!(net.info(p, "sync_partial_ok"), "0");
+    assert_eq!(net.info(p, "sync_full"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
