@@ -888,3 +888,41 @@ fn a_restarted_primary_is_a_new_history() {
     assert_eq!(net.info(p, "sync_full"), "1");
     assert_eq!(net.dataset(1), net.dataset(0));
 }
+
+#[test]
+fn an_old_primary_with_divergent_writes_full_syncs_when_it_rejoins() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "shared"]);
+    net.run(1000);
+    net.partition(0, 1);
+    assert_eq!(net.call(r, &["REPLICAOF", "NO", "ONE"]), ok());
+    // The old primary goes on alone: history the new one never had.
+    net.call(p, &["SET", "k", "divergent"]);
+    net.call(p, &["SET", "only-old", "1"]);
+    net.call(r, &["SET", "k", "new"]);
+    net.heal();
+    assert_eq!(net.call(p, &["REPLICAOF", "127.0.0.1", "7001"]), ok());
+    net.run(3000);
+    assert_eq!(net.info(r, "sync_partial_ok"), "0");
+    assert_eq!(net.info(r, "sync_full"), "1");
+    assert_eq!(net.info(r, "sync_partial_err"), "1");
+    assert_eq!(net.dataset(0), net.dataset(1));
+    assert_eq!(net.call(p, &["GET", "only-old"]), Frame::Null);
+}
+
+#[test]
+fn an_old_primary_without_divergent_writes_continues_when_it_rejoins() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "shared"]);
+    net.run(1000);
+    net.partition(0, 1);
+    assert_eq!(net.call(r, &["REPLICAOF", "NO", "ONE"]), ok());
+    net.call(r, &["SET", "k", "new"]);
+    net.heal();
+    assert_eq!(net.call(p, &["REPLICAOF", "127.0.0.1", "7001"]), ok());
+    net.run(3000);
+    assert_eq!(net.info(r, "sync_partial_ok"), "1");
+    assert_eq!(net.call(p, &["GET", "k"]), Frame::Bulk("new".into()));
+}
