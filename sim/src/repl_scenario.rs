@@ -94,6 +94,8 @@ pub struct ReplRun {
     pub acknowledged_waits: usize,
     pub faults: usize,
     pub sim_error: Option<String>,
+    /// Every reply the clients got, with when: equal for equal seeds.
+    pub trace_hash: u64,
 }
 
 impl ReplRun {
@@ -498,6 +500,7 @@ fn verdicts(shared: &Shared, sim_error: Option<String>, faults: usize) -> ReplRu
         full_resyncs: stat("sync_full"),
         faults,
         sim_error,
+        trace_hash: shared.trace.borrow().hash(),
     }
 }
 
@@ -597,6 +600,14 @@ mod tests {
         }
         assert!(partial > 0, "some links were cut and resumed partially");
         assert!(acknowledged_waits > 0);
+    }
+
+    #[test]
+    fn a_seed_replays_exactly() {
+        let scenario = ReplScenario::draw(7);
+        let (a, b) = (run_replication(&scenario), run_replication(&scenario));
+        assert_eq!(a.trace_hash, b.trace_hash);
+        assert_eq!((a.faults, a.partial_resyncs), (b.faults, b.partial_resyncs));
     }
 
     #[test]
