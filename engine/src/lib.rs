@@ -18,6 +18,7 @@ pub mod node;
 pub mod notify;
 pub mod pubsub;
 pub mod rdb;
+pub mod repl;
 pub mod resp;
 pub mod server;
 pub mod testing;

@@ -228,6 +228,8 @@ pub struct Server {
     pub scripting: crate::lua::Scripting,
     /// The append-only file (see [`crate::aof`]).
     pub aof: crate::aof::Aof,
+    /// Replication: backlog, replicas, the link to a master.
+    pub repl: crate::repl::Repl,
 }
 
 impl Server {
@@ -267,6 +269,7 @@ impl Server {
             watches: crate::watch::Watches::default(),
             scripting: crate::lua::Scripting::default(),
             aof: crate::aof::Aof::default(),
+            repl: crate::repl::Repl::default(),
         }
     }
 
@@ -284,6 +287,13 @@ impl Server {
     /// expire so their deletions propagate (see [`crate::notify::sync_key_logs`]).
     pub fn record_effects(&mut self, on: bool) {
         self.effects.set_recording(on);
+        crate::notify::sync_key_logs(self);
+    }
+
+    /// Attaches or detaches the replication stream as a consumer of the
+    /// effects (the AOF is the other, with [`Server::record_effects`]).
+    pub fn record_effects_for_replicas(&mut self, on: bool) {
+        self.effects.set_replicas(on);
         crate::notify::sync_key_logs(self);
     }
 

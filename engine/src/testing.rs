@@ -145,6 +145,10 @@ impl Harness {
                     };
                     self.node.handle_input(self.now, done);
                 }
+                // No network here: outbound connections fail.
+                Output::Connect { peer, .. } => {
+                    self.node.handle_input(self.now, Input::PeerClosed { peer })
+                }
             }
         }
     }

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
+pub mod repl;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -80,10 +81,10 @@ pub mod flags {
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
-        (NO_ASYNC_LOADING, "no_async_loading"),
     ];
 }
 
@@ -303,6 +304,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         multi::COMMANDS,
         blocking::COMMANDS,
         scripting::COMMANDS,
+        repl::COMMANDS,
     ]
 }
 
