@@ -13,6 +13,7 @@ pub mod connection;
 pub mod docs;
 pub mod dump;
 pub mod expire;
+pub mod functions;
 pub mod hash;
 pub mod info;
 pub mod keys;
@@ -303,6 +304,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         multi::COMMANDS,
         blocking::COMMANDS,
         scripting::COMMANDS,
+        functions::COMMANDS,
     ]
 }
 
