@@ -408,9 +408,7 @@ fn function_kill(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
 /// Redis 7.0 builds it.
 pub fn dump_payload(srv: &Server) -> Vec<u8> {
     let mut w = RdbWriter::new(WriteOptions::from_config(&srv.config, srv.now));
-    for lib in srv.scripting.functions.registry.libraries() {
-        w.write_function(&lib.code);
-    }
+    crate::lua::functions::write_libraries(srv, &mut w);
     let mut out = w.take_output();
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(&out);

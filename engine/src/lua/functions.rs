@@ -639,3 +639,41 @@ mod tests {
         assert_eq!(ok.name, "up_2");
     }
 }
+
+// ---- persistence ----
+
+/// Loads a library found in a snapshot (RDB's FUNCTION2 item, an AOF
+/// preamble, a replica's sync): the RDB loader's `Item::Function { code }`
+/// plugs in here, with `replace` true when the load replaces what is there.
+pub fn load_library(
+    srv: &mut crate::server::Server,
+    code: &[u8],
+    replace: bool,
+) -> Result<String, Reply> {
+    srv.scripting.functions.load(code, replace)
+}
+
+/// Writes every library as RDB's FUNCTION2 item: call between the
+/// auxiliary fields and the first database, as Redis orders them.
+pub fn write_libraries(srv: &crate::server::Server, w: &mut crate::rdb::writer::RdbWriter) {
+    for lib in srv.scripting.functions.registry.libraries() {
+        w.write_function(&lib.code);
+    }
+}
+
+/// The commands that rebuild the libraries (`FUNCTION LOAD <code>`), for
+/// a base written as commands.
+pub fn load_commands(srv: &crate::server::Server) -> Vec<[Bytes; 3]> {
+    srv.scripting
+        .functions
+        .registry
+        .libraries()
+        .map(|lib| {
+            [
+                Bytes::from_static(b"FUNCTION"),
+                Bytes::from_static(b"LOAD"),
+                lib.code.clone(),
+            ]
+        })
+        .collect()
+}

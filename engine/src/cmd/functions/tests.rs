@@ -476,3 +476,131 @@ fn function_commands_propagate_and_fcall_as_its_writes() {
         ]
     );
 }
+
+// ---- persistence ----
+
+const PERSISTED: &str =
+    "#!lua name=kept\nredis.register_function('kf', function(keys) return redis.call('incr', keys[1]) end)";
+
+fn aof_config(preamble: bool) -> Config {
+    Config {
+        appendonly: true,
+        appendfsync: "always".into(),
+        dir: "/data".into(),
+        aof_use_rdb_preamble: preamble,
+        ..Config::default()
+    }
+}
+
+fn restart(mut h: Harness) -> Harness {
+    let config = h.node.config().clone();
+    let mut next = Harness::new(config);
+    next.disk = std::mem::take(&mut h.disk);
+    next.advance(0);
+    next
+}
+
+#[test]
+fn libraries_round_trip_through_the_rdb_writer_and_loader() {
+    use crate::rdb::loader::{Item, RdbLoader};
+    use crate::rdb::writer::{standard_aux, RdbWriter, WriteOptions};
+    let (mut h, c) = setup();
+    load(&mut h, c, PERSISTED);
+    load(&mut h, c, lib_with_flags());
+    let srv = h.node.server_mut();
+    let mut w = RdbWriter::new(WriteOptions::from_config(&srv.config, srv.now));
+    w.begin(&standard_aux(0, 0));
+    crate::lua::functions::write_libraries(srv, &mut w);
+    w.finish();
+    let file = w.take_output();
+    let listed_before = h.call(c, &["FUNCTION", "LIST", "WITHCODE"]);
+
+    let (mut fresh, c2) = setup();
+    let enc = crate::rdb::Encodings::from_config(&Config::default());
+    let mut loader = RdbLoader::new(&file, enc).expect("a valid file");
+    let mut loaded = 0;
+    while let Some(item) = loader.next_item().expect("loads") {
+        if let Item::Function { code } = item {
+            let srv = fresh.node.server_mut();
+            crate::lua::functions::load_library(srv, &code, false).expect("loads");
+            loaded += 1;
+        }
+    }
+    assert_eq!(loaded, 2);
+    assert_eq!(
+        fresh.call(c2, &["FUNCTION", "LIST", "WITHCODE"]),
+        listed_before
+    );
+    assert_eq!(fresh.call(c2, &["FCALL", "kf", "1", "n"]), Frame::Int(1));
+}
+
+#[test]
+fn libraries_survive_a_restart_through_the_aof_incr_file() {
+    let mut h = Harness::new(aof_config(true));
+    h.advance(0);
+    let c = h.connect();
+    load(&mut h, c, PERSISTED);
+    load(
+        &mut h,
+        c,
+        "#!lua name=gone\nredis.register_function('g', function() return 1 end)",
+    );
+    h.call(c, &["FCALL", "kf", "1", "n"]);
+    h.call(c, &["FUNCTION", "DELETE", "gone"]);
+    let mut h = restart(h);
+    let c = h.connect();
+    assert_eq!(h.call(c, &["FCALL", "kf", "1", "n"]), Frame::Int(2));
+    assert_eq!(
+        h.call(c, &["FCALL", "g", "0"]),
+        err("ERR Function not found")
+    );
+}
+
+#[test]
+fn a_command_base_carries_the_libraries_as_function_load() {
+    let mut h = Harness::new(aof_config(false));
+    h.advance(0);
+    let c = h.connect();
+    load(&mut h, c, PERSISTED);
+    h.call(c, &["FCALL", "kf", "1", "n"]);
+    h.call(c, &["BGREWRITEAOF"]);
+    h.advance_ticking(200);
+    let base = h
+        .disk
+        .read("/data/appendonlydir/appendonly.aof.2.base.aof")
+        .expect("a new base")
+        .to_vec();
+    let base = String::from_utf8_lossy(&base);
+    assert!(
+        base.starts_with("*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"),
+        "{base}"
+    );
+    let mut h = restart(h);
+    let c = h.connect();
+    assert_eq!(h.call(c, &["FCALL", "kf", "1", "n"]), Frame::Int(2));
+}
+
+#[test]
+fn an_rdb_preamble_base_carries_the_libraries() {
+    use crate::rdb::loader::{Item, RdbLoader};
+    let mut h = Harness::new(aof_config(true));
+    h.advance(0);
+    let c = h.connect();
+    load(&mut h, c, PERSISTED);
+    h.call(c, &["BGREWRITEAOF"]);
+    h.advance_ticking(200);
+    let base = h
+        .disk
+        .read("/data/appendonlydir/appendonly.aof.2.base.rdb")
+        .expect("a new base")
+        .to_vec();
+    let enc = crate::rdb::Encodings::from_config(&Config::default());
+    let mut loader = RdbLoader::new(&base, enc).expect("an RDB base");
+    let mut codes = Vec::new();
+    while let Some(item) = loader.next_item().expect("loads") {
+        if let Item::Function { code } = item {
+            codes.push(code);
+        }
+    }
+    assert_eq!(codes, vec![PERSISTED.as_bytes().to_vec()]);
+}
