@@ -614,32 +614,6 @@ fn lua_string(value: &Value) -> Option<String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_errors_are_redis_s() {
-        let err = |code: &str| match parse_metadata(code.as_bytes()) {
-            Err(Reply::Error(e)) => e.to_string(),
-            other => panic!("{code:?}: {:?}", other.map(|m| m.name)),
-        };
-        assert_eq!(err("lua name=x"), "ERR Missing library metadata");
-        assert_eq!(err("#!lua name=x"), "ERR Invalid library metadata");
-        assert_eq!(err("#!lua\n"), "ERR Library name was not given");
-        assert_eq!(err("#!lua a=b\n"), "ERR Invalid metadata value given: a=b");
-        assert_eq!(
-            err("#!lua name=a name=b\n"),
-            "ERR Invalid metadata value, name argument was given multiple times"
-        );
-        assert_eq!(err("#!python name=x\n"), "ERR Engine 'python' not found");
-        assert_eq!(err("#!lua name=\n"), NAME_RULES);
-        assert_eq!(err("#!lua name=a-b\n"), NAME_RULES);
-        let ok = parse_metadata(b"#!LUA NAME=up_2 \nreturn").expect("valid");
-        assert_eq!(ok.name, "up_2");
-    }
-}
-
 // ---- persistence ----
 
 /// Loads a library found in a snapshot (RDB's FUNCTION2 item, an AOF
@@ -676,4 +650,30 @@ pub fn load_commands(srv: &crate::server::Server) -> Vec<[Bytes; 3]> {
             ]
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_errors_are_redis_s() {
+        let err = |code: &str| match parse_metadata(code.as_bytes()) {
+            Err(Reply::Error(e)) => e.to_string(),
+            other => panic!("{code:?}: {:?}", other.map(|m| m.name)),
+        };
+        assert_eq!(err("lua name=x"), "ERR Missing library metadata");
+        assert_eq!(err("#!lua name=x"), "ERR Invalid library metadata");
+        assert_eq!(err("#!lua\n"), "ERR Library name was not given");
+        assert_eq!(err("#!lua a=b\n"), "ERR Invalid metadata value given: a=b");
+        assert_eq!(
+            err("#!lua name=a name=b\n"),
+            "ERR Invalid metadata value, name argument was given multiple times"
+        );
+        assert_eq!(err("#!python name=x\n"), "ERR Engine 'python' not found");
+        assert_eq!(err("#!lua name=\n"), NAME_RULES);
+        assert_eq!(err("#!lua name=a-b\n"), NAME_RULES);
+        let ok = parse_metadata(b"#!LUA NAME=up_2 \nreturn").expect("valid");
+        assert_eq!(ok.name, "up_2");
+    }
 }
