@@ -284,7 +284,7 @@ fn function_flush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         2 => {}
         3 if eq_ic(&args[2], "sync") || eq_ic(&args[2], "async") => {}
         3 => return Reply::err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
-        _ => return subcommand_syntax_error("flush"),
+        _ => return subcommand_syntax_error(&args[1]),
     }
     // Both modes free the libraries now: no background thread to hand them to.
     ctx.srv.scripting.functions.flush();
@@ -292,8 +292,10 @@ fn function_flush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Reply::OK
 }
 
-/// Redis's reply to a subcommand given the wrong arguments by its handler.
-fn subcommand_syntax_error(sub: &str) -> Reply {
+/// Redis's reply to a subcommand given the wrong arguments by its
+/// handler: the subcommand as the client spelled it.
+fn subcommand_syntax_error(sub: &[u8]) -> Reply {
+    let sub = String::from_utf8_lossy(&sub[..sub.len().min(128)]).replace(['\r', '\n'], " ");
     Reply::error(format!(
         "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try FUNCTION HELP."
     ))
@@ -424,7 +426,7 @@ fn function_restore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let policy =
         match args.get(3) {
             None => RestorePolicy::Append,
-            Some(_) if args.len() > 4 => return subcommand_syntax_error("restore"),
+            Some(_) if args.len() > 4 => return subcommand_syntax_error(&args[1]),
             Some(p) if eq_ic(p, "flush") => RestorePolicy::Flush,
             Some(p) if eq_ic(p, "append") => RestorePolicy::Append,
             Some(p) if eq_ic(p, "replace") => RestorePolicy::Replace,

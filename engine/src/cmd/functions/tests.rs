@@ -192,7 +192,7 @@ fn replace_and_delete_and_flush() {
     );
     assert_eq!(
         h.call(c, &["FUNCTION", "FLUSH", "async", "x"]),
-        err("ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.")
+        err("ERR unknown subcommand or wrong number of arguments for 'FLUSH'. Try FUNCTION HELP.")
     );
     assert_eq!(h.call(c, &["FUNCTION", "FLUSH", "SYNC"]), ok());
     assert_eq!(
