@@ -604,3 +604,65 @@ fn an_rdb_preamble_base_carries_the_libraries() {
     }
     assert_eq!(codes, vec![PERSISTED.as_bytes().to_vec()]);
 }
+
+#[test]
+fn info_memory_reports_scripts_and_functions_in_redis_order() {
+    let (mut h, c) = setup();
+    h.call(c, &["SCRIPT", "LOAD", "return 1"]);
+    load(&mut h, c, LIB1);
+    load(&mut h, c, PERSISTED);
+    let Frame::Bulk(info) = h.call(c, &["INFO", "memory"]) else {
+        panic!("INFO is a bulk string");
+    };
+    let info = String::from_utf8_lossy(&info).into_owned();
+    let names: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(n, _)| n))
+        .filter(|n| {
+            n.contains("lua")
+                || n.contains("scripts")
+                || n.contains("function")
+                || n.contains("librar")
+                || n.contains("_vm_")
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "used_memory_lua",
+            "used_memory_vm_eval",
+            "used_memory_lua_human",
+            "used_memory_scripts_eval",
+            "number_of_cached_scripts",
+            "number_of_functions",
+            "number_of_libraries",
+            "used_memory_vm_functions",
+            "used_memory_vm_total",
+            "used_memory_vm_total_human",
+            "used_memory_functions",
+            "used_memory_scripts",
+            "used_memory_scripts_human",
+        ]
+    );
+    let field = |name: &str| -> u64 {
+        let prefix = format!("{name}:");
+        let line = info
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .expect("present");
+        line[prefix.len()..].parse().expect("a number")
+    };
+    assert_eq!(field("number_of_cached_scripts"), 1);
+    assert_eq!(field("number_of_functions"), 10);
+    assert_eq!(field("number_of_libraries"), 2);
+    assert!(field("used_memory_vm_functions") > 0);
+    assert_eq!(
+        field("used_memory_vm_total"),
+        field("used_memory_vm_eval") + field("used_memory_vm_functions")
+    );
+    assert!(field("used_memory_functions") > LIB1.len() as u64);
+    assert_eq!(
+        field("used_memory_scripts"),
+        field("used_memory_scripts_eval") + field("used_memory_functions")
+    );
+}
