@@ -210,6 +210,7 @@ fn memory(snap: &Snapshot, s: &mut Section) {
         "used_memory_dataset_perc",
         percent(m.dataset, m.total - m.startup),
     );
+    scripting_memory(srv, s);
     s.field("maxmemory", srv.config.maxmemory);
     s.field("maxmemory_human", bytes_to_human(srv.config.maxmemory));
     s.field("maxmemory_policy", &srv.config.maxmemory_policy);
@@ -218,6 +219,36 @@ fn memory(snap: &Snapshot, s: &mut Section) {
     s.field("mem_clients_normal", m.clients);
     s.field("lazyfree_pending_objects", srv.lazyfree_pending());
     s.field("lazyfreed_objects", srv.stats.lazyfreed_objects);
+}
+
+/// The scripting lines of INFO memory, in Redis 7.0.15's order: EVAL's
+/// Lua state and script cache, then the functions' state and libraries.
+fn scripting_memory(srv: &crate::server::Server, s: &mut Section) {
+    let scripting = &srv.scripting;
+    let functions = &scripting.functions;
+    let vm_eval = scripting.lua_memory() as u64;
+    let vm_functions = functions.vm_memory() as u64;
+    let scripts_eval = scripting.scripts_bytes() as u64;
+    let functions_bytes = functions.registry.memory() as u64;
+    s.field("used_memory_lua", vm_eval);
+    s.field("used_memory_vm_eval", vm_eval);
+    s.field("used_memory_lua_human", bytes_to_human(vm_eval));
+    s.field("used_memory_scripts_eval", scripts_eval);
+    s.field("number_of_cached_scripts", scripting.script_count());
+    s.field("number_of_functions", functions.registry.function_count());
+    s.field("number_of_libraries", functions.registry.library_count());
+    s.field("used_memory_vm_functions", vm_functions);
+    s.field("used_memory_vm_total", vm_eval + vm_functions);
+    s.field(
+        "used_memory_vm_total_human",
+        bytes_to_human(vm_eval + vm_functions),
+    );
+    s.field("used_memory_functions", functions_bytes);
+    s.field("used_memory_scripts", scripts_eval + functions_bytes);
+    s.field(
+        "used_memory_scripts_human",
+        bytes_to_human(scripts_eval + functions_bytes),
+    );
 }
 
 /// Keel has no persistence: nothing loads, saves or rewrites, and the

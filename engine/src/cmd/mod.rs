@@ -13,6 +13,7 @@ pub mod connection;
 pub mod docs;
 pub mod dump;
 pub mod expire;
+pub mod functions;
 pub mod hash;
 pub mod info;
 pub mod keys;
@@ -305,6 +306,7 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         blocking::COMMANDS,
         scripting::COMMANDS,
         repl::COMMANDS,
+        functions::COMMANDS,
     ]
 }
 
