@@ -366,6 +366,7 @@ fn finish(srv: &mut Server) {
             }
             srv.aof.incr = Some(OpenIncr { file });
             srv.aof.incr_size = size;
+            srv.aof.synced_size = size;
             srv.aof.old_incrs_size = incr_sizes.iter().rev().skip(1).sum();
         }
         None => {
