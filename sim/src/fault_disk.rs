@@ -457,8 +457,27 @@ impl DiskFile for SimFile {
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.file.set_len(len)
+        self.file.set_len(len)?;
+        // What lay past `len` is gone: a revert must not later write its
+        // old bytes over what is appended there next.
+        let mut st = self.faults.0.borrow_mut();
+        let path = self.path.clone();
+        for undo in st.unsynced.entry(path.clone()).or_default().iter_mut() {
+            clip(undo, len);
+        }
+        for (_, undo) in st.lost.iter_mut().filter(|(p, _)| *p == path) {
+            clip(undo, len);
+        }
+        st.lost.retain(|(_, u)| u.len > 0);
+        Ok(())
     }
+}
+
+/// Shortens `undo` to the part of its range below `len`.
+fn clip(undo: &mut Undo, len: u64) {
+    let keep = usize::try_from(len.saturating_sub(undo.offset)).unwrap_or(usize::MAX);
+    undo.len = undo.len.min(keep);
+    undo.old.truncate(undo.len);
 }
 
 #[cfg(test)]

@@ -66,3 +66,12 @@ fn aof_everysec_catches_a_loss_beyond_the_window() {
         "seed {seed} failed for the wrong reason: {failed:?}"
     );
 }
+
+#[test]
+fn aof_fsync_errors_catches_an_acknowledgement_before_fsync() {
+    let (seed, failed) = caught(DurableKind::AofFsyncErrors, 1);
+    assert!(
+        failed.iter().any(|c| c == "acknowledged-present"),
+        "seed {seed} failed for the wrong reason: {failed:?}"
+    );
+}
