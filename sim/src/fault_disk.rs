@@ -638,6 +638,41 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_forgets_what_a_failed_sync_would_revert_past_it() {
+        let mut s = Scripted::boot(|boot, disk| {
+            write_then_read(boot, disk, |disk, f| {
+                disk.faults.fail_next_syncs(1);
+                f.append(b"1111")?;
+                assert!(f.sync().is_err());
+                f.truncate(4)?;
+                f.append(b"2222")?;
+                f.sync()?;
+                Ok(b"ok".to_vec())
+            })
+        });
+        s.power_cycle(|_| {});
+        assert_eq!(s.seen()[1], b"00002222", "the durable append stays");
+    }
+
+    #[test]
+    fn broken_syncs_lose_their_writes_at_a_power_loss() {
+        let mut s = Scripted::boot(|boot, disk| {
+            write_then_read(boot, disk, |disk, f| {
+                disk.faults.set_broken_syncs(1);
+                f.append(b"1111")?;
+                f.sync()?;
+                f.append(b"2222")?;
+                f.sync()?;
+                Ok(b"ok".to_vec())
+            })
+        });
+        s.restart();
+        assert_eq!(s.seen()[1], b"000011112222", "a kill loses nothing");
+        s.power_cycle(|_| {});
+        assert_eq!(s.seen()[2], b"00001111", "the last sync persisted nothing");
+    }
+
+    #[test]
     fn disk_full_refuses_growth_until_space_returns() {
         let s = Scripted::boot(|_, disk| {
             let mut f = disk.open(&path("a"), OpenMode::Append)?;

@@ -204,8 +204,26 @@ fn check_txn_audits(txns: &BTreeMap<String, TxnOutcome>, audits: &[Audit]) -> Fi
             )
         })
         .count();
+    let applied = audits
+        .last()
+        .and_then(|a| match &a.state {
+            State::Txns(state) => Some(state),
+            State::Lists(_) => None,
+        })
+        .map_or(0, |state| {
+            let unknown = |id: &&String| {
+                matches!(
+                    txns.get(*id),
+                    Some(TxnOutcome::Lost {
+                        exec_sent_ms: Some(_)
+                    })
+                )
+            };
+            state.log.iter().filter(unknown).count()
+        });
     let summary = format!(
-        "{} transaction(s): {committed} committed, {unknown} with EXEC sent and no reply; {} audit(s)",
+        "{} transaction(s): {committed} committed, {unknown} with EXEC sent and no reply \
+         ({applied} of them applied whole, the rest not at all); {} audit(s)",
         txns.len(),
         audits.len()
     );

@@ -26,7 +26,11 @@ pub fn run_seeds(
         let scenario = DurableScenario::draw(seed, kind);
         let (result, same) = run_maybe_twice(&scenario, determinism);
         let passed = result.passed() && same.is_none_or(|s| s);
-        power_losses += result.loss_windows_ms.len();
+        power_losses += result
+            .audits
+            .iter()
+            .filter(|a| a.stop == Some(super::host::Stop::PowerLoss))
+            .count();
         windows.extend(result.loss_windows_ms.iter().copied());
         println!(
             "seed {seed:>6}  {}  {:>4} audits {:>5} ops  hash {:016x}",

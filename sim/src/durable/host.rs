@@ -206,3 +206,31 @@ pub fn diagnose(config: &Config) -> String {
     }
     notes.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deaths_before_an_audit_fold_into_the_first_and_power_loss_sticks() {
+        let host = DurableHost::new("s", 1);
+        assert_eq!(host.pending_audit(), None);
+        host.died(100, Stop::PowerLoss);
+        let first = host.pending_audit().unwrap();
+        host.died(250, Stop::Kill);
+        let folded = host.pending_audit().unwrap();
+        assert_eq!((folded.died_ms, folded.stop), (100, Stop::PowerLoss));
+        host.audited(first.generation);
+        assert!(
+            host.pending_audit().is_some(),
+            "an audit read before the second death does not count"
+        );
+        host.audited(folded.generation);
+        assert_eq!(host.pending_audit(), None);
+        assert_eq!(host.audits_done(), 1);
+        host.died(400, Stop::Exit);
+        host.died(410, Stop::PowerLoss);
+        let later = host.pending_audit().unwrap();
+        assert_eq!((later.died_ms, later.stop), (400, Stop::PowerLoss));
+    }
+}
