@@ -59,6 +59,12 @@ struct FaultState {
     rng: ChaCha8Rng,
     /// What was injected, in order, for reports and tests.
     log: Vec<String>,
+    /// The deliberate bug of [`DiskFaults::set_broken_syncs`].
+    broken_syncs: usize,
+    /// The writes each of the last `broken_syncs` successful syncs covered.
+    last_synced: std::collections::VecDeque<Vec<(PathBuf, Undo)>>,
+    /// Those writes, to undo at the next boot (a power loss happened).
+    broken_reverts: Vec<(PathBuf, Undo)>,
 }
 
 /// What a write replaced: enough to put it back.
@@ -85,6 +91,9 @@ impl DiskFaults {
             lost: Vec::new(),
             rng: ChaCha8Rng::seed_from_u64(seed),
             log: Vec::new(),
+            broken_syncs: 0,
+            last_synced: std::collections::VecDeque::new(),
+            broken_reverts: Vec::new(),
         })))
     }
 
@@ -108,6 +117,14 @@ impl DiskFaults {
         self.0.borrow_mut().pending_flips += n;
     }
 
+    /// A deliberate bug, for proving the durability checkers can fail:
+    /// the last `n` successful syncs before a power loss persisted
+    /// nothing (their writes are cut off at the next boot), as a disk or a
+    /// server that acknowledges before the data is durable would do.
+    pub fn set_broken_syncs(&self, n: usize) {
+        self.0.borrow_mut().broken_syncs = n;
+    }
+
     /// The harness calls this when it cuts the host's power (`Sim::crash`):
     /// turmoil drops the pending data, and the next boot reverts the lost
     /// writes.
@@ -115,6 +132,8 @@ impl DiskFaults {
         let mut st = self.0.borrow_mut();
         st.power_lost = true;
         st.unsynced.clear();
+        let broken = std::mem::take(&mut st.last_synced);
+        st.broken_reverts.extend(broken.into_iter().flatten());
     }
 
     /// What the layer injected so far, one line each.
@@ -153,6 +172,10 @@ impl SimDisk {
         for (path, undo) in reverts.iter().rev() {
             self.revert(path, undo)?;
         }
+        let broken = std::mem::take(&mut self.faults.0.borrow_mut().broken_reverts);
+        for (path, undo) in broken.iter().rev() {
+            self.cut_back(path, undo)?;
+        }
         for _ in 0..flips {
             self.flip_one_bit()?;
         }
@@ -180,6 +203,26 @@ impl SimDisk {
         self.note(format!(
             "lost write reverted: {} bytes at {} of {}",
             bytes.len(),
+            undo.offset,
+            path.display()
+        ));
+        Ok(())
+    }
+
+    /// Undoes a write the broken sync claimed durable: the old bytes go
+    /// back and, if the write grew the file, the file is cut to its old end.
+    fn cut_back(&self, path: &Path, undo: &Undo) -> io::Result<()> {
+        let Ok(file) = sfs::OpenOptions::new().read(true).write(true).open(path) else {
+            return Ok(());
+        };
+        file.write_all_at(&undo.old, undo.offset)?;
+        if undo.old.len() < undo.len {
+            file.set_len(undo.offset.saturating_add(undo.old.len() as u64))?;
+        }
+        file.sync_all()?;
+        self.note(format!(
+            "broken sync: write of {} bytes at {} of {} undone",
+            undo.len,
             undo.offset,
             path.display()
         ));
@@ -393,6 +436,13 @@ impl DiskFile for SimFile {
         self.file.sync_all()?;
         let mut st = self.faults.0.borrow_mut();
         let path = self.path.clone();
+        if st.broken_syncs > 0 && !undos.is_empty() {
+            let covered = undos.iter().map(|u| (path.clone(), u.clone())).collect();
+            st.last_synced.push_back(covered);
+            while st.last_synced.len() > st.broken_syncs {
+                st.last_synced.pop_front();
+            }
+        }
         st.lost.extend(
             undos
                 .into_iter()
@@ -407,8 +457,27 @@ impl DiskFile for SimFile {
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.file.set_len(len)
+        self.file.set_len(len)?;
+        // What lay past `len` is gone: a revert must not later write its
+        // old bytes over what is appended there next.
+        let mut st = self.faults.0.borrow_mut();
+        let path = self.path.clone();
+        for undo in st.unsynced.entry(path.clone()).or_default().iter_mut() {
+            clip(undo, len);
+        }
+        for (_, undo) in st.lost.iter_mut().filter(|(p, _)| *p == path) {
+            clip(undo, len);
+        }
+        st.lost.retain(|(_, u)| u.len > 0);
+        Ok(())
     }
+}
+
+/// Shortens `undo` to the part of its range below `len`.
+fn clip(undo: &mut Undo, len: u64) {
+    let keep = usize::try_from(len.saturating_sub(undo.offset)).unwrap_or(usize::MAX);
+    undo.len = undo.len.min(keep);
+    undo.old.truncate(undo.len);
 }
 
 #[cfg(test)]
@@ -566,6 +635,41 @@ mod tests {
         assert_eq!(s.seen()[2], b"0000\0\0EF");
         let log = s.faults.log();
         assert_eq!(log.iter().filter(|l| l.contains("reverted")).count(), 2);
+    }
+
+    #[test]
+    fn a_cut_forgets_what_a_failed_sync_would_revert_past_it() {
+        let mut s = Scripted::boot(|boot, disk| {
+            write_then_read(boot, disk, |disk, f| {
+                disk.faults.fail_next_syncs(1);
+                f.append(b"1111")?;
+                assert!(f.sync().is_err());
+                f.truncate(4)?;
+                f.append(b"2222")?;
+                f.sync()?;
+                Ok(b"ok".to_vec())
+            })
+        });
+        s.power_cycle(|_| {});
+        assert_eq!(s.seen()[1], b"00002222", "the durable append stays");
+    }
+
+    #[test]
+    fn broken_syncs_lose_their_writes_at_a_power_loss() {
+        let mut s = Scripted::boot(|boot, disk| {
+            write_then_read(boot, disk, |disk, f| {
+                disk.faults.set_broken_syncs(1);
+                f.append(b"1111")?;
+                f.sync()?;
+                f.append(b"2222")?;
+                f.sync()?;
+                Ok(b"ok".to_vec())
+            })
+        });
+        s.restart();
+        assert_eq!(s.seen()[1], b"000011112222", "a kill loses nothing");
+        s.power_cycle(|_| {});
+        assert_eq!(s.seen()[2], b"00001111", "the last sync persisted nothing");
     }
 
     #[test]

@@ -32,6 +32,7 @@
 //!   checks, trace hash); `src/main.rs` is its command line.
 
 pub mod check;
+pub mod durable;
 pub mod history;
 pub mod jsonl;
 

@@ -31,6 +31,8 @@ usage: keel-sim (--seed N | --seeds A..B) [options]
                         partition-oneway, hold, latency, clock-jump,
                         clock-drift, pause, disk
   --verbose             also print the fault schedule and what the nemesis did
+  --scenario NAME       a durability scenario instead: aof-always,
+                        aof-everysec, aof-fsync-errors, exec-crash
 ";
 
 #[derive(Debug)]
@@ -40,6 +42,7 @@ struct Args {
     determinism: bool,
     history_out: Option<String>,
     verbose: bool,
+    scenario: Option<keel_sim::durable::DurableKind>,
     options: Options,
     /// The options as given, for replay commands.
     replay_flags: String,
@@ -54,7 +57,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let ok = if args.single {
+    let ok = if let Some(kind) = args.scenario {
+        let seeds = args.seeds.clone();
+        keel_sim::durable::cli::run_seeds(kind, seeds, args.single, args.determinism, args.verbose)
+    } else if args.single {
         run_one(&args)
     } else {
         run_many(&args)
@@ -72,6 +78,7 @@ fn parse(argv: &[String]) -> Result<Args, String> {
     let mut determinism = false;
     let mut history_out = None;
     let mut verbose = false;
+    let mut scenario = None;
     let mut options = Options::default();
     let mut replay_flags = String::new();
     let mut it = argv.iter();
@@ -104,6 +111,11 @@ fn parse(argv: &[String]) -> Result<Args, String> {
                 replay_flags.push_str(&format!(" --faults {list}"));
             }
             "--verbose" => verbose = true,
+            "--scenario" => {
+                let name = value()?;
+                let kind = keel_sim::durable::DurableKind::parse(name);
+                scenario = Some(kind.ok_or_else(|| format!("unknown scenario '{name}'"))?);
+            }
             "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -121,6 +133,7 @@ fn parse(argv: &[String]) -> Result<Args, String> {
         determinism,
         history_out,
         verbose,
+        scenario,
         options,
         replay_flags,
     })

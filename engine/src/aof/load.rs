@@ -278,8 +278,11 @@ fn file_done(srv: &mut Server, mut l: Box<Loading>, problem: Option<String>) {
     let name = l.files[l.current].name.clone();
     let last = l.current + 1 == l.files.len();
     let open_multi = l.multi.take().map(|(at, _)| at);
-    let torn =
-        problem.as_deref() == Some("truncated") || (problem.is_none() && open_multi.is_some());
+    let zeros =
+        problem.is_some() && last && l.data.as_ref().is_some_and(|d| torn_by_zeros(d, l.pos));
+    let torn = zeros
+        || problem.as_deref() == Some("truncated")
+        || (problem.is_none() && open_multi.is_some());
     if let Some(e) = problem.as_ref().filter(|_| !torn) {
         let offset = l.pos;
         srv.aof.loading = Some(l);
@@ -307,6 +310,23 @@ fn file_done(srv: &mut Server, mut l: Box<Loading>, problem: Option<String>) {
     l.current += 1;
     srv.aof.loading = Some(l);
     read_next_file(srv);
+}
+
+/// Whether the bad command at `pos` is a torn write followed by zeros:
+/// after a power loss, blocks written out of order leave a run of NULs
+/// (a lost write) after a prefix of one that made it. Cut at the first
+/// NUL, what remains of the command must be a whole-command prefix.
+/// Only the unsynced tail can look so (a sync covers everything before
+/// it), and a flipped bit cannot: its command stays corrupt once cut.
+/// Redis 7.0 refuses such a file until `redis-check-aof --fix`.
+fn torn_by_zeros(data: &Bytes, pos: usize) -> bool {
+    let Some(zero) = data
+        .get(pos..)
+        .and_then(|rest| rest.iter().position(|&b| b == 0))
+    else {
+        return false;
+    };
+    zero == 0 || read_command(&data.slice(..pos + zero), pos) == Read::Truncated
 }
 
 /// Every file is loaded: cut a torn tail, open the last incr file for
@@ -354,6 +374,7 @@ fn finish(srv: &mut Server) {
             }
             srv.aof.incr = Some(OpenIncr { file });
             srv.aof.incr_size = size;
+            srv.aof.synced_size = size;
             srv.aof.old_incrs_size = incr_sizes.iter().rev().skip(1).sum();
         }
         None => {
@@ -444,5 +465,36 @@ fn refuse(srv: &mut Server, message: String) {
     if !srv.shutting_down {
         srv.shutting_down = true;
         srv.outputs.push_back(Output::Shutdown);
+    }
+}
+
+#[cfg(test)]
+mod zero_tail_tests {
+    use super::torn_by_zeros;
+    use bytes::Bytes;
+
+    const SET: &[u8] = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+
+    fn with(tail: &[u8]) -> Bytes {
+        Bytes::from([SET, tail].concat())
+    }
+
+    #[test]
+    fn zeros_after_a_whole_or_partial_command_are_a_torn_tail() {
+        assert!(torn_by_zeros(&with(&[0; 8]), SET.len()));
+        let partial = [&SET[..10], &[0u8; 8], SET].concat();
+        assert!(torn_by_zeros(&with(&partial), SET.len()));
+    }
+
+    #[test]
+    fn corruption_before_any_zero_is_not() {
+        let mut flipped = SET.to_vec();
+        flipped[0] ^= 0x01;
+        assert!(!torn_by_zeros(&with(&flipped), SET.len()), "no NUL at all");
+        flipped.extend_from_slice(&[0; 4]);
+        assert!(
+            !torn_by_zeros(&with(&flipped), SET.len()),
+            "bad before the NUL"
+        );
     }
 }

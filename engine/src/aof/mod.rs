@@ -135,6 +135,8 @@ pub struct Aof {
     rewrite_base_size: u64,
     /// Appended since the last Sync was asked.
     unsynced: bool,
+    /// Bytes of the open incr file the last successful Sync covered.
+    synced_size: u64,
     last_fsync_ms: u64,
     jobs: VecDeque<(RequestId, Job)>,
     /// Outputs held until the Sync request they wait for succeeded.
@@ -481,6 +483,7 @@ fn synced(srv: &mut Server, id: RequestId, result: &DiskResult) {
     match result {
         Ok(_) => {
             srv.aof.fsync_error = None;
+            srv.aof.synced_size = srv.aof.incr_size;
             release_held(srv, id);
         }
         Err(e) if FsyncPolicy::of(&srv.config) == FsyncPolicy::Always => {
@@ -524,10 +527,31 @@ fn fatal(srv: &mut Server) {
     }
     srv.aof.sync_in_flight = None;
     srv.aof.write_error = Some("Input/output error".into());
+    cut_unsynced_tail(srv);
     if !srv.shutting_down {
         srv.shutting_down = true;
         srv.outputs.push_back(Output::Shutdown);
     }
+}
+
+/// Before exiting, cuts the incr file back to what the last good fsync
+/// covered: after a failed fsync the kernel may keep the pages (readable,
+/// marked clean) and still lose them at a power loss, so the next process
+/// must not load them and append after them ("fsyncgate").
+fn cut_unsynced_tail(srv: &mut Server) {
+    let Some(incr) = srv.aof.incr.clone() else {
+        return;
+    };
+    let len = srv.aof.synced_size;
+    request(
+        srv,
+        DiskOp::Truncate {
+            file: incr.file,
+            len,
+        },
+        Job::Other,
+    );
+    request(srv, DiskOp::Sync { file: incr.file }, Job::Other);
 }
 
 // ---- cron ----
@@ -654,6 +678,7 @@ fn open_new_incr(srv: &mut Server, seq: u64) {
     }
     srv.aof.incr = Some(OpenIncr { file });
     srv.aof.incr_size = 0;
+    srv.aof.synced_size = 0;
     srv.aof.selected_db = None;
     srv.aof.unsynced = true;
 }
