@@ -14,6 +14,7 @@ pub mod glob;
 pub mod limits;
 pub mod node;
 pub mod notify;
+pub mod persist;
 pub mod rdb;
 pub mod resp;
 pub mod server;

@@ -215,6 +215,8 @@ pub struct Server {
     pub active_expire_enabled: bool,
     /// DEBUG PAUSE-CRON: the periodic cron does nothing while set.
     pub cron_paused: bool,
+    /// Snapshots and loading (see [`crate::persist`]).
+    pub persist: crate::persist::Persist,
 }
 
 impl Server {
@@ -249,6 +251,7 @@ impl Server {
             replid,
             active_expire_enabled: true,
             cron_paused: false,
+            persist: crate::persist::Persist::new(now),
         }
     }
 

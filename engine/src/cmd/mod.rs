@@ -53,6 +53,7 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 15;
     pub const MOVABLE_KEYS: u32 = 1 << 16;
     pub const ALLOW_BUSY: u32 = 1 << 17;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
 
     /// Names in the order Redis prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -71,6 +72,7 @@ pub mod flags {
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
@@ -360,7 +362,7 @@ impl Ctx<'_> {
         let touch = !self.client.no_touch;
         let policy = crate::db::access::Policy::of(&self.srv.config);
         let db = &mut self.srv.dbs[self.client.db];
-        match db.get_mut(key, now.unix_ms) {
+        match db.get_for_read(key, now.unix_ms) {
             Some(obj) => {
                 self.srv.stats.keyspace_hits += 1;
                 if touch {

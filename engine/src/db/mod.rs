@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod dict;
+pub mod snapshot;
 
 use crate::types::Value;
 use bytes::Bytes;
@@ -10,7 +11,7 @@ use dict::{Dict, Slot};
 use rand_chacha::rand_core::RngCore;
 
 /// A stored value with its access metadata.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Object {
     pub value: Value,
     /// LRU clock (seconds, 24 bits) under LRU policies, or LFU data
@@ -21,6 +22,19 @@ pub struct Object {
     /// integer objects (OBJECT REFCOUNT tells them apart). Cleared when
     /// the value is replaced.
     pub private_copy: bool,
+    /// The last snapshot that covered this entry (see [`snapshot`]); set
+    /// by the database, not by callers.
+    snap_epoch: u16,
+}
+
+/// Objects are equal when their values and metadata are: the snapshot
+/// epoch is bookkeeping, not content.
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+            && self.access == other.access
+            && self.private_copy == other.private_copy
+    }
 }
 
 impl Object {
@@ -29,6 +43,7 @@ impl Object {
             value,
             access,
             private_copy: false,
+            snap_epoch: 0,
         }
     }
 
@@ -89,6 +104,10 @@ pub struct Db {
     /// Keys expired (lazily or actively) since the last take, kept only
     /// while write effects are recorded, so their deletions propagate.
     expired_log: Option<Vec<Bytes>>,
+    /// The epoch of the running or last snapshot: entries born now get it.
+    epoch: u16,
+    /// The snapshot in progress, if any (see [`snapshot`]).
+    snap: Option<snapshot::SnapState>,
 }
 
 impl Db {
@@ -101,6 +120,8 @@ impl Db {
             lent: None,
             avg_ttl: 0,
             expired_log: None,
+            epoch: 0,
+            snap: None,
         }
     }
 
@@ -187,6 +208,7 @@ impl Db {
     /// The live object under `key` for changing, expiring it first if due.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Object> {
         self.expire_if_needed(key, now_ms);
+        self.preserve(key);
         self.settle();
         let (slot, obj) = self.keys.get_mut_with_slot(key)?;
         self.lent = Some((slot, entry_bytes(key, obj)));
@@ -202,7 +224,9 @@ impl Db {
     /// unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, access: u32, keep_ttl: bool) {
         self.settle();
-        let new = Object::new(value, access);
+        self.preserve(key);
+        let mut new = Object::new(value, access);
+        new.snap_epoch = self.epoch;
         let added = entry_bytes(key, &new);
         let removed = match self.keys.get_mut(key) {
             Some(obj) => {
@@ -222,8 +246,9 @@ impl Db {
     }
 
     /// Inserts a key known to be absent (after `contains` returned false).
-    pub fn insert_new(&mut self, key: &[u8], obj: Object) {
+    pub fn insert_new(&mut self, key: &[u8], mut obj: Object) {
         self.settle();
+        obj.snap_epoch = self.epoch;
         let added = entry_bytes(key, &obj);
         let prev = self.keys.insert(Bytes::copy_from_slice(key), obj);
         assert!(prev.is_none(), "insert_new over an existing key");
@@ -239,6 +264,7 @@ impl Db {
     /// Does not check expiry: callers look up first.
     pub fn take(&mut self, key: &[u8]) -> Option<(Bytes, Object)> {
         self.settle();
+        self.preserve(key);
         let (key, obj) = self.keys.remove(key)?;
         self.expires.remove(&key);
         self.account(0, entry_bytes(&key, &obj));
@@ -247,8 +273,10 @@ impl Db {
 
     /// Stores `obj` under `key` with exactly the TTL `expire_at` (absolute
     /// Unix ms, or none), replacing any value and TTL the key had.
-    pub fn put(&mut self, key: Bytes, obj: Object, expire_at: Option<u64>) {
+    pub fn put(&mut self, key: Bytes, mut obj: Object, expire_at: Option<u64>) {
         self.settle();
+        self.preserve(&key);
+        obj.snap_epoch = self.epoch;
         match expire_at {
             Some(at) => {
                 self.expires.insert(key.clone(), at);
@@ -299,22 +327,30 @@ impl Db {
             .get_key_value(key)
             .expect("set_expire on a missing key");
         let k = k.clone();
+        self.preserve(&k);
         self.expires.insert(k, at_ms);
     }
 
     /// Removes the TTL of `key`; true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
+        if !self.expires.contains_key(key) {
+            return false;
+        }
+        self.preserve(key);
         self.expires.remove(key).is_some()
     }
 
     /// Empties the database, returning the old contents so the caller can
     /// free them at its own pace.
+    /// During a snapshot, entries it has not covered yet are kept for it
+    /// instead (see [`snapshot`]).
     pub fn clear(&mut self) -> Vec<(Bytes, Object)> {
         self.lent = None;
         self.data_bytes = 0;
         self.avg_ttl = 0;
-        self.expires.drain_all();
-        self.keys.drain_all()
+        let expires = self.expires.drain_all();
+        let entries = self.keys.drain_all();
+        self.preserve_all(entries, expires)
     }
 
     /// One bounded, adaptive active expiry cycle: sample keys with a TTL,
