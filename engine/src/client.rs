@@ -63,6 +63,76 @@ pub struct Client {
     /// Blocking commands must not block now (inside EXEC or a script, as
     /// Redis's CLIENT_DENY_BLOCKING): they answer as if the timeout passed.
     pub deny_blocking: bool,
+    /// Pub/sub subscriptions, kept with the server's index by [`crate::pubsub`].
+    pub subs: crate::pubsub::Subscriptions,
+    /// Reply bytes handed to the driver that it has not reported written
+    /// yet (`Input::ClientWritten`): with [`Client::out`], the pending
+    /// output the buffer limits apply to.
+    pub obuf_unsent: u64,
+    /// Monotonic ms since when the pending output is over the soft limit.
+    pub obuf_soft_since: Option<u64>,
+    /// The transaction being queued since MULTI; None outside one.
+    pub multi: Option<crate::cmd::multi::Transaction>,
+    /// What the client waits for while a blocking command (BLPOP, ...) holds
+    /// it: it runs nothing else until served, timed out or unblocked.
+    pub blocked: Option<Box<Blocked>>,
+    /// CLIENT UNBLOCK requests this client's command made, for the node to
+    /// carry out once the command returns (the targets' wait queues are
+    /// the node's).
+    pub unblock_requests: Vec<(ClientId, UnblockReason)>,
+}
+
+/// A blocked client's wait: where, until when, and what serving it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocked {
+    /// The database the keys are in (the client's, when it blocked).
+    pub db: usize,
+    /// The keys waited on, in the command's order, without repeats.
+    pub keys: Vec<Bytes>,
+    /// Monotonic ms after which it times out; None waits forever.
+    pub deadline_ms: Option<u64>,
+    pub op: BlockedOp,
+}
+
+/// What a blocked command does with the first of its keys that becomes
+/// ready.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockedOp {
+    /// BLPOP, BRPOP: one element.
+    Pop(crate::types::list::End),
+    /// BLMPOP: up to `count` elements.
+    MultiPop {
+        end: crate::types::list::End,
+        count: usize,
+    },
+    /// BLMOVE, BRPOPLPUSH (`rpoplpush` for how it propagates).
+    Move {
+        destination: Bytes,
+        from: crate::types::list::End,
+        to: crate::types::list::End,
+        rpoplpush: bool,
+    },
+    /// BZPOPMIN, BZPOPMAX: one member (`max` for the highest score).
+    ZPop { max: bool },
+    /// BZMPOP: up to `count` members.
+    ZMultiPop { max: bool, count: usize },
+}
+
+impl BlockedOp {
+    /// Whether this operation is served by a key holding a sorted set
+    /// (else by a list); a key of the other type leaves the client waiting.
+    pub fn wants_zset(&self) -> bool {
+        matches!(self, BlockedOp::ZPop { .. } | BlockedOp::ZMultiPop { .. })
+    }
+}
+
+/// How CLIENT UNBLOCK ends the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnblockReason {
+    /// The reply the command gives when its timeout passes.
+    Timeout,
+    /// `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
+    Error,
 }
 
 impl Client {
@@ -90,6 +160,12 @@ impl Client {
             close_after_reply: false,
             killed: false,
             deny_blocking: false,
+            subs: Default::default(),
+            obuf_unsent: 0,
+            obuf_soft_since: None,
+            multi: None,
+            blocked: None,
+            unblock_requests: Vec::new(),
         }
     }
 
@@ -102,11 +178,17 @@ impl Client {
         self.reply_mode = ReplyMode::On;
         self.no_evict = false;
         self.no_touch = false;
+        self.multi = None;
     }
 
     /// Whether replies are currently sent to this client.
     pub fn replies_enabled(&self) -> bool {
         matches!(self.reply_mode, ReplyMode::On)
+    }
+
+    /// Reply bytes produced for this client and not yet written out.
+    pub fn obuf_pending(&self) -> u64 {
+        self.obuf_unsent.saturating_add(self.out.len() as u64)
     }
 
     /// Estimated bytes this client holds: its structure, buffers and names
@@ -120,12 +202,37 @@ impl Client {
             + self.query.capacity()
             + self.out.capacity()
             + names
-            + self.last_cmd.capacity()) as u64
+            + self.last_cmd.capacity()
+            + self.multi_mem()) as u64
+    }
+
+    /// Commands queued in the transaction, -1 outside one (CLIENT LIST `multi`).
+    pub fn multi_count(&self) -> i64 {
+        self.multi.as_ref().map_or(-1, |t| t.len() as i64)
+    }
+
+    /// What the queued commands hold (CLIENT LIST `multi-mem`).
+    pub fn multi_mem(&self) -> usize {
+        self.multi.as_ref().map_or(0, |t| t.mem())
     }
 
     /// The CLIENT LIST `flags` field: one letter per flag, `N` for none.
-    pub fn flags(&self) -> String {
+    /// `cas_failed`: a key the client WATCHes was touched (`d`; the
+    /// registry holding that is the server's, see [`crate::watch`]).
+    pub fn flags(&self, cas_failed: bool) -> String {
         let mut flags = String::new();
+        if self.subs.any() {
+            flags.push('P');
+        }
+        if self.multi.is_some() {
+            flags.push('x');
+        }
+        if self.blocked.is_some() {
+            flags.push('b');
+        }
+        if cas_failed {
+            flags.push('d');
+        }
         if self.close_after_reply {
             flags.push('c');
         }

@@ -143,6 +143,25 @@ pub struct Config {
     /// `sanitize-dump-payload`: one of [`SANITIZE_DUMP_PAYLOAD`]; Keel's
     /// loaders always check every length, so the mode only reports.
     pub sanitize_dump_payload: String,
+    /// `notify-keyspace-events`: the enabled classes ([`crate::notify::class`]).
+    pub notify_keyspace_events: u32,
+    /// `client-output-buffer-limit`, per client class.
+    pub client_output_buffer_limit: crate::pubsub::obuf::Limits,
+    /// The append-only file (see `crate::aof`), with Redis 7.0's names.
+    pub appendonly: bool,
+    pub appendfilename: String,
+    pub appenddirname: String,
+    /// `always`, `everysec` or `no`.
+    pub appendfsync: String,
+    pub no_appendfsync_on_rewrite: bool,
+    pub auto_aof_rewrite_percentage: u64,
+    pub auto_aof_rewrite_min_size: u64,
+    pub aof_load_truncated: bool,
+    pub aof_use_rdb_preamble: bool,
+    /// Accepted; Keel writes no timestamp annotations (it skips them on load).
+    pub aof_timestamp_enabled: bool,
+    /// Accepted; the rewrite syncs its base once, at the end.
+    pub aof_rewrite_incremental_fsync: bool,
     /// Facts the driver knows, reported by INFO and used by CONFIG REWRITE;
     /// not parameters (CONFIG GET does not list them).
     /// The config file the server was started with, if any (absolute path).
@@ -199,10 +218,35 @@ impl Default for Config {
             stop_writes_on_bgsave_error: true,
             rdb_del_sync_files: false,
             sanitize_dump_payload: "no".into(),
+            notify_keyspace_events: 0,
+            client_output_buffer_limit: Default::default(),
+            appendonly: false,
+            appendfilename: "appendonly.aof".into(),
+            appenddirname: "appendonlydir".into(),
+            appendfsync: "everysec".into(),
+            no_appendfsync_on_rewrite: false,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 << 20,
+            aof_load_truncated: true,
+            aof_use_rdb_preamble: true,
+            aof_timestamp_enabled: false,
+            aof_rewrite_incremental_fsync: true,
             config_file: None,
             executable: String::new(),
         }
     }
+}
+
+/// `appendfsync` values.
+pub const APPENDFSYNC: &[&str] = &["always", "everysec", "no"];
+
+/// `appendfilename` and `appenddirname` are plain names inside `dir`,
+/// as Redis requires.
+fn aof_file_name(v: &str, param: &str, what: &str) -> Result<String, String> {
+    if v.is_empty() || v.contains('/') || v == "." || v == ".." {
+        return Err(format!("{param} can't be a path, just a {what}"));
+    }
+    Ok(v.to_string())
 }
 
 /// Whether a parameter can change while the server runs.
@@ -263,11 +307,21 @@ pub const PARAMS: &[(&str, Mutability)] = &[
     ("stop-writes-on-bgsave-error", Mutability::Runtime),
     ("rdb-del-sync-files", Mutability::Runtime),
     ("sanitize-dump-payload", Mutability::Runtime),
-    // AOF is not built yet: this reports Redis's "off" value so tools
-    // that ask (redis-benchmark does) see the truth.
     ("appendonly", Mutability::Runtime),
+    ("appendfilename", Mutability::StartupOnly),
+    ("appenddirname", Mutability::StartupOnly),
+    ("appendfsync", Mutability::Runtime),
+    ("no-appendfsync-on-rewrite", Mutability::Runtime),
+    ("auto-aof-rewrite-percentage", Mutability::Runtime),
+    ("auto-aof-rewrite-min-size", Mutability::Runtime),
+    ("aof-load-truncated", Mutability::Runtime),
+    ("aof-use-rdb-preamble", Mutability::Runtime),
+    ("aof-timestamp-enabled", Mutability::Runtime),
+    ("aof-rewrite-incremental-fsync", Mutability::Runtime),
     ("daemonize", Mutability::StartupOnly),
     ("enable-debug-command", Mutability::StartupOnly),
+    ("notify-keyspace-events", Mutability::Runtime),
+    ("client-output-buffer-limit", Mutability::Runtime),
 ];
 
 pub fn param_mutability(name: &str) -> Option<Mutability> {
@@ -442,7 +496,20 @@ impl Config {
             "stop-writes-on-bgsave-error" => yes_no(self.stop_writes_on_bgsave_error),
             "rdb-del-sync-files" => yes_no(self.rdb_del_sync_files),
             "sanitize-dump-payload" => self.sanitize_dump_payload.clone(),
-            "appendonly" | "daemonize" => yes_no(false),
+            "notify-keyspace-events" => crate::notify::render_flags(self.notify_keyspace_events),
+            "client-output-buffer-limit" => self.client_output_buffer_limit.render(),
+            "appendonly" => yes_no(self.appendonly),
+            "appendfilename" => self.appendfilename.clone(),
+            "appenddirname" => self.appenddirname.clone(),
+            "appendfsync" => self.appendfsync.clone(),
+            "no-appendfsync-on-rewrite" => yes_no(self.no_appendfsync_on_rewrite),
+            "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
+            "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
+            "aof-load-truncated" => yes_no(self.aof_load_truncated),
+            "aof-use-rdb-preamble" => yes_no(self.aof_use_rdb_preamble),
+            "aof-timestamp-enabled" => yes_no(self.aof_timestamp_enabled),
+            "aof-rewrite-incremental-fsync" => yes_no(self.aof_rewrite_incremental_fsync),
+            "daemonize" => yes_no(false),
             _ => return None,
         })
     }
@@ -519,12 +586,27 @@ impl Config {
             "sanitize-dump-payload" => {
                 self.sanitize_dump_payload = parse_enum(v, SANITIZE_DUMP_PAYLOAD)?
             }
-            "appendonly" if !parse_bool(v)? => {}
-            "appendonly" => {
-                return Err(
-                    "AOF persistence is not built yet; only appendonly no is accepted".into(),
-                )
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events = crate::notify::parse_flags(v)?
             }
+            "client-output-buffer-limit" => self.client_output_buffer_limit.apply(v)?,
+            "appendonly" => self.appendonly = parse_bool(v)?,
+            "appendfilename" => {
+                self.appendfilename = aof_file_name(v, "appendfilename", "filename")?
+            }
+            "appenddirname" => self.appenddirname = aof_file_name(v, "appenddirname", "dirname")?,
+            "appendfsync" => self.appendfsync = parse_enum(v, APPENDFSYNC)?,
+            "no-appendfsync-on-rewrite" => self.no_appendfsync_on_rewrite = parse_bool(v)?,
+            "auto-aof-rewrite-percentage" => {
+                self.auto_aof_rewrite_percentage = parse_int(v, 0, i32::MAX as u64)?
+            }
+            "auto-aof-rewrite-min-size" => {
+                self.auto_aof_rewrite_min_size = parse_mem_in(v, 0, i64::MAX as u64)?
+            }
+            "aof-load-truncated" => self.aof_load_truncated = parse_bool(v)?,
+            "aof-use-rdb-preamble" => self.aof_use_rdb_preamble = parse_bool(v)?,
+            "aof-timestamp-enabled" => self.aof_timestamp_enabled = parse_bool(v)?,
+            "aof-rewrite-incremental-fsync" => self.aof_rewrite_incremental_fsync = parse_bool(v)?,
             "daemonize" if !parse_bool(v)? => {}
             "daemonize" => {
                 return Err("daemonize is not supported; run keel-server under a supervisor".into())
@@ -635,7 +717,9 @@ mod tests {
         let mut c = Config::default();
         assert!(c.set("maxmemory-policy", "sometimes").is_err());
         assert!(c.set("timeout", "abc").is_err());
-        assert!(c.set("appendonly", "yes").is_err());
+        assert!(c.set("appendonly", "maybe").is_err());
+        assert!(c.set("appendfsync", "sometimes").is_err());
+        assert!(c.set("appendfilename", "a/b").is_err());
         assert!(c.set("nonsense", "1").is_err());
         for strict in ["05", "+5", " 5", "5 ", "1.5"] {
             assert_eq!(

@@ -4,6 +4,7 @@
 //! inputs, and everything the outside world must do is polled as output.
 //! See [`node::Node`] for the API and the order to drive it.
 
+pub mod aof;
 pub mod client;
 pub mod cmd;
 pub mod config;
@@ -12,9 +13,11 @@ pub mod disk;
 pub mod effects;
 pub mod glob;
 pub mod limits;
+pub mod lua;
 pub mod node;
 pub mod notify;
 pub mod persist;
+pub mod pubsub;
 pub mod rdb;
 pub mod resp;
 pub mod server;
@@ -22,6 +25,7 @@ pub mod testing;
 pub mod time;
 pub mod types;
 pub mod util;
+pub mod watch;
 
 pub use client::{ClientId, ClientInfo};
 pub use config::Config;

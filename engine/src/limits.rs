@@ -42,8 +42,10 @@ pub const ACTIVE_EXPIRE_ACCEPTABLE_STALE_PERCENT: usize = 10;
 pub const ACTIVE_EXPIRE_MAX_KEYS_PER_CYCLE: usize = 2_000;
 /// Server cron frequency (`hz`): timers fire every 1000/hz ms.
 pub const DEFAULT_HZ: u64 = 10;
-/// Keys freed per step when a big value or database is dropped lazily (UNLINK, FLUSHALL ASYNC).
-pub const LAZYFREE_KEYS_PER_STEP: usize = 10_000;
+/// Work of one lazy-free step (UNLINK, FLUSHALL ASYNC), run from the cron: each
+/// key freed counts one, and so does each element of a big collection, which is
+/// freed a bounded part per step, so that no single value stalls the server.
+pub const LAZYFREE_EFFORT_PER_STEP: usize = 10_000;
 /// Most work units a KEYS/SCAN glob match may spend on one string before giving up.
 pub const GLOB_MAX_STEPS: usize = 1_000_000;
 /// Longest time DEBUG SLEEP may block the server (Redis has no limit; we keep 1 hour).

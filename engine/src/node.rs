@@ -1,14 +1,19 @@
 //! The sans-IO state machine.
 
 use crate::client::{Client, ClientId, ClientInfo, ReplyMode};
-use crate::cmd::{self, flags, Ctx};
+use crate::cmd::multi::{self, Gate};
+use crate::cmd::{self, flags, CommandSpec, Ctx};
 use crate::config::Config;
 use crate::limits;
-use crate::resp::{encode, ParseLimits, Reply};
+use crate::notify;
+use crate::pubsub::obuf;
+use crate::resp::{encode, ParseLimits, Protocol, Reply};
 use crate::server::Server;
 use crate::time::Now;
 use bytes::Bytes;
 use std::collections::BTreeMap;
+
+mod blocking;
 
 /// An event from the outside world.
 #[derive(Debug)]
@@ -23,6 +28,10 @@ pub enum Input<'a> {
         id: crate::disk::RequestId,
         result: crate::disk::DiskResult,
     },
+    /// The driver wrote `bytes` more of the client's output to its
+    /// connection: the rest of what it was handed is still pending, and
+    /// counts against the client's output buffer limit.
+    ClientWritten { client: ClientId, bytes: usize },
 }
 
 /// Something the driver must do, drained with [`Node::poll_output`].
@@ -66,8 +75,9 @@ pub type Clients = BTreeMap<ClientId, Client>;
 ///
 /// - **Handlers**, which feed in the outside world, each with the current
 ///   time: [`Node::accept_client`] when a connection opens,
-///   [`Node::handle_input`] for bytes and closes, [`Node::handle_timeout`]
-///   when the deadline from [`Node::poll_timeout`] has passed.
+///   [`Node::handle_input`] for bytes, closes and bytes written,
+///   [`Node::handle_timeout`] when the deadline from [`Node::poll_timeout`]
+///   has passed.
 /// - **Polls**, to drain after every handler call, in this order:
 ///   [`Node::poll_output`] until it returns `None` (writes, closes,
 ///   shutdown, in the order they must happen), then [`Node::poll_timeout`]
@@ -92,6 +102,8 @@ pub type Clients = BTreeMap<ClientId, Client>;
 pub struct Node {
     srv: Server,
     clients: Clients,
+    /// Blocked clients' wait queues and timeouts.
+    waits: blocking::Waits,
 }
 
 impl Node {
@@ -99,6 +111,7 @@ impl Node {
         Node {
             srv: Server::new(config, now),
             clients: Clients::new(),
+            waits: blocking::Waits::default(),
         }
     }
 
@@ -203,21 +216,37 @@ impl Node {
 
     pub fn handle_input(&mut self, now: Now, input: Input<'_>) {
         self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
         match input {
             Input::ClientData { client, data } => self.on_client_data(client, data),
             Input::ClientClosed { client } => {
-                self.clients.remove(&client);
+                if let Some(mut gone) = self.clients.remove(&client) {
+                    self.srv.pubsub.forget(&mut gone);
+                }
+                self.srv.watches.unwatch_all(client);
+                self.forget_wait(client);
+            }
+            Input::ClientWritten { client, bytes } => {
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.obuf_unsent = c.obuf_unsent.saturating_sub(bytes as u64);
+                }
             }
             Input::DiskDone { id, result } => self.on_disk_done(id, result),
         }
     }
 
-    /// Runs timers that are due: the end of a DEBUG SLEEP, and the periodic
-    /// cron (active expiry, lazy freeing, idle client timeouts, stats).
+    /// Runs timers that are due: the end of a DEBUG SLEEP, blocked clients'
+    /// timeouts, and the periodic cron (active expiry, lazy freeing, idle
+    /// client timeouts, stats).
     /// While DEBUG SLEEP lasts nothing runs, the cron included, as in Redis
     /// whose whole process sleeps.
     pub fn handle_timeout(&mut self, now: Now) {
         self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
+        if self.srv.aof.is_loading() {
+            crate::aof::load_step(&mut self.srv, &mut self.clients);
+            return;
+        }
         match self.srv.paused_until {
             Some(t) if now.mono_ms >= t => self.end_pause(),
             Some(_) => return,
@@ -229,6 +258,7 @@ impl Node {
         if !blocked {
             crate::persist::step(&mut self.srv);
         }
+        self.time_out_blocked_clients();
         if now.mono_ms >= self.srv.next_cron_ms {
             if !blocked {
                 self.cron();
@@ -236,6 +266,7 @@ impl Node {
             let period = 1000 / self.srv.config.hz.max(1);
             self.srv.next_cron_ms = now.mono_ms + period;
         }
+        self.resume_unblocked();
     }
 
     // ---- polls ----
@@ -246,11 +277,18 @@ impl Node {
 
     /// The monotonic time at which [`Node::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
+        if crate::aof::load_has_work(&self.srv) {
+            return Some(self.srv.now.mono_ms);
+        }
         match self.srv.paused_until {
             Some(p) => Some(p),
             // A load or background save wants its next step at once.
             None if self.srv.persist.wants_step() => Some(self.srv.now.mono_ms),
-            None => Some(self.srv.next_cron_ms),
+            None => {
+                // A wait times out once its deadline has passed: 1 ms after.
+                let wait = self.waits.next_deadline().map(|t| t.saturating_add(1));
+                Some(wait.map_or(self.srv.next_cron_ms, |t| t.min(self.srv.next_cron_ms)))
+            }
         }
     }
 
@@ -271,12 +309,16 @@ impl Node {
         }
         self.process(&mut client);
         self.finish(client);
+        self.resume_unblocked();
     }
 
     /// A disk request finished. The jobs that wait on disk (snapshots,
     /// the append-only log) take their answers from here.
     fn on_disk_done(&mut self, id: crate::disk::RequestId, result: crate::disk::DiskResult) {
         self.srv.disk.answered(id, &result);
+        if crate::aof::on_disk_done(&mut self.srv, &mut self.clients, id, &result) {
+            return;
+        }
         if let Some(done) = crate::persist::on_disk_done(&mut self.srv, id, result) {
             self.persist_completed(done);
         }
@@ -313,13 +355,15 @@ impl Node {
         client.query.len() > limit
     }
 
-    /// Parses and runs every complete command in the client's buffer.
+    /// Parses and runs every complete command in the client's buffer,
+    /// until it blocks (the rest waits in its buffer).
     fn process(&mut self, client: &mut Client) {
         while self.srv.paused_until.is_none()
             && !self.srv.persist.blocks_commands()
             && !self.srv.shutting_down
             && !client.close_after_reply
             && !client.killed
+            && client.blocked.is_none()
         {
             let lim = ParseLimits {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
@@ -344,13 +388,48 @@ impl Node {
     /// or closes it.
     fn finish(&mut self, mut client: Client) {
         let id = client.id;
+        crate::aof::flush_effects(&mut self.srv);
         if !client.killed {
-            flush_output(&mut self.srv, &mut client);
+            hand_over_replies(&mut self.srv, &mut client);
         }
-        if client.close_after_reply || client.killed {
+        if client.killed {
+            self.srv.pubsub.forget(&mut client);
             self.srv.outputs.push_back(Output::Close { client: id });
+        } else if client.close_after_reply {
+            self.srv.pubsub.forget(&mut client);
+            crate::aof::hold_or_emit(&mut self.srv, Output::Close { client: id });
         } else {
             self.clients.insert(id, client);
+        }
+        self.flush_subscribers();
+    }
+
+    /// Hands the messages the last commands sent to other clients to the
+    /// driver, and closes the clients whose output passed its limits.
+    fn flush_subscribers(&mut self) {
+        let mut ids = self.srv.pubsub.take_pending_flush();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let Some(client) = self.clients.get_mut(&id) else {
+                continue;
+            };
+            if client.killed {
+                self.drop_client(id);
+            } else {
+                hand_over_replies(&mut self.srv, client);
+            }
+        }
+    }
+
+    /// Forgets a client the node closes on its own (output limits, idle
+    /// timeout), unsent replies dropped, and tells the driver.
+    fn drop_client(&mut self, id: ClientId) {
+        if let Some(mut client) = self.clients.remove(&id) {
+            self.srv.pubsub.forget(&mut client);
+            self.srv.watches.unwatch_all(id);
+            self.forget_wait(id);
+            self.srv.outputs.push_back(Output::Close { client: id });
         }
     }
 
@@ -358,23 +437,33 @@ impl Node {
         if client.reply_mode == ReplyMode::SkipNext {
             client.reply_mode = ReplyMode::Skipping;
         }
+        let others_before = self.clients.len();
         self.srv.effects.begin_unit();
         let (reply, outcome) = self.dispatch(client, args);
+        let reply = self.refused_in_multi(client, reply, &outcome);
         self.srv.effects.end_unit();
-        self.count(&reply, &outcome);
-        if client.replies_enabled() {
-            encode(&reply, client.protocol, &mut client.out);
+        // A blocked command is counted and answered when its wait ends.
+        if client.blocked.is_none() {
+            self.count(&reply, &outcome);
+            if client.replies_enabled() {
+                encode(&reply, client.protocol, &mut client.out);
+            }
         }
         if client.reply_mode == ReplyMode::Skipping {
             client.reply_mode = ReplyMode::On;
         }
+        let limits = &self.srv.config.client_output_buffer_limit;
+        if obuf::over_limit(client, limits, self.srv.now.mono_ms) {
+            client.killed = true;
+        }
+        self.after_command(client, others_before);
     }
 
     /// Updates the counters INFO reports (stats, commandstats, errorstats).
     fn count(&mut self, reply: &Reply, outcome: &Outcome) {
         let stats = &mut self.srv.stats;
         match outcome {
-            Outcome::Unknown => {}
+            Outcome::Unknown | Outcome::Queued => {}
             Outcome::Rejected(name) => stats.command(name).rejected_calls += 1,
             Outcome::Ran(name) => {
                 // As in Redis, only commands that ran count as processed.
@@ -426,22 +515,145 @@ impl Node {
             let reply = Reply::err("NOAUTH Authentication required.");
             return (reply, Outcome::Rejected(full_name));
         }
+        if let Some(refusal) = crate::aof::refuse_command(&self.srv, spec.flags, &full_name) {
+            return (refusal, Outcome::Rejected(full_name));
+        }
+        if let Some(refusal) = subscribed_mode_refusal(client, &full_name) {
+            return (refusal, Outcome::Rejected(full_name));
+        }
         if let Some(reply) = crate::persist::refusal(&self.srv, spec) {
             return (reply, Outcome::Rejected(full_name));
         }
         client.last_cmd.clone_from(&full_name);
-        let handler = spec.handler.expect("a leaf command has a handler");
+        if let Some(done) = self.multi_gate(client, spec, &full_name, args) {
+            return done;
+        }
+        let handler = self.pubsub_aware_handler(client, spec, &full_name);
+        notify::sync_key_logs(&mut self.srv);
         let (db, dirty_before) = (client.db, self.srv.dirty);
+        let closes_before = self.srv.outputs.len();
         let mut ctx = Ctx {
             srv: &mut self.srv,
             client,
             others: &mut self.clients,
         };
         let reply = handler(&mut ctx, args);
-        self.srv.propagate_expired();
+        self.forget_closed_since(closes_before);
+        notify::publish_logged(&mut self.srv, Some(client), &mut self.clients);
         let made_dirty = self.srv.dirty > dirty_before;
         self.srv.effects.command_done(db, args, made_dirty);
+        if made_dirty {
+            self.signal_written_keys(spec, args);
+        }
         (reply, Outcome::Ran(full_name))
+    }
+
+    /// The handler to run for `spec`, with pub/sub's part: PING answers
+    /// in subscribed mode's shape, and RESET first drops the client's
+    /// subscriptions (silently, as Redis).
+    fn pubsub_aware_handler(
+        &mut self,
+        client: &mut Client,
+        spec: &CommandSpec,
+        full_name: &str,
+    ) -> cmd::Handler {
+        if full_name == "ping" && in_resp2_subscribed_mode(client) {
+            return cmd::pubsub::subscribed_ping;
+        }
+        if full_name == "reset" {
+            self.srv.pubsub.forget(client);
+        }
+        spec.handler.expect("a leaf command has a handler")
+    }
+
+    /// A command may close other clients (CLIENT KILL): their
+    /// subscriptions go with them.
+    fn forget_closed_since(&mut self, mark: usize) {
+        let closed: Vec<ClientId> = self
+            .srv
+            .outputs
+            .range(mark..)
+            .filter_map(|out| match out {
+                Output::Close { client } if !self.clients.contains_key(client) => Some(*client),
+                _ => None,
+            })
+            .collect();
+        for id in closed {
+            self.srv.pubsub.forget_id(id);
+        }
+    }
+
+    // ---- transactions (MULTI ... EXEC) ----
+
+    /// A client in MULTI: queues the command, refuses it (`no-multi`), or
+    /// lets it run (None). EXEC in a transaction runs it here; RESET ends it.
+    fn multi_gate(
+        &mut self,
+        client: &mut Client,
+        spec: &CommandSpec,
+        full_name: &str,
+        args: &[Bytes],
+    ) -> Option<(Reply, Outcome)> {
+        match full_name {
+            "exec" if client.multi.is_some() => {
+                let reply = self.exec_transaction(client);
+                return Some((reply, Outcome::Ran(full_name.to_string())));
+            }
+            "reset" => multi::discard_transaction(&mut self.srv, client),
+            _ => {}
+        }
+        match multi::gate(&self.srv, client, spec, full_name, args) {
+            Gate::Run => None,
+            Gate::Queued(reply) => Some((reply, Outcome::Queued)),
+            Gate::Rejected(reply) => Some((reply, Outcome::Rejected(full_name.to_string()))),
+        }
+    }
+
+    /// A command refused before running (unknown, wrong arity, NOAUTH,
+    /// ...) while the client is in MULTI flags its transaction.
+    fn refused_in_multi(&mut self, client: &mut Client, reply: Reply, outcome: &Outcome) -> Reply {
+        match outcome {
+            Outcome::Rejected(name) => multi::refused_in_multi(&mut self.srv, client, name, reply),
+            Outcome::Unknown => multi::refused_in_multi(&mut self.srv, client, "", reply),
+            Outcome::Ran(_) | Outcome::Queued => reply,
+        }
+    }
+
+    /// EXEC: runs the queued commands one after the other through the
+    /// normal dispatch, inside the client's execution unit (so their
+    /// effects reach the AOF and replicas together, wrapped in MULTI/EXEC
+    /// when there are several), blocking commands answering at once.
+    fn exec_transaction(&mut self, client: &mut Client) -> Reply {
+        let queued = match multi::begin_exec(&mut self.srv, client) {
+            Ok(queued) => queued,
+            Err(reply) => return reply,
+        };
+        let deny_blocking = std::mem::replace(&mut client.deny_blocking, true);
+        let mut replies = Vec::with_capacity(queued.len());
+        for args in &queued {
+            let (reply, outcome) = self.dispatch(client, args);
+            self.count(&reply, &outcome);
+            replies.extend(self.reply_in_exec(client, reply));
+        }
+        client.deny_blocking = deny_blocking;
+        client.last_cmd.clear();
+        client.last_cmd.push_str("exec");
+        Reply::Array(replies)
+    }
+
+    /// A queued command's reply as it goes into EXEC's array. The few
+    /// commands that answer later or not at all: DEBUG SLEEP answers OK in
+    /// its slot (the pause then holds the other clients); CLIENT REPLY
+    /// OFF|SKIP leaves its slot out (Redis sends a broken array there).
+    fn reply_in_exec(&mut self, client: &Client, reply: Reply) -> Option<Reply> {
+        if !matches!(reply, Reply::NoReply) {
+            return Some(reply);
+        }
+        if self.srv.sleeping_client == Some(client.id) {
+            self.srv.sleeping_client = None;
+            return Some(Reply::OK);
+        }
+        None
     }
 
     /// DEBUG SLEEP has ended: answer the sleeper, then run what queued up.
@@ -472,6 +684,7 @@ impl Node {
                 self.finish(client);
             }
         }
+        self.resume_unblocked();
     }
 
     fn cron(&mut self) {
@@ -479,12 +692,20 @@ impl Node {
             return;
         }
         crate::persist::cron(&mut self.srv);
+        notify::sync_key_logs(&mut self.srv);
         if self.srv.active_expire_enabled {
             self.active_expire_cycle();
             self.propagate_active_expiry();
         }
-        self.srv.lazyfree_step(limits::LAZYFREE_KEYS_PER_STEP);
+        self.srv.lazyfree_step(limits::LAZYFREE_EFFORT_PER_STEP);
+        crate::aof::cron(&mut self.srv);
         self.close_idle_clients();
+        self.enforce_output_limits();
+        self.flush_subscribers();
+        let clients = &self.clients;
+        self.srv
+            .watches
+            .retain_clients(|id| clients.contains_key(&id));
         let now_ms = self.srv.now.mono_ms;
         self.srv.stats.sample_rates(now_ms);
     }
@@ -516,36 +737,56 @@ impl Node {
         stats.expired_stale_perc = current * 0.05 + stats.expired_stale_perc * 0.95;
     }
 
-    /// Each key the active cycle expired propagates as a `DEL` of its own.
+    /// Each key the active cycle expired propagates as a `DEL` of its own
+    /// and publishes its `expired` event.
     fn propagate_active_expiry(&mut self) {
-        if !self.srv.effects.is_recording() {
-            return;
-        }
         for index in 0..self.srv.dbs.len() {
             for key in self.srv.dbs[index].take_expired_log() {
-                let effects = &mut self.srv.effects;
-                effects.begin_unit();
-                effects.push(index, vec![Bytes::from_static(b"DEL"), key]);
-                effects.end_unit();
+                if self.srv.effects.is_recording() {
+                    let effects = &mut self.srv.effects;
+                    effects.begin_unit();
+                    effects.push(index, vec![Bytes::from_static(b"DEL"), key.clone()]);
+                    effects.end_unit();
+                }
+                notify::key_expired_in_background(&mut self.srv, &mut self.clients, index, &key);
             }
         }
     }
 
+    /// Closes clients idle for longer than `timeout`; as in Redis,
+    /// subscribers are never idle (they wait for messages).
     fn close_idle_clients(&mut self) {
         let timeout_ms = self.srv.config.timeout * 1000;
         if timeout_ms == 0 {
             return;
         }
         let now = self.srv.now.mono_ms;
+        // Blocked clients are exempt, as in Redis: their wait has its own timeout.
         let idle: Vec<ClientId> = self
             .clients
             .values()
+            .filter(|c| !c.subs.any() && c.blocked.is_none())
             .filter(|c| now.saturating_sub(c.last_interaction_ms) > timeout_ms)
             .map(|c| c.id)
             .collect();
         for id in idle {
-            self.clients.remove(&id);
-            self.srv.outputs.push_back(Output::Close { client: id });
+            self.drop_client(id);
+        }
+    }
+
+    /// The soft output limit is about time: a client that stays over it,
+    /// even with nothing new for it, is closed once the soft seconds pass.
+    fn enforce_output_limits(&mut self) {
+        let now = self.srv.now.mono_ms;
+        let limits = &self.srv.config.client_output_buffer_limit;
+        let over: Vec<ClientId> = self
+            .clients
+            .values_mut()
+            .filter(|c| c.obuf_pending() > 0 || c.obuf_soft_since.is_some())
+            .filter_map(|c| obuf::over_limit(c, limits, now).then_some(c.id))
+            .collect();
+        for id in over {
+            self.drop_client(id);
         }
     }
 }
@@ -558,6 +799,38 @@ enum Outcome {
     Rejected(String),
     /// The handler ran, by full name.
     Ran(String),
+    /// Queued in a transaction (MULTI): counted when EXEC runs it.
+    Queued,
+}
+
+/// Whether `client` is in RESP2 subscribed mode, where only a few
+/// commands run and PING answers as a message.
+fn in_resp2_subscribed_mode(client: &Client) -> bool {
+    client.protocol == Protocol::Resp2 && client.subs.any()
+}
+
+/// Commands a RESP2 subscriber may send (RESP3 clients may send any), by
+/// full name.
+const SUBSCRIBED_MODE_COMMANDS: &[&str] = &[
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
+
+/// Redis 7.0's refusal of any other command in RESP2 subscribed mode.
+fn subscribed_mode_refusal(client: &Client, full_name: &str) -> Option<Reply> {
+    if !in_resp2_subscribed_mode(client) || SUBSCRIBED_MODE_COMMANDS.contains(&full_name) {
+        return None;
+    }
+    Some(Reply::error(format!(
+        "ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    )))
 }
 
 /// Hands `client`'s pending replies to the driver as one write.
@@ -565,6 +838,7 @@ pub(crate) fn flush_output(srv: &mut Server, client: &mut Client) {
     if client.out.is_empty() {
         return;
     }
+    client.obuf_unsent = client.obuf_unsent.saturating_add(client.out.len() as u64);
     client.out_peak = client.out_peak.max(client.out.len());
     srv.stats.total_net_output_bytes += client.out.len() as u64;
     srv.stats.total_writes_processed += 1;
@@ -573,4 +847,21 @@ pub(crate) fn flush_output(srv: &mut Server, client: &mut Client) {
         client: client.id,
         data,
     });
+}
+
+/// Hands the client's replies to the driver, or, under `appendfsync
+/// always` while a Sync is in flight, holds them in the AOF until it
+/// succeeded (see [`crate::aof::hold_or_emit`]).
+pub(crate) fn hand_over_replies(srv: &mut Server, client: &mut Client) {
+    if !crate::aof::holding(srv) || client.out.is_empty() {
+        flush_output(srv, client);
+        return;
+    }
+    client.out_peak = client.out_peak.max(client.out.len());
+    let data = client.out.split().freeze();
+    let output = Output::Write {
+        client: client.id,
+        data,
+    };
+    crate::aof::hold_or_emit(srv, output);
 }

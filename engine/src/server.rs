@@ -3,7 +3,8 @@
 
 use crate::cmd::CommandTable;
 use crate::config::Config;
-use crate::db::{Db, Object};
+use crate::db::dict::Dict;
+use crate::db::{drain_some, Cleared, Db, Object, StoredKey};
 use crate::node::Output;
 use crate::time::Now;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -167,11 +168,11 @@ impl MemoryUsage {
     }
 }
 
-/// Bookkeeping bytes per key in the main table: the slot (key handle,
-/// object, hash, chain link) and a share of the bucket array.
-const KEY_ENTRY_OVERHEAD: u64 = (std::mem::size_of::<(bytes::Bytes, Object)>() + 16) as u64;
+/// Bookkeeping bytes per key in the main table: its slab entry (the key
+/// when short, the chain link, the object). Buckets are counted apart.
+const KEY_ENTRY_OVERHEAD: u64 = Dict::<Object>::ENTRY_BYTES as u64;
 /// Bookkeeping bytes per key with a TTL, in the expiry table.
-const EXPIRE_ENTRY_OVERHEAD: u64 = (std::mem::size_of::<(bytes::Bytes, u64)>() + 16) as u64;
+const EXPIRE_ENTRY_OVERHEAD: u64 = Dict::<u64>::ENTRY_BYTES as u64;
 /// Bytes per bucket of a table (a slot index).
 const BUCKET_BYTES: u64 = 4;
 
@@ -192,10 +193,14 @@ pub struct Server {
     pub outputs: VecDeque<Output>,
     /// Disk requests in flight (snapshots, the append-only log).
     pub disk: crate::disk::DiskQueue,
+    /// Expired keys whose DEL is in the effects and whose `expired` event
+    /// is not published yet (see [`Server::stage_expired`]).
+    expired_staged: Vec<(usize, bytes::Bytes)>,
     /// Write effects for the AOF and replicas (recorded only when one is attached).
     pub effects: crate::effects::Effects,
-    /// Values waiting to be freed in bounded steps (UNLINK, FLUSHALL ASYNC).
-    lazyfree: Vec<Vec<(bytes::Bytes, Object)>>,
+    /// Values waiting to be freed in bounded steps (UNLINK, FLUSHALL ASYNC),
+    /// the last one first.
+    lazyfree: Vec<Doomed>,
     /// What the queued values hold, by [`lazyfree_bytes`], kept as the
     /// queue changes.
     lazyfree_bytes: u64,
@@ -215,6 +220,14 @@ pub struct Server {
     pub active_expire_enabled: bool,
     /// DEBUG PAUSE-CRON: the periodic cron does nothing while set.
     pub cron_paused: bool,
+    /// Pub/sub subscriptions, by channel, pattern and shard channel.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Who WATCHes which keys, and whose transaction already failed.
+    pub watches: crate::watch::Watches,
+    /// Lua scripting: the Lua state, the script cache (EVAL, SCRIPT).
+    pub scripting: crate::lua::Scripting,
+    /// The append-only file (see [`crate::aof`]).
+    pub aof: crate::aof::Aof,
     /// Snapshots and loading (see [`crate::persist`]).
     pub persist: crate::persist::Persist,
 }
@@ -240,6 +253,7 @@ impl Server {
             dirty: 0,
             outputs: VecDeque::new(),
             disk: crate::disk::DiskQueue::default(),
+            expired_staged: Vec::new(),
             effects: crate::effects::Effects::default(),
             lazyfree: Vec::new(),
             lazyfree_bytes: 0,
@@ -251,6 +265,10 @@ impl Server {
             replid,
             active_expire_enabled: true,
             cron_paused: false,
+            pubsub: Default::default(),
+            watches: crate::watch::Watches::default(),
+            scripting: crate::lua::Scripting::default(),
+            aof: crate::aof::Aof::default(),
             persist: crate::persist::Persist::new(now),
         }
     }
@@ -266,32 +284,67 @@ impl Server {
 
     /// Turns effect recording on or off (an AOF or a replica is attached,
     /// or the last one went away). The databases then log the keys they
-    /// expire so their deletions propagate.
+    /// expire so their deletions propagate (see [`crate::notify::sync_key_logs`]).
     pub fn record_effects(&mut self, on: bool) {
         self.effects.set_recording(on);
-        for db in &mut self.dbs {
-            db.log_expired(on);
-        }
+        crate::notify::sync_key_logs(self);
     }
 
-    /// Moves the keys the databases expired into the running unit's
-    /// effects, as `DEL`s (Redis propagates expiry as a deletion).
-    pub fn propagate_expired(&mut self) {
-        if !self.effects.is_recording() {
-            return;
-        }
+    /// Takes the keys the databases expired, by database, and moves them
+    /// into the running unit's effects as `DEL`s if effects are recorded
+    /// (Redis propagates expiry as a deletion). The caller publishes their
+    /// `expired` events.
+    pub fn propagate_expired(&mut self) -> Vec<(usize, bytes::Bytes)> {
+        self.stage_expired();
+        std::mem::take(&mut self.expired_staged)
+    }
+
+    /// Moves the keys the databases expired so far into the running
+    /// unit's effects, as `DEL`s, keeping them for their `expired` events.
+    /// Called before a command adds an effect of its own, so deletions
+    /// come first, as in Redis.
+    pub fn stage_expired(&mut self) {
         for (index, db) in self.dbs.iter_mut().enumerate() {
             for key in db.take_expired_log() {
-                self.effects
-                    .push(index, vec![bytes::Bytes::from_static(b"DEL"), key]);
+                if self.effects.is_recording() {
+                    let del = vec![bytes::Bytes::from_static(b"DEL"), key.clone()];
+                    self.effects.push(index, del);
+                }
+                self.expired_staged.push((index, key));
             }
         }
     }
 
     /// Marks the transactions that WATCH `key` in `db` as failed (Redis's
     /// `touchWatchedKey`).
-    pub fn touch_watched_key(&mut self, _db: usize, _key: &[u8]) {
-        // WATCH arrives with MULTI/EXEC; until then nobody watches.
+    pub fn touch_watched_key(&mut self, db: usize, key: &[u8]) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let exists = self.dbs.get(db).is_some_and(|d| d.keys().contains_key(key));
+        self.watches.touch(db, key, exists);
+    }
+
+    /// Database `db` is about to be emptied (FLUSHDB, FLUSHALL): the
+    /// watched keys it holds are touched.
+    pub fn touch_watched_keys_on_flush(&mut self, db: usize) {
+        if self.watches.is_empty() {
+            return;
+        }
+        let now = self.now.unix_ms;
+        self.watches.touch_all_in_db(db, &self.dbs[db], None, now);
+    }
+
+    /// Databases `a` and `b` are about to swap contents (SWAPDB): the
+    /// watched keys of each that exist in either are touched.
+    pub fn touch_watched_keys_on_swap(&mut self, a: usize, b: usize) {
+        if self.watches.is_empty() || a == b {
+            return;
+        }
+        let now = self.now.unix_ms;
+        let (db_a, db_b) = (&self.dbs[a], &self.dbs[b]);
+        self.watches.touch_all_in_db(a, db_a, Some(db_b), now);
+        self.watches.touch_all_in_db(b, db_b, Some(db_a), now);
     }
 
     /// DEBUG CHANGE-REPL-ID: a fresh replication id, drawn from the seeded RNG.
@@ -303,42 +356,55 @@ impl Server {
         self.now.mono_ms.saturating_sub(self.started.mono_ms) / 1000
     }
 
-    /// Queues values to be freed later, a bounded number per cron step.
-    pub fn free_lazily(&mut self, values: Vec<(bytes::Bytes, Object)>) {
-        if !values.is_empty() {
-            self.lazyfree_bytes += values.iter().map(lazyfree_bytes).sum::<u64>();
-            self.lazyfree.push(values);
+    /// Queues keys and their values (deleted ones, or a whole emptied
+    /// database) to be freed later, in bounded steps from the cron.
+    pub fn free_lazily(&mut self, doomed: impl Into<Doomed>) {
+        let doomed = doomed.into();
+        if doomed.len() > 0 {
+            self.lazyfree_bytes += doomed.bytes();
+            self.lazyfree.push(doomed);
         }
     }
 
-    /// Frees up to `budget` queued values; returns how many remain.
-    pub fn lazyfree_step(&mut self, mut budget: usize) -> usize {
-        while budget > 0 {
-            let Some(batch) = self.lazyfree.last_mut() else {
+    /// One step of lazy freeing, worth at most `budget` units of work: each
+    /// key freed costs one, and so does each element of a big collection,
+    /// which is emptied a bounded part per step (so one huge value never
+    /// stalls the server). Returns the number of keys still queued.
+    pub fn lazyfree_step(&mut self, budget: usize) -> usize {
+        let mut left = budget;
+        while left > 0 {
+            let Some(doomed) = self.lazyfree.last_mut() else {
                 break;
             };
-            let n = budget.min(batch.len());
-            let freed: u64 = batch
-                .drain(batch.len() - n..)
-                .map(|e| lazyfree_bytes(&e))
-                .sum();
-            self.lazyfree_bytes = self.lazyfree_bytes.saturating_sub(freed);
-            self.stats.lazyfreed_objects += n as u64;
-            budget -= n;
-            if batch.is_empty() {
+            let Some(obj) = doomed.last_mut() else {
                 self.lazyfree.pop();
+                continue;
+            };
+            let before = obj.value.mem_usage();
+            let drained = drain_some(&mut obj.value, left);
+            let shrunk = before.saturating_sub(obj.value.mem_usage()) as u64;
+            self.lazyfree_bytes = self.lazyfree_bytes.saturating_sub(shrunk);
+            left -= drained;
+            if left == 0 {
+                // The value may hold more: the next step goes on with it.
+                break;
+            }
+            if let Some(entry) = doomed.pop() {
+                self.lazyfree_bytes = self.lazyfree_bytes.saturating_sub(lazyfree_bytes(&entry));
+                self.stats.lazyfreed_objects += 1;
+                left -= 1;
             }
         }
-        self.lazyfree.iter().map(Vec::len).sum()
+        self.lazyfree_pending()
     }
 
     pub fn expired_keys(&self) -> u64 {
         self.dbs.iter().map(|d| d.expired_keys).sum()
     }
 
-    /// Values queued for lazy freeing (INFO lazyfree_pending_objects).
+    /// Keys queued for lazy freeing (INFO lazyfree_pending_objects).
     pub fn lazyfree_pending(&self) -> usize {
-        self.lazyfree.iter().map(Vec::len).sum()
+        self.lazyfree.iter().map(Doomed::len).sum()
     }
 
     /// Total keys with a TTL and total keys, over all databases.
@@ -386,8 +452,66 @@ impl Server {
 
 /// What a value queued for lazy freeing holds: its key, its value and
 /// the table entry it had.
-fn lazyfree_bytes((key, obj): &(bytes::Bytes, Object)) -> u64 {
+fn lazyfree_bytes((key, obj): &(StoredKey, Object)) -> u64 {
+    entry_bytes(key, obj)
+}
+
+fn entry_bytes(key: &[u8], obj: &Object) -> u64 {
     (key.len() + obj.value.mem_usage()) as u64 + KEY_ENTRY_OVERHEAD
+}
+
+/// Keys waiting in the lazy-free queue, freed from the end.
+pub enum Doomed {
+    /// Deleted keys (UNLINK, DEL under lazyfree-lazy-user-del).
+    Entries(Vec<(StoredKey, Object)>),
+    /// The main table of an emptied database (FLUSHALL ASYNC), with the
+    /// dataset bytes it held.
+    Table(Cleared),
+}
+
+impl From<Vec<(StoredKey, Object)>> for Doomed {
+    fn from(entries: Vec<(StoredKey, Object)>) -> Doomed {
+        Doomed::Entries(entries)
+    }
+}
+
+impl From<Cleared> for Doomed {
+    fn from(cleared: Cleared) -> Doomed {
+        Doomed::Table(cleared)
+    }
+}
+
+impl Doomed {
+    fn len(&self) -> usize {
+        match self {
+            Doomed::Entries(entries) => entries.len(),
+            Doomed::Table(cleared) => cleared.len(),
+        }
+    }
+
+    /// What it holds, by [`lazyfree_bytes`]: a walk of a few deleted keys,
+    /// O(1) for a table (its database kept the count).
+    fn bytes(&self) -> u64 {
+        match self {
+            Doomed::Entries(entries) => entries.iter().map(lazyfree_bytes).sum(),
+            Doomed::Table(cleared) => cleared.bytes + cleared.len() as u64 * KEY_ENTRY_OVERHEAD,
+        }
+    }
+
+    /// The object freed next.
+    fn last_mut(&mut self) -> Option<&mut Object> {
+        match self {
+            Doomed::Entries(entries) => entries.last_mut().map(|(_, obj)| obj),
+            Doomed::Table(cleared) => cleared.keys.last_mut(),
+        }
+    }
+
+    fn pop(&mut self) -> Option<(StoredKey, Object)> {
+        match self {
+            Doomed::Entries(entries) => entries.pop(),
+            Doomed::Table(cleared) => cleared.keys.pop_last(),
+        }
+    }
 }
 
 /// Seed mix for the replication id's own random stream.
@@ -403,39 +527,194 @@ fn hex_id(rng: &mut ChaCha8Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resp::frame::Frame;
+    use crate::testing::Harness;
     use crate::types::{StrValue, Value};
-    use bytes::Bytes;
 
-    fn entries(n: usize) -> Vec<(Bytes, Object)> {
+    fn string_entries(srv: &mut Server, n: usize) -> Vec<(StoredKey, Object)> {
+        let db = &mut srv.dbs[0];
         (0..n)
             .map(|i| {
+                let key = format!("key:{i}:{}", "k".repeat(i % 40));
                 let value = Value::Str(StrValue::from_bytes(format!("value {i}").as_bytes()));
-                (Bytes::from(format!("key:{i}")), Object::new(value, 0))
+                db.set(key.as_bytes(), value, 0, false);
+                db.take(key.as_bytes()).expect("just set")
             })
             .collect()
     }
 
+    impl Doomed {
+        /// What the queued keys hold, by walking them.
+        fn walk_bytes(&self) -> u64 {
+            match self {
+                Doomed::Entries(entries) => entries.iter().map(lazyfree_bytes).sum(),
+                Doomed::Table(cleared) => cleared.keys.iter().map(|(k, o)| entry_bytes(k, o)).sum(),
+            }
+        }
+
+        /// Elements of the value freed next (1 for a string).
+        fn next_len(&mut self) -> Option<usize> {
+            Some(value_len(&self.last_mut()?.value))
+        }
+    }
+
+    fn value_len(value: &Value) -> usize {
+        match value {
+            Value::Str(_) => 1,
+            Value::List(v) => v.len(),
+            Value::Hash(v) => v.len(),
+            Value::Set(v) => v.len(),
+            Value::ZSet(v) => v.len(),
+        }
+    }
+
+    fn walk(srv: &Server) -> u64 {
+        srv.lazyfree.iter().map(Doomed::walk_bytes).sum()
+    }
+
+    /// Fills `key` with `n` elements of `kind` (big encodings), one
+    /// command at a time so the arguments stay few.
+    fn fill(h: &mut Harness, kind: &str, key: &str, n: usize) {
+        let c = h.connect();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+            let mut args = vec![kind.to_string(), key.to_string()];
+            for &i in chunk {
+                match kind {
+                    "RPUSH" | "SADD" => args.push(format!("member:{i}")),
+                    "HSET" => args.extend([format!("field:{i}"), format!("{i}")]),
+                    _ => args.extend([format!("{i}"), format!("member:{i}")]),
+                }
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert!(matches!(h.call(c, &args), Frame::Int(_)), "{kind}");
+        }
+    }
+
     #[test]
     fn lazyfree_bytes_follow_the_queue() {
-        let mut srv = Server::new(Config::default(), Now::new(0, 0));
-        let walk = |srv: &Server| {
-            srv.lazyfree
-                .iter()
-                .flatten()
-                .map(lazyfree_bytes)
-                .sum::<u64>()
-        };
-        srv.free_lazily(entries(25));
+        let mut h = Harness::new(Config::default());
+        fill(&mut h, "RPUSH", "list", 3000);
+        fill(&mut h, "HSET", "hash", 700);
+        fill(&mut h, "ZADD", "zset", 900);
+        fill(&mut h, "SADD", "set", 800);
+        let srv = h.node.server_mut();
+        let big: Vec<_> = ["list", "hash", "zset", "set"]
+            .iter()
+            .map(|k| srv.dbs[0].take(k.as_bytes()).expect("filled"))
+            .collect();
+        let strings = string_entries(srv, 25);
+        srv.free_lazily(strings);
         srv.free_lazily(Vec::new());
-        srv.free_lazily(entries(7));
-        assert_eq!(srv.memory_usage(0).lazyfree, walk(&srv));
-        assert!(walk(&srv) > 32 * KEY_ENTRY_OVERHEAD);
-        for budget in [3, 10, 0, 12] {
-            srv.lazyfree_step(budget);
-            assert_eq!(srv.memory_usage(0).lazyfree, walk(&srv), "budget {budget}");
+        srv.free_lazily(big);
+        let more = string_entries(srv, 7);
+        for (key, obj) in more {
+            srv.dbs[1].put(key, obj, None);
         }
-        assert_eq!(srv.lazyfree_step(100), 0);
+        let cleared = srv.dbs[1].clear();
+        srv.free_lazily(cleared);
+        assert_eq!(srv.lazyfree_pending(), 25 + 4 + 7);
+        assert_eq!(srv.memory_usage(0).lazyfree, walk(srv));
+        assert!(walk(srv) > 36 * KEY_ENTRY_OVERHEAD);
+        let mut budgets = [3, 10, 0, 12, 1, 700, 64, 999].into_iter().cycle();
+        while srv.lazyfree_pending() > 0 {
+            let budget = budgets.next().expect("cycles");
+            srv.lazyfree_step(budget);
+            assert_eq!(srv.memory_usage(0).lazyfree, walk(srv), "budget {budget}");
+        }
         assert_eq!(srv.memory_usage(0).lazyfree, 0);
-        assert_eq!(srv.stats.lazyfreed_objects, 32);
+        assert_eq!(srv.stats.lazyfreed_objects, 36);
+        assert!(srv.lazyfree.is_empty());
+    }
+
+    /// UNLINK of a collection of `n` elements: every step frees at most
+    /// its budget, the value goes in about n / budget steps, and the
+    /// memory estimate comes back to what it was before the key existed.
+    fn unlink_frees_in_bounded_steps(kind: &str, n: usize, encoding: &str) {
+        const BUDGET: usize = 1000;
+        let mut h = Harness::new(Config::default());
+        let c = h.connect();
+        let baseline = h.node.server_mut().memory_usage(0).total;
+        fill(&mut h, kind, "big", n);
+        let encoded = h.call(c, &["OBJECT", "ENCODING", "big"]);
+        assert_eq!(
+            encoded,
+            Frame::Bulk(bytes::Bytes::copy_from_slice(encoding.as_bytes())),
+            "{kind}"
+        );
+        assert_eq!(h.call(c, &["UNLINK", "big"]), Frame::Int(1));
+        let srv = h.node.server_mut();
+        assert_eq!(srv.lazyfree_pending(), 1, "{kind}: queued, not freed");
+        let mut steps = 0;
+        while let Some(before) = srv.lazyfree.last_mut().and_then(Doomed::next_len) {
+            srv.lazyfree_step(BUDGET);
+            steps += 1;
+            let after = srv.lazyfree.last_mut().and_then(Doomed::next_len);
+            let freed = before - after.unwrap_or(0);
+            assert!(freed <= BUDGET, "{kind}: step {steps} freed {freed}");
+            assert_eq!(srv.memory_usage(0).lazyfree, walk(srv), "{kind}");
+        }
+        // n elements, then the key: one more unit.
+        assert_eq!(steps, (n + 1).div_ceil(BUDGET), "{kind}");
+        assert_eq!(srv.lazyfree_pending(), 0);
+        assert_eq!(
+            srv.stats.lazyfreed_objects, 1,
+            "{kind}: objects, not elements"
+        );
+        assert_eq!(
+            srv.memory_usage(0).total,
+            baseline,
+            "{kind}: nothing left over"
+        );
+    }
+
+    #[test]
+    fn flushall_async_frees_a_huge_value_among_small_ones_in_bounded_steps() {
+        const BUDGET: usize = 1000;
+        let mut h = Harness::new(Config::default());
+        let c = h.connect();
+        let baseline = h.node.server_mut().memory_usage(0).total;
+        for i in 0..5 {
+            h.call(c, &["SET", &format!("before:{i}"), "v"]);
+        }
+        fill(&mut h, "RPUSH", "big", 50_000);
+        for i in 0..5 {
+            h.call(c, &["SET", &format!("after:{i}"), "v"]);
+        }
+        assert_eq!(
+            h.call(c, &["FLUSHALL", "ASYNC"]),
+            Frame::Simple("OK".into())
+        );
+        let srv = h.node.server_mut();
+        assert_eq!(srv.lazyfree_pending(), 11);
+        let mut steps = 0;
+        while srv.lazyfree_step(BUDGET) > 0 {
+            steps += 1;
+            assert_eq!(srv.memory_usage(0).lazyfree, walk(srv));
+        }
+        // Every step but the last spends its whole budget: the ten strings
+        // and the list's key cost one each, its elements one each.
+        assert_eq!(steps + 1, (50_000 + 11usize).div_ceil(BUDGET));
+        assert_eq!(srv.stats.lazyfreed_objects, 11);
+        assert_eq!(srv.memory_usage(0).total, baseline);
+    }
+
+    #[test]
+    fn a_huge_list_is_freed_in_bounded_steps() {
+        unlink_frees_in_bounded_steps("RPUSH", 50_000, "quicklist");
+    }
+
+    #[test]
+    fn a_huge_hash_is_freed_in_bounded_steps() {
+        unlink_frees_in_bounded_steps("HSET", 20_500, "hashtable");
+    }
+
+    #[test]
+    fn a_huge_set_is_freed_in_bounded_steps() {
+        unlink_frees_in_bounded_steps("SADD", 20_999, "hashtable");
+    }
+
+    #[test]
+    fn a_huge_sorted_set_is_freed_in_bounded_steps() {
+        unlink_frees_in_bounded_steps("ZADD", 30_000, "skiplist");
     }
 }

@@ -298,6 +298,14 @@ impl<C: Clock> Shared<C> {
         self.drain(&mut node, Some(client));
     }
 
+    /// `bytes` of `client`'s output reached its socket: the node counts
+    /// what is still unsent against the client's output buffer limit.
+    fn written(&self, client: ClientId, bytes: usize) {
+        let mut node = self.node.borrow_mut();
+        node.handle_input(self.clock.now(), Input::ClientWritten { client, bytes });
+        self.drain(&mut node, Some(client));
+    }
+
     /// The connection is gone: forget it and tell the node.
     fn close(&self, client: ClientId) {
         let left = {
@@ -554,6 +562,7 @@ where
         if !conn.out.borrow().is_empty() {
             std::mem::swap(&mut *conn.out.borrow_mut(), &mut write_buf);
             stream.write_all(&write_buf).await?;
+            shared.written(id, write_buf.len());
             write_buf.clear();
             continue;
         }

@@ -29,6 +29,23 @@ pub enum Call {
     Append { key: String, value: i64 },
     /// LRANGE key 0 -1 (list-append workload).
     ReadList { key: String },
+    /// LPUSH key value (queue workload: a producer).
+    Enqueue { key: String, value: i64 },
+    /// BRPOP key timeout (queue workload: a consumer).
+    Dequeue { key: String },
+    /// LRANGE key 0 -1 (queue workload: what is left, read at the end).
+    ReadQueue { key: String },
+}
+
+impl Call {
+    /// Whether the call belongs to the queue workload (its keys are
+    /// checked by the queue checker only).
+    pub fn is_queue(&self) -> bool {
+        matches!(
+            self,
+            Call::Enqueue { .. } | Call::Dequeue { .. } | Call::ReadQueue { .. }
+        )
+    }
 }
 
 impl Call {
@@ -38,7 +55,10 @@ impl Call {
             | Call::Write { key, .. }
             | Call::Incr { key }
             | Call::Append { key, .. }
-            | Call::ReadList { key } => key,
+            | Call::ReadList { key }
+            | Call::Enqueue { key, .. }
+            | Call::Dequeue { key }
+            | Call::ReadQueue { key } => key,
         }
     }
 }
@@ -54,6 +74,8 @@ pub enum Outcome {
     Counter(i64),
     /// LRANGE's elements.
     List(Vec<i64>),
+    /// BRPOP's element, None when it timed out.
+    Dequeued(Option<i64>),
 }
 
 /// One line of a history.

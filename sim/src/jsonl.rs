@@ -157,6 +157,21 @@ fn operation_json<'a>(
             };
             ("txn", None, json!([["r", key, items]]), None)
         }
+        Call::Enqueue { key, value } => ("enqueue", Some(key), json!(value), None),
+        Call::Dequeue { key } => {
+            let value = match outcome {
+                Some(Outcome::Dequeued(Some(v))) => json!(v),
+                _ => Value::Null,
+            };
+            ("dequeue", Some(key), value, None)
+        }
+        Call::ReadQueue { key } => {
+            let items = match outcome {
+                Some(Outcome::List(items)) => json!(items),
+                _ => Value::Null,
+            };
+            ("drain", Some(key), items, None)
+        }
     }
 }
 
@@ -273,6 +288,28 @@ fn parse_operation(object: &Value) -> Result<(Call, Option<Outcome>), String> {
             Ok((Call::Incr { key: key()? }, result.map(Outcome::Counter)))
         }
         "txn" => parse_micro_op(value).map(|(call, outcome)| (call, Some(outcome))),
+        "enqueue" => {
+            let value = as_i64(value, "value")?;
+            Ok((Call::Enqueue { key: key()?, value }, Some(Outcome::Done)))
+        }
+        "dequeue" => {
+            let seen = match value {
+                Value::Null => None,
+                v => Some(as_i64(v, "value")?),
+            };
+            Ok((Call::Dequeue { key: key()? }, Some(Outcome::Dequeued(seen))))
+        }
+        "drain" => {
+            let items = match value {
+                Value::Null => Vec::new(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|v| as_i64(v, "element"))
+                    .collect::<Result<_, _>>()?,
+                _ => return Err("a drain's value is neither null nor a list".into()),
+            };
+            Ok((Call::ReadQueue { key: key()? }, Some(Outcome::List(items))))
+        }
         other => Err(format!("unknown f {other:?}")),
     }
 }

@@ -40,6 +40,7 @@ pub mod fault_disk;
 pub mod nemesis;
 pub mod runner;
 pub mod runner_checks;
+pub mod watch_scenario;
 pub mod workload;
 
 use bytes::BytesMut;

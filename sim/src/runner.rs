@@ -50,14 +50,10 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// Every workload (register, counter, list-append), every fault.
+    /// Every workload (register, counter, list-append, queue), every fault.
     fn default() -> Self {
         Options {
-            workloads: vec![
-                WorkloadKind::Register,
-                WorkloadKind::Counter,
-                WorkloadKind::ListAppend,
-            ],
+            workloads: WorkloadKind::ALL.to_vec(),
             faults: FaultKind::ALL.to_vec(),
         }
     }

@@ -48,13 +48,21 @@ pub enum WorkloadKind {
     Counter,
     /// RPUSH of unique integers and LRANGE 0 -1 on a few keys.
     ListAppend,
+    /// A work queue: LPUSH of unique integers by producers, BRPOP with a
+    /// short timeout by consumers, and once the run stops, LRANGE 0 -1 of
+    /// what is left.
+    Queue,
 }
 
+/// A consumer's BRPOP timeout, in seconds (short: consumers often time out).
+const DEQUEUE_TIMEOUT: &str = "0.1";
+
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 3] = [
+    pub const ALL: [WorkloadKind; 4] = [
         WorkloadKind::Register,
         WorkloadKind::Counter,
         WorkloadKind::ListAppend,
+        WorkloadKind::Queue,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +70,7 @@ impl WorkloadKind {
             WorkloadKind::Register => "register",
             WorkloadKind::Counter => "counter",
             WorkloadKind::ListAppend => "list-append",
+            WorkloadKind::Queue => "queue",
         }
     }
 
@@ -74,6 +83,7 @@ impl WorkloadKind {
             WorkloadKind::Register => "r",
             WorkloadKind::Counter => "c",
             WorkloadKind::ListAppend => "l",
+            WorkloadKind::Queue => "q",
         }
     }
 }
@@ -151,7 +161,35 @@ pub async fn run_client(spec: ClientSpec, server: HostControl, rec: Recorder) ->
         }
         sleep_ms(rng.next_u64() % (spec.think_max_ms + 1)).await;
     }
+    if spec.workload == WorkloadKind::Queue {
+        drain_queues(&spec, &server, conn, &rec).await;
+    }
     Ok(())
+}
+
+/// Once the run stops, a queue client reads what is left in every queue
+/// of the server process it is connected to (the queue checker's final
+/// state). Other clients may still have a pop in flight: the checker
+/// allows for it.
+async fn drain_queues(
+    spec: &ClientSpec,
+    server: &HostControl,
+    conn: Option<(SimClient, u64)>,
+    rec: &Recorder,
+) {
+    let conn = match conn {
+        Some(conn) => Some(conn),
+        None => connect(spec, server, rec).await,
+    };
+    let Some((mut client, boot)) = conn else {
+        return;
+    };
+    for n in 0..spec.keys.max(1) {
+        let key = format!("{}{n}@{}.{boot}", spec.workload.key_prefix(), server.name);
+        if !run_op(spec, &mut client, Call::ReadQueue { key }, rec).await {
+            return;
+        }
+    }
 }
 
 async fn connect(
@@ -175,6 +213,8 @@ fn pick_call(workload: WorkloadKind, key: String, value: i64, rng: &mut ChaCha8R
         (WorkloadKind::Counter, _) => Call::Incr { key },
         (WorkloadKind::ListAppend, true) => Call::Append { key, value },
         (WorkloadKind::ListAppend, false) => Call::ReadList { key },
+        (WorkloadKind::Queue, true) => Call::Enqueue { key, value },
+        (WorkloadKind::Queue, false) => Call::Dequeue { key },
     }
 }
 
@@ -185,7 +225,9 @@ fn command(call: &Call) -> Vec<String> {
         Call::Write { key, value } => owned(&["SET", key, &value.to_string()]),
         Call::Incr { key } => owned(&["INCR", key]),
         Call::Append { key, value } => owned(&["RPUSH", key, &value.to_string()]),
-        Call::ReadList { key } => owned(&["LRANGE", key, "0", "-1"]),
+        Call::ReadList { key } | Call::ReadQueue { key } => owned(&["LRANGE", key, "0", "-1"]),
+        Call::Enqueue { key, value } => owned(&["LPUSH", key, &value.to_string()]),
+        Call::Dequeue { key } => owned(&["BRPOP", key, DEQUEUE_TIMEOUT]),
     }
 }
 
@@ -229,7 +271,15 @@ fn outcome_of(call: &Call, frame: Frame) -> Result<Outcome, String> {
         (Call::Write { .. }, Frame::Simple(s)) if s == "OK" => Ok(Outcome::Done),
         (Call::Incr { .. }, Frame::Int(n)) => Ok(Outcome::Counter(n)),
         (Call::Append { .. }, Frame::Int(n)) if n > 0 => Ok(Outcome::Done),
-        (Call::ReadList { .. }, Frame::Array(items)) => items
+        (Call::Enqueue { .. }, Frame::Int(n)) if n > 0 => Ok(Outcome::Done),
+        (Call::Dequeue { .. }, Frame::Null) => Ok(Outcome::Dequeued(None)),
+        (Call::Dequeue { key }, Frame::Array(items)) => match items.as_slice() {
+            [Frame::Bulk(k), Frame::Bulk(v)] if k.as_ref() == key.as_bytes() => int_of(v)
+                .map(|v| Outcome::Dequeued(Some(v)))
+                .ok_or_else(|| unexpected(&Frame::Array(items.clone()))),
+            _ => Err(unexpected(&Frame::Array(items.clone()))),
+        },
+        (Call::ReadList { .. } | Call::ReadQueue { .. }, Frame::Array(items)) => items
             .iter()
             .map(|item| match item {
                 Frame::Bulk(b) => int_of(b),

@@ -1,5 +1,5 @@
 //! CLIENT and its subcommands: ID, GETNAME, SETNAME, SETINFO, LIST, INFO,
-//! KILL, REPLY, NO-EVICT, NO-TOUCH, HELP. Replies follow Redis 7.0; SETINFO,
+//! KILL, UNBLOCK, REPLY, NO-EVICT, NO-TOUCH, HELP. Replies follow Redis 7.0; SETINFO,
 //! NO-TOUCH and the lib-name/lib-ver fields follow Redis 7.2, and the
 //! MAXAGE filter of KILL follows Redis 7.4.
 
@@ -123,6 +123,19 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         )
     }
     .with_docs(docs::CLIENT_KILL),
+    CommandSpec {
+        complexity: "O(log N) where N is the number of client connections",
+        ..sub(
+            "unblock",
+            -3,
+            ADMIN_FLAGS,
+            ADMIN_ACL,
+            "5.0.0",
+            "Unblock a client blocked in a blocking command from a different connection",
+            unblock,
+        )
+    }
+    .with_docs(docs::CLIENT_UNBLOCK),
     sub(
         "reply",
         3,
@@ -181,6 +194,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     handler: None,
     subcommands: SUBCOMMANDS,
     docs: Docs::NONE,
+    getkeys: None,
 }];
 
 const HELP: &[&str] = &[
@@ -218,6 +232,8 @@ const HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
@@ -347,15 +363,22 @@ impl ClientType {
         }
     }
 
-    /// Keel has no replication or pub/sub yet: every connection is normal.
-    fn of(_client: &Client) -> ClientType {
-        ClientType::Normal
+    /// A subscriber is of the pub/sub class; Keel has no replication yet,
+    /// so every other connection is normal.
+    fn of(client: &Client) -> ClientType {
+        if client.subs.any() {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
     }
 }
 
 /// Renders one CLIENT LIST line (without the newline). `argv_mem` is the
 /// size of the command being run, for the caller; 0 for the others.
-fn client_line(c: &Client, now_ms: u64, argv_mem: usize) -> String {
+fn client_line(c: &Client, srv: &crate::server::Server, argv_mem: usize) -> String {
+    let now_ms = srv.now.mono_ms;
+    let cas_failed = srv.watches.flagged(c.id, &srv.dbs, srv.now.unix_ms);
     let text = |b: &Option<Bytes>| {
         b.as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -367,7 +390,7 @@ fn client_line(c: &Client, now_ms: u64, argv_mem: usize) -> String {
     let _ = write!(
         line,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
-         sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem=0 \
+         sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem={} \
          rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={events} cmd={} user={} \
          redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -377,10 +400,15 @@ fn client_line(c: &Client, now_ms: u64, argv_mem: usize) -> String {
         text(&c.name),
         now_ms.saturating_sub(c.created_ms) / 1000,
         now_ms.saturating_sub(c.last_interaction_ms) / 1000,
-        c.flags(),
+        c.flags(cas_failed),
         c.db,
+        c.subs.channels.len(),
+        c.subs.patterns.len(),
+        c.subs.shard_channels.len(),
+        c.multi_count(),
         c.query.len(),
         c.query.capacity() - c.query.len(),
+        c.multi_mem(),
         c.out.capacity(),
         c.out_peak,
         c.out.len(),
@@ -416,7 +444,6 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     } else if args.len() != 2 {
         return Reply::syntax_error();
     }
-    let now = ctx.now().mono_ms;
     let caller_id = ctx.client.id;
     let mut all: Vec<&Client> = ctx.others.values().collect();
     all.push(ctx.client);
@@ -437,14 +464,14 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         } else {
             0
         };
-        text.push_str(&client_line(c, now, argv_mem));
+        text.push_str(&client_line(c, ctx.srv, argv_mem));
         text.push('\n');
     }
     Reply::Verbatim("txt", Bytes::from(text))
 }
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let mut line = client_line(ctx.client, ctx.now().mono_ms, args_size(args));
+    let mut line = client_line(ctx.client, ctx.srv, args_size(args));
     line.push('\n');
     Reply::Verbatim("txt", Bytes::from(line))
 }
@@ -585,6 +612,40 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         kill_one(ctx, id);
     }
     Reply::Int(victims.len() as i64)
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when `id` is a client blocked in
+/// a blocking command, which the node then answers as if its timeout
+/// passed (TIMEOUT, the default) or with an UNBLOCKED error; else 0. The
+/// reason is checked before the id, as Redis does.
+fn unblock(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    use crate::client::UnblockReason;
+    let reason =
+        match args.get(3) {
+            _ if args.len() > 4 => return Reply::err(
+                "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT \
+HELP.",
+            ),
+            None => UnblockReason::Timeout,
+            Some(arg) if eq_ic(arg, "timeout") => UnblockReason::Timeout,
+            Some(arg) if eq_ic(arg, "error") => UnblockReason::Error,
+            Some(_) => return Reply::err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+        };
+    let Some(id) = parse_i64(&args[2]) else {
+        return Reply::not_integer();
+    };
+    let target = ClientId::try_from(id).ok();
+    let blocked = target
+        .and_then(|id| ctx.others.get(&id))
+        .is_some_and(|c| c.blocked.is_some());
+    let requested = |t: &(ClientId, UnblockReason)| Some(t.0) == target;
+    if !blocked || ctx.client.unblock_requests.iter().any(requested) {
+        return Reply::Int(0);
+    }
+    if let Some(id) = target {
+        ctx.client.unblock_requests.push((id, reason));
+    }
+    Reply::Int(1)
 }
 
 #[cfg(test)]

@@ -477,7 +477,10 @@ type KeyFlags = &'static [&'static str];
 /// The key positions of `argv` with their key spec's flags, from the key
 /// specs, or from first/last/step when the spec has none. None when the
 /// arguments do not fit a key spec.
-fn extract_keys(spec: &CommandSpec, argv: &[Bytes]) -> Option<Vec<(usize, KeyFlags)>> {
+pub(crate) fn extract_keys(spec: &CommandSpec, argv: &[Bytes]) -> Option<Vec<(usize, KeyFlags)>> {
+    if let Some(getkeys) = spec.getkeys {
+        return Some(getkeys(argv));
+    }
     if spec.key_specs.is_empty() {
         let legacy = spec.key_positions(argv.len());
         return Some(legacy.into_iter().map(|p| (p, &[][..])).collect());

@@ -6,14 +6,17 @@
 //! Redis does on a primary.
 
 use super::flags::*;
-use super::keys::{delete_key, peek};
+use super::keys::{delete_key, deletion, peek};
 use super::{CommandSpec, Ctx, KeySpec};
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 
 #[rustfmt::skip]
 mod docs;
+#[cfg(test)]
+mod effects_tests;
 
 const fn key_spec(flags: &'static [&'static str]) -> KeySpec {
     KeySpec::range(flags, 1, 0, 1)
@@ -275,15 +278,36 @@ fn set_expiry(ctx: &mut Ctx, args: &[Bytes], name: &str, time: TimeArg) -> Reply
         return Reply::Int(0);
     }
     match u64::try_from(at) {
-        Ok(at) if at > now => ctx.db().set_expire(key, at),
+        Ok(at) if at > now => {
+            ctx.db().set_expire(key, at);
+            ctx.notify(class::GENERIC, "expire", key);
+            if time.relative || time.unit_ms != 1 {
+                propagate_as_pexpireat(ctx, args, at);
+            }
+        }
         _ => {
-            // Already in the past: the key goes now.
+            // Already in the past: the key goes now, and propagates as gone.
             let lazy = ctx.srv.config.lazyfree_lazy_expire;
             delete_key(ctx, key, lazy);
+            ctx.notify(class::GENERIC, "del", key);
+            ctx.propagate_as(deletion(key, lazy));
         }
     }
+    ctx.key_modified(key);
     ctx.dirty(1);
     Reply::Int(1)
+}
+
+/// EXPIRE, PEXPIRE and EXPIREAT propagate as `PEXPIREAT key <ms> [options]`:
+/// an absolute time in ms means the same thing whenever it is replayed.
+fn propagate_as_pexpireat(ctx: &mut Ctx, args: &[Bytes], at_ms: u64) {
+    let mut argv = vec![
+        Bytes::from_static(b"PEXPIREAT"),
+        args[1].clone(),
+        Bytes::from(at_ms.to_string()),
+    ];
+    argv.extend_from_slice(&args[3..]);
+    ctx.propagate_as(argv);
 }
 
 // ---- TTL, PTTL, EXPIRETIME, PEXPIRETIME ----
@@ -332,6 +356,8 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     }
     if ctx.db().persist(key) {
         ctx.dirty(1);
+        ctx.key_modified(key);
+        ctx.notify(class::GENERIC, "persist", key);
         Reply::Int(1)
     } else {
         Reply::Int(0)

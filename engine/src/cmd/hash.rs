@@ -10,6 +10,7 @@
 use super::flags::*;
 use super::keys::{parse_scan_cursor, parse_scan_options, scan_reply};
 use super::{CommandSpec, Ctx, KeySpec};
+use crate::notify::class;
 use crate::resp::{Protocol, Reply};
 use crate::server::Server;
 use crate::types::hash::{HashLimits, Item, Pair};
@@ -175,6 +176,12 @@ fn write_hash<T>(
     Ok(out)
 }
 
+/// Signals a change to the hash at `key` (WATCH, keyspace events).
+fn hash_changed(ctx: &mut Ctx, key: &[u8], event: &str) {
+    ctx.key_modified(key);
+    ctx.notify(class::HASH, event, key);
+}
+
 fn bulk(item: Item) -> Reply {
     Reply::Bulk(item.to_bytes())
 }
@@ -205,6 +212,7 @@ fn set_pairs(ctx: &mut Ctx, args: &[Bytes]) -> Result<usize, Reply> {
             .count())
     })?;
     ctx.dirty((pairs.len() / 2) as u64);
+    hash_changed(ctx, &args[1], "hset");
     Ok(added)
 }
 
@@ -224,6 +232,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match set {
         Ok(true) => {
             ctx.dirty(1);
+            hash_changed(ctx, &args[1], "hset");
             Reply::Int(1)
         }
         Ok(false) => Reply::Int(0),
@@ -318,10 +327,17 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         return Reply::wrong_type();
     };
     let deleted = args[2..].iter().filter(|f| hash.remove(f)).count();
-    if hash.is_empty() {
+    let emptied = hash.is_empty();
+    if emptied {
         ctx.db().remove(key);
     }
-    ctx.dirty(deleted as u64);
+    if deleted > 0 {
+        ctx.dirty(deleted as u64);
+        hash_changed(ctx, key, "hdel");
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
     count_reply(deleted)
 }
 
@@ -348,6 +364,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match result {
         Ok(new) => {
             ctx.dirty(1);
+            hash_changed(ctx, &args[1], "hincrby");
             Reply::Int(new)
         }
         Err(e) => e,
@@ -391,7 +408,16 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match result {
         Ok(text) => {
             ctx.dirty(1);
-            Reply::Bulk(Bytes::from(text))
+            hash_changed(ctx, &args[1], "hincrbyfloat");
+            let value = Bytes::from(text);
+            // The float arithmetic may differ elsewhere: replicate the result.
+            ctx.propagate_as(vec![
+                Bytes::from_static(b"HSET"),
+                args[1].clone(),
+                field.clone(),
+                value.clone(),
+            ]);
+            Reply::Bulk(value)
         }
         Err(e) => e,
     }
@@ -518,5 +544,7 @@ fn hscan_reply(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
     Ok(scan_reply(next, items))
 }
 
+#[cfg(test)]
+mod effects_tests;
 #[cfg(test)]
 mod tests;

@@ -37,6 +37,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
     handler: Some(info),
     subcommands: &[],
     docs: docs::INFO,
+    getkeys: None,
 }];
 
 /// What a section renders from: the server and every client.
@@ -175,9 +176,13 @@ fn clients(snap: &Snapshot, s: &mut Section) {
     s.field("maxclients", snap.srv.config.maxclients);
     s.field("client_recent_max_input_buffer", max_in.unwrap_or(0));
     s.field("client_recent_max_output_buffer", max_out.unwrap_or(0));
-    s.field("blocked_clients", 0);
+    let blocked = snap.clients.iter().filter_map(|c| c.blocked.as_ref());
+    let (blocked, timed) = blocked.fold((0, 0), |(n, t), b| {
+        (n + 1, t + b.deadline_ms.is_some() as usize)
+    });
+    s.field("blocked_clients", blocked);
     s.field("tracking_clients", 0);
-    s.field("clients_in_timeout_table", 0);
+    s.field("clients_in_timeout_table", timed);
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -253,9 +258,9 @@ fn stats(snap: &Snapshot, s: &mut Section) {
     s.field("evicted_clients", 0);
     s.field("keyspace_hits", st.keyspace_hits);
     s.field("keyspace_misses", st.keyspace_misses);
-    s.field("pubsub_channels", 0);
-    s.field("pubsub_patterns", 0);
-    s.field("pubsubshard_channels", 0);
+    s.field("pubsub_channels", srv.pubsub.channel_count());
+    s.field("pubsub_patterns", srv.pubsub.pattern_count());
+    s.field("pubsubshard_channels", srv.pubsub.shard_channel_count());
     s.field("latest_fork_usec", 0);
     s.field("total_forks", 0);
     s.field("unexpected_error_replies", st.unexpected_error_replies);

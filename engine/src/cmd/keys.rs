@@ -9,8 +9,9 @@ use super::docs::Docs;
 use super::flags::*;
 use super::{CommandSpec, Ctx, KeySpec};
 use crate::db::access::{self, Policy};
-use crate::db::{free_effort, Object, LAZYFREE_THRESHOLD};
+use crate::db::{free_effort, Object, StoredKey, LAZYFREE_THRESHOLD};
 use crate::glob::Pattern;
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::types::{StrValue, Value};
 use crate::util::{eq_ic, parse_i64};
@@ -18,6 +19,10 @@ use bytes::Bytes;
 
 #[rustfmt::skip]
 mod docs;
+#[cfg(test)]
+mod effects_tests;
+#[cfg(test)]
+pub(crate) mod replay;
 
 /// RANDOMKEY samples this many keys, deleting expired ones, before falling
 /// back to a walk of the table (see [`crate::db::Db::random_live_key`]).
@@ -293,6 +298,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         handler: None,
         subcommands: OBJECT_SUBCOMMANDS,
         docs: Docs::NONE,
+        getkeys: None,
     },
 ];
 
@@ -395,9 +401,16 @@ pub fn delete_key(ctx: &mut Ctx, key: &[u8], lazy: bool) -> bool {
     }
 }
 
+/// How a deletion propagates: `DEL key`, or `UNLINK key` when Redis would
+/// free it lazily (the lazyfree option that governs the command).
+pub fn deletion(key: &Bytes, lazy: bool) -> Vec<Bytes> {
+    let name: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+    vec![Bytes::from_static(name), key.clone()]
+}
+
 /// Frees a removed entry now, or later when `lazy` and it is big enough to
 /// be worth it (as Redis's `dbAsyncDelete`).
-pub fn dispose(ctx: &mut Ctx, entry: (Bytes, Object), lazy: bool) {
+pub fn dispose(ctx: &mut Ctx, entry: (StoredKey, Object), lazy: bool) {
     if lazy && free_effort(&entry.1.value) > LAZYFREE_THRESHOLD {
         ctx.srv.free_lazily(vec![entry]);
     }
@@ -511,6 +524,8 @@ fn delete_keys(ctx: &mut Ctx, keys: &[Bytes], lazy: bool) -> Reply {
     for key in keys {
         if delete_key(ctx, key, lazy) {
             deleted += 1;
+            ctx.key_modified(key);
+            ctx.notify(class::GENERIC, "del", key);
         }
     }
     ctx.dirty(deleted);
@@ -565,7 +580,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         .keys()
         .iter()
         .filter(|(key, _)| (every || pattern.matches(key)) && !db.is_expired(key, now))
-        .map(|(key, _)| Reply::Bulk(key.clone()))
+        .map(|(key, _)| Reply::Bulk(Bytes::copy_from_slice(key)))
         .collect();
     Reply::Array(found)
 }
@@ -580,10 +595,9 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Err(e) => return e,
     };
     let mut batch = Vec::new();
-    let next = ctx
-        .db()
-        .keys()
-        .scan(cursor, opts.count, |key, _| batch.push(key.clone()));
+    let next = ctx.db().keys().scan(cursor, opts.count, |key, _| {
+        batch.push(Bytes::copy_from_slice(key))
+    });
     let keys = batch
         .into_iter()
         .filter(|key| scan_keeps(ctx, key, &opts))
@@ -660,6 +674,10 @@ fn rename_key(ctx: &mut Ctx, src: &[u8], dst: &[u8], nx: bool) -> Result<bool, R
     };
     db.put(Bytes::copy_from_slice(dst), obj, expire);
     ctx.dirty(1);
+    ctx.key_modified(src);
+    ctx.key_modified(dst);
+    ctx.notify(class::GENERIC, "rename_from", src);
+    ctx.notify(class::GENERIC, "rename_to", dst);
     Ok(true)
 }
 
@@ -703,6 +721,9 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let copied = Object::copy_of(value, ctx.new_access());
     ctx.srv.dbs[target].put(Bytes::copy_from_slice(dst), copied, expire);
     ctx.dirty(1);
+    // The destination may be in another database: signal it there.
+    ctx.srv.touch_watched_key(target, dst);
+    notify_in(ctx, target, "copy_to", dst);
     Reply::Int(1)
 }
 
@@ -729,7 +750,25 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     };
     ctx.srv.dbs[target].put(stored_key, obj, expire);
     ctx.dirty(1);
+    ctx.key_modified(key);
+    ctx.srv.touch_watched_key(target, key);
+    ctx.notify(class::GENERIC, "move_from", key);
+    notify_in(ctx, target, "move_to", key);
     Reply::Int(1)
+}
+
+/// A generic keyspace event on `key` in database `db`, which need not be
+/// the client's (COPY ... DB, MOVE).
+fn notify_in(ctx: &mut Ctx, db: usize, event: &str, key: &[u8]) {
+    crate::notify::keyspace_event(
+        ctx.srv,
+        ctx.client,
+        ctx.others,
+        class::GENERIC,
+        event,
+        key,
+        db,
+    );
 }
 
 // ---- OBJECT ----

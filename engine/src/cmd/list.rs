@@ -11,6 +11,7 @@
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::db::Object;
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::types::list::{End, Fill};
 use crate::types::{ListValue, Value};
@@ -196,6 +197,13 @@ fn with_list<R>(
     }
 }
 
+/// What a write did to a list: the result of the change, and whether it
+/// left the list empty (its key is then gone).
+struct Edited<R> {
+    out: R,
+    emptied: bool,
+}
+
 /// Runs `f` on the list at `key` for a write command: `Ok(None)` when the
 /// key is missing, WRONGTYPE when it holds another type. A list that `f`
 /// leaves empty is deleted (no empty list stays in the keyspace).
@@ -203,7 +211,7 @@ fn with_list_mut<R>(
     ctx: &mut Ctx,
     key: &[u8],
     f: impl FnOnce(&mut ListValue) -> R,
-) -> Result<Option<R>, Reply> {
+) -> Result<Option<Edited<R>>, Reply> {
     let (out, emptied) = match ctx.lookup_write(key) {
         None => return Ok(None),
         Some(obj) => {
@@ -215,7 +223,31 @@ fn with_list_mut<R>(
     if emptied {
         ctx.db().remove(key);
     }
-    Ok(Some(out))
+    Ok(Some(Edited { out, emptied }))
+}
+
+/// Signals a change to the list at `key` (WATCH, keyspace events): the
+/// command's `event`, then `del` when the change emptied it.
+fn list_changed(ctx: &mut Ctx, key: &[u8], event: &str, emptied: bool) {
+    ctx.key_modified(key);
+    ctx.notify(class::LIST, event, key);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
+    }
+}
+
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
 }
 
 /// WRONGTYPE if `key` holds something other than a list (for commands
@@ -307,7 +339,10 @@ pub(crate) fn push_elements(
     create: bool,
 ) -> Result<i64, Reply> {
     let len = push_into(ctx, key, end, elements, create)?;
-    ctx.dirty(elements.len() as u64);
+    // LPUSHX/RPUSHX on a missing key push nothing.
+    if len > 0 {
+        ctx.dirty(elements.len() as u64);
+    }
     Ok(len)
 }
 
@@ -329,7 +364,7 @@ fn push_into(
         list.len()
     };
     let len = match with_list_mut(ctx, key, push_all)? {
-        Some(len) => len,
+        Some(edited) => edited.out,
         None if !create || elements.is_empty() => return Ok(0),
         None => {
             let mut list = ListValue::new();
@@ -339,6 +374,7 @@ fn push_into(
             len
         }
     };
+    list_changed(ctx, key, push_event(end), false);
     Ok(len as i64)
 }
 
@@ -385,11 +421,14 @@ pub(crate) fn pop_elements(
     end: End,
     count: usize,
 ) -> Result<Option<Vec<Bytes>>, Reply> {
-    let popped = with_list_mut(ctx, key, |list| list.pop(end, count))?;
-    if let Some(items) = &popped {
-        ctx.dirty(items.len() as u64);
+    let Some(popped) = with_list_mut(ctx, key, |list| list.pop(end, count))? else {
+        return Ok(None);
+    };
+    if !popped.out.is_empty() {
+        ctx.dirty(popped.out.len() as u64);
+        list_changed(ctx, key, pop_event(end), popped.emptied);
     }
-    Ok(popped)
+    Ok(Some(popped.out))
 }
 
 fn lmove(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -428,27 +467,40 @@ pub(crate) fn move_element(
         return Ok(None);
     }
     check_list_or_missing(ctx, destination)?;
-    let element = if source == destination {
-        let fill = fill_of(ctx);
-        with_list_mut(ctx, source, |list| {
-            let element = list.pop_one(from);
-            if let Some(element) = &element {
-                list.push(to, element, fill);
-            }
-            element
-        })?
-        .flatten()
-    } else {
-        let element = with_list_mut(ctx, source, |list| list.pop_one(from))?.flatten();
+    if source == destination {
+        return rotate(ctx, source, from, to);
+    }
+    let Some(popped) = with_list_mut(ctx, source, |list| list.pop_one(from))? else {
+        return Ok(None);
+    };
+    let Some(element) = popped.out else {
+        return Ok(None);
+    };
+    push_into(ctx, destination, to, std::slice::from_ref(&element), true)?;
+    // Redis signals the push before the pop.
+    list_changed(ctx, source, pop_event(from), popped.emptied);
+    ctx.dirty(1);
+    Ok(Some(element))
+}
+
+/// LMOVE of a list onto itself: one element from `from` goes to `to`.
+fn rotate(ctx: &mut Ctx, key: &[u8], from: End, to: End) -> Result<Option<Bytes>, Reply> {
+    let fill = fill_of(ctx);
+    let rotated = with_list_mut(ctx, key, |list| {
+        let element = list.pop_one(from);
         if let Some(element) = &element {
-            push_into(ctx, destination, to, std::slice::from_ref(element), true)?;
+            list.push(to, element, fill);
         }
         element
+    })?;
+    let Some(element) = rotated.and_then(|edited| edited.out) else {
+        return Ok(None);
     };
-    if element.is_some() {
-        ctx.dirty(1);
-    }
-    Ok(element)
+    ctx.key_modified(key);
+    ctx.notify(class::LIST, push_event(to), key);
+    ctx.notify(class::LIST, pop_event(from), key);
+    ctx.dirty(1);
+    Ok(Some(element))
 }
 
 fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -509,13 +561,24 @@ pub(crate) fn parse_mpop(args: &[Bytes], numkeys_at: usize) -> Result<MpopArgs, 
 /// Pops up to `count` elements from the first non-empty list among `keys`
 /// (LMPOP's core): `[key, [elements]]`, or the null array when every key is
 /// missing. A key of another type met before a list is WRONGTYPE.
+/// It propagates as the LPOP or RPOP of what it took (`[L|R]POP key n`),
+/// naming the one key it popped from.
 pub(crate) fn mpop(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize) -> Reply {
     for key in keys {
         match pop_elements(ctx, key, end, count) {
             Err(e) => return e,
             Ok(None) => continue,
             Ok(Some(items)) => {
-                return Reply::Array(vec![Reply::Bulk(key.clone()), bulk_array(items)])
+                let name: &'static [u8] = match end {
+                    End::Head => b"LPOP",
+                    End::Tail => b"RPOP",
+                };
+                ctx.propagate_as(vec![
+                    Bytes::from_static(name),
+                    key.clone(),
+                    Bytes::from(items.len().to_string()),
+                ]);
+                return Reply::Array(vec![Reply::Bulk(key.clone()), bulk_array(items)]);
             }
         }
     }
@@ -672,10 +735,11 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             _ => Err(Reply::err("ERR index out of range")),
         }
     });
-    match done {
+    match done.map(|edited| edited.map(|e| e.out)) {
         Ok(None) => Reply::err("ERR no such key"),
         Ok(Some(Ok(()))) => {
             ctx.dirty(1);
+            list_changed(ctx, &args[1], "lset", false);
             Reply::OK
         }
         Ok(Some(Err(e))) | Err(e) => e,
@@ -695,11 +759,12 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         list.insert_at_pivot(&args[3], after, &args[4], fill)
             .then(|| list.len())
     });
-    match inserted {
+    match inserted.map(|edited| edited.map(|e| e.out)) {
         Ok(None) => Reply::Int(0),
         Ok(Some(None)) => Reply::Int(-1),
         Ok(Some(Some(len))) => {
             ctx.dirty(1);
+            list_changed(ctx, &args[1], "linsert", false);
             Reply::Int(len as i64)
         }
         Err(e) => e,
@@ -715,10 +780,12 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match with_list_mut(ctx, &args[1], |list| {
         list.remove_matches(&args[3], count, fill)
     }) {
-        Ok(removed) => {
-            let removed = removed.unwrap_or(0);
-            ctx.dirty(removed as u64);
-            Reply::Int(removed as i64)
+        Ok(None) => Reply::Int(0),
+        Ok(Some(Edited { out: 0, .. })) => Reply::Int(0),
+        Ok(Some(Edited { out, emptied })) => {
+            ctx.dirty(out as u64);
+            list_changed(ctx, &args[1], "lrem", emptied);
+            Reply::Int(out as i64)
         }
         Err(e) => e,
     }
@@ -739,13 +806,19 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         before - list.len()
     });
     match trimmed {
-        Ok(removed) => {
-            ctx.dirty(removed.unwrap_or(0) as u64);
+        Ok(None) => Reply::OK,
+        Ok(Some(Edited { out, emptied })) => {
+            ctx.dirty(out as u64);
+            // Redis signals LTRIM even when it removed nothing (it
+            // propagates only what it removed).
+            list_changed(ctx, &args[1], "ltrim", emptied);
             Reply::OK
         }
         Err(e) => e,
     }
 }
 
+#[cfg(test)]
+mod effects_tests;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 //! A handler takes the execution context and the arguments (the command
 //! name included, as in Redis's argv) and returns the reply.
 
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;
@@ -16,6 +17,9 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod multi;
+pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -32,6 +36,10 @@ use std::collections::HashMap;
 
 /// A command handler.
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
+
+/// Finds the keys of a command line whose keys key specs cannot find (as
+/// Redis's `getkeys_proc`): positions in `argv` with their key-spec flags.
+pub type GetKeysProc = fn(&[Bytes]) -> Vec<(usize, &'static [&'static str])>;
 
 /// Command flags, as `COMMAND INFO` reports them.
 pub mod flags {
@@ -158,6 +166,8 @@ pub struct CommandSpec {
     pub subcommands: &'static [CommandSpec],
     /// Arguments, history and deprecation, for COMMAND DOCS.
     pub docs: docs::Docs,
+    /// For commands whose keys the key specs cannot locate (SORT's STORE).
+    pub getkeys: Option<GetKeysProc>,
 }
 
 impl KeySpec {
@@ -195,6 +205,7 @@ impl CommandSpec {
             handler,
             subcommands: &[],
             docs: docs::Docs::NONE,
+            getkeys: None,
         }
     }
 
@@ -222,6 +233,11 @@ impl CommandSpec {
             summary,
             ..CommandSpec::base(name, arity, flags, group, Some(handler))
         }
+    }
+
+    pub const fn with_getkeys(mut self, getkeys: GetKeysProc) -> CommandSpec {
+        self.getkeys = Some(getkeys);
+        self
     }
 
     pub const fn with_docs(mut self, docs: docs::Docs) -> CommandSpec {
@@ -283,6 +299,10 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         zset::COMMANDS,
         sort::COMMANDS,
         dump::COMMANDS,
+        pubsub::COMMANDS,
+        multi::COMMANDS,
+        blocking::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 
@@ -378,6 +398,8 @@ impl Ctx<'_> {
             }
             None => {
                 self.srv.stats.keyspace_misses += 1;
+                let db = self.client.db;
+                crate::notify::key_missed(&mut self.srv.pubsub, &self.srv.config, db, key);
                 None
             }
         }
@@ -434,6 +456,7 @@ impl Ctx<'_> {
 
     /// Adds an effect before this command's own (in the client's database).
     pub fn also_propagate(&mut self, argv: Vec<Bytes>) {
+        self.srv.stage_expired();
         let db = self.client.db;
         self.srv.effects.push(db, argv);
     }

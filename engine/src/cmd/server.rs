@@ -163,6 +163,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         )
     }
     .with_docs(docs::DEBUG),
+    server_cmd(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        ADMIN_ACL,
+        "1.0.0",
+        "Asynchronously rewrite the append-only file",
+        Some(bgrewriteaof),
+    ),
     CommandSpec {
         subcommands: CONFIG_SUBCOMMANDS,
         complexity: CONTAINER_COMPLEXITY,
@@ -276,6 +285,7 @@ fn flush_mode(ctx: &Ctx, args: &[Bytes]) -> Result<bool, Reply> {
 /// freer that releases them a bounded number per cron step. Returns the
 /// number of keys removed.
 fn empty_db(ctx: &mut Ctx, index: usize, lazily: bool) -> usize {
+    ctx.srv.touch_watched_keys_on_flush(index);
     let contents = ctx.srv.dbs[index].clear();
     let removed = contents.len();
     if lazily {
@@ -323,6 +333,7 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if !(0..count).contains(&a) || !(0..count).contains(&b) {
         return Reply::err("ERR DB index is out of range");
     }
+    ctx.srv.touch_watched_keys_on_swap(a as usize, b as usize);
     ctx.srv.dbs.swap(a as usize, b as usize);
     ctx.dirty(1);
     Reply::OK
@@ -412,6 +423,13 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         ctx.srv.outputs.push_back(Output::Shutdown);
     }
     Reply::NoReply
+}
+
+/// BGREWRITEAOF: a forkless rewrite of the AOF (see `crate::aof::rewrite`).
+fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
+    // A rewrite waits for a running BGSAVE (scheduled), as in Redis.
+    let bgsave_running = ctx.srv.persist.bgsave_in_progress();
+    crate::aof::bgrewriteaof(ctx.srv, bgsave_running)
 }
 
 // ---- DEBUG ----

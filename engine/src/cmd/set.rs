@@ -7,9 +7,10 @@
 //! [`crate::types::set`]. A set never stays in the keyspace empty.
 
 use super::flags::*;
-use super::keys::{delete_key, parse_scan_cursor, parse_scan_options, scan_reply};
+use super::keys::{delete_key, deletion, parse_scan_cursor, parse_scan_options, scan_reply};
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::db::Object;
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::types::set::{Member, SetConfig};
 use crate::types::{SetValue, Value};
@@ -18,6 +19,8 @@ use bytes::Bytes;
 
 #[rustfmt::skip]
 mod docs;
+#[cfg(test)]
+mod effects_tests;
 #[cfg(test)]
 mod tests;
 
@@ -236,6 +239,16 @@ fn delete_emptied(ctx: &mut Ctx, key: &[u8]) {
     delete_key(ctx, key, lazy);
 }
 
+/// Signals a change to the set at `key` (WATCH, keyspace events): the
+/// command's `event`, then `del` when the change emptied it.
+fn set_changed(ctx: &mut Ctx, key: &[u8], event: &str, emptied: bool) {
+    ctx.key_modified(key);
+    ctx.notify(class::SET, event, key);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
+    }
+}
+
 fn bulk_members(members: Vec<Bytes>) -> Vec<Reply> {
     members.into_iter().map(Reply::Bulk).collect()
 }
@@ -266,7 +279,10 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             added
         }
     };
-    ctx.dirty(to_u64(added));
+    if added > 0 {
+        ctx.dirty(to_u64(added));
+        set_changed(ctx, key, "sadd", false);
+    }
     int_reply(added)
 }
 
@@ -294,7 +310,10 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if emptied {
         delete_emptied(ctx, key);
     }
-    ctx.dirty(to_u64(removed));
+    if removed > 0 {
+        ctx.dirty(to_u64(removed));
+        set_changed(ctx, key, "srem", emptied);
+    }
     int_reply(removed)
 }
 
@@ -372,7 +391,10 @@ pub(crate) fn pop_members(
     if key_deleted {
         delete_emptied(ctx, key);
     }
-    ctx.dirty(to_u64(members.len()));
+    if !members.is_empty() {
+        ctx.dirty(to_u64(members.len()));
+        set_changed(ctx, key, "spop", key_deleted);
+    }
     Ok(Some(Popped {
         members,
         key_deleted,
@@ -383,9 +405,15 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match args.len() {
         2 => match pop_members(ctx, &args[1], 1) {
             Err(e) => e,
-            Ok(popped) => popped
-                .and_then(|p| p.members.into_iter().next())
-                .map_or(Reply::Null, Reply::Bulk),
+            Ok(popped) => match popped.and_then(|p| p.members.into_iter().next()) {
+                Some(member) => {
+                    // The member was drawn at random: replicate which.
+                    let srem = vec![Bytes::from_static(b"SREM"), args[1].clone(), member.clone()];
+                    ctx.propagate_as(srem);
+                    Reply::Bulk(member)
+                }
+                None => Reply::Null,
+            },
         },
         3 => spop_count(ctx, args),
         _ => Reply::syntax_error(),
@@ -400,8 +428,27 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match pop_members(ctx, &args[1], count) {
         Err(e) => e,
         Ok(None) => Reply::Set(Vec::new()),
-        Ok(Some(popped)) => Reply::Set(bulk_members(popped.members)),
+        Ok(Some(popped)) => {
+            propagate_spop_count(ctx, &args[1], &popped);
+            Reply::Set(bulk_members(popped.members))
+        }
     }
+}
+
+/// SPOP with a count propagates as Redis 7.0 does: the whole set popped
+/// is a deletion (`DEL`, or `UNLINK` under lazyfree-lazy-server-del),
+/// anything less one `SREM key member` per member taken.
+fn propagate_spop_count(ctx: &mut Ctx, key: &Bytes, popped: &Popped) {
+    if popped.key_deleted {
+        let lazy = ctx.srv.config.lazyfree_lazy_server_del;
+        ctx.propagate_as(deletion(key, lazy));
+        return;
+    }
+    for member in &popped.members {
+        let srem = vec![Bytes::from_static(b"SREM"), key.clone(), member.clone()];
+        ctx.also_propagate(srem);
+    }
+    ctx.prevent_propagation();
 }
 
 /// Most members a negative SRANDMEMBER count may ask for. Redis has no
@@ -524,10 +571,12 @@ fn move_member(ctx: &mut Ctx, src: &[u8], dst: &[u8], member: &[u8]) -> bool {
     if !set.remove(member) {
         return false;
     }
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    if emptied {
         delete_emptied(ctx, src);
     }
     ctx.dirty(1);
+    set_changed(ctx, src, "srem", emptied);
     let cfg = set_config(ctx);
     let added = match write_set(ctx, dst) {
         Ok(Some(set)) => set.add(member, &cfg),
@@ -540,6 +589,7 @@ fn move_member(ctx: &mut Ctx, src: &[u8], dst: &[u8], member: &[u8]) -> bool {
     };
     if added {
         ctx.dirty(1);
+        set_changed(ctx, dst, "sadd", false);
     }
     true
 }
@@ -651,7 +701,7 @@ fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let cfg = set_config(ctx);
     let sets = sources(ctx, keys);
     let result = intersection_to_store(&sets, &cfg);
-    store_result(ctx, dst, result)
+    store_result(ctx, dst, result, "sinterstore")
 }
 
 /// The intersection as the set SINTERSTORE stores, encoded as Redis 7.2
@@ -714,7 +764,13 @@ fn union_or_diff(ctx: &mut Ctx, keys: &[Bytes], dst: Option<&Bytes>, op: Op) -> 
         Op::Diff => difference(keys, &sets, &cfg),
     };
     match dst {
-        Some(dst) => store_result(ctx, dst, result),
+        Some(dst) => {
+            let event = match op {
+                Op::Union => "sunionstore",
+                Op::Diff => "sdiffstore",
+            };
+            store_result(ctx, dst, result, event)
+        }
         None => Reply::Set(bulk_members(result.to_bytes_vec())),
     }
 }
@@ -785,13 +841,15 @@ fn diff_by_walking_first(first: &SetValue, others: &[&SetValue]) -> bool {
 
 /// Stores a STORE command's result under `dst` (replacing any value and
 /// its TTL), or deletes `dst` when the result is empty. Replies with the
-/// result's size.
-fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetValue) -> Reply {
+/// result's size. `event` is the command's keyspace event.
+fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetValue, event: &str) -> Reply {
     let len = result.len();
     if len == 0 {
         let lazy = ctx.srv.config.lazyfree_lazy_server_del;
         if delete_key(ctx, dst, lazy) {
             ctx.dirty(1);
+            ctx.key_modified(dst);
+            ctx.notify(class::GENERIC, "del", dst);
         }
         return Reply::Int(0);
     }
@@ -799,6 +857,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetValue) -> Reply {
     let access = access.unwrap_or_else(|| ctx.new_access());
     ctx.db().set(dst, Value::Set(result), access, false);
     ctx.dirty(1);
+    set_changed(ctx, dst, event, false);
     int_reply(len)
 }
 

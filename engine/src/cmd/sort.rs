@@ -99,13 +99,39 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd("sort", WRITE | DENYOOM,
         &["write", "set", "sortedset", "list", "slow", "dangerous"], SORT_KEY_SPECS,
         ("1.0.0", "Sort the elements in a list, set or sorted set"), sort)
-        .with_docs(docs::SORT),
+        .with_docs(docs::SORT)
+        .with_getkeys(sort_keys),
     cmd("sort_ro", READONLY,
         &["read", "set", "sortedset", "list", "slow", "dangerous"], SORT_RO_KEY_SPECS,
         ("7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT."),
         sort_ro)
         .with_docs(docs::SORT_RO),
 ];
+
+/// SORT's keys for COMMAND GETKEYS: the sorted key, and STORE's
+/// destination (the last STORE given), found by skipping options as
+/// Redis's `sortGetKeys` does (LIMIT takes 2 arguments, GET and BY 1).
+fn sort_keys(argv: &[Bytes]) -> Vec<(usize, &'static [&'static str])> {
+    let mut keys: Vec<(usize, &'static [&'static str])> = vec![(1, &["RO", "access"])];
+    let mut store = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let arg = &argv[i];
+        if eq_ic(arg, "limit") {
+            i += 2;
+        } else if eq_ic(arg, "get") || eq_ic(arg, "by") {
+            i += 1;
+        } else if eq_ic(arg, "store") && i + 1 < argv.len() {
+            store = Some(i + 1);
+            i += 1;
+        }
+        i += 1;
+    }
+    if let Some(at) = store {
+        keys.push((at, &["OW", "update"]));
+    }
+    keys
+}
 
 // ---- options ----
 
@@ -439,6 +465,8 @@ fn store(ctx: &mut Ctx, destination: &[u8], rows: Vec<Option<Bytes>>) -> Result<
     if rows.is_empty() {
         if let Some(old) = ctx.db().take(destination) {
             dispose(ctx, old, lazy);
+            ctx.key_modified(destination);
+            ctx.notify(crate::notify::class::GENERIC, "del", destination);
             ctx.dirty(1);
         }
         return Ok(Reply::Int(0));
@@ -453,6 +481,8 @@ fn store(ctx: &mut Ctx, destination: &[u8], rows: Vec<Option<Bytes>>) -> Result<
             obj.access = access;
         }
     }
+    ctx.key_modified(destination);
+    ctx.notify(crate::notify::class::LIST, "sortstore", destination);
     Ok(Reply::Int(count))
 }
 

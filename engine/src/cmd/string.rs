@@ -6,7 +6,9 @@
 //! `Value::as_str_mut`), so WRONGTYPE stays right as other types arrive.
 
 use super::flags::*;
+use super::keys::deletion;
 use super::{CommandSpec, Ctx, KeySpec};
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::types::{StrValue, Value};
 use crate::util::long_double::{self, IncrError};
@@ -16,6 +18,8 @@ use std::ops::Range;
 
 #[rustfmt::skip]
 mod docs;
+#[cfg(test)]
+mod effects_tests;
 
 // ---- the table ----
 
@@ -376,7 +380,37 @@ fn set_generic(
         set_expiry(ctx, key, at);
     }
     ctx.dirty(1);
+    ctx.key_modified(key);
+    ctx.notify(class::STRING, "set", key);
+    if req.expire_at.is_some() {
+        ctx.notify(class::GENERIC, "expire", key);
+    }
     Ok(SetOutcome { old, written: true })
+}
+
+/// A SET with an expiry propagates as `SET key value PXAT <ms>` (the
+/// absolute time, so a replica or a reloaded AOF expires it at the same
+/// moment; the NX/XX/GET that decided the write are done with).
+fn propagate_set_pxat(ctx: &mut Ctx, key: &Bytes, value: &Bytes, at_ms: u64) {
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"SET"),
+        key.clone(),
+        value.clone(),
+        Bytes::from_static(b"PXAT"),
+        Bytes::from(at_ms.to_string()),
+    ]);
+}
+
+/// SET ... GET without an expiry propagates without its GET words (the
+/// reply is for the caller only).
+fn propagate_set_without_get(ctx: &mut Ctx, args: &[Bytes]) {
+    let kept = args
+        .iter()
+        .enumerate()
+        .filter(|(i, arg)| *i < 3 || !eq_ic(arg, "get"))
+        .map(|(_, arg)| arg.clone())
+        .collect();
+    ctx.propagate_as(kept);
 }
 
 fn set(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -404,6 +438,11 @@ fn set_with_options(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
         expire_at,
     };
     let outcome = set_generic(ctx, &args[1], &args[2], req)?;
+    match expire_at {
+        Some(at) => propagate_set_pxat(ctx, &args[1], &args[2], at),
+        None if opts.get => propagate_set_without_get(ctx, args),
+        None => {}
+    }
     Ok(match (opts.get, outcome.written) {
         (true, _) => bulk_or_null(outcome.old),
         (false, true) => Reply::OK,
@@ -438,7 +477,10 @@ fn set_expiring(ctx: &mut Ctx, args: &[Bytes], unit: ExpireUnit, command: &str) 
         expire_at: Some(expire_at),
     };
     match set_generic(ctx, &args[1], &args[3], req) {
-        Ok(_) => Reply::OK,
+        Ok(_) => {
+            propagate_set_pxat(ctx, &args[1], &args[3], expire_at);
+            Reply::OK
+        }
         Err(e) => e,
     }
 }
@@ -459,6 +501,14 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let access = existing_access(ctx, &args[1]);
     store(ctx, &args[1], StrValue::from_bytes(&args[2]), access, false);
     ctx.dirty(1);
+    ctx.key_modified(&args[1]);
+    ctx.notify(class::STRING, "set", &args[1]);
+    // As Redis 7.0: GETSET is SET for replicas and the AOF.
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"SET"),
+        args[1].clone(),
+        args[2].clone(),
+    ]);
     bulk_or_null(old)
 }
 
@@ -471,6 +521,10 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         // Strings are always freed at once (Redis's lazy free skips them).
         ctx.db().remove(&args[1]);
         ctx.dirty(1);
+        ctx.key_modified(&args[1]);
+        ctx.notify(class::GENERIC, "del", &args[1]);
+        let lazy = ctx.srv.config.lazyfree_lazy_user_del;
+        ctx.propagate_as(deletion(&args[1], lazy));
     }
     bulk_or_null(old)
 }
@@ -494,16 +548,36 @@ fn getex_with_options(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, Reply> {
     if let Some((unit, arg)) = &opts.expire {
         let at = expire_at_ms(arg, *unit, now, "getex")?;
         if at <= now {
-            // Not an expiry but a deletion, as Redis propagates it (DEL).
-            ctx.db().remove(key);
+            expire_now(ctx, key);
         } else {
             ctx.db().set_expire(key, at);
+            ctx.dirty(1);
+            ctx.key_modified(key);
+            ctx.notify(class::GENERIC, "expire", key);
+            ctx.propagate_as(vec![
+                Bytes::from_static(b"PEXPIREAT"),
+                key.clone(),
+                Bytes::from(at.to_string()),
+            ]);
         }
-        ctx.dirty(1);
     } else if opts.persist && ctx.db().persist(key) {
         ctx.dirty(1);
+        ctx.key_modified(key);
+        ctx.notify(class::GENERIC, "persist", key);
+        ctx.propagate_as(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
     }
     Ok(Reply::Bulk(value))
+}
+
+/// GETEX with a time already past: not an expiry but a deletion, and
+/// propagated as one (`UNLINK` under lazyfree-lazy-expire, as Redis).
+fn expire_now(ctx: &mut Ctx, key: &Bytes) {
+    ctx.db().remove(key);
+    ctx.dirty(1);
+    ctx.key_modified(key);
+    ctx.notify(class::GENERIC, "del", key);
+    let lazy = ctx.srv.config.lazyfree_lazy_expire;
+    ctx.propagate_as(deletion(key, lazy));
 }
 
 // ---- MGET, MSET, MSETNX ----
@@ -546,6 +620,8 @@ fn store_pairs(ctx: &mut Ctx, pairs: &[Bytes]) {
     for pair in pairs.chunks_exact(2) {
         let access = existing_access(ctx, &pair[0]);
         store(ctx, &pair[0], StrValue::from_bytes(&pair[1]), access, false);
+        ctx.key_modified(&pair[0]);
+        ctx.notify(class::STRING, "set", &pair[0]);
     }
     ctx.dirty((pairs.len() / 2) as u64);
 }
@@ -599,6 +675,8 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> Reply {
         }
     };
     ctx.dirty(1);
+    ctx.key_modified(key);
+    ctx.notify(class::STRING, "incrby", key);
     Reply::Int(new)
 }
 
@@ -633,7 +711,17 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match result {
         Ok(sum) => {
             ctx.dirty(1);
-            Reply::Bulk(Bytes::from(sum))
+            ctx.key_modified(key);
+            ctx.notify(class::STRING, "incrbyfloat", key);
+            let sum = Bytes::from(sum);
+            // The float arithmetic may differ elsewhere: replicate the result.
+            ctx.propagate_as(vec![
+                Bytes::from_static(b"SET"),
+                key.clone(),
+                sum.clone(),
+                Bytes::from_static(b"KEEPTTL"),
+            ]);
+            Reply::Bulk(sum)
         }
         Err(IncrError::NotFloat) => Reply::not_float(),
         Err(IncrError::NanOrInfinity) => Reply::err("ERR increment would produce NaN or Infinity"),
@@ -658,6 +746,8 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     match append_tail(ctx, &args[1], &args[2]) {
         Ok(len) => {
             ctx.dirty(1);
+            ctx.key_modified(&args[1]);
+            ctx.notify(class::STRING, "append", &args[1]);
             Reply::Int(len as i64)
         }
         Err(e) => e,
@@ -733,6 +823,8 @@ fn overwrite_at(ctx: &mut Ctx, key: &[u8], offset: u64, patch: &[u8]) -> Result<
     raw[start..end].copy_from_slice(patch);
     let len = raw.len();
     ctx.dirty(1);
+    ctx.key_modified(key);
+    ctx.notify(class::STRING, "setrange", key);
     Ok(len)
 }
 

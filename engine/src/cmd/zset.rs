@@ -9,6 +9,7 @@
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::db::Object;
+use crate::notify::class;
 use crate::resp::{Protocol, Reply};
 use crate::types::zset::{Limits, ZSetValue};
 use crate::types::Value;
@@ -17,6 +18,8 @@ use bytes::Bytes;
 mod add;
 #[rustfmt::skip]
 mod docs;
+#[cfg(test)]
+mod effects_tests;
 mod parse;
 pub(crate) mod pop;
 mod range;
@@ -312,8 +315,8 @@ fn resp3(ctx: &Ctx) -> bool {
 }
 
 /// Deletes `key` if the sorted set there was emptied: an empty collection
-/// never stays in the keyspace.
-fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+/// never stays in the keyspace. True if it was.
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
     let now = ctx.now().unix_ms;
     let emptied = ctx
         .db()
@@ -323,17 +326,31 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     if emptied {
         ctx.db().remove(key);
     }
+    emptied
+}
+
+/// Signals a change to the sorted set at `key` (WATCH, keyspace events):
+/// the command's `event`, then `del` when the change emptied it.
+fn zset_changed(ctx: &mut Ctx, key: &[u8], event: &str, emptied: bool) {
+    ctx.key_modified(key);
+    ctx.notify(class::ZSET, event, key);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
+    }
 }
 
 /// Stores `entries` (sorted, distinct members) under `dst` as a new sorted
 /// set, replacing any value and TTL there (Redis's setKey), or deletes
-/// `dst` when there are none. Replies the number stored.
-fn store(ctx: &mut Ctx, dst: &[u8], entries: &[(Bytes, f64)]) -> Reply {
+/// `dst` when there are none. Replies the number stored. `event` is the
+/// command's keyspace event.
+fn store(ctx: &mut Ctx, dst: &[u8], entries: &[(Bytes, f64)], event: &str) -> Reply {
     let existing = ctx.lookup_write(dst).map(|obj| obj.access);
     if entries.is_empty() {
         if existing.is_some() {
             ctx.db().remove(dst);
             ctx.dirty(1);
+            ctx.key_modified(dst);
+            ctx.notify(class::GENERIC, "del", dst);
         }
         return Reply::Int(0);
     }
@@ -341,6 +358,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], entries: &[(Bytes, f64)]) -> Reply {
     let access = existing.unwrap_or_else(|| ctx.new_access());
     ctx.db().set(dst, Value::ZSet(value), access, false);
     ctx.dirty(1);
+    zset_changed(ctx, dst, event, false);
     Reply::Int(entries.len() as i64)
 }
 

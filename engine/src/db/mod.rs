@@ -7,6 +7,7 @@ pub mod snapshot;
 
 use crate::types::Value;
 use bytes::Bytes;
+pub use dict::StoredKey;
 use dict::{Dict, Slot};
 use rand_chacha::rand_core::RngCore;
 
@@ -66,6 +67,39 @@ pub fn free_effort(value: &Value) -> usize {
     value.free_effort()
 }
 
+/// What [`Db::clear`] took out of a database: its main table and the
+/// dataset bytes it held.
+pub struct Cleared {
+    pub keys: Dict<Object>,
+    pub bytes: u64,
+}
+
+impl Cleared {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Frees up to `budget` elements of a big collection in place, for a value
+/// on its way out (the lazy-free queue), and returns how many it freed.
+/// The value stays safe to drop and its [`Value::mem_usage`] exact, but a
+/// sorted set is torn down rather than kept searchable. Fewer than
+/// `budget` means nothing is left that is worth freeing in steps: a string
+/// or a compact encoding is one allocation, freed whole with its key.
+pub fn drain_some(value: &mut Value, budget: usize) -> usize {
+    match value {
+        Value::Str(_) => 0,
+        Value::List(v) => v.drain_some(budget),
+        Value::Hash(v) => v.drain_some(budget),
+        Value::Set(v) => v.drain_some(budget),
+        Value::ZSet(v) => v.drain_some(budget),
+    }
+}
+
 /// Result of one active expiry cycle over a database.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ExpireCycle {
@@ -102,12 +136,16 @@ pub struct Db {
     /// a 2% weight. Like Redis's, it is only as fresh as the last pass.
     pub avg_ttl: u64,
     /// Keys expired (lazily or actively) since the last take, kept only
-    /// while write effects are recorded, so their deletions propagate.
+    /// while write effects are recorded (so their deletions propagate) or
+    /// `expired` keyspace events are on.
     expired_log: Option<Vec<Bytes>>,
     /// The epoch of the running or last snapshot: entries born now get it.
     epoch: u16,
     /// The snapshot in progress, if any (see [`snapshot`]).
     snap: Option<snapshot::SnapState>,
+    /// Keys created since the last take, kept only while `new` keyspace
+    /// events are on.
+    created_log: Option<Vec<Bytes>>,
 }
 
 impl Db {
@@ -122,6 +160,7 @@ impl Db {
             expired_log: None,
             epoch: 0,
             snap: None,
+            created_log: None,
         }
     }
 
@@ -181,14 +220,39 @@ impl Db {
         let (key, _) = self.take(key).expect("an expiring key exists");
         self.expired_keys += 1;
         if let Some(log) = &mut self.expired_log {
-            log.push(key);
+            log.push(Bytes::copy_from_slice(&key));
         }
         true
     }
 
-    /// Starts or stops logging expired keys (see [`Db::take_expired_log`]).
+    /// Starts or stops logging expired keys (see [`Db::take_expired_log`]);
+    /// a log already on keeps what it holds.
     pub fn log_expired(&mut self, on: bool) {
-        self.expired_log = on.then(Vec::new);
+        if on != self.expired_log.is_some() {
+            self.expired_log = on.then(Vec::new);
+        }
+    }
+
+    /// Starts or stops logging created keys (see [`Db::take_created_log`]);
+    /// a log already on keeps what it holds.
+    pub fn log_created(&mut self, on: bool) {
+        if on != self.created_log.is_some() {
+            self.created_log = on.then(Vec::new);
+        }
+    }
+
+    /// The keys created since the last call, oldest first.
+    pub fn take_created_log(&mut self) -> Vec<Bytes> {
+        self.created_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn note_created(&mut self, key: &[u8]) {
+        if let Some(log) = &mut self.created_log {
+            log.push(Bytes::copy_from_slice(key));
+        }
     }
 
     /// The keys expired since the last call, oldest first.
@@ -238,7 +302,8 @@ impl Db {
                 removed
             }
             None => {
-                self.keys.insert(Bytes::copy_from_slice(key), new);
+                self.note_created(key);
+                self.keys.insert(key, new);
                 0
             }
         };
@@ -250,7 +315,8 @@ impl Db {
         self.settle();
         obj.snap_epoch = self.epoch;
         let added = entry_bytes(key, &obj);
-        let prev = self.keys.insert(Bytes::copy_from_slice(key), obj);
+        self.note_created(key);
+        let prev = self.keys.insert(key, obj);
         assert!(prev.is_none(), "insert_new over an existing key");
         self.account(added, 0);
     }
@@ -262,7 +328,7 @@ impl Db {
 
     /// Removes `key` with its TTL and returns the stored key and object.
     /// Does not check expiry: callers look up first.
-    pub fn take(&mut self, key: &[u8]) -> Option<(Bytes, Object)> {
+    pub fn take(&mut self, key: &[u8]) -> Option<(StoredKey, Object)> {
         self.settle();
         self.preserve(key);
         let (key, obj) = self.keys.remove(key)?;
@@ -273,22 +339,26 @@ impl Db {
 
     /// Stores `obj` under `key` with exactly the TTL `expire_at` (absolute
     /// Unix ms, or none), replacing any value and TTL the key had.
-    pub fn put(&mut self, key: Bytes, mut obj: Object, expire_at: Option<u64>) {
+    pub fn put(&mut self, key: impl AsRef<[u8]>, mut obj: Object, expire_at: Option<u64>) {
+        let key = key.as_ref();
         self.settle();
-        self.preserve(&key);
+        self.preserve(key);
         obj.snap_epoch = self.epoch;
         match expire_at {
             Some(at) => {
-                self.expires.insert(key.clone(), at);
+                self.expires.insert(key, at);
             }
             None => {
-                self.expires.remove(&key);
+                self.expires.remove(key);
             }
         }
-        let added = entry_bytes(&key, &obj);
-        let removed = match self.keys.insert(key.clone(), obj) {
-            Some(old) => entry_bytes(&key, &old),
-            None => 0,
+        let added = entry_bytes(key, &obj);
+        let removed = match self.keys.insert(key, obj) {
+            Some(old) => entry_bytes(key, &old),
+            None => {
+                self.note_created(key);
+                0
+            }
         };
         self.account(added, removed);
     }
@@ -308,7 +378,7 @@ impl Db {
     ) -> Option<Bytes> {
         for _ in 0..tries {
             let (key, _) = self.keys.random_entry(rng)?;
-            let key = key.clone();
+            let key = Bytes::copy_from_slice(key);
             if !self.expire_if_needed(&key, now_ms) {
                 return Some(key);
             }
@@ -317,18 +387,14 @@ impl Db {
             .iter()
             .map(|(k, _)| k)
             .find(|k| !self.is_expired(k, now_ms))
-            .cloned()
+            .map(Bytes::copy_from_slice)
     }
 
     /// Sets an absolute expiry on an existing key.
     pub fn set_expire(&mut self, key: &[u8], at_ms: u64) {
-        let (k, _) = self
-            .keys
-            .get_key_value(key)
-            .expect("set_expire on a missing key");
-        let k = k.clone();
-        self.preserve(&k);
-        self.expires.insert(k, at_ms);
+        assert!(self.keys.contains_key(key), "set_expire on a missing key");
+        self.preserve(key);
+        self.expires.insert(key, at_ms);
     }
 
     /// Removes the TTL of `key`; true if it had one.
@@ -340,17 +406,18 @@ impl Db {
         self.expires.remove(key).is_some()
     }
 
-    /// Empties the database, returning the old contents so the caller can
-    /// free them at its own pace.
-    /// During a snapshot, entries it has not covered yet are kept for it
-    /// instead (see [`snapshot`]).
-    pub fn clear(&mut self) -> Vec<(Bytes, Object)> {
+    /// Empties the database in O(1), returning the old contents so the
+    /// caller can free them at its own pace. During a snapshot, entries
+    /// it has not covered yet are kept for it instead (see [`snapshot`]),
+    /// which takes O(n).
+    pub fn clear(&mut self) -> Cleared {
+        let bytes = self.dataset_bytes();
         self.lent = None;
         self.data_bytes = 0;
         self.avg_ttl = 0;
-        let expires = self.expires.drain_all();
-        let entries = self.keys.drain_all();
-        self.preserve_all(entries, expires)
+        let expires = self.expires.take_all();
+        let keys = self.keys.take_all();
+        self.preserve_all(Cleared { keys, bytes }, expires)
     }
 
     /// One bounded, adaptive active expiry cycle: sample keys with a TTL,
@@ -386,14 +453,17 @@ impl Db {
         use crate::limits::ACTIVE_EXPIRE_KEYS_PER_LOOP as PER_LOOP;
         let mut round = ExpireCycle::default();
         let (mut ttl_sum, mut ttl_samples) = (0u128, 0u128);
+        // The sampled key, copied out of the table that deletes it.
+        let mut scratch = Vec::new();
         for _ in 0..PER_LOOP.min(self.expires.len()) {
             let Some((key, &at)) = self.expires.random_entry(rng) else {
                 break;
             };
             round.sampled += 1;
             if at <= now_ms {
-                let key = key.clone();
-                self.expire_if_needed(&key, now_ms);
+                scratch.clear();
+                scratch.extend_from_slice(key);
+                self.expire_if_needed(&scratch, now_ms);
                 round.expired += 1;
             } else {
                 ttl_sum += u128::from(at - now_ms);

@@ -189,12 +189,12 @@ pub fn log(srv: &mut Server, level: LogLevel, text: &str) {
 
 // ---- start ----
 
-/// Starts the node's persistence: loads the dataset. With `appendonly
-/// yes` the append-only file is the source (the AOF's own loader, in
-/// `crate::aof`, takes over here once merged); until then only the RDB
-/// path exists. Runs once; later calls do nothing.
+/// Starts the node's persistence: loads the dataset from the RDB file.
+/// With `appendonly yes` the append-only file is the source instead, as
+/// in Redis, and `crate::aof` loads it (it starts on its own with the
+/// node's first event). Runs once; later calls do nothing.
 pub fn start(srv: &mut Server) {
-    if std::mem::replace(&mut srv.persist.started, true) {
+    if std::mem::replace(&mut srv.persist.started, true) || srv.config.appendonly {
         return;
     }
     let path = path_in(&srv.config.dir, &srv.config.dbfilename);
@@ -250,7 +250,7 @@ pub fn step(srv: &mut Server) {
 /// background save, the next try waits [`limits::BGSAVE_RETRY_DELAY_SECS`].
 pub fn cron(srv: &mut Server) {
     let p = &srv.persist;
-    if p.background.is_some() || p.waiter.is_some() || p.load.is_some() {
+    if p.background.is_some() || p.waiter.is_some() || p.load.is_some() || other_job_running(srv) {
         return;
     }
     let now_secs = srv.now.unix_ms / 1000;
@@ -302,9 +302,9 @@ pub fn bgsave(srv: &mut Server, schedule: bool) -> Reply {
 }
 
 /// Whether another background job (an AOF rewrite) holds the place a
-/// background save needs. None exists until the AOF is merged.
-fn other_job_running(_srv: &Server) -> bool {
-    false
+/// background save needs, as Redis's other fork children do.
+fn other_job_running(srv: &Server) -> bool {
+    srv.aof.rewrite_in_progress()
 }
 
 fn start_background(srv: &mut Server) {
@@ -579,7 +579,10 @@ pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
     let now = srv.now;
     let bg = p.background.as_ref();
     let mut f: Vec<(&'static str, String)> = vec![
-        ("loading", u8::from(p.is_loading()).to_string()),
+        (
+            "loading",
+            u8::from(p.is_loading() || srv.aof.is_loading()).to_string(),
+        ),
         ("async_loading", "0".into()),
         ("current_cow_peak", "0".into()),
         ("current_cow_size", "0".into()),
@@ -622,34 +625,11 @@ pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
             p.last_load_keys_loaded.to_string(),
         ),
     ];
-    f.extend(aof_fields());
-    f.extend([
-        ("module_fork_in_progress", "0".into()),
-        ("module_fork_last_cow_size", "0".into()),
-    ]);
+    f.extend(crate::aof::info_fields(srv));
     if let Some(job) = p.load.as_ref().filter(|_| p.is_loading()) {
         f.extend(loading_fields(job, now));
     }
     f
-}
-
-/// The AOF's INFO fields while the AOF is off (the AOF fills its own).
-fn aof_fields() -> Vec<(&'static str, String)> {
-    [
-        ("aof_enabled", "0"),
-        ("aof_rewrite_in_progress", "0"),
-        ("aof_rewrite_scheduled", "0"),
-        ("aof_last_rewrite_time_sec", "-1"),
-        ("aof_current_rewrite_time_sec", "-1"),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", "0"),
-        ("aof_rewrites_consecutive_failures", "0"),
-        ("aof_last_write_status", "ok"),
-        ("aof_last_cow_size", "0"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k, v.to_string()))
-    .collect()
 }
 
 fn loading_fields(job: &LoadJob, now: Now) -> Vec<(&'static str, String)> {

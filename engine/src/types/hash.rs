@@ -174,6 +174,16 @@ impl HashValue {
         }
     }
 
+    /// Frees up to `budget` fields of a table in place (lazy freeing in
+    /// bounded steps); returns how many. The compact encoding is one
+    /// buffer, freed whole with the value: nothing to do here.
+    pub fn drain_some(&mut self, budget: usize) -> usize {
+        match &mut self.repr {
+            Repr::Listpack(_) => 0,
+            Repr::Table(t) => t.drain_some(budget),
+        }
+    }
+
     pub fn get(&self, field: &[u8]) -> Option<Item<'_>> {
         match &self.repr {
             Repr::Listpack(lp) => lp.get(field),

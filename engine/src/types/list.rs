@@ -157,6 +157,30 @@ impl ListData {
         self.nodes.len()
     }
 
+    /// Frees up to `budget` elements from the tail, whole nodes while they
+    /// fit in what is left of the budget (lazy freeing of a big list in
+    /// bounded steps); returns how many.
+    pub fn drain_some(&mut self, budget: usize) -> usize {
+        let mut freed = 0;
+        while let Some(last) = self.nodes.len().checked_sub(1) {
+            let (left, node_len) = (budget - freed, self.nodes[last].len());
+            if node_len <= left {
+                self.remove_node(last);
+                freed += node_len;
+                continue;
+            }
+            if left > 0 {
+                self.edit(last, |node| {
+                    let from = node.offset_of(node_len - left);
+                    node.remove_span(from, node.end(), left);
+                });
+                freed += left;
+            }
+            break;
+        }
+        freed
+    }
+
     // ---- keeping the counts ----
 
     /// Changes node `i` through `f`, keeping `len` and `heap` in step.

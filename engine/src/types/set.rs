@@ -212,6 +212,16 @@ impl SetValue {
         }
     }
 
+    /// Frees up to `budget` members of a hash table in place (lazy
+    /// freeing in bounded steps); returns how many. A compact encoding is
+    /// one allocation, freed whole with the value: nothing to do here.
+    pub fn drain_some(&mut self, budget: usize) -> usize {
+        match &mut self.enc {
+            Encoding::Hashtable(t) => t.drain_some(budget),
+            _ => 0,
+        }
+    }
+
     // ---- membership ----
 
     pub fn contains(&self, member: &[u8]) -> bool {

@@ -255,6 +255,17 @@ impl ZSetValue {
         }
     }
 
+    /// Frees up to `budget` members of the big encoding (lazy freeing in
+    /// bounded steps); returns how many. The listpack is one buffer, freed
+    /// whole with the value: nothing to do here. Only for a set on its
+    /// way out: the big encoding is torn down, not kept searchable.
+    pub fn drain_some(&mut self, budget: usize) -> usize {
+        match &mut self.enc {
+            Encoding::Listpack(_) => 0,
+            Encoding::Skiplist(r) => r.drain_some(budget),
+        }
+    }
+
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.enc {
             Encoding::Listpack(lp) => lp.find(member).map(|(_, e)| e.score),

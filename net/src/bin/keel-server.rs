@@ -26,6 +26,9 @@ const KEEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--check-aof") {
+        return check_aof::run(&args[1..]);
+    }
     if args.first().map(String::as_str) == Some("--check-rdb") {
         return match args.get(1) {
             Some(path) if args.len() == 2 => check_rdb(path),
@@ -252,6 +255,134 @@ async fn shutdown_signal() {
         biased;
         _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
         _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+    }
+}
+
+/// `keel-server --check-aof [--fix] <dir | manifest | file>`: checks an
+/// AOF as redis-check-aof does and, with `--fix`, cuts the last file at
+/// its last valid command (asking nothing). Exit status 0 when valid (or
+/// fixed), 1 otherwise.
+mod check_aof {
+    use bytes::Bytes;
+    use keel_engine::aof::check::{check_file, manifest_files, verdict, FileCheck, Verdict};
+    use keel_engine::rdb::Encodings;
+    use keel_engine::Config;
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+
+    pub fn run(args: &[String]) -> ExitCode {
+        let (fix, path) = match args {
+            [flag, path] if flag == "--fix" => (true, path),
+            [path] => (false, path),
+            _ => {
+                eprintln!("Usage: keel-server --check-aof [--fix] <dir|file.manifest|file.aof>");
+                return ExitCode::FAILURE;
+            }
+        };
+        match check(Path::new(path), fix) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// The files to check, in load order, with the directory they are in.
+    fn files_of(path: &Path) -> Result<(PathBuf, Vec<String>, bool), String> {
+        let manifest = if path.is_dir() {
+            let found = std::fs::read_dir(path)
+                .map_err(|e| format!("Cannot read directory {}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| {
+                    p.extension().is_some_and(|x| x == "manifest")
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("temp-"))
+                });
+            found.ok_or_else(|| format!("No AOF manifest in {}", path.display()))?
+        } else {
+            path.to_path_buf()
+        };
+        let dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+        if manifest.extension().is_some_and(|x| x == "manifest") {
+            let text = std::fs::read(&manifest)
+                .map_err(|e| format!("Cannot read file {}: {e}", manifest.display()))?;
+            let names = manifest_files(&text)
+                .map_err(|e| format!("Invalid manifest {}: {e}", manifest.display()))?;
+            return Ok((dir, names, true));
+        }
+        let name = manifest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok((dir, vec![name], false))
+    }
+
+    fn check(path: &Path, fix: bool) -> Result<bool, String> {
+        let (dir, names, multi) = files_of(path)?;
+        println!(
+            "Start checking {} AOF",
+            if multi { "Multi Part" } else { "Old-Style" }
+        );
+        let enc = Encodings::from_config(&Config::default());
+        let mut checks: Vec<FileCheck> = Vec::new();
+        for name in &names {
+            let file = dir.join(name);
+            let data = std::fs::read(&file)
+                .map_err(|e| format!("Cannot read file {}: {e}", file.display()))?;
+            let c = check_file(name, &Bytes::from(data), enc);
+            println!(
+                "AOF analyzed: filename={}, size={}, ok_up_to={}, commands={}, diff={}",
+                c.name,
+                c.size,
+                c.valid_up_to,
+                c.commands,
+                c.size - c.valid_up_to.min(c.size)
+            );
+            let valid = c.is_valid();
+            if let Some(problem) = &c.problem {
+                println!("{problem}");
+            }
+            checks.push(c);
+            if !valid {
+                break;
+            }
+        }
+        let all_checked = checks.len() == names.len();
+        match verdict(&checks) {
+            Verdict::Valid => {
+                println!("All AOF files and manifest are valid");
+                Ok(true)
+            }
+            Verdict::Fixable { index, len } if fix && all_checked => {
+                let file = dir.join(&checks[index].name);
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&file)
+                    .map_err(|e| format!("Failed to open {}: {e}", file.display()))?;
+                f.set_len(len)
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| format!("Failed to truncate AOF {}: {e}", file.display()))?;
+                println!(
+                    "Successfully truncated AOF {} to {len} bytes",
+                    checks[index].name
+                );
+                Ok(true)
+            }
+            Verdict::Fixable { index, .. } => {
+                println!(
+                    "AOF {} is not valid. Use the --fix option to try fixing it.",
+                    checks[index].name
+                );
+                Ok(false)
+            }
+            Verdict::Broken { index } => {
+                println!("AOF {} is not valid and cannot be fixed by truncation (it is not the last file, or its RDB preamble is damaged).", checks[index].name);
+                Ok(false)
+            }
+        }
     }
 }
 

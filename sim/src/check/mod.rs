@@ -8,6 +8,7 @@
 //! | [`linearizable::check_linearizable`] | every key's operations fit one sequential order that respects real time (registers, counters and lists) |
 //! | [`counter::check_counters`] | INCR results are distinct, monotonic in real time and within what acknowledged and indeterminate increments allow |
 //! | [`list_append::check_list_append`] | list reads agree on one order of appends, contain nothing invented, failed or duplicated, and miss no append acknowledged before them |
+//! | [`queue::check_queues`] | a work queue delivers no value twice, invents none, and loses none acknowledged (beyond what pops of unknown outcome may have taken) |
 //! | [`durability::check_acknowledged_present`] | after recovery, no acknowledged write (within the fsync policy's window) is lost |
 //! | [`durability::check_recovered_prefix`] | the recovered state is the state after some prefix of the operations |
 //! | [`convergence::check_convergence`] | hosts that should hold the same data do |
@@ -19,8 +20,10 @@ pub mod linearizable;
 pub mod list_append;
 mod model;
 pub mod op;
+pub mod queue;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod watch;
 
 use crate::history::History;
 use std::collections::BTreeMap;
@@ -201,5 +204,6 @@ pub fn check_history(history: &History, budget: Budget) -> Report {
     report.push(linearizable::check_linearizable(history, budget));
     report.push(counter::check_counters(history, None));
     report.push(list_append::check_list_append(history));
+    report.push(queue::check_queues(history));
     report
 }

@@ -85,6 +85,8 @@ fn apply(state: &State, call: &Call) -> Option<State> {
         // Lists start from anything (`Seeds::anything`): still anything.
         (Call::Append { .. }, State::Unknown(_)) => Some(state.clone()),
         (Call::Incr { .. }, State::List(_)) | (Call::Append { .. }, State::Int(_)) => None,
+        // Queue keys are not checked against this model (see `check::queue`).
+        (Call::Enqueue { .. } | Call::Dequeue { .. } | Call::ReadQueue { .. }, _) => None,
     }
 }
 

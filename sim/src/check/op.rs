@@ -111,6 +111,9 @@ pub fn describe_call(call: &Call) -> String {
         Call::Incr { key } => format!("incr {key}"),
         Call::Append { key, value } => format!("append {key} {value}"),
         Call::ReadList { key } => format!("read-list {key}"),
+        Call::Enqueue { key, value } => format!("enqueue {key} {value}"),
+        Call::Dequeue { key } => format!("dequeue {key}"),
+        Call::ReadQueue { key } => format!("drain {key}"),
     }
 }
 
@@ -122,6 +125,8 @@ pub fn describe_outcome(outcome: &Outcome) -> String {
         Outcome::Done => "ok".into(),
         Outcome::Counter(n) => n.to_string(),
         Outcome::List(items) => format!("{items:?}"),
+        Outcome::Dequeued(Some(v)) => v.to_string(),
+        Outcome::Dequeued(None) => "nil".into(),
     }
 }
 
@@ -194,6 +199,9 @@ fn completion_status(
                     | (Call::Append { .. }, Some(Outcome::Done) | None)
                     | (Call::Incr { .. }, Some(Outcome::Counter(_)))
                     | (Call::ReadList { .. }, Some(Outcome::List(_)))
+                    | (Call::Enqueue { .. }, Some(Outcome::Done) | None)
+                    | (Call::Dequeue { .. }, Some(Outcome::Dequeued(_)))
+                    | (Call::ReadQueue { .. }, Some(Outcome::List(_)))
             );
             if !fits {
                 return Err(format!(

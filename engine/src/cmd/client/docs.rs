@@ -65,6 +65,15 @@ pub(super) const CLIENT_REPLY: Docs = Docs::args(&[
     ]),
 ]);
 
+pub(super) const CLIENT_UNBLOCK: Docs = Docs::args(&[
+    integer("client-id"),
+    oneof("timeout_error", &[
+        pure_token("timeout", "TIMEOUT"),
+        pure_token("error", "ERROR"),
+    ])
+    .optional(),
+]);
+
 pub(super) const CLIENT_SETNAME: Docs = Docs::args(&[
     string("connection-name"),
 ]);

@@ -33,7 +33,6 @@ const NOT_IN_KEEL: &[&str] = &[
     "client|pause",
     "client|tracking",
     "client|trackinginfo",
-    "client|unblock",
     "client|unpause",
 ];
 

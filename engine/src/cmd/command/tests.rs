@@ -297,6 +297,7 @@ const fn spec(
         handler: Some(noop),
         subcommands: &[],
         docs: crate::cmd::docs::Docs::NONE,
+        getkeys: None,
     }
 }
 

@@ -138,7 +138,7 @@ fn flushall_async_frees_in_bounded_steps_over_cron_ticks() {
             .unwrap()
     };
     assert_eq!(pending(&mut h), 25_000, "freed later, not now");
-    let step = crate::limits::LAZYFREE_KEYS_PER_STEP;
+    let step = crate::limits::LAZYFREE_EFFORT_PER_STEP;
     h.advance(100);
     assert_eq!(pending(&mut h), 25_000 - step);
     h.advance(100);

@@ -425,6 +425,20 @@ fn command_getkeys_finds_the_sorted_key() {
         array(&["k"])
     );
     assert_eq!(call(&mut h, c, "COMMAND GETKEYS SORT_RO k"), array(&["k"]));
+    // STORE's destination too, the last one, skipping option arguments as
+    // Redis does (a key named "store" after GET is not the keyword).
+    assert_eq!(
+        call(
+            &mut h,
+            c,
+            "COMMAND GETKEYS SORT k BY w_* LIMIT 0 1 STORE d1 GET store STORE d2"
+        ),
+        array(&["k", "d2"])
+    );
+    assert_eq!(
+        call(&mut h, c, "COMMAND GETKEYS SORT k STORE"),
+        array(&["k"])
+    );
 }
 
 // ---- the model ----

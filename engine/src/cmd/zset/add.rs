@@ -2,7 +2,7 @@
 //! ZMSCORE, ZRANK, ZREVRANK, ZCOUNT, ZLEXCOUNT.
 
 use super::parse::{lex_range, parse_score, score_range};
-use super::{create, drop_if_empty, held, limits, read, write};
+use super::{create, drop_if_empty, held, limits, read, write, zset_changed};
 use crate::cmd::Ctx;
 use crate::resp::Reply;
 use crate::types::zset::{Limits, ZSetValue};
@@ -167,8 +167,13 @@ fn add_elements(
     }
     if let Some(z) = held(ctx, key) {
         let outcome = tally_elements(z, elements, flags, &limits, &mut tally);
-        ctx.dirty((tally.added + tally.updated) as u64);
+        let changed = tally.added + tally.updated;
+        ctx.dirty(changed as u64);
         drop_if_empty(ctx, key);
+        if changed > 0 {
+            let event = if flags.incr { "zincr" } else { "zadd" };
+            zset_changed(ctx, key, event, false);
+        }
         outcome?;
     }
     Ok(match (flags.incr, tally.last) {
@@ -222,8 +227,9 @@ pub(super) fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         }
     };
     if removed > 0 {
-        drop_if_empty(ctx, key);
+        let emptied = drop_if_empty(ctx, key);
         ctx.dirty(removed as u64);
+        zset_changed(ctx, key, "zrem", emptied);
     }
     Reply::Int(removed)
 }

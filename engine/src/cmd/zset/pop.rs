@@ -6,7 +6,7 @@
 //! [`keyed_reply`] build the other reply shapes.
 
 use super::parse::ranged_i64;
-use super::{drop_if_empty, entries_reply, held, read, resp3, scored_reply, write};
+use super::{drop_if_empty, entries_reply, held, read, resp3, scored_reply, write, zset_changed};
 use crate::cmd::keys::{parse_scan_cursor, parse_scan_options, scan_reply};
 use crate::cmd::Ctx;
 use crate::resp::{format_double, Reply};
@@ -20,6 +20,24 @@ use std::collections::HashSet;
 pub(crate) enum End {
     Min,
     Max,
+}
+
+impl End {
+    /// The keyspace event of a pop from this end.
+    fn pop_event(self) -> &'static str {
+        match self {
+            End::Min => "zpopmin",
+            End::Max => "zpopmax",
+        }
+    }
+
+    /// The command that pops from this end, as ZMPOP propagates.
+    fn pop_command(self) -> &'static [u8] {
+        match self {
+            End::Min => b"ZPOPMIN",
+            End::Max => b"ZPOPMAX",
+        }
+    }
 }
 
 /// Pops up to `count` members from the sorted set at `key`, lowest or
@@ -42,8 +60,9 @@ pub(crate) fn zpop(
 fn pop_held(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<(Bytes, f64)> {
     let popped = held(ctx, key).map_or_else(Vec::new, |z| z.pop(end == End::Max, count));
     if !popped.is_empty() {
-        drop_if_empty(ctx, key);
+        let emptied = drop_if_empty(ctx, key);
         ctx.dirty(popped.len() as u64);
+        zset_changed(ctx, key, end.pop_event(), emptied);
     }
     popped
 }
@@ -72,6 +91,12 @@ pub(crate) fn zmpop(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize) -> Re
         Err(e) => return e,
     };
     let popped = pop_held(ctx, key, end, count);
+    // Replicated as the ZPOPMIN/ZPOPMAX of the one key popped from.
+    ctx.propagate_as(vec![
+        Bytes::from_static(end.pop_command()),
+        key.clone(),
+        Bytes::from(popped.len().to_string()),
+    ]);
     Reply::Array(vec![Reply::Bulk(key.clone()), nested(popped)])
 }
 

@@ -4,7 +4,7 @@
 //! ZRANGESTORE; and ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX.
 
 use super::parse::{lex_range, score_range};
-use super::{drop_if_empty, entries_reply, read, resp3, store, write};
+use super::{drop_if_empty, entries_reply, read, resp3, store, write, zset_changed};
 use crate::cmd::Ctx;
 use crate::resp::Reply;
 use crate::types::zset::{LexRange, ScoreRange, ZSetValue};
@@ -248,7 +248,7 @@ fn range_command(ctx: &mut Ctx, args: &[Bytes], key_at: usize, by: By, rev: Opti
     if rev {
         entries.reverse();
     }
-    store(ctx, &args[1], &entries)
+    store(ctx, &args[1], &entries, "zrangestore")
 }
 
 pub(super) fn zrange(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
@@ -303,8 +303,14 @@ fn remove_range(ctx: &mut Ctx, key: &[u8], bounds: Result<Bounds, Reply>) -> Rep
         }
     };
     if removed > 0 {
-        drop_if_empty(ctx, key);
+        let emptied = drop_if_empty(ctx, key);
         ctx.dirty(removed as u64);
+        let event = match bounds {
+            Bounds::Rank(..) => "zremrangebyrank",
+            Bounds::Score(_) => "zremrangebyscore",
+            Bounds::Lex(_) => "zremrangebylex",
+        };
+        zset_changed(ctx, key, event, emptied);
     }
     Reply::Int(removed as i64)
 }

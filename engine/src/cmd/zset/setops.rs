@@ -302,7 +302,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], cmd: Command) -> Result<Reply, Reply> {
     Ok(if cmd.cardinality {
         Reply::Int(result.len() as i64)
     } else if cmd.store {
-        store(ctx, &args[1], &result)
+        store(ctx, &args[1], &result, cmd.name)
     } else {
         entries_reply(result, opts.with_scores, resp3)
     })

@@ -3,14 +3,13 @@
 
 use super::{Item, Pair};
 use crate::db::dict::Dict;
-use bytes::Bytes;
 use rand_chacha::rand_core::RngCore;
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-/// Bytes an entry costs beyond its field and value: the slab entry (hash,
-/// chain link, field handle, value).
-const ENTRY_OVERHEAD: usize = 72;
+/// Bytes an entry costs beyond its field and value: the slab entry (field
+/// when short, chain link, value).
+const ENTRY_OVERHEAD: usize = Dict::<TableValue>::ENTRY_BYTES;
 /// Values up to this long are kept inside the entry, without an
 /// allocation of their own (the entry is as big as a boxed slice plus a tag).
 const INLINE_MAX: usize = 22;
@@ -80,8 +79,7 @@ impl Table {
             return false;
         }
         self.payload += field.len() + value.len();
-        self.dict
-            .insert(Bytes::copy_from_slice(field), TableValue::new(value));
+        self.dict.insert(field, TableValue::new(value));
         true
     }
 
@@ -94,6 +92,20 @@ impl Table {
             }
             None => false,
         }
+    }
+
+    /// Removes up to `budget` fields, each in O(1) (lazy freeing in
+    /// bounded steps); returns how many.
+    pub fn drain_some(&mut self, budget: usize) -> usize {
+        let mut freed = 0;
+        while freed < budget {
+            let Some((field, value)) = self.dict.pop_last() else {
+                break;
+            };
+            self.payload -= field.len() + value.as_slice().len();
+            freed += 1;
+        }
+        freed
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Pair<'_>> {

@@ -188,6 +188,49 @@ impl MemberTable {
         }
     }
 
+    /// Removes up to `budget` members from the end of the slab, without
+    /// resizing or compacting (each removal is O(1)), the slab giving its
+    /// memory back as it empties: lazy freeing of a big set in bounded
+    /// steps. Holes are no longer reused afterwards. Returns how many.
+    pub(super) fn drain_some(&mut self, budget: usize) -> usize {
+        self.free_head = NIL;
+        let mut freed = 0;
+        while freed < budget {
+            let Some(slot) = self.slots.pop() else {
+                break;
+            };
+            if let Some(member) = slot.member {
+                self.unlink(self.slots.len() as u32, slot.hash, slot.next);
+                self.member_heap_bytes -= heap_cost(&member);
+                self.len -= 1;
+                freed += 1;
+            }
+        }
+        // What this call emptied goes back now (a bounded amount), not
+        // half the slab at once later.
+        self.slots.shrink_to(self.slots.len());
+        freed
+    }
+
+    /// Takes slot `i` (with `hash`, followed by `next` in its chain) out
+    /// of its bucket's chain.
+    fn unlink(&mut self, i: u32, hash: u32, next: u32) {
+        let bucket = self.bucket_of(hash);
+        if self.buckets[bucket] == i {
+            self.buckets[bucket] = next;
+            return;
+        }
+        let mut prev = self.buckets[bucket];
+        while prev != NIL {
+            let slot = &mut self.slots[prev as usize];
+            if slot.next == i {
+                slot.next = next;
+                return;
+            }
+            prev = slot.next;
+        }
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
         self.slots
             .iter()

@@ -93,6 +93,17 @@ impl Slab {
         }
     }
 
+    /// Drops every slot from `len` on (a teardown: the ids past it are no
+    /// longer looked up), giving their memory back at once.
+    fn truncate(&mut self, len: usize) {
+        while self.slots.len() > len {
+            if let Some(slot) = self.slots.pop() {
+                self.heap_bytes -= out_of_line(&slot.member);
+            }
+        }
+        self.slots.shrink_to(len);
+    }
+
     fn bytes(&self) -> usize {
         self.slots.capacity() * SLOT_BYTES + self.vacant.capacity() * 4 + self.heap_bytes
     }
@@ -125,6 +136,21 @@ impl Ranked {
     /// Allocations to free (Redis counts skiplist nodes: one per member).
     pub(crate) fn free_effort(&self) -> usize {
         self.len().max(self.tree.nodes())
+    }
+
+    /// Tears the set down by up to `budget` members (lazy freeing in
+    /// bounded steps); returns how many went. The first step drops the
+    /// member index and the vacant list, so from then on the set only
+    /// serves to be drained further or dropped (lookups by member find
+    /// nothing); its size and memory report stay exact throughout.
+    pub(crate) fn drain_some(&mut self, budget: usize) -> usize {
+        self.index = Index::default();
+        self.slab.vacant = BinaryHeap::new();
+        let freed = self.tree.drain_back(budget);
+        // Slot ids are not in rank order: what the tree no longer holds is
+        // torn down by count, from the slab's end.
+        self.slab.truncate(self.tree.len());
+        freed
     }
 
     pub(crate) fn score(&self, member: &[u8]) -> Option<f64> {

@@ -174,6 +174,60 @@ impl Node {
     }
 }
 
+/// What a teardown step removed: entries, and the nodes it freed.
+#[derive(Default)]
+struct Drained {
+    entries: usize,
+    leaves: usize,
+    branches: usize,
+}
+
+impl Node {
+    /// Removes up to `budget` entries from the end of this subtree, freeing
+    /// the nodes emptied on the way (the counts of the branches above stay
+    /// right; nodes left underfull are not refilled).
+    fn drain_back(&mut self, budget: usize) -> Drained {
+        let branch = match self {
+            Node::Leaf(l) => {
+                let keep = l.ids.len().saturating_sub(budget);
+                let entries = l.ids.len() - keep;
+                l.ids.truncate(keep);
+                l.scores.truncate(keep);
+                return Drained {
+                    entries,
+                    ..Drained::default()
+                };
+            }
+            Node::Branch(b) => b,
+        };
+        let mut done = Drained::default();
+        while let Some(child) = branch.children.last_mut() {
+            let step = child.drain_back(budget - done.entries);
+            done.entries += step.entries;
+            done.leaves += step.leaves;
+            done.branches += step.branches;
+            if let Some(count) = branch.counts.last_mut() {
+                *count -= step.entries;
+            }
+            if child.len() > 0 {
+                break;
+            }
+            match child {
+                Node::Leaf(_) => done.leaves += 1,
+                Node::Branch(_) => done.branches += 1,
+            }
+            branch.children.pop();
+            branch.counts.pop();
+            branch.min_scores.pop();
+            branch.min_ids.pop();
+            if done.entries == budget {
+                break;
+            }
+        }
+        done
+    }
+}
+
 impl Leaf {
     fn with_room() -> Leaf {
         Leaf {
@@ -280,6 +334,18 @@ impl Tree {
     /// Bytes the nodes take.
     pub(super) fn heap_bytes(&self) -> usize {
         self.leaves * LEAF_BYTES + self.branches * BRANCH_BYTES
+    }
+
+    /// Removes up to `budget` entries from the end of the order, a leaf's
+    /// worth of work per entry at most, freeing emptied nodes: a teardown
+    /// for lazy freeing, after which the tree only holds its first entries
+    /// (its nodes may be underfull). Returns how many it removed.
+    pub(super) fn drain_back(&mut self, budget: usize) -> usize {
+        let done = self.root.drain_back(budget);
+        self.len -= done.entries;
+        self.leaves -= done.leaves;
+        self.branches -= done.branches;
+        done.entries
     }
 
     /// Nodes allocated (Redis's lazy-free effort counts allocations).

@@ -1,0 +1,440 @@
+//! Loading the AOF at start: the manifest, then the base (an RDB preamble
+//! or commands), then each incr file, replaying commands through the
+//! command table with a client of its own, a bounded number per step.
+//!
+//! Redis's rules: a file that ends inside a command (a torn write) is
+//! accepted when it is the last file and `aof-load-truncated yes`, the
+//! torn tail dropped and cut from the file; a MULTI left open at the end
+//! is rolled back the same way; anything else that is not a command as
+//! Redis writes it refuses to start, naming the file and the offset.
+
+use super::format::{self, FileKind, Manifest, ManifestEntry};
+use super::parse::{read_command, Read};
+use super::{aof_dir, data_of, path_in_dir, request, Job, OpenIncr, Status};
+use crate::client::{Client, ClientInfo};
+use crate::cmd::Ctx;
+use crate::db::Object;
+use crate::disk::{DiskOp, DiskResult};
+use crate::node::{Clients, Output};
+use crate::rdb::loader::{restored_access, Item, RdbLoader};
+use crate::rdb::Encodings;
+use crate::server::Server;
+use bytes::Bytes;
+
+/// Commands replayed per step.
+pub const LOAD_STEP_COMMANDS: usize = 4096;
+
+#[derive(Debug)]
+pub enum LoadJob {
+    Manifest,
+    File(usize),
+    /// Cutting a torn tail, syncing, and other finishing requests.
+    Finish,
+}
+
+/// Loading in progress.
+#[derive(Debug)]
+pub struct Loading {
+    files: Vec<ManifestEntry>,
+    /// The file being replayed (index into `files`).
+    current: usize,
+    data: Option<Bytes>,
+    pos: usize,
+    client: Client,
+    /// Commands of an open MULTI, and where it started.
+    multi: Option<(usize, Vec<Vec<Bytes>>)>,
+    /// A torn tail was dropped: the file and the length it is cut to.
+    truncate: Option<(usize, u64)>,
+    sizes: Vec<u64>,
+}
+
+/// Starts loading: asks for the manifest.
+pub fn start(srv: &mut Server) {
+    srv.aof.status = Status::Loading;
+    srv.record_effects(false);
+    let client = Client::new(0, ClientInfo::default(), srv.now.mono_ms, true);
+    srv.aof.loading = Some(Box::new(Loading {
+        files: Vec::new(),
+        current: 0,
+        data: None,
+        pos: 0,
+        client,
+        multi: None,
+        truncate: None,
+        sizes: Vec::new(),
+    }));
+    let path = path_in_dir(srv, &format::manifest_name(&srv.config.appendfilename));
+    request(srv, DiskOp::Read { path }, Job::Load(LoadJob::Manifest));
+}
+
+/// Whether a load step has work now (data read and not yet replayed).
+pub fn has_work(srv: &Server) -> bool {
+    srv.aof.loading.as_ref().is_some_and(|l| l.data.is_some())
+}
+
+pub fn on_done(srv: &mut Server, clients: &mut Clients, job: LoadJob, result: &DiskResult) {
+    match job {
+        LoadJob::Manifest => manifest_read(srv, result),
+        LoadJob::File(index) => file_read(srv, clients, index, result),
+        LoadJob::Finish => {
+            if let Err(e) = result {
+                refuse(srv, format!("Can't finish loading the AOF: {e}"));
+            }
+        }
+    }
+}
+
+fn manifest_read(srv: &mut Server, result: &DiskResult) {
+    let data = match data_of(result) {
+        Ok(Some(data)) => data,
+        Ok(None) => return create_fresh(srv),
+        Err(e) => return refuse(srv, format!("Can't read the AOF manifest: {e}")),
+    };
+    let manifest = match Manifest::parse(&data) {
+        Ok(m) => m,
+        Err(e) => return refuse(srv, format!("Bad AOF manifest: {e}")),
+    };
+    let files = manifest.load_order();
+    srv.aof.manifest = manifest;
+    if let Some(l) = srv.aof.loading.as_mut() {
+        l.files = files;
+    }
+    read_next_file(srv);
+}
+
+fn read_next_file(srv: &mut Server) {
+    let Some(l) = srv.aof.loading.as_ref() else {
+        return;
+    };
+    let index = l.current;
+    match l.files.get(index) {
+        Some(entry) => {
+            let path = path_in_dir(srv, &entry.name);
+            request(srv, DiskOp::Read { path }, Job::Load(LoadJob::File(index)));
+        }
+        None => finish(srv),
+    }
+}
+
+fn file_read(srv: &mut Server, clients: &mut Clients, index: usize, result: &DiskResult) {
+    let name = match srv.aof.loading.as_ref().and_then(|l| l.files.get(index)) {
+        Some(e) => e.name.clone(),
+        None => return,
+    };
+    let data = match data_of(result) {
+        Ok(Some(data)) => data,
+        Ok(None) => return refuse(srv, format!("The AOF file {name} doesn't exist")),
+        Err(e) => return refuse(srv, format!("Can't read the AOF file {name}: {e}")),
+    };
+    let mut pos = 0;
+    if data.starts_with(b"REDIS") {
+        match load_preamble(srv, &data) {
+            Ok(end) => pos = end,
+            Err(e) => {
+                return refuse(
+                    srv,
+                    format!("Bad file format reading the append only file {name}: {e}"),
+                )
+            }
+        }
+    }
+    if let Some(l) = srv.aof.loading.as_mut() {
+        l.sizes.push(data.len() as u64);
+        l.data = Some(data);
+        l.pos = pos;
+        l.client.db = 0;
+    }
+    // Small files load at once; big ones continue from the node's steps.
+    step(srv, clients);
+}
+
+/// Loads an RDB preamble; returns where the commands after it start.
+fn load_preamble(srv: &mut Server, data: &[u8]) -> Result<usize, String> {
+    let enc = Encodings::from_config(&srv.config);
+    let mut loader = RdbLoader::new(data, enc).map_err(|e| e.to_string())?;
+    let now = srv.now;
+    while let Some(item) = loader.next_item().map_err(|e| e.to_string())? {
+        let Item::Entry(entry) = item else { continue };
+        let db = usize::try_from(entry.db).unwrap_or(usize::MAX);
+        if db >= srv.dbs.len() {
+            return Err(format!("database {} is out of range", entry.db));
+        }
+        let access =
+            restored_access(now, &srv.config, entry.idle_secs, entry.freq).unwrap_or_else(|| {
+                crate::db::access::initial(
+                    now,
+                    crate::db::access::Policy::of(&srv.config),
+                    &srv.config,
+                )
+            });
+        srv.dbs[db].put(
+            entry.key,
+            Object::new(entry.value, access),
+            entry.expire_at_ms,
+        );
+    }
+    Ok(loader.offset() as usize)
+}
+
+/// Replays up to [`LOAD_STEP_COMMANDS`] commands of the current file;
+/// at its end, checks how it ended and moves to the next file.
+pub fn step(srv: &mut Server, clients: &mut Clients) {
+    let Some(mut l) = srv.aof.loading.take() else {
+        return;
+    };
+    let Some(data) = l.data.clone() else {
+        srv.aof.loading = Some(l);
+        return;
+    };
+    for _ in 0..LOAD_STEP_COMMANDS {
+        match read_command(&data, l.pos) {
+            Read::Command { argv, next } => {
+                let at = l.pos;
+                if let Err(e) = apply(srv, clients, &mut l, argv, at) {
+                    let name = l.files[l.current].name.clone();
+                    srv.aof.loading = Some(l);
+                    return refuse(srv, format!("{e} reading the append only file {name}"));
+                }
+                l.pos = next;
+            }
+            Read::Annotation { next } => l.pos = next,
+            Read::End => return file_done(srv, l, None),
+            Read::Truncated => return file_done(srv, l, Some("truncated".into())),
+            Read::Corrupt(e) => return file_done(srv, l, Some(e)),
+        }
+    }
+    srv.aof.loading = Some(l);
+}
+
+/// Runs one command, or buffers it inside MULTI (applied at EXEC).
+fn apply(
+    srv: &mut Server,
+    clients: &mut Clients,
+    l: &mut Loading,
+    argv: Vec<Bytes>,
+    at: usize,
+) -> Result<(), String> {
+    let name = &argv[0];
+    if name.eq_ignore_ascii_case(b"multi") {
+        if l.multi.is_some() {
+            return Err("Unexpected MULTI".into());
+        }
+        l.multi = Some((at, Vec::new()));
+        return Ok(());
+    }
+    if name.eq_ignore_ascii_case(b"exec") {
+        let Some((_, commands)) = l.multi.take() else {
+            return Err("Unexpected EXEC".into());
+        };
+        for command in commands {
+            replay(srv, clients, &mut l.client, &command)?;
+        }
+        return Ok(());
+    }
+    match l.multi.as_mut() {
+        Some((_, queued)) => {
+            queued.push(argv);
+            Ok(())
+        }
+        None => replay(srv, clients, &mut l.client, &argv),
+    }
+}
+
+/// Runs one command as the loading client (no reply is kept).
+fn replay(
+    srv: &mut Server,
+    clients: &mut Clients,
+    client: &mut Client,
+    argv: &[Bytes],
+) -> Result<(), String> {
+    let unknown = || format!("Unknown command '{}'", String::from_utf8_lossy(&argv[0]));
+    let mut spec = srv.table.lookup(&argv[0]).ok_or_else(unknown)?;
+    if !spec.subcommands.is_empty() && argv.len() > 1 {
+        spec = spec.find_subcommand(&argv[1]).ok_or_else(unknown)?;
+    }
+    let handler = spec.handler.ok_or_else(unknown)?;
+    if !spec.arity_ok(argv.len()) {
+        return Err(format!("Wrong number of arguments for '{}'", spec.name));
+    }
+    let mut ctx = Ctx {
+        srv,
+        client,
+        others: clients,
+    };
+    handler(&mut ctx, argv);
+    Ok(())
+}
+
+/// The current file was replayed to its end (`problem` says how it ended).
+fn file_done(srv: &mut Server, mut l: Box<Loading>, problem: Option<String>) {
+    let name = l.files[l.current].name.clone();
+    let last = l.current + 1 == l.files.len();
+    let open_multi = l.multi.take().map(|(at, _)| at);
+    let torn =
+        problem.as_deref() == Some("truncated") || (problem.is_none() && open_multi.is_some());
+    if let Some(e) = problem.as_ref().filter(|_| !torn) {
+        let offset = l.pos;
+        srv.aof.loading = Some(l);
+        return refuse(
+            srv,
+            format!("Bad file format reading the append only file {name} at offset {offset}: {e}"),
+        );
+    }
+    if torn {
+        let valid = open_multi.unwrap_or(l.pos);
+        if !last || !srv.config.aof_load_truncated {
+            srv.aof.loading = Some(l);
+            return refuse(srv, format!(
+                "Unexpected end of file reading the append only file {name} at offset {valid}. \
+                 You can: 1) Make a backup of your AOF file, then use ./keel-server --check-aof --fix <filename.manifest>. \
+                 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+            ));
+        }
+        l.truncate = Some((l.current, valid as u64));
+        if let Some(size) = l.sizes.last_mut() {
+            *size = valid as u64;
+        }
+    }
+    l.data = None;
+    l.current += 1;
+    srv.aof.loading = Some(l);
+    read_next_file(srv);
+}
+
+/// Every file is loaded: cut a torn tail, open the last incr file for
+/// appending (or create one), and start writing.
+fn finish(srv: &mut Server) {
+    let Some(l) = srv.aof.loading.take() else {
+        return;
+    };
+    let manifest = srv.aof.manifest.clone();
+    let has_base = manifest.base.is_some();
+    let base_size = if has_base {
+        l.sizes.first().copied().unwrap_or(0)
+    } else {
+        0
+    };
+    let incr_sizes: Vec<u64> = l.sizes[usize::from(has_base)..].to_vec();
+    srv.aof.base_size = base_size;
+    srv.aof.status = Status::On;
+    srv.record_effects(true);
+    srv.effects.drain();
+    let last_incr = manifest.incrs.last().cloned();
+    if let Some((index, len)) = l.truncate {
+        let is_last_incr = last_incr.is_some() && index + 1 == l.files.len();
+        if !is_last_incr {
+            cut_file(srv, &l.files[index].name, len);
+        }
+    }
+    match last_incr {
+        Some(entry) => {
+            let path = path_in_dir(srv, &entry.name);
+            let file = srv.disk.new_file(&path);
+            request(
+                srv,
+                DiskOp::OpenAppend { file, path },
+                Job::Load(LoadJob::Finish),
+            );
+            let size = incr_sizes.last().copied().unwrap_or(0);
+            if l.truncate.is_some_and(|(i, _)| i + 1 == l.files.len()) {
+                request(
+                    srv,
+                    DiskOp::Truncate { file, len: size },
+                    Job::Load(LoadJob::Finish),
+                );
+                request(srv, DiskOp::Sync { file }, Job::Load(LoadJob::Finish));
+            }
+            srv.aof.incr = Some(OpenIncr { file });
+            srv.aof.incr_size = size;
+            srv.aof.old_incrs_size = incr_sizes.iter().rev().skip(1).sum();
+        }
+        None => {
+            let seq = manifest.next_incr_seq();
+            super::open_new_incr(srv, seq);
+            srv.aof.manifest.incrs.push(ManifestEntry {
+                name: format::incr_name(&srv.config.appendfilename, seq),
+                seq,
+                kind: FileKind::Incr,
+            });
+            let m = srv.aof.manifest.clone();
+            super::persist_manifest(srv, &m, || Job::Switch);
+        }
+    }
+    srv.aof.rewrite_base_size = srv.aof.current_size();
+    srv.aof.last_fsync_ms = srv.now.mono_ms;
+}
+
+/// Cuts file `name` to `len` bytes, durably.
+fn cut_file(srv: &mut Server, name: &str, len: u64) {
+    let path = path_in_dir(srv, name);
+    let file = srv.disk.new_file(&path);
+    let job = || Job::Load(LoadJob::Finish);
+    request(srv, DiskOp::OpenAppend { file, path }, job());
+    request(srv, DiskOp::Truncate { file, len }, job());
+    request(srv, DiskOp::Sync { file }, job());
+    request(srv, DiskOp::Close { file }, job());
+}
+
+/// No AOF yet: the layout Redis creates on start, an empty base, incr
+/// file 1 and the manifest naming both. Every request is queued before
+/// any append, so no write lands in a file the manifest does not name.
+fn create_fresh(srv: &mut Server) {
+    srv.aof.loading = None;
+    let dir = aof_dir(srv);
+    let job = || Job::Load(LoadJob::Finish);
+    request(srv, DiskOp::CreateDir { dir }, job());
+    let (data, rdb) = super::rewrite::serialize_base(srv);
+    let name = format::base_name(&srv.config.appendfilename, 1, rdb);
+    let path = path_in_dir(srv, &name);
+    let file = srv.disk.new_file(&path);
+    srv.aof.base_size = data.len() as u64;
+    request(srv, DiskOp::Create { file, path }, job());
+    request(
+        srv,
+        DiskOp::Append {
+            file,
+            data: Bytes::from(data),
+        },
+        job(),
+    );
+    request(srv, DiskOp::Sync { file }, job());
+    request(srv, DiskOp::Close { file }, job());
+    super::open_new_incr(srv, 1);
+    let filename = srv.config.appendfilename.clone();
+    srv.aof.manifest = Manifest {
+        base: Some(ManifestEntry {
+            name,
+            seq: 1,
+            kind: FileKind::Base,
+        }),
+        incrs: vec![ManifestEntry {
+            name: format::incr_name(&filename, 1),
+            seq: 1,
+            kind: FileKind::Incr,
+        }],
+        history: Vec::new(),
+    };
+    let m = srv.aof.manifest.clone();
+    super::persist_manifest(srv, &m, job);
+    srv.aof.status = Status::On;
+    srv.record_effects(true);
+    srv.effects.drain();
+    srv.aof.rewrite_base_size = srv.aof.current_size();
+    srv.aof.last_fsync_ms = srv.now.mono_ms;
+}
+
+/// Loading failed: the server refuses to start (the error names the file
+/// and offset; the driver reports it from [`super::Aof::load_error`]).
+fn refuse(srv: &mut Server, message: String) {
+    srv.aof.loading = None;
+    // Never half-loaded: what was replayed before the error goes.
+    for db in &mut srv.dbs {
+        db.clear();
+    }
+    srv.aof.load_error = Some(message);
+    srv.aof.status = Status::Off;
+    if !srv.shutting_down {
+        srv.shutting_down = true;
+        srv.outputs.push_back(Output::Shutdown);
+    }
+}

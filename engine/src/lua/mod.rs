@@ -1,0 +1,606 @@
+//! Lua scripting: one Lua 5.1 state per node (created on first use,
+//! replaced by SCRIPT FLUSH), the sandbox Redis 7.0 gives scripts, the
+//! script cache, and the run of one script against a [`Host`] that
+//! executes the commands it calls.
+//!
+//! The Lua side is set up by `prelude.lua` (read-only globals and
+//! libraries, Redis's `pcall`, the removed functions); the libraries are
+//! Rust: `redis` ([`redis_lib`]), `cjson`, `cmsgpack`, `bit`, `struct`.
+//!
+//! Long-running scripts: every [`HOOK_PERIOD`] VM instructions a count
+//! hook adds to [`RunState::instructions`] and stops the script with
+//! [`RunState::kill`]'s message once the run's budget
+//! ([`PreparedRun::set_budget`]) is spent or a kill was requested. Nothing sets
+//! a budget yet: the busy-script machinery (`busy-reply-threshold`,
+//! `-BUSY`, SCRIPT KILL of a running script) plugs in there.
+
+mod args;
+mod bit;
+mod cjson;
+mod cmsgpack;
+pub mod convert;
+mod numfmt;
+mod raise;
+pub mod rand48;
+mod redis_lib;
+pub mod sha1;
+mod structlib;
+
+use crate::resp::Reply;
+use bytes::Bytes;
+use mlua::{
+    ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
+};
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+/// VM instructions between two runs of the count hook.
+pub const HOOK_PERIOD: u32 = 100_000;
+
+/// The chunk name of Keel's own Lua code (skipped when locating errors).
+const PRELUDE_NAME: &str = "=[keel]";
+/// The chunk name of EVAL scripts, as in Redis (`@user_script:1:`).
+pub const SCRIPT_CHUNK: &str = "@user_script";
+
+/// A line written with `redis.log`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// 0 debug, 1 verbose, 2 notice, 3 warning.
+    pub level: u8,
+    pub text: String,
+}
+
+/// What a running script has chosen, kept in the Lua state's app data so
+/// the native functions reach it.
+#[derive(Debug, Default)]
+pub struct RunState {
+    /// `redis.setresp(3)` was called.
+    pub resp3: bool,
+    /// `redis.set_repl` flags (REPL_ALL by default).
+    pub repl: u8,
+    pub rand: rand48::Rand48,
+    pub log: VecDeque<LogLine>,
+    /// VM instructions run by the current script, counted by the hook.
+    pub instructions: u64,
+    /// Stop the script once `instructions` passes this.
+    pub budget: Option<u64>,
+    /// Stop the script at the next hook, with this error.
+    pub kill: Option<String>,
+}
+
+/// What the commands a script calls need to know about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallEnv {
+    /// The script's protocol (`redis.setresp`).
+    pub resp3: bool,
+    /// `redis.set_repl` flags: bit 0 AOF, bit 1 replicas.
+    pub repl: u8,
+}
+
+/// Runs the commands a script calls.
+pub trait Host {
+    /// `redis.call` / `redis.pcall` with these arguments (checked to be
+    /// at least one, all strings).
+    fn call(&mut self, args: &[Bytes], env: CallEnv) -> Reply;
+    /// Whether `args` names a command (and subcommand) that exists
+    /// (`redis.acl_check_cmd`).
+    fn command_exists(&self, args: &[Bytes]) -> bool;
+}
+
+/// Flags a script declares in its `#!lua flags=...` line (Redis 7.0).
+pub mod script_flags {
+    pub const NO_WRITES: u32 = 1 << 0;
+    pub const ALLOW_OOM: u32 = 1 << 1;
+    pub const ALLOW_STALE: u32 = 1 << 2;
+    pub const NO_CLUSTER: u32 = 1 << 3;
+    pub const ALLOW_CROSS_SLOT_KEYS: u32 = 1 << 4;
+    /// No shebang: the script runs in compatibility mode (EVAL of 6.x).
+    pub const EVAL_COMPAT_MODE: u32 = 1 << 5;
+
+    pub const NAMES: &[(&str, u32)] = &[
+        ("no-writes", NO_WRITES),
+        ("allow-oom", ALLOW_OOM),
+        ("allow-stale", ALLOW_STALE),
+        ("no-cluster", NO_CLUSTER),
+        ("allow-cross-slot-keys", ALLOW_CROSS_SLOT_KEYS),
+    ];
+}
+
+/// A cached script.
+pub struct Script {
+    pub body: Bytes,
+    pub flags: u32,
+    func: Function,
+}
+
+/// The Lua state and what was built in it.
+struct State {
+    lua: Lua,
+    /// The real `redis` table, where each run sets `call`, `pcall` and
+    /// `acl_check_cmd` (they reach the run's host).
+    redis: Table,
+    /// The real globals (where KEYS and ARGV are set).
+    globals: Table,
+    /// The read-only view of the globals scripts run in.
+    env: Table,
+    xpcall: Function,
+    handler: Function,
+    scripts: HashMap<String, Script>,
+}
+
+/// The scripting state of a node.
+#[derive(Default)]
+pub struct Scripting {
+    state: Option<State>,
+    /// Kept across SCRIPT FLUSH, which replaces the Lua state.
+    rand: rand48::Rand48,
+    log: VecDeque<LogLine>,
+    /// The script running now may not write (EVAL_RO, `no-writes`).
+    pub read_only_run: bool,
+}
+
+impl std::fmt::Debug for Scripting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scripting")
+            .field(
+                "scripts",
+                &self.state.as_ref().map_or(0, |s| s.scripts.len()),
+            )
+            .finish()
+    }
+}
+
+impl Scripting {
+    /// SCRIPT FLUSH: forgets every script and starts a fresh Lua state
+    /// (lazily, on next use). The random generator goes on where it was.
+    pub fn flush(&mut self) {
+        if let Some(state) = self.state.take() {
+            if let Some(run) = state.lua.remove_app_data::<RunState>() {
+                self.rand = run.rand;
+                self.log.extend(run.log);
+            }
+        }
+    }
+
+    /// The number of cached scripts (INFO number_of_cached_scripts).
+    pub fn script_count(&self) -> usize {
+        self.state.as_ref().map_or(0, |s| s.scripts.len())
+    }
+
+    /// Bytes of the cached scripts' bodies (INFO used_memory_scripts).
+    pub fn scripts_bytes(&self) -> usize {
+        self.state
+            .as_ref()
+            .map_or(0, |s| s.scripts.values().map(|x| x.body.len()).sum())
+    }
+
+    /// Memory the Lua state uses (INFO used_memory_lua).
+    pub fn lua_memory(&self) -> usize {
+        self.state.as_ref().map_or(0, |s| s.lua.used_memory())
+    }
+
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        let Ok(sha) = std::str::from_utf8(sha) else {
+            return false;
+        };
+        self.state
+            .as_ref()
+            .is_some_and(|s| s.scripts.contains_key(&sha.to_ascii_lowercase()))
+    }
+
+    /// The lines scripts wrote with `redis.log`, oldest first.
+    pub fn drain_log(&mut self) -> Vec<LogLine> {
+        let mut out: Vec<LogLine> = self.log.drain(..).collect();
+        if let Some(state) = &self.state {
+            if let Some(mut run) = state.lua.app_data_mut::<RunState>() {
+                out.extend(run.log.drain(..));
+            }
+        }
+        out
+    }
+
+    fn state(&mut self) -> Result<&mut State, Reply> {
+        if self.state.is_none() {
+            let rand = std::mem::take(&mut self.rand);
+            let state = new_state(rand)
+                .map_err(|e| Reply::error(format!("ERR Error creating the Lua state: {e}")))?;
+            self.state = Some(state);
+        }
+        Ok(self.state.as_mut().expect("just created"))
+    }
+
+    /// Compiles and caches an EVAL script (SCRIPT LOAD, EVAL): its sha.
+    pub fn load(&mut self, body: &[u8]) -> Result<String, Reply> {
+        let sha = sha1::sha1_hex(body);
+        let state = self.state()?;
+        if state.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, code) = parse_shebang(body)?;
+        let func = state
+            .lua
+            .load(&code[..])
+            .set_name(SCRIPT_CHUNK)
+            .set_mode(ChunkMode::Text)
+            .set_environment(state.env.clone())
+            .into_function()
+            .map_err(compile_error)?;
+        let body = Bytes::copy_from_slice(body);
+        state
+            .scripts
+            .insert(sha.clone(), Script { body, flags, func });
+        Ok(sha)
+    }
+
+    /// The flags of a cached script (by lower- or upper-case sha).
+    pub fn flags(&self, sha: &str) -> Option<u32> {
+        let state = self.state.as_ref()?;
+        state
+            .scripts
+            .get(&sha.to_ascii_lowercase())
+            .map(|s| s.flags)
+    }
+
+    /// Readies cached script `sha` to run: the handles the run needs, so
+    /// the caller may lend the server to the [`Host`] meanwhile.
+    pub fn prepare(&mut self, sha: &str) -> Result<PreparedRun, Reply> {
+        let state = self.state()?;
+        let Some(script) = state.scripts.get(&sha.to_ascii_lowercase()) else {
+            return Err(Reply::err("NOSCRIPT No matching script. Please use EVAL."));
+        };
+        Ok(PreparedRun {
+            lua: state.lua.clone(),
+            redis: state.redis.clone(),
+            globals: state.globals.clone(),
+            xpcall: state.xpcall.clone(),
+            handler: state.handler.clone(),
+            func: script.func.clone(),
+            name: sha.to_ascii_lowercase(),
+        })
+    }
+}
+
+/// What a script run needs, cloned out of the state (Lua handles are
+/// reference-counted) so the host may borrow the server meanwhile.
+pub struct PreparedRun {
+    lua: Lua,
+    redis: Table,
+    globals: Table,
+    xpcall: Function,
+    handler: Function,
+    func: Function,
+    /// What error messages call the script (its sha, or a function's name).
+    name: String,
+}
+
+impl PreparedRun {
+    /// Stops the script once it has run about `instructions` VM
+    /// instructions (checked every [`HOOK_PERIOD`]); `None`: no limit.
+    pub fn set_budget(&self, instructions: Option<u64>) {
+        if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
+            run.budget = instructions;
+        }
+    }
+
+    /// Runs the script with `keys` and `argv`, calling commands through `host`.
+    pub fn run(&self, keys: &[Bytes], argv: &[Bytes], host: &mut dyn Host) -> Reply {
+        let (func, name) = (&self.func, self.name.as_str());
+        if let Err(e) = self.prepare(keys, argv) {
+            return Reply::error(format!("ERR Error running script: {e}"));
+        }
+        let host = RefCell::new(host);
+        let outcome = self.lua.scope(|scope| {
+            let call =
+                scope.create_function(|lua, args: MultiValue| command(lua, &host, args, true))?;
+            let pcall =
+                scope.create_function(|lua, args: MultiValue| command(lua, &host, args, false))?;
+            let acl = scope.create_function(|lua, args: MultiValue| acl_check(lua, &host, args))?;
+            self.redis.raw_set("call", call)?;
+            self.redis.raw_set("pcall", pcall)?;
+            self.redis.raw_set("acl_check_cmd", acl)?;
+            let result = self
+                .xpcall
+                .call::<MultiValue>((func.clone(), self.handler.clone()));
+            for name in ["call", "pcall", "acl_check_cmd"] {
+                self.redis.raw_set(name, Value::Nil)?;
+            }
+            result
+        });
+        let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
+        match outcome {
+            Ok(values) => finish_run(&values, name, resp3),
+            Err(e) => Reply::error(
+                format!("ERR Error running script: {}", raise::root_message(&e))
+                    .replace(['\r', '\n'], " "),
+            ),
+        }
+    }
+
+    /// Sets KEYS and ARGV and resets the per-run choices.
+    fn prepare(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<()> {
+        let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
+            let t = self.lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                t.raw_set(i + 1, self.lua.create_string(item)?)?;
+            }
+            Ok(t)
+        };
+        self.globals.raw_set("KEYS", to_table(keys)?)?;
+        self.globals.raw_set("ARGV", to_table(argv)?)?;
+        if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
+            run.resp3 = false;
+            run.repl = REPL_ALL;
+            run.instructions = 0;
+            run.kill = None;
+        }
+        Ok(())
+    }
+}
+
+const REPL_ALL: u8 = 3;
+
+/// The reply for what `xpcall(script, handler)` returned.
+fn finish_run(values: &MultiValue, name: &str, resp3: bool) -> Reply {
+    match values.front() {
+        Some(Value::Boolean(true)) => {
+            let value = values.get(1).cloned().unwrap_or(Value::Nil);
+            convert::lua_to_reply(&value, resp3)
+        }
+        _ => script_error(values.get(1), name),
+    }
+}
+
+/// `<err> script: <name>, on <source>:<line>.` from the handler's table.
+fn script_error(err: Option<&Value>, name: &str) -> Reply {
+    let Some(Value::Table(t)) = err else {
+        return Reply::error(format!("ERR Error running script {name}"));
+    };
+    let text = t
+        .raw_get::<Value>("err")
+        .ok()
+        .map(|v| redis_lib::describe(&v))
+        .unwrap_or_default();
+    let source = t.raw_get::<Option<mlua::String>>("source").ok().flatten();
+    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
+    let message = match (source, line) {
+        (Some(source), Some(line)) => format!(
+            "{text} script: {name}, on {}:{line}.",
+            String::from_utf8_lossy(&source.as_bytes())
+        ),
+        _ => format!("{text} script: {name}"),
+    };
+    Reply::error(message.replace(['\r', '\n'], " "))
+}
+
+/// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
+/// table) and `redis.pcall` (it is returned as one).
+fn command(
+    lua: &Lua,
+    host: &RefCell<&mut dyn Host>,
+    args: MultiValue,
+    raise: bool,
+) -> mlua::Result<Value> {
+    let argv = match command_args(&args) {
+        Ok(argv) => argv,
+        Err(message) if raise => return Err(raise::table(message)),
+        Err(message) => return Ok(Value::Table(convert::error_table(lua, message)?)),
+    };
+    let env = match lua.app_data_ref::<RunState>() {
+        Some(run) => CallEnv {
+            resp3: run.resp3,
+            repl: run.repl,
+        },
+        None => CallEnv {
+            resp3: false,
+            repl: REPL_ALL,
+        },
+    };
+    let reply = host.borrow_mut().call(&argv, env);
+    match &reply {
+        Reply::Error(text) if raise => Err(raise::table(convert::normalize_error(text))),
+        other => convert::reply_to_lua(lua, other, env.resp3),
+    }
+}
+
+/// A command's arguments from Lua values: strings, and numbers as Lua
+/// prints them.
+fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static str> {
+    if args.is_empty() {
+        return Err("ERR Please specify at least one argument for this redis lib call");
+    }
+    args.iter()
+        .map(|v| match v {
+            Value::String(_) | Value::Integer(_) | Value::Number(_) => {
+                args::to_bytes(v).map(Bytes::from).ok_or("")
+            }
+            _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
+        })
+        .collect()
+}
+
+/// `redis.acl_check_cmd`: every user may run every command (no ACLs yet),
+/// so true for any existing command.
+fn acl_check(_lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::Result<bool> {
+    let argv = command_args(&args).map_err(raise::table)?;
+    if !host.borrow().command_exists(&argv) {
+        return Err(raise::table(
+            "ERR Invalid command passed to redis.acl_check_cmd()",
+        ));
+    }
+    Ok(true)
+}
+
+/// Splits a `#!lua flags=a,b` first line from `body`: the flags and the
+/// code to compile (the shebang commented out, so line numbers stay).
+pub fn parse_shebang(body: &[u8]) -> Result<(u32, Vec<u8>), Reply> {
+    if !body.starts_with(b"#!") {
+        return Ok((script_flags::EVAL_COMPAT_MODE, body.to_vec()));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err(Reply::err("ERR Invalid script shebang"));
+    };
+    let line = String::from_utf8_lossy(&body[..end]).into_owned();
+    let mut words = line.split(' ').filter(|w| !w.is_empty());
+    let engine = words.next().unwrap_or("#!");
+    if engine != "#!lua" {
+        return Err(Reply::error(format!(
+            "ERR Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut flags = 0;
+    for option in words {
+        let Some(list) = option.strip_prefix("flags=") else {
+            return Err(Reply::error(format!(
+                "ERR Unknown lua shebang option: {option}"
+            )));
+        };
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            match script_flags::NAMES.iter().find(|(n, _)| *n == flag) {
+                Some((_, bit)) => flags |= bit,
+                None => {
+                    return Err(Reply::error(format!(
+                        "ERR Unexpected flag in script shebang: {flag}"
+                    )))
+                }
+            }
+        }
+    }
+    let mut code = b"--".to_vec();
+    code.extend_from_slice(body);
+    Ok((flags, code))
+}
+
+fn compile_error(e: mlua::Error) -> Reply {
+    let message = match &e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => raise::root_message(other),
+    };
+    Reply::error(
+        format!("ERR Error compiling script (new function): {message}").replace(['\r', '\n'], " "),
+    )
+}
+
+/// `7.0.15` → 0x07000f, as `redis.REDIS_VERSION_NUM`.
+fn version_num(version: &str) -> i64 {
+    version
+        .split('.')
+        .take(3)
+        .fold(0, |acc, part| (acc << 8) | part.parse::<i64>().unwrap_or(0))
+}
+
+/// A new Lua state with the libraries and the sandbox.
+fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
+    let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH; // base (with coroutine) always
+    let lua = Lua::new_with(libs, LuaOptions::default())?;
+    lua.set_app_data(RunState {
+        rand,
+        repl: REPL_ALL,
+        ..RunState::default()
+    });
+    let globals = lua.globals();
+    let xpcall: Function = globals.raw_get("xpcall")?;
+    let native = lua.create_table()?;
+    native.raw_set("version", crate::cmd::connection::REDIS_VERSION)?;
+    native.raw_set(
+        "version_num",
+        version_num(crate::cmd::connection::REDIS_VERSION),
+    )?;
+    native.raw_set("error_text", lua.create_function(raise::error_text)?)?;
+    native.raw_set("error_object", lua.create_function(raise::error_object)?)?;
+    native.raw_set("redis", redis_lib::redis_functions(&lua)?)?;
+    native.raw_set("math", redis_lib::math_functions(&lua)?)?;
+    let libs = lua.create_table()?;
+    libs.raw_set("bit", bit::library(&lua)?)?;
+    libs.raw_set("struct", structlib::library(&lua)?)?;
+    libs.raw_set("cjson", cjson::library(&lua)?)?;
+    libs.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
+    native.raw_set("libs", libs)?;
+    let (env, redis): (Table, Table) = lua
+        .load(include_str!("prelude.lua"))
+        .set_name(PRELUDE_NAME)
+        .call(native)?;
+    let handler = lua.create_function(error_handler)?;
+    // Redis has its handler as a global of this name; scripts can see it.
+    globals.raw_set("__redis__err__handler", handler.clone())?;
+    install_budget_hook(&lua);
+    Ok(State {
+        lua,
+        redis,
+        globals,
+        env,
+        xpcall,
+        handler,
+        scripts: HashMap::new(),
+    })
+}
+
+/// The count hook: see the module documentation.
+fn install_budget_hook(lua: &Lua) {
+    lua.set_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_PERIOD),
+        |lua, _debug| {
+            let Some(mut run) = lua.app_data_mut::<RunState>() else {
+                return Ok(VmState::Continue);
+            };
+            run.instructions = run.instructions.saturating_add(u64::from(HOOK_PERIOD));
+            let over_budget = run.budget.is_some_and(|b| run.instructions > b);
+            match run.kill.clone() {
+                Some(message) => Err(mlua::Error::RuntimeError(message)),
+                None if over_budget => Err(mlua::Error::RuntimeError(
+                    "ERR Script exceeded its instruction budget".into(),
+                )),
+                None => Ok(VmState::Continue),
+            }
+        },
+    );
+}
+
+/// The message handler of a script run (Redis's `__redis__err__handler`):
+/// makes the error an `{err=...}` table (a string error gets the code
+/// `ERR`) and records where it happened: the innermost frame of script
+/// code, skipping C functions and Keel's prelude.
+fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
+    let table = match err {
+        Value::Table(t) if matches!(t.raw_get::<Value>("err")?, Value::String(_)) => t,
+        Value::Table(_) => {
+            convert::error_table(lua, "ERR Error object is not a string or an error table")?
+        }
+        Value::Error(e) if matches!(raise::find(&e), Some(raise::Raise::Table(_))) => {
+            let t = lua.create_table()?;
+            t.raw_set("err", raise::root_message(&e))?;
+            t
+        }
+        other => {
+            let t = lua.create_table()?;
+            t.raw_set(
+                "err",
+                lua.create_string(format!("ERR {}", redis_lib::describe(&other)))?,
+            )?;
+            t
+        }
+    };
+    if let Some((source, line)) = error_location(lua) {
+        table.raw_set("source", lua.create_string(source)?)?;
+        table.raw_set("line", line)?;
+    }
+    Ok(table)
+}
+
+fn error_location(lua: &Lua) -> Option<(String, i64)> {
+    for level in 1..64 {
+        let debug = lua.inspect_stack(level)?;
+        let source = debug.source();
+        if source.what == "C" || source.what == "tail" {
+            continue;
+        }
+        let name = source.source.as_deref().unwrap_or("?");
+        if name == PRELUDE_NAME {
+            continue;
+        }
+        return Some((name.to_string(), i64::from(debug.curr_line())));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
