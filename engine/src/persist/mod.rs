@@ -348,6 +348,11 @@ pub fn shutdown(
     force: bool,
 ) -> bool {
     abandon_background(srv);
+    // As Redis: never save while loading, which would replace the good
+    // file with part of its data.
+    if srv.persist.is_loading() {
+        return true;
+    }
     let must_save = save || (!nosave && !srv.config.save.is_empty());
     if !must_save {
         return true;

@@ -136,3 +136,21 @@ fn restart_after_save_serves_the_same_data() {
     h.advance(0);
     assert_eq!(dataset(&mut h), before);
 }
+
+#[test]
+fn shutdown_while_loading_does_not_save_over_the_file() {
+    let file = saved_file(5_000, &[]);
+    let mut disk = MemDisk::default();
+    disk.put_durable(DUMP, &file);
+    let mut h = Harness::with_disk(config_with_saves(&[(1, 1)]), disk);
+    let c = h.connect();
+    h.start();
+    assert_eq!(info_field(&mut h, c, "loading"), "1");
+    h.send_raw(c, &crate::testing::request(&[b"SHUTDOWN", b"SAVE"]));
+    assert!(h.shutdown);
+    assert_eq!(
+        h.disk.read(DUMP),
+        Some(file.as_slice()),
+        "the file is untouched"
+    );
+}
