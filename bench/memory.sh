@@ -34,64 +34,19 @@ DATASETS=("$@")
 if [[ ${#DATASETS[@]} -eq 0 ]]; then
     DATASETS=(hashes sets list zset)
 fi
-SERVER_CORE=0
+BENCH_NAME=memory.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
-log() { echo "memory.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-for tool in redis-server redis-cli taskset python3; do
-    command -v "$tool" >/dev/null || die "$tool not found"
-done
-
-if [[ -z "${KEEL_BIN:-}" ]]; then
-    log "building keel-server (release)"
-    cargo build --release -p keel-net --bin keel-server >&2
-    KEEL_BIN=target/release/keel-server
-fi
-[[ -x "$KEEL_BIN" ]] || die "no keel-server binary at $KEEL_BIN"
+require_tools redis-server redis-cli taskset python3
+ensure_keel_bin
 
 WORK=$(mktemp -d)
-REDIS_PID=""
-KEEL_PID=""
-stop_servers() {
-    for pid in "$REDIS_PID" "$KEEL_PID"; do
-        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    REDIS_PID=""
-    KEEL_PID=""
-}
 cleanup() {
     stop_servers
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# A loopback port nobody listens on (bash's /dev/tcp connect fails).
-free_port() {
-    local port
-    for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    die "no free port found"
-}
-
-wait_ready() {
-    local port=$1 name=$2
-    for _ in $(seq 1 500); do
-        if [[ "$(redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null)" == "PONG" ]]; then
-            return
-        fi
-        sleep 0.02
-    done
-    die "$name did not answer PING on port $port"
-}
 
 rss_kb() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
@@ -174,16 +129,7 @@ for dataset in "${DATASETS[@]}"; do
     generate "$dataset" >"$WORK/$dataset.resp" 3>"$WORK/$dataset.count"
     count=$(cat "$WORK/$dataset.count")
 
-    REDIS_PORT=$(free_port)
-    taskset -c "$SERVER_CORE" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-        --save '' --appendonly no --daemonize no --logfile '' >/dev/null &
-    REDIS_PID=$!
-    wait_ready "$REDIS_PORT" redis-server
-    KEEL_PORT=$(free_port)
-    while [[ "$KEEL_PORT" == "$REDIS_PORT" ]]; do KEEL_PORT=$(free_port); done
-    taskset -c "$SERVER_CORE" "$KEEL_BIN" --port "$KEEL_PORT" --bind 127.0.0.1 --save '' >/dev/null 2>&1 &
-    KEEL_PID=$!
-    wait_ready "$KEEL_PORT" keel-server
+    start_servers
 
     redis_base=$(rss_kb "$REDIS_PID")
     keel_base=$(rss_kb "$KEEL_PID")

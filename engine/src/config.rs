@@ -162,6 +162,23 @@ pub struct Config {
     pub aof_timestamp_enabled: bool,
     /// Accepted; the rewrite syncs its base once, at the end.
     pub aof_rewrite_incremental_fsync: bool,
+    /// Replication (see [`crate::repl`]): the master to follow from start
+    /// (`replicaof host port`; REPLICAOF changes it at run time).
+    pub replicaof: Option<(String, u16)>,
+    pub masterauth: Option<String>,
+    pub masteruser: Option<String>,
+    pub replica_read_only: bool,
+    pub replica_serve_stale_data: bool,
+    pub repl_backlog_size: u64,
+    /// Seconds without data from the other side before a link is dropped.
+    pub repl_timeout: u64,
+    pub repl_ping_replica_period: u64,
+    pub replica_announce_ip: String,
+    pub replica_announce_port: u64,
+    pub replica_announced: bool,
+    pub replica_priority: u64,
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
     /// Facts the driver knows, reported by INFO and used by CONFIG REWRITE;
     /// not parameters (CONFIG GET does not list them).
     /// The config file the server was started with, if any (absolute path).
@@ -231,6 +248,20 @@ impl Default for Config {
             aof_use_rdb_preamble: true,
             aof_timestamp_enabled: false,
             aof_rewrite_incremental_fsync: true,
+            replicaof: None,
+            masterauth: None,
+            masteruser: None,
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            repl_backlog_size: 1 << 20,
+            repl_timeout: 60,
+            repl_ping_replica_period: 10,
+            replica_announce_ip: String::new(),
+            replica_announce_port: 0,
+            replica_announced: true,
+            replica_priority: 100,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             config_file: None,
             executable: String::new(),
         }
@@ -322,6 +353,21 @@ pub const PARAMS: &[(&str, Mutability)] = &[
     ("enable-debug-command", Mutability::StartupOnly),
     ("notify-keyspace-events", Mutability::Runtime),
     ("client-output-buffer-limit", Mutability::Runtime),
+    // Replication. REPLICAOF changes the master at run time, not CONFIG SET.
+    ("replicaof", Mutability::StartupOnly),
+    ("masterauth", Mutability::Runtime),
+    ("masteruser", Mutability::Runtime),
+    ("replica-read-only", Mutability::Runtime),
+    ("replica-serve-stale-data", Mutability::Runtime),
+    ("repl-backlog-size", Mutability::Runtime),
+    ("repl-timeout", Mutability::Runtime),
+    ("repl-ping-replica-period", Mutability::Runtime),
+    ("replica-announce-ip", Mutability::Runtime),
+    ("replica-announce-port", Mutability::Runtime),
+    ("replica-announced", Mutability::Runtime),
+    ("replica-priority", Mutability::Runtime),
+    ("min-replicas-to-write", Mutability::Runtime),
+    ("min-replicas-max-lag", Mutability::Runtime),
 ];
 
 pub fn param_mutability(name: &str) -> Option<Mutability> {
@@ -335,6 +381,15 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
     ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
     ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    ("slaveof", "replicaof"),
+    ("slave-read-only", "replica-read-only"),
+    ("slave-serve-stale-data", "replica-serve-stale-data"),
+    ("repl-ping-slave-period", "repl-ping-replica-period"),
+    ("slave-announce-ip", "replica-announce-ip"),
+    ("slave-announce-port", "replica-announce-port"),
+    ("slave-priority", "replica-priority"),
+    ("min-slaves-to-write", "min-replicas-to-write"),
+    ("min-slaves-max-lag", "min-replicas-max-lag"),
 ];
 
 /// The canonical name of a parameter or alias, looked up case-insensitively.
@@ -510,7 +565,7 @@ impl Config {
             "aof-timestamp-enabled" => yes_no(self.aof_timestamp_enabled),
             "aof-rewrite-incremental-fsync" => yes_no(self.aof_rewrite_incremental_fsync),
             "daemonize" => yes_no(false),
-            _ => return None,
+            _ => return self.get_replication(name),
         })
     }
 
@@ -611,9 +666,71 @@ impl Config {
             "daemonize" => {
                 return Err("daemonize is not supported; run keel-server under a supervisor".into())
             }
+            _ => return self.set_replication(name, v),
+        }
+        Ok(())
+    }
+
+    fn get_replication(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "replicaof" => self
+                .replicaof
+                .as_ref()
+                .map_or(String::new(), |(h, p)| format!("{h} {p}")),
+            "masterauth" => self.masterauth.clone().unwrap_or_default(),
+            "masteruser" => self.masteruser.clone().unwrap_or_default(),
+            "replica-read-only" => yes_no(self.replica_read_only),
+            "replica-serve-stale-data" => yes_no(self.replica_serve_stale_data),
+            "repl-backlog-size" => self.repl_backlog_size.to_string(),
+            "repl-timeout" => self.repl_timeout.to_string(),
+            "repl-ping-replica-period" => self.repl_ping_replica_period.to_string(),
+            "replica-announce-ip" => self.replica_announce_ip.clone(),
+            "replica-announce-port" => self.replica_announce_port.to_string(),
+            "replica-announced" => yes_no(self.replica_announced),
+            "replica-priority" => self.replica_priority.to_string(),
+            "min-replicas-to-write" => self.min_replicas_to_write.to_string(),
+            "min-replicas-max-lag" => self.min_replicas_max_lag.to_string(),
+            _ => return None,
+        })
+    }
+
+    fn set_replication(&mut self, name: &str, v: &str) -> Result<(), String> {
+        let max_int = i32::MAX as u64;
+        match name {
+            "replicaof" => self.replicaof = parse_replicaof(v)?,
+            "masterauth" => self.masterauth = (!v.is_empty()).then(|| v.to_string()),
+            "masteruser" => self.masteruser = (!v.is_empty()).then(|| v.to_string()),
+            "replica-read-only" => self.replica_read_only = parse_bool(v)?,
+            "replica-serve-stale-data" => self.replica_serve_stale_data = parse_bool(v)?,
+            // Redis's minimum backlog is 16 kB (smaller values are raised).
+            "repl-backlog-size" => {
+                self.repl_backlog_size = parse_mem_in(v, 1, i64::MAX as u64)?.max(16 * 1024)
+            }
+            "repl-timeout" => self.repl_timeout = parse_int(v, 1, max_int)?,
+            "repl-ping-replica-period" => self.repl_ping_replica_period = parse_int(v, 1, max_int)?,
+            "replica-announce-ip" => self.replica_announce_ip = v.to_string(),
+            "replica-announce-port" => self.replica_announce_port = parse_int(v, 0, 65535)?,
+            "replica-announced" => self.replica_announced = parse_bool(v)?,
+            "replica-priority" => self.replica_priority = parse_int(v, 0, max_int)?,
+            "min-replicas-to-write" => self.min_replicas_to_write = parse_int(v, 0, max_int)?,
+            "min-replicas-max-lag" => self.min_replicas_max_lag = parse_int(v, 0, max_int)?,
             _ => return Err(format!("Unknown option '{name}'")),
         }
         Ok(())
+    }
+}
+
+/// `replicaof <host> <port>` (or `no one`) from the config file.
+fn parse_replicaof(v: &str) -> Result<Option<(String, u16)>, String> {
+    let words: Vec<&str> = v.split_ascii_whitespace().collect();
+    match words.as_slice() {
+        [] => Ok(None),
+        [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => Ok(None),
+        [host, port] => {
+            let port = parse_int(port, 0, 65535).map_err(|_| "Invalid master port".to_string())?;
+            Ok(Some((host.to_string(), port as u16)))
+        }
+        _ => Err("wrong number of arguments".into()),
     }
 }
 

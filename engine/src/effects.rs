@@ -16,8 +16,11 @@
 //!   sees half of it;
 //! - each key expired by the active expiry cycle is a unit of its own.
 //!
-//! Recording costs nothing unless a consumer turned it on
-//! ([`Effects::set_recording`]): with no AOF and no replica nothing is kept.
+//! Two consumers read them, each its own queue: the AOF
+//! ([`Effects::set_recording`], [`Effects::drain`]) and the replication
+//! stream ([`Effects::set_replicas`], [`Effects::drain_for_replicas`]).
+//! Recording costs nothing unless a consumer is attached: with no AOF and
+//! no replica nothing is kept.
 
 use bytes::Bytes;
 
@@ -46,7 +49,10 @@ impl Effect {
 /// their consumer.
 #[derive(Debug, Default)]
 pub struct Effects {
+    /// The AOF is attached.
     recording: bool,
+    /// The replication stream is attached.
+    replicas: bool,
     /// Nesting depth of execution units (EXEC and scripts run commands
     /// inside the client's unit: only the outermost one flushes).
     depth: usize,
@@ -54,21 +60,40 @@ pub struct Effects {
     /// Set by the running command's handler: what to propagate instead of
     /// its arguments (an empty vector propagates nothing).
     rewrite: Option<Vec<Bytes>>,
-    /// Finished units, in order, MULTI/EXEC included; drained by the consumer.
+    /// Finished units, in order, MULTI/EXEC included; drained by the AOF.
     done: Vec<Effect>,
+    /// The same, for the replication stream.
+    done_for_replicas: Vec<Effect>,
 }
 
 impl Effects {
+    /// Whether any consumer is attached (effects are being recorded).
     pub fn is_recording(&self) -> bool {
-        self.recording
+        self.recording || self.replicas
     }
 
-    /// Turns recording on (a consumer is attached) or off (dropping what waits).
+    /// Attaches the AOF (or detaches it, dropping what waits for it).
     pub fn set_recording(&mut self, on: bool) {
         self.recording = on;
         if !on {
-            self.pending.clear();
             self.done.clear();
+        }
+        self.forget_pending_if_unused();
+    }
+
+    /// Attaches the replication stream (or detaches it, dropping what
+    /// waits for it).
+    pub fn set_replicas(&mut self, on: bool) {
+        self.replicas = on;
+        if !on {
+            self.done_for_replicas.clear();
+        }
+        self.forget_pending_if_unused();
+    }
+
+    fn forget_pending_if_unused(&mut self) {
+        if !self.is_recording() {
+            self.pending.clear();
             self.rewrite = None;
         }
     }
@@ -86,30 +111,35 @@ impl Effects {
         if self.depth > 0 || self.pending.is_empty() {
             return;
         }
-        if self.pending.len() == 1 {
-            self.done.append(&mut self.pending);
-            return;
+        let mut unit = std::mem::take(&mut self.pending);
+        if unit.len() > 1 {
+            let first_db = unit[0].db;
+            let last_db = unit[unit.len() - 1].db;
+            unit.insert(0, Effect::new(first_db, vec![Bytes::from_static(b"MULTI")]));
+            unit.push(Effect::new(last_db, vec![Bytes::from_static(b"EXEC")]));
         }
-        let first_db = self.pending[0].db;
-        let last_db = self.pending[self.pending.len() - 1].db;
-        self.done
-            .push(Effect::new(first_db, vec![Bytes::from_static(b"MULTI")]));
-        self.done.append(&mut self.pending);
-        self.done
-            .push(Effect::new(last_db, vec![Bytes::from_static(b"EXEC")]));
+        match (self.recording, self.replicas) {
+            (true, true) => {
+                self.done_for_replicas.extend_from_slice(&unit);
+                self.done.append(&mut unit);
+            }
+            (true, false) => self.done.append(&mut unit),
+            (false, true) => self.done_for_replicas.append(&mut unit),
+            (false, false) => {}
+        }
     }
 
     /// Adds an effect to the running unit (a lazily expired key's DEL,
     /// a second write a command makes, ...).
     pub fn push(&mut self, db: usize, argv: Vec<Bytes>) {
-        if self.recording {
+        if self.is_recording() {
             self.pending.push(Effect::new(db, argv));
         }
     }
 
     /// The running command propagates as `argv` instead of its arguments.
     pub fn rewrite(&mut self, argv: Vec<Bytes>) {
-        if self.recording {
+        if self.is_recording() {
             self.rewrite = Some(argv);
         }
     }
@@ -117,7 +147,7 @@ impl Effects {
     /// The running command propagates nothing itself (its effects, if
     /// any, were pushed explicitly).
     pub fn prevent(&mut self) {
-        if self.recording {
+        if self.is_recording() {
             self.rewrite = Some(Vec::new());
         }
     }
@@ -126,7 +156,7 @@ impl Effects {
     /// effect is its rewrite if it set one, else its arguments.
     pub fn command_done(&mut self, db: usize, args: &[Bytes], made_dirty: bool) {
         let rewrite = self.rewrite.take();
-        if !self.recording || !made_dirty {
+        if !self.is_recording() || !made_dirty {
             return;
         }
         match rewrite {
@@ -136,9 +166,14 @@ impl Effects {
         }
     }
 
-    /// Takes the finished effects, oldest first.
+    /// Takes the finished effects for the AOF, oldest first.
     pub fn drain(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.done)
+    }
+
+    /// Takes the finished effects for the replication stream, oldest first.
+    pub fn drain_for_replicas(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.done_for_replicas)
     }
 }
 
@@ -311,5 +346,35 @@ mod tests {
             h.call(c, &["GET", "k"]);
             assert!(h.effects().is_empty());
         }
+    }
+
+    #[test]
+    fn each_consumer_gets_every_effect_and_detaching_one_keeps_the_other() {
+        let mut e = Effects::default();
+        e.set_recording(true);
+        e.set_replicas(true);
+        e.begin_unit();
+        e.command_done(0, &argv(&["SET", "k", "v"]), true);
+        e.end_unit();
+        assert_eq!(e.drain().len(), 1);
+        assert_eq!(e.drain_for_replicas().len(), 1);
+        e.set_recording(false);
+        assert!(e.is_recording(), "replicas still attached");
+        e.begin_unit();
+        e.command_done(0, &argv(&["INCR", "a"]), true);
+        e.command_done(0, &argv(&["INCR", "b"]), true);
+        e.end_unit();
+        assert!(e.drain().is_empty(), "the AOF is detached");
+        assert_eq!(
+            words(&e.drain_for_replicas()),
+            vec![
+                argv_words(&["MULTI"]),
+                argv_words(&["INCR", "a"]),
+                argv_words(&["INCR", "b"]),
+                argv_words(&["EXEC"]),
+            ]
+        );
+        e.set_replicas(false);
+        assert!(!e.is_recording());
     }
 }

@@ -19,6 +19,7 @@ pub mod notify;
 pub mod persist;
 pub mod pubsub;
 pub mod rdb;
+pub mod repl;
 pub mod resp;
 pub mod server;
 pub mod testing;

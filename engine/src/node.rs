@@ -32,6 +32,15 @@ pub enum Input<'a> {
     /// connection: the rest of what it was handed is still pending, and
     /// counts against the client's output buffer limit.
     ClientWritten { client: ClientId, bytes: usize },
+    /// The outbound connection asked by [`Output::Connect`] is open.
+    PeerConnected { peer: crate::repl::PeerId },
+    /// Bytes received from a peer connection.
+    PeerData {
+        peer: crate::repl::PeerId,
+        data: &'a [u8],
+    },
+    /// The peer connection closed, or could not be opened.
+    PeerClosed { peer: crate::repl::PeerId },
 }
 
 /// Something the driver must do, drained with [`Node::poll_output`].
@@ -41,6 +50,10 @@ pub enum Output {
     Write { client: ClientId, data: Bytes },
     /// Close the client's connection once the writes queued before are flushed.
     Close { client: ClientId },
+    /// Close the client's connection at once, dropping whatever is not
+    /// written yet (a client over its output buffer limit, which may never
+    /// read it).
+    Abort { client: ClientId },
     /// Stop the server (SHUTDOWN) once queued writes are flushed.
     Shutdown,
     /// Perform this disk request after every one emitted before it, then
@@ -51,6 +64,16 @@ pub enum Output {
     /// The node cannot go on (its data file is corrupt): log this and
     /// stop the process with a failure status. Nothing follows.
     Fatal(String),
+    /// Open an outbound connection to `host:port` (a replica's link to
+    /// its master), then report it with [`Input::PeerConnected`] or
+    /// [`Input::PeerClosed`]. Its data comes as [`Input::PeerData`];
+    /// writes and closes name it as a client (`Write`, `Close`): peer
+    /// ids and client ids are one space.
+    Connect {
+        peer: crate::repl::PeerId,
+        host: String,
+        port: u16,
+    },
 }
 
 /// Log levels, as Redis's `loglevel` names them.
@@ -108,11 +131,14 @@ pub struct Node {
 
 impl Node {
     pub fn new(config: Config, now: Now) -> Self {
-        Node {
+        let mut node = Node {
             srv: Server::new(config, now),
             clients: Clients::new(),
             waits: blocking::Waits::default(),
-        }
+        };
+        node.srv.replid = crate::repl::startup_replid(node.srv.config.seed, now);
+        crate::repl::replica::start_from_config(&mut node.srv, &mut node.clients);
+        node
     }
 
     // ---- getters ----
@@ -138,6 +164,12 @@ impl Node {
     /// The write effects recorded since the last call, oldest first.
     pub fn drain_effects(&mut self) -> Vec<crate::effects::Effect> {
         self.srv.effects.drain()
+    }
+
+    /// The server state, for tests that look at it.
+    #[cfg(test)]
+    pub(crate) fn server(&self) -> &Server {
+        &self.srv
     }
 
     /// The server state, for tests that set up data directly.
@@ -221,10 +253,8 @@ impl Node {
             Input::ClientData { client, data } => self.on_client_data(client, data),
             Input::ClientClosed { client } => {
                 if let Some(mut gone) = self.clients.remove(&client) {
-                    self.srv.pubsub.forget(&mut gone);
+                    self.forget_client(&mut gone);
                 }
-                self.srv.watches.unwatch_all(client);
-                self.forget_wait(client);
             }
             Input::ClientWritten { client, bytes } => {
                 if let Some(c) = self.clients.get_mut(&client) {
@@ -232,7 +262,15 @@ impl Node {
                 }
             }
             Input::DiskDone { id, result } => self.on_disk_done(id, result),
+            Input::PeerConnected { peer } => {
+                crate::repl::replica::on_peer_connected(&mut self.srv, peer)
+            }
+            Input::PeerData { peer, data } => self.on_peer_data(peer, data),
+            Input::PeerClosed { peer } => {
+                crate::repl::replica::on_peer_closed(&mut self.srv, &mut self.clients, peer)
+            }
         }
+        self.serve_repl_waiters();
     }
 
     /// Runs timers that are due: the end of a DEBUG SLEEP, blocked clients'
@@ -267,6 +305,8 @@ impl Node {
             self.srv.next_cron_ms = now.mono_ms + period;
         }
         self.resume_unblocked();
+        self.serve_repl_waiters();
+        self.fan_out_effects(None);
     }
 
     // ---- polls ----
@@ -285,9 +325,12 @@ impl Node {
             // A load or background save wants its next step at once.
             None if self.srv.persist.wants_step() => Some(self.srv.now.mono_ms),
             None => {
-                // A wait times out once its deadline has passed: 1 ms after.
-                let wait = self.waits.next_deadline().map(|t| t.saturating_add(1));
-                Some(wait.map_or(self.srv.next_cron_ms, |t| t.min(self.srv.next_cron_ms)))
+                // A blocked client's wait times out once its deadline has
+                // passed: 1 ms after.
+                let blocked = self.waits.next_deadline().map(|t| t.saturating_add(1));
+                let waiting = crate::repl::master::next_deadline(&self.srv);
+                let deadlines = [blocked, waiting, Some(self.srv.next_cron_ms)];
+                deadlines.into_iter().flatten().min()
             }
         }
     }
@@ -304,12 +347,91 @@ impl Node {
         client.last_interaction_ms = self.srv.now.mono_ms;
         if self.query_buffer_too_big(&client) {
             // Redis closes such a client without a reply, and logs it.
+            self.forget_client(&mut client);
             self.srv.outputs.push_back(Output::Close { client: id });
             return;
         }
         self.process(&mut client);
         self.finish(client);
         self.resume_unblocked();
+        // Served blocked clients wrote in units of their own.
+        self.fan_out_effects(None);
+    }
+
+    // ---- replication hooks (the protocol is in crate::repl) ----
+
+    /// Bytes from a peer: the master client's stream once synced, else
+    /// the handshake and snapshot, which may end in the link being synced.
+    fn on_peer_data(&mut self, peer: ClientId, data: &[u8]) {
+        if self.clients.contains_key(&peer) && self.srv.repl.is_master_client(peer) {
+            crate::repl::replica::on_stream_data(&mut self.srv, data.len());
+            self.on_client_data(peer, data);
+            return;
+        }
+        let progress =
+            crate::repl::replica::on_peer_data(&mut self.srv, &mut self.clients, peer, data);
+        if let crate::repl::replica::Progress::Synced {
+            leftover,
+            drop_replicas,
+        } = progress
+        {
+            for id in drop_replicas {
+                self.drop_client(id);
+            }
+            self.add_master_client(peer);
+            crate::repl::replica::on_stream_data(&mut self.srv, leftover.len());
+            self.on_client_data(peer, &leftover);
+        }
+    }
+
+    /// The synced link becomes the master client: authenticated, its
+    /// replies suppressed (a GETACK answers on its own).
+    fn add_master_client(&mut self, peer: ClientId) {
+        let Some(link) = self.srv.repl.link.as_ref() else {
+            return;
+        };
+        let info = ClientInfo {
+            addr: format!("{}:{}", link.host, link.port),
+            laddr: String::new(),
+            fd: -1,
+        };
+        let mut master = Client::new(peer, info, self.srv.now.mono_ms, true);
+        master.reply_mode = ReplyMode::Off;
+        master.db = link.stream_db;
+        self.clients.insert(peer, master);
+    }
+
+    /// The writes of the unit that just ended reach the replication
+    /// stream (and, with the AOF, the log: the one place effects are
+    /// consumed). Effects are left for [`Node::drain_effects`] when
+    /// nothing here consumes them.
+    fn fan_out_effects(&mut self, writer: Option<ClientId>) {
+        if !self.srv.repl.consumes_effects() {
+            return;
+        }
+        let effects = self.srv.effects.drain_for_replicas();
+        if effects.is_empty() {
+            return;
+        }
+        crate::repl::propagate(&mut self.srv, &mut self.clients, &effects);
+        if let Some(id) = writer {
+            let offset = self.srv.repl.offset;
+            self.srv.repl.write_offsets.insert(id, offset);
+        }
+    }
+
+    /// Answers the WAITs that are done and resumes their clients' pipelines.
+    fn serve_repl_waiters(&mut self) {
+        if self.srv.repl.waiters.is_empty() && !self.srv.repl.getack_requested {
+            return;
+        }
+        let resumed = crate::repl::master::serve_waiters(&mut self.srv, &mut self.clients);
+        for id in resumed {
+            if let Some(mut client) = self.clients.remove(&id) {
+                self.process(&mut client);
+                self.finish(client);
+            }
+        }
     }
 
     /// A disk request finished. The jobs that wait on disk (snapshots,
@@ -358,19 +480,33 @@ impl Node {
     /// Parses and runs every complete command in the client's buffer,
     /// until it blocks (the rest waits in its buffer).
     fn process(&mut self, client: &mut Client) {
+        let from_master = self.srv.repl.is_master_client(client.id);
         while self.srv.paused_until.is_none()
             && !self.srv.persist.blocks_commands()
             && !self.srv.shutting_down
             && !client.close_after_reply
             && !client.killed
             && client.blocked.is_none()
+            && !self.srv.repl.is_waiting(client.id)
         {
             let lim = ParseLimits {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
                 authenticated: client.authenticated,
             };
             match client.parser.parse(&mut client.query, &lim) {
-                Ok(Some(args)) => self.execute(client, &args),
+                Ok(Some(args)) => {
+                    self.execute(client, &args);
+                    if from_master {
+                        let in_multi = client.multi.is_some();
+                        crate::repl::replica::applied(
+                            &mut self.srv,
+                            &mut self.clients,
+                            &args,
+                            client.db,
+                            in_multi,
+                        );
+                    }
+                }
                 Ok(None) => break,
                 Err(e) => {
                     let text = e.reply_text();
@@ -393,10 +529,10 @@ impl Node {
             hand_over_replies(&mut self.srv, &mut client);
         }
         if client.killed {
-            self.srv.pubsub.forget(&mut client);
+            self.forget_client(&mut client);
             self.srv.outputs.push_back(Output::Close { client: id });
         } else if client.close_after_reply {
-            self.srv.pubsub.forget(&mut client);
+            self.forget_client(&mut client);
             crate::aof::hold_or_emit(&mut self.srv, Output::Close { client: id });
         } else {
             self.clients.insert(id, client);
@@ -426,11 +562,18 @@ impl Node {
     /// timeout), unsent replies dropped, and tells the driver.
     fn drop_client(&mut self, id: ClientId) {
         if let Some(mut client) = self.clients.remove(&id) {
-            self.srv.pubsub.forget(&mut client);
-            self.srv.watches.unwatch_all(id);
-            self.forget_wait(id);
-            self.srv.outputs.push_back(Output::Close { client: id });
+            self.forget_client(&mut client);
+            self.srv.outputs.push_back(Output::Abort { client: id });
         }
+    }
+
+    /// A client leaves the node: its subscriptions, watched keys and wait
+    /// queues go with it.
+    fn forget_client(&mut self, client: &mut Client) {
+        self.srv.pubsub.forget(client);
+        self.srv.watches.unwatch_all(client.id);
+        self.srv.repl.forget_client(client.id);
+        self.forget_wait(client.id);
     }
 
     fn execute(&mut self, client: &mut Client, args: &[Bytes]) {
@@ -442,6 +585,7 @@ impl Node {
         let (reply, outcome) = self.dispatch(client, args);
         let reply = self.refused_in_multi(client, reply, &outcome);
         self.srv.effects.end_unit();
+        self.fan_out_effects(Some(client.id));
         // A blocked command is counted and answered when its wait ends.
         if client.blocked.is_none() {
             self.count(&reply, &outcome);
@@ -518,6 +662,9 @@ impl Node {
         if let Some(refusal) = crate::aof::refuse_command(&self.srv, spec.flags, &full_name) {
             return (refusal, Outcome::Rejected(full_name));
         }
+        if let Some(refusal) = crate::repl::refusal(&self.srv, client, spec) {
+            return (refusal, Outcome::Rejected(full_name));
+        }
         if let Some(refusal) = subscribed_mode_refusal(client, &full_name) {
             return (refusal, Outcome::Rejected(full_name));
         }
@@ -580,6 +727,7 @@ impl Node {
             .collect();
         for id in closed {
             self.srv.pubsub.forget_id(id);
+            self.srv.repl.forget_client(id);
         }
     }
 
@@ -693,10 +841,12 @@ impl Node {
         }
         crate::persist::cron(&mut self.srv);
         notify::sync_key_logs(&mut self.srv);
-        if self.srv.active_expire_enabled {
+        // A replica never expires keys itself: its master's DELs do.
+        if self.srv.active_expire_enabled && !self.srv.repl.is_replica() {
             self.active_expire_cycle();
             self.propagate_active_expiry();
         }
+        self.replication_cron();
         self.srv.lazyfree_step(limits::LAZYFREE_EFFORT_PER_STEP);
         crate::aof::cron(&mut self.srv);
         self.close_idle_clients();
@@ -747,14 +897,23 @@ impl Node {
                     effects.begin_unit();
                     effects.push(index, vec![Bytes::from_static(b"DEL"), key.clone()]);
                     effects.end_unit();
+                    self.fan_out_effects(None);
                 }
                 notify::key_expired_in_background(&mut self.srv, &mut self.clients, index, &key);
             }
         }
     }
 
+    fn replication_cron(&mut self) {
+        let work = crate::repl::cron(&mut self.srv, &mut self.clients);
+        for id in work.close {
+            self.drop_client(id);
+        }
+    }
+
     /// Closes clients idle for longer than `timeout`; as in Redis,
-    /// subscribers are never idle (they wait for messages).
+    /// subscribers are never idle (they wait for messages), nor are
+    /// replicas and the master client (their links have `repl-timeout`).
     fn close_idle_clients(&mut self) {
         let timeout_ms = self.srv.config.timeout * 1000;
         if timeout_ms == 0 {
@@ -766,6 +925,8 @@ impl Node {
             .clients
             .values()
             .filter(|c| !c.subs.any() && c.blocked.is_none())
+            .filter(|c| !self.srv.repl.replicas.contains_key(&c.id))
+            .filter(|c| !self.srv.repl.is_master_client(c.id))
             .filter(|c| now.saturating_sub(c.last_interaction_ms) > timeout_ms)
             .map(|c| c.id)
             .collect();

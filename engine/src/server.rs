@@ -230,6 +230,8 @@ pub struct Server {
     pub aof: crate::aof::Aof,
     /// Snapshots and loading (see [`crate::persist`]).
     pub persist: crate::persist::Persist,
+    /// Replication: backlog, replicas, the link to a master.
+    pub repl: crate::repl::Repl,
 }
 
 impl Server {
@@ -270,6 +272,7 @@ impl Server {
             scripting: crate::lua::Scripting::default(),
             aof: crate::aof::Aof::default(),
             persist: crate::persist::Persist::new(now),
+            repl: crate::repl::Repl::default(),
         }
     }
 
@@ -287,6 +290,13 @@ impl Server {
     /// expire so their deletions propagate (see [`crate::notify::sync_key_logs`]).
     pub fn record_effects(&mut self, on: bool) {
         self.effects.set_recording(on);
+        crate::notify::sync_key_logs(self);
+    }
+
+    /// Attaches or detaches the replication stream as a consumer of the
+    /// effects (the AOF is the other, with [`Server::record_effects`]).
+    pub fn record_effects_for_replicas(&mut self, on: bool) {
+        self.effects.set_replicas(on);
         crate::notify::sync_key_logs(self);
     }
 

@@ -180,7 +180,7 @@ impl Harness {
                     .entry(client)
                     .or_default()
                     .extend_from_slice(&data),
-                Output::Close { client } => self.closed.push(client),
+                Output::Close { client } | Output::Abort { client } => self.closed.push(client),
                 Output::Shutdown => self.shutdown = true,
                 Output::Log { level, text } => self.log.push((level, text)),
                 Output::Fatal(text) => {
@@ -194,6 +194,10 @@ impl Harness {
                         result,
                     };
                     self.node.handle_input(self.now, done);
+                }
+                // No network here: outbound connections fail.
+                Output::Connect { peer, .. } => {
+                    self.node.handle_input(self.now, Input::PeerClosed { peer })
                 }
             }
         }

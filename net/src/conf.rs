@@ -21,7 +21,7 @@ use std::fmt;
 use std::io;
 
 /// Parameters that take any number of arguments; every other one takes one.
-const MULTI_ARG_PARAMS: &[&str] = &["bind", "save"];
+const MULTI_ARG_PARAMS: &[&str] = &["bind", "save", "replicaof"];
 
 /// How deep `include` may nest (a file including itself stops here).
 const MAX_INCLUDE_DEPTH: usize = 16;

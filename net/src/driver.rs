@@ -28,7 +28,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::rc::Rc;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -75,7 +76,7 @@ impl<T: Transport, C: Clock> Server<T, C> {
         let node = Node::new(config, clock.now());
         Ok(Server {
             listeners,
-            shared: Rc::new(Shared::new(node, clock)),
+            shared: Rc::new(Shared::new(node, clock, connector(transport.clone()))),
         })
     }
 
@@ -110,6 +111,9 @@ impl<T: Transport, C: Clock> Server<T, C> {
     /// returned. Connections flush their pending replies before it returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let shared = self.shared;
+        *shared.me.borrow_mut() = Rc::downgrade(&shared);
+        // Connections the node asked for while it was built (replicaof).
+        shared.drain(&mut shared.node.borrow_mut(), None);
         shared.start();
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         tasks.push(tokio::task::spawn_local(timer_task(shared.clone())));
@@ -200,8 +204,30 @@ fn is_skippable(e: &io::Error) -> bool {
     )
 }
 
+/// A connection's byte stream, whatever the transport.
+trait PeerStream: AsyncRead + AsyncWrite + Unpin {}
+impl<S: AsyncRead + AsyncWrite + Unpin> PeerStream for S {}
+
+type BoxedStream = Box<dyn PeerStream>;
+type Connecting = Pin<Box<dyn Future<Output = io::Result<BoxedStream>>>>;
+/// Opens outbound connections over the server's transport.
+type Connector = Box<dyn Fn(String, u16) -> Connecting>;
+
+fn connector<T: Transport>(transport: T) -> Connector {
+    Box::new(move |host: String, port: u16| {
+        let transport = transport.clone();
+        Box::pin(async move {
+            let stream = transport.connect(&host, port).await?;
+            Ok(Box::new(stream) as BoxedStream)
+        })
+    })
+}
+
 /// State shared by every task of one server.
 struct Shared<C> {
+    /// This state itself, for the tasks it spawns (set by `run`).
+    me: RefCell<Weak<Shared<C>>>,
+    connector: Connector,
     node: RefCell<Node>,
     clock: C,
     conns: RefCell<BTreeMap<ClientId, Rc<Conn>>>,
@@ -225,9 +251,15 @@ struct Shared<C> {
 /// One connection's outbound side, filled by whichever task ran the node.
 #[derive(Default)]
 struct Conn {
+    /// Opened by the node (`Output::Connect`): its events are peer events.
+    peer: bool,
     out: RefCell<BytesMut>,
     /// Close once `out` is flushed.
     closing: Cell<bool>,
+    /// Close at once, dropping what is not written (`Output::Abort`).
+    dropped: Cell<bool>,
+    /// Wakes a task blocked writing to a peer that does not read.
+    drop_now: Notify,
     /// Wakes the connection's task: output for it, or it must close.
     wake: Notify,
     abort: RefCell<Option<AbortHandle>>,
@@ -264,8 +296,10 @@ impl Stop {
 }
 
 impl<C: Clock> Shared<C> {
-    fn new(node: Node, clock: C) -> Self {
+    fn new(node: Node, clock: C, connector: Connector) -> Self {
         Shared {
+            me: RefCell::new(Weak::new()),
+            connector,
             node: RefCell::new(node),
             clock,
             conns: RefCell::new(BTreeMap::new()),
@@ -294,8 +328,24 @@ impl<C: Clock> Shared<C> {
     /// Feeds bytes read from `client` to the node.
     fn feed(&self, client: ClientId, data: &[u8]) {
         let mut node = self.node.borrow_mut();
-        node.handle_input(self.clock.now(), Input::ClientData { client, data });
+        let input = if self.is_peer(client) {
+            Input::PeerData { peer: client, data }
+        } else {
+            Input::ClientData { client, data }
+        };
+        node.handle_input(self.clock.now(), input);
         self.drain(&mut node, Some(client));
+    }
+
+    fn is_peer(&self, id: ClientId) -> bool {
+        self.conns.borrow().get(&id).is_some_and(|c| c.peer)
+    }
+
+    /// The outbound connection `peer` is open.
+    fn peer_connected(&self, peer: ClientId) {
+        let mut node = self.node.borrow_mut();
+        node.handle_input(self.clock.now(), Input::PeerConnected { peer });
+        self.drain(&mut node, Some(peer));
     }
 
     /// `bytes` of `client`'s output reached its socket: the node counts
@@ -308,15 +358,20 @@ impl<C: Clock> Shared<C> {
 
     /// The connection is gone: forget it and tell the node.
     fn close(&self, client: ClientId) {
-        let left = {
+        let (left, peer) = {
             let mut conns = self.conns.borrow_mut();
-            conns.remove(&client);
-            conns.len()
+            let peer = conns.remove(&client).is_some_and(|c| c.peer);
+            (conns.len(), peer)
         };
         #[cfg(feature = "broken-stale-read")]
         self.stale.forget(client);
         let mut node = self.node.borrow_mut();
-        node.handle_input(self.clock.now(), Input::ClientClosed { client });
+        let input = if peer {
+            Input::PeerClosed { peer: client }
+        } else {
+            Input::ClientClosed { client }
+        };
+        node.handle_input(self.clock.now(), input);
         self.drain(&mut node, None);
         if left == 0 {
             self.conns_gone.notify_waiters();
@@ -367,11 +422,21 @@ impl<C: Clock> Shared<C> {
                         }
                     }
                 }
+                Output::Abort { client } => {
+                    if let Some(conn) = self.conns.borrow().get(&client) {
+                        conn.out.borrow_mut().clear();
+                        conn.dropped.set(true);
+                        conn.closing.set(true);
+                        conn.drop_now.notify_one();
+                        conn.wake.notify_one();
+                    }
+                }
                 Output::Shutdown => {
                     tracing::warn!("User requested shutdown...");
                     self.begin_stop();
                 }
                 Output::Disk(request) => self.perform(node, request),
+                Output::Connect { peer, host, port } => self.start_peer(peer, host, port),
                 Output::Log { level, text } => log(level, &text),
                 Output::Fatal(message) => {
                     *self.fatal.borrow_mut() = Some(message);
@@ -402,6 +467,24 @@ impl<C: Clock> Shared<C> {
             result,
         };
         node.handle_input(self.clock.now(), done);
+    }
+
+    /// Starts the task of an outbound connection. Its state is registered
+    /// at once so writes the node queues before it is open wait in it.
+    fn start_peer(&self, peer: ClientId, host: String, port: u16) {
+        let Some(me) = self.me.borrow().upgrade() else {
+            return;
+        };
+        if self.stop.is_set() {
+            return;
+        }
+        let conn = Rc::new(Conn {
+            peer: true,
+            ..Conn::default()
+        });
+        self.conns.borrow_mut().insert(peer, conn.clone());
+        let task = tokio::task::spawn_local(peer_task(me, peer, conn.clone(), host, port));
+        *conn.abort.borrow_mut() = Some(task.abort_handle());
     }
 
     /// Stops accepting and timers; every connection flushes and closes.
@@ -526,6 +609,44 @@ where
     *conn.abort.borrow_mut() = Some(task.abort_handle());
 }
 
+/// An outbound connection: connect (unless the node or the server gives
+/// up first), tell the node, then move bytes as for a client.
+async fn peer_task<C: Clock>(
+    shared: Rc<Shared<C>>,
+    peer: ClientId,
+    conn: Rc<Conn>,
+    host: String,
+    port: u16,
+) {
+    let connecting = (shared.connector)(host.clone(), port);
+    let connected = tokio::select! {
+        biased;
+        _ = shared.stop.wait() => None,
+        _ = wait_closing(&conn) => None,
+        result = connecting => Some(result),
+    };
+    shared.pause.pass().await;
+    match connected {
+        Some(Ok(stream)) => {
+            tracing::debug!("Connected to {host}:{port} (peer id={peer})");
+            shared.peer_connected(peer);
+            connection_task(shared, peer, conn, stream).await;
+        }
+        Some(Err(e)) => {
+            tracing::warn!("Error connecting to {host}:{port}: {e}");
+            shared.close(peer);
+        }
+        None => shared.close(peer),
+    }
+}
+
+/// Resolves once the node asked to close `conn`.
+async fn wait_closing(conn: &Conn) {
+    while !conn.closing.get() {
+        conn.wake.notified().await;
+    }
+}
+
 async fn connection_task<C: Clock, S>(
     shared: Rc<Shared<C>>,
     id: ClientId,
@@ -559,9 +680,16 @@ where
     let mut write_buf = BytesMut::new();
     loop {
         shared.pause.pass().await;
+        if conn.dropped.get() {
+            return Ok(());
+        }
         if !conn.out.borrow().is_empty() {
             std::mem::swap(&mut *conn.out.borrow_mut(), &mut write_buf);
-            stream.write_all(&write_buf).await?;
+            tokio::select! {
+                biased;
+                _ = conn.drop_now.notified() => return Ok(()),
+                written = stream.write_all(&write_buf) => written?,
+            }
             shared.written(id, write_buf.len());
             write_buf.clear();
             continue;

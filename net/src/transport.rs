@@ -12,9 +12,25 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// A kind of network the server can listen on.
-pub trait Transport: 'static {
+/// A kind of network the server can listen on and connect through.
+pub trait Transport: Clone + 'static {
     type Listener: Listener;
+
+    /// Opens an outbound connection to `host:port` (a replica's link to
+    /// its master). A transport that cannot connect says so.
+    fn connect(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<<Self::Listener as Listener>::Stream>> {
+        let _ = (host, port);
+        async {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this transport has no outbound connections",
+            ))
+        }
+    }
 
     /// Starts listening on `addr` with a pending-connection queue of `backlog`.
     fn bind(
@@ -67,6 +83,14 @@ impl Transport for TcpTransport {
         socket.bind(&addr.into())?;
         socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
         tokio::net::TcpListener::from_std(socket.into())
+    }
+
+    async fn connect(&self, host: &str, port: u16) -> io::Result<tokio::net::TcpStream> {
+        let stream = tokio::net::TcpStream::connect((host, port)).await?;
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY to {host}:{port}: {e}");
+        }
+        Ok(stream)
     }
 }
 

@@ -233,3 +233,46 @@ fn a_taken_port_is_an_error() {
     assert_eq!(err.kind(), ErrorKind::AddrInUse);
     first.shutdown();
 }
+
+#[test]
+fn a_subscriber_over_its_hard_limit_is_cut_off_over_tcp() {
+    let server = start(config());
+    let addr = server.addr();
+    let mut publisher = Client::connect(addr);
+    publisher.call(&[
+        "CONFIG",
+        "SET",
+        "client-output-buffer-limit",
+        "pubsub 1mb 0 0",
+    ]);
+    let mut subscriber = Client::connect(addr);
+    subscriber.call(&["SUBSCRIBE", "ch"]);
+    // The subscriber reads nothing while 64 MiB are published to it: far
+    // more than the socket buffers hold, so the driver is left with a
+    // backlog when the node drops the client at 1 MiB.
+    let message = "x".repeat(64 * 1024);
+    for _ in 0..1024 {
+        publisher.call(&["PUBLISH", "ch", &message]);
+    }
+    let mut received = 0usize;
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        match subscriber.stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    assert!(
+        received < 16 << 20,
+        "cut off long before the 64 MiB published: got {received} bytes"
+    );
+    let clients = publisher.call(&["CLIENT", "LIST"]);
+    let text = clients.text().expect("a bulk string");
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "only the publisher is left: {text}"
+    );
+}

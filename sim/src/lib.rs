@@ -38,6 +38,7 @@ pub mod jsonl;
 pub mod fault;
 pub mod fault_disk;
 pub mod nemesis;
+pub mod repl_scenario;
 pub mod runner;
 pub mod runner_checks;
 pub mod watch_scenario;
@@ -72,6 +73,11 @@ impl Transport for SimTransport {
 
     async fn bind(&self, addr: SocketAddr, _backlog: u32) -> io::Result<SimListener> {
         turmoil::net::TcpListener::bind(addr).await.map(SimListener)
+    }
+
+    /// A replica's link to its master: `host` is a simulated host name.
+    async fn connect(&self, host: &str, port: u16) -> io::Result<turmoil::net::TcpStream> {
+        turmoil::net::TcpStream::connect((host, port)).await
     }
 }
 

@@ -46,6 +46,21 @@ fn call(conn: &mut RespConn, args: &[&str]) -> Frame {
     conn.call(args).expect("the server answers")
 }
 
+/// Connects once the server has loaded its dataset: until then every
+/// command but a few answers `-LOADING` (both servers load in steps).
+fn connect_loaded(addr: std::net::SocketAddr) -> RespConn {
+    let mut conn = RespConn::connect(addr).expect("connect");
+    for _ in 0..1000 {
+        match call(&mut conn, &["PING"]) {
+            Frame::Error(e) if e.starts_with("LOADING") => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => return conn,
+        }
+    }
+    panic!("the server at {addr} is still loading after 20 s");
+}
+
 /// A varied dataset over two databases, with a rewrite in the middle so
 /// the directory has a rewritten base and writes after it.
 fn write_dataset(conn: &mut RespConn, dir: &TempDir) {
@@ -144,7 +159,7 @@ fn redis_check_aof_accepts_keels_directory_and_redis_loads_it() {
     let dir = TempDir::new("interop");
     let expected = {
         let keel = keel_with_aof(&dir);
-        let mut conn = RespConn::connect(keel.addr()).expect("connect to keel");
+        let mut conn = connect_loaded(keel.addr());
         write_dataset(&mut conn, &dir);
         observe(&mut conn)
     };
@@ -168,14 +183,14 @@ fn redis_check_aof_accepts_keels_directory_and_redis_loads_it() {
 
     let server = RedisServer::start(&redis, &["--appendonly", "yes", "--dir", &dir.text()])
         .expect("redis-server starts on Keel's AOF");
-    let mut conn = RespConn::connect(server.addr()).expect("connect to redis");
+    let mut conn = connect_loaded(server.addr());
     assert_eq!(observe(&mut conn), expected);
 
     // And back: Keel loads the directory again (Redis may have added to it).
     drop(conn);
     drop(server);
     let keel = keel_with_aof(&dir);
-    let mut conn = RespConn::connect(keel.addr()).expect("connect to keel");
+    let mut conn = connect_loaded(keel.addr());
     assert_eq!(observe(&mut conn), expected);
 }
 
@@ -206,13 +221,13 @@ fn keel_loads_an_aof_directory_written_by_redis() {
     let expected = {
         let server = RedisServer::start(&redis, &["--appendonly", "yes", "--dir", &dir.text()])
             .expect("redis-server starts");
-        let mut conn = RespConn::connect(server.addr()).expect("connect to redis");
+        let mut conn = connect_loaded(server.addr());
         write_dataset(&mut conn, &dir);
         let seen = observe(&mut conn);
         let _ = conn.call(&["SHUTDOWN", "NOSAVE"]);
         seen
     };
     let keel = keel_with_aof(&dir);
-    let mut conn = RespConn::connect(keel.addr()).expect("connect to keel");
+    let mut conn = connect_loaded(keel.addr());
     assert_eq!(observe(&mut conn), expected);
 }

@@ -154,7 +154,15 @@ fn load_preamble(srv: &mut Server, data: &[u8]) -> Result<usize, String> {
     let mut loader = RdbLoader::new(data, enc).map_err(|e| e.to_string())?;
     let now = srv.now;
     while let Some(item) = loader.next_item().map_err(|e| e.to_string())? {
-        let Item::Entry(entry) = item else { continue };
+        let entry = match item {
+            Item::Entry(entry) => entry,
+            Item::Function { code } => {
+                crate::lua::functions::load_library(srv, &code, true)
+                    .map_err(|e| format!("function library in the preamble: {e:?}"))?;
+                continue;
+            }
+            _ => continue,
+        };
         let db = usize::try_from(entry.db).unwrap_or(usize::MAX);
         if db >= srv.dbs.len() {
             return Err(format!("database {} is out of range", entry.db));

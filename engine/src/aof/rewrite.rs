@@ -260,6 +260,7 @@ fn serialize_rdb(srv: &Server) -> Vec<u8> {
         }
     }
     w.begin(&aux);
+    crate::lua::functions::write_libraries(srv, &mut w);
     for (index, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -275,6 +276,9 @@ fn serialize_rdb(srv: &Server) -> Vec<u8> {
 
 fn serialize_commands(srv: &Server) -> Vec<u8> {
     let mut out = Vec::new();
+    for argv in crate::lua::functions::load_commands(srv) {
+        format::encode_command(&argv, &mut out);
+    }
     for (index, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;

@@ -324,8 +324,11 @@ fn docs_entry(spec: &CommandSpec, full_name: &str) -> Reply {
         pair("summary", Reply::bulk_str(spec.summary)),
         pair("since", Reply::bulk_str(spec.since)),
         pair("group", Reply::bulk_str(spec.group)),
-        pair("complexity", Reply::bulk_str(spec.complexity)),
     ];
+    // PSYNC and SYNC have none.
+    if !spec.complexity.is_empty() {
+        fields.push(pair("complexity", Reply::bulk_str(spec.complexity)));
+    }
     fields.extend(spec.docs.fields());
     if !spec.subcommands.is_empty() {
         let subs = spec

@@ -210,6 +210,7 @@ fn memory(snap: &Snapshot, s: &mut Section) {
         "used_memory_dataset_perc",
         percent(m.dataset, m.total - m.startup),
     );
+    scripting_memory(srv, s);
     s.field("maxmemory", srv.config.maxmemory);
     s.field("maxmemory_human", bytes_to_human(srv.config.maxmemory));
     s.field("maxmemory_policy", &srv.config.maxmemory_policy);
@@ -218,6 +219,36 @@ fn memory(snap: &Snapshot, s: &mut Section) {
     s.field("mem_clients_normal", m.clients);
     s.field("lazyfree_pending_objects", srv.lazyfree_pending());
     s.field("lazyfreed_objects", srv.stats.lazyfreed_objects);
+}
+
+/// The scripting lines of INFO memory, in Redis 7.0.15's order: EVAL's
+/// Lua state and script cache, then the functions' state and libraries.
+fn scripting_memory(srv: &crate::server::Server, s: &mut Section) {
+    let scripting = &srv.scripting;
+    let functions = &scripting.functions;
+    let vm_eval = scripting.lua_memory() as u64;
+    let vm_functions = functions.vm_memory() as u64;
+    let scripts_eval = scripting.scripts_bytes() as u64;
+    let functions_bytes = functions.registry.memory() as u64;
+    s.field("used_memory_lua", vm_eval);
+    s.field("used_memory_vm_eval", vm_eval);
+    s.field("used_memory_lua_human", bytes_to_human(vm_eval));
+    s.field("used_memory_scripts_eval", scripts_eval);
+    s.field("number_of_cached_scripts", scripting.script_count());
+    s.field("number_of_functions", functions.registry.function_count());
+    s.field("number_of_libraries", functions.registry.library_count());
+    s.field("used_memory_vm_functions", vm_functions);
+    s.field("used_memory_vm_total", vm_eval + vm_functions);
+    s.field(
+        "used_memory_vm_total_human",
+        bytes_to_human(vm_eval + vm_functions),
+    );
+    s.field("used_memory_functions", functions_bytes);
+    s.field("used_memory_scripts", scripts_eval + functions_bytes);
+    s.field(
+        "used_memory_scripts_human",
+        bytes_to_human(scripts_eval + functions_bytes),
+    );
 }
 
 /// Redis 7.0.15's fields, from [`crate::persist::info_fields`].
@@ -242,9 +273,9 @@ fn stats(snap: &Snapshot, s: &mut Section) {
     s.field("instantaneous_input_kbps", kbps(st.net_input.per_sec()));
     s.field("instantaneous_output_kbps", kbps(st.net_output.per_sec()));
     s.field("rejected_connections", st.rejected_connections);
-    s.field("sync_full", 0);
-    s.field("sync_partial_ok", 0);
-    s.field("sync_partial_err", 0);
+    s.field("sync_full", srv.repl.stats.sync_full);
+    s.field("sync_partial_ok", srv.repl.stats.sync_partial_ok);
+    s.field("sync_partial_err", srv.repl.stats.sync_partial_err);
     s.field("expired_keys", srv.expired_keys());
     s.field(
         "expired_stale_perc",
@@ -269,19 +300,94 @@ fn stats(snap: &Snapshot, s: &mut Section) {
     s.field("total_writes_processed", st.total_writes_processed);
 }
 
-/// A master with no replicas and no backlog.
+/// Redis 7.0's replication section: the role's own fields, then the
+/// replicas, then the history (ids, offsets, backlog).
 fn replication(snap: &Snapshot, s: &mut Section) {
-    s.field("role", "master");
-    s.field("connected_slaves", 0);
+    let srv = snap.srv;
+    let repl = &srv.repl;
+    match &repl.link {
+        None => s.field("role", "master"),
+        Some(link) => replica_link_fields(srv, link, s),
+    }
+    s.field("connected_slaves", repl.online_replicas().count());
+    let now = srv.now.mono_ms;
+    for (i, (_, r)) in repl.online_replicas().enumerate() {
+        let lag = now.saturating_sub(r.ack_time_ms) / 1000;
+        let value = format!(
+            "ip={},port={},state=online,offset={},lag={lag}",
+            r.ip, r.listening_port, r.ack_offset
+        );
+        s.field(&format!("slave{i}"), value);
+    }
+    if srv.config.min_replicas_to_write > 0 && srv.config.min_replicas_max_lag > 0 {
+        s.field(
+            "min_slaves_good_slaves",
+            crate::repl::master::good_replicas(srv),
+        );
+    }
     s.field("master_failover_state", "no-failover");
-    s.field("master_replid", &snap.srv.replid);
-    s.field("master_replid2", "0".repeat(40));
-    s.field("master_repl_offset", 0);
-    s.field("second_repl_offset", -1);
-    s.field("repl_backlog_active", 0);
-    s.field("repl_backlog_size", 1_048_576);
-    s.field("repl_backlog_first_byte_offset", 0);
-    s.field("repl_backlog_histlen", 0);
+    s.field("master_replid", &srv.replid);
+    s.field("master_replid2", &repl.replid2);
+    s.field("master_repl_offset", repl.offset);
+    s.field("second_repl_offset", repl.second_offset);
+    let backlog = repl.backlog.as_ref();
+    s.field("repl_backlog_active", u8::from(backlog.is_some()));
+    s.field(
+        "repl_backlog_size",
+        backlog.map_or(srv.config.repl_backlog_size, |b| b.size() as u64),
+    );
+    s.field(
+        "repl_backlog_first_byte_offset",
+        backlog.map_or(0, |b| b.first_offset()),
+    );
+    s.field("repl_backlog_histlen", backlog.map_or(0, |b| b.histlen()));
+}
+
+/// A replica's view of its link to the master.
+fn replica_link_fields(srv: &Server, link: &crate::repl::replica::MasterLink, s: &mut Section) {
+    let now = srv.now.mono_ms;
+    let up = link.is_connected();
+    s.field("role", "slave");
+    s.field("master_host", &link.host);
+    s.field("master_port", link.port);
+    s.field("master_link_status", if up { "up" } else { "down" });
+    let last_io = if up {
+        (now.saturating_sub(link.last_io_ms) / 1000) as i64
+    } else {
+        -1
+    };
+    s.field("master_last_io_seconds_ago", last_io);
+    let progress = link.transfer_progress();
+    s.field("master_sync_in_progress", u8::from(progress.is_some()));
+    s.field(
+        "slave_read_repl_offset",
+        link.read_offset.max(srv.repl.offset),
+    );
+    s.field("slave_repl_offset", srv.repl.offset);
+    if let Some((total, read)) = progress {
+        let perc = if total > 0 {
+            read as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        };
+        s.field("master_sync_total_bytes", total as i64);
+        s.field("master_sync_read_bytes", read);
+        s.field("master_sync_left_bytes", total as i64 - read as i64);
+        s.field("master_sync_perc", format!("{perc:.2}"));
+        s.field(
+            "master_sync_last_io_seconds_ago",
+            now.saturating_sub(link.last_io_ms) / 1000,
+        );
+    }
+    if !up {
+        let down = link
+            .down_since_ms
+            .map_or(-1, |t| (now.saturating_sub(t) / 1000) as i64);
+        s.field("master_link_down_since_seconds", down);
+    }
+    s.field("slave_priority", srv.config.replica_priority);
+    s.field("slave_read_only", u8::from(srv.config.replica_read_only));
+    s.field("replica_announced", u8::from(srv.config.replica_announced));
 }
 
 /// Calls and outcomes per command. Keel's engine has no clock of its own

@@ -13,12 +13,14 @@ pub mod connection;
 pub mod docs;
 pub mod dump;
 pub mod expire;
+pub mod functions;
 pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
+pub mod repl;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -303,6 +305,8 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
         multi::COMMANDS,
         blocking::COMMANDS,
         scripting::COMMANDS,
+        repl::COMMANDS,
+        functions::COMMANDS,
     ]
 }
 

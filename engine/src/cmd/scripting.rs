@@ -255,7 +255,7 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by: By, ro_command: bool) -> Repl
     reply
 }
 
-fn parse_numkeys(arg: &[u8], available: usize) -> Result<usize, Reply> {
+pub(crate) fn parse_numkeys(arg: &[u8], available: usize) -> Result<usize, Reply> {
     let n = parse_i64(arg).ok_or_else(Reply::not_integer)?;
     if n < 0 {
         return Err(Reply::err("ERR Number of keys can't be negative"));
@@ -286,10 +286,20 @@ fn script_sha(ctx: &mut Ctx, arg: &[u8], by: By) -> Result<String, Reply> {
 /// Runs a cached script with the client's context; what the script may
 /// change of the client (database, protocol) is restored after.
 fn run_script(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], read_only: bool) -> Reply {
-    let prepared = match ctx.srv.scripting.prepare(sha) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
+    match ctx.srv.scripting.prepare(sha) {
+        Ok(prepared) => run_prepared(ctx, &prepared, keys, argv, read_only),
+        Err(e) => e,
+    }
+}
+
+/// Runs a prepared script or function with the client's context.
+pub(crate) fn run_prepared(
+    ctx: &mut Ctx,
+    prepared: &crate::lua::PreparedRun,
+    keys: &[Bytes],
+    argv: &[Bytes],
+    read_only: bool,
+) -> Reply {
     let saved = (ctx.client.db, ctx.client.protocol, ctx.client.deny_blocking);
     ctx.client.deny_blocking = true;
     let was_read_only = std::mem::replace(&mut ctx.srv.scripting.read_only_run, read_only);

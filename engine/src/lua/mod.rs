@@ -19,6 +19,7 @@ mod bit;
 mod cjson;
 mod cmsgpack;
 pub mod convert;
+pub mod functions;
 mod numfmt;
 mod raise;
 pub mod rand48;
@@ -64,6 +65,8 @@ pub struct RunState {
     pub instructions: u64,
     /// Stop the script once `instructions` passes this.
     pub budget: Option<u64>,
+    /// The error a spent budget stops the script with (a default when None).
+    pub budget_error: Option<String>,
     /// Stop the script at the next hook, with this error.
     pub kill: Option<String>,
 }
@@ -137,6 +140,8 @@ pub struct Scripting {
     log: VecDeque<LogLine>,
     /// The script running now may not write (EVAL_RO, `no-writes`).
     pub read_only_run: bool,
+    /// FUNCTION libraries, in a Lua state of their own.
+    pub functions: functions::Functions,
 }
 
 impl std::fmt::Debug for Scripting {
@@ -256,6 +261,7 @@ impl Scripting {
             handler: state.handler.clone(),
             func: script.func.clone(),
             name: sha.to_ascii_lowercase(),
+            binder: None,
         })
     }
 }
@@ -271,6 +277,10 @@ pub struct PreparedRun {
     func: Function,
     /// What error messages call the script (its sha, or a function's name).
     name: String,
+    /// For a function: makes `func(keys, args)` a function of no
+    /// arguments (Lua 5.1's xpcall passes none); EVAL scripts read KEYS
+    /// and ARGV from globals instead.
+    binder: Option<Function>,
 }
 
 impl PreparedRun {
@@ -284,10 +294,11 @@ impl PreparedRun {
 
     /// Runs the script with `keys` and `argv`, calling commands through `host`.
     pub fn run(&self, keys: &[Bytes], argv: &[Bytes], host: &mut dyn Host) -> Reply {
-        let (func, name) = (&self.func, self.name.as_str());
-        if let Err(e) = self.prepare(keys, argv) {
-            return Reply::error(format!("ERR Error running script: {e}"));
-        }
+        let name = self.name.as_str();
+        let func = match self.prepare(keys, argv) {
+            Ok(func) => func,
+            Err(e) => return Reply::error(format!("ERR Error running script: {e}")),
+        };
         let host = RefCell::new(host);
         let outcome = self.lua.scope(|scope| {
             let call =
@@ -298,9 +309,7 @@ impl PreparedRun {
             self.redis.raw_set("call", call)?;
             self.redis.raw_set("pcall", pcall)?;
             self.redis.raw_set("acl_check_cmd", acl)?;
-            let result = self
-                .xpcall
-                .call::<MultiValue>((func.clone(), self.handler.clone()));
+            let result = self.xpcall.call::<MultiValue>((func, self.handler.clone()));
             for name in ["call", "pcall", "acl_check_cmd"] {
                 self.redis.raw_set(name, Value::Nil)?;
             }
@@ -316,8 +325,9 @@ impl PreparedRun {
         }
     }
 
-    /// Sets KEYS and ARGV and resets the per-run choices.
-    fn prepare(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<()> {
+    /// Sets KEYS and ARGV (or binds them as a function's arguments) and
+    /// resets the per-run choices: the function to call.
+    fn prepare(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<Function> {
         let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
             let t = self.lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.iter().enumerate() {
@@ -325,15 +335,21 @@ impl PreparedRun {
             }
             Ok(t)
         };
-        self.globals.raw_set("KEYS", to_table(keys)?)?;
-        self.globals.raw_set("ARGV", to_table(argv)?)?;
+        let func = match &self.binder {
+            Some(binder) => binder.call((self.func.clone(), to_table(keys)?, to_table(argv)?))?,
+            None => {
+                self.globals.raw_set("KEYS", to_table(keys)?)?;
+                self.globals.raw_set("ARGV", to_table(argv)?)?;
+                self.func.clone()
+            }
+        };
         if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
             run.resp3 = false;
             run.repl = REPL_ALL;
             run.instructions = 0;
             run.kill = None;
         }
-        Ok(())
+        Ok(func)
     }
 }
 
@@ -547,7 +563,9 @@ fn install_budget_hook(lua: &Lua) {
             match run.kill.clone() {
                 Some(message) => Err(mlua::Error::RuntimeError(message)),
                 None if over_budget => Err(mlua::Error::RuntimeError(
-                    "ERR Script exceeded its instruction budget".into(),
+                    run.budget_error
+                        .clone()
+                        .unwrap_or_else(|| "ERR Script exceeded its instruction budget".into()),
                 )),
                 None => Ok(VmState::Continue),
             }

@@ -83,6 +83,7 @@ proptest! {
 /// event calls once their delivery lands.
 const SCRIPT: &str = include_str!("golden/script.txt");
 const REDIS_AOF: &str = include_str!("golden/aof-7.0.15.txt");
+const REDIS_EVENTS: &str = include_str!("golden/events-7.0.15.txt");
 
 /// A number that reads as a Unix time in ms (13 digits), shown as `<ms>`.
 fn masked_time(word: &str) -> String {
@@ -144,4 +145,43 @@ fn effects_match_what_redis_7_0_appends_to_its_aof() {
         assert_eq!(masked_members(&keel), masked_members(redis));
     }
     assert_eq!(SCRIPT.lines().count(), REDIS_AOF.lines().count());
+}
+
+/// The keyevent messages a subscriber has received, as `db:event:key`.
+fn events_received(h: &mut crate::testing::Harness, subscriber: u64) -> Vec<String> {
+    use crate::resp::frame::Frame;
+    let mut events = Vec::new();
+    while let Some(frame) = h.read(subscriber) {
+        let Frame::Array(parts) = frame else {
+            panic!("a pmessage array, got {frame:?}");
+        };
+        let text = |f: &Frame| f.text().expect("a bulk string");
+        let (channel, key) = (text(&parts[2]), text(&parts[3]));
+        let rest = channel
+            .strip_prefix("__keyevent@")
+            .expect("a keyevent channel");
+        let (db, event) = rest.split_once("__:").expect("db and event");
+        events.push(format!("{db}:{event}:{key}"));
+    }
+    events
+}
+
+#[test]
+fn keyspace_events_match_what_redis_7_0_publishes() {
+    let (mut h, c) = recording();
+    let subscriber = h.connect();
+    h.call(c, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    h.call(subscriber, &["PSUBSCRIBE", "__keyevent@*__:*"]);
+    for (line, redis) in SCRIPT.lines().zip(REDIS_EVENTS.lines()) {
+        let args = arguments(line);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        h.call(c, &["SELECT", "0"]);
+        h.call(c, &args);
+        let keel = format!(
+            "{line} => {}",
+            events_received(&mut h, subscriber).join(" ")
+        );
+        assert_eq!(keel.trim_end(), redis.trim_end(), "events of `{line}`");
+    }
+    assert_eq!(SCRIPT.lines().count(), REDIS_EVENTS.lines().count());
 }

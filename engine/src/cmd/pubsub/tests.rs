@@ -563,3 +563,23 @@ fn client_output_buffer_limit_config() {
         )
     );
 }
+
+#[test]
+fn a_subscriber_closed_for_an_oversized_query_leaves_no_subscription_behind() {
+    let mut h = Harness::new(Config {
+        client_query_buffer_limit: 1024 * 1024,
+        ..Config::default()
+    });
+    let subscriber = h.connect();
+    let other = h.connect();
+    h.call(subscriber, &["SUBSCRIBE", "ch"]);
+    // A bulk header promising more than the limit, then the limit's worth.
+    h.send_raw(subscriber, b"*2\r\n$7\r\nPUBLISH\r\n$2000000\r\n");
+    h.send_raw(subscriber, &vec![b'x'; 1024 * 1024 + 1]);
+    assert!(h.is_closed(subscriber));
+    assert_eq!(
+        h.call(other, &["PUBSUB", "NUMSUB", "ch"]),
+        arr(&[bulk("ch"), Frame::Int(0)])
+    );
+    assert_eq!(h.call(other, &["PUBLISH", "ch", "hi"]), Frame::Int(0));
+}

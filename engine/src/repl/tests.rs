@@ -1,0 +1,928 @@
+//! Primaries and replicas in one process: a tiny network routes the
+//! nodes' outputs (peer connections included) under the test's control.
+
+use crate::client::{ClientId, ClientInfo};
+use crate::config::Config;
+use crate::node::{Input, Node, Output};
+use crate::resp::frame::{read_frame, Frame};
+use crate::testing::request;
+use crate::time::Now;
+use bytes::BytesMut;
+use std::collections::{BTreeMap, HashMap};
+
+/// Node `i` listens on port `BASE_PORT + i` of 127.0.0.1.
+const BASE_PORT: u16 = 7000;
+
+/// One end of a link: (node index, connection id on that node).
+type End = (usize, ClientId);
+
+struct Net {
+    nodes: Vec<Node>,
+    now: Now,
+    /// Both directions of each open link between nodes.
+    links: BTreeMap<End, End>,
+    /// Replies for the test's own clients.
+    inbox: HashMap<End, BytesMut>,
+    /// Pairs of nodes that cannot reach each other.
+    cut: Vec<(usize, usize)>,
+}
+
+fn config(i: usize) -> Config {
+    Config {
+        port: BASE_PORT + i as u16,
+        seed: 100 + i as u64,
+        ..Config::default()
+    }
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        Net::with(n, |_| {})
+    }
+
+    fn with(n: usize, tweak: impl Fn(&mut Config)) -> Net {
+        let now = Now::new(0, 1_700_000_000_000);
+        let nodes = (0..n)
+            .map(|i| {
+                let mut c = config(i);
+                tweak(&mut c);
+                Node::new(c, now)
+            })
+            .collect();
+        let mut net = Net {
+            nodes,
+            now,
+            links: BTreeMap::new(),
+            inbox: HashMap::new(),
+            cut: Vec::new(),
+        };
+        net.settle();
+        net
+    }
+
+    fn reachable(&self, a: usize, b: usize) -> bool {
+        !self.cut.contains(&(a, b)) && !self.cut.contains(&(b, a))
+    }
+
+    /// Routes outputs until every node is quiet.
+    fn settle(&mut self) {
+        loop {
+            let mut moved = false;
+            for i in 0..self.nodes.len() {
+                while let Some(out) = self.nodes[i].poll_output() {
+                    moved = true;
+                    self.route(i, out);
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn route(&mut self, from: usize, out: Output) {
+        let now = self.now;
+        match out {
+            Output::Write { client, data } => match self.links.get(&(from, client)).copied() {
+                Some((to, id)) if self.reachable(from, to) => {
+                    self.deliver(from, client, to, id, &data)
+                }
+                Some(_) => {} // lost in the partition; the link times out
+                None => self
+                    .inbox
+                    .entry((from, client))
+                    .or_default()
+                    .extend_from_slice(&data),
+            },
+            Output::Close { client } | Output::Abort { client } => {
+                if let Some((to, id)) = self.links.remove(&(from, client)) {
+                    self.links.remove(&(to, id));
+                    let input = self.closed_input(to, id);
+                    self.nodes[to].handle_input(now, input);
+                }
+                // As the driver: the connection's end is reported back.
+                let input = self.closed_input(from, client);
+                self.nodes[from].handle_input(now, input);
+            }
+            Output::Connect { peer, port, .. } => {
+                let to = usize::from(port - BASE_PORT);
+                if to >= self.nodes.len() || !self.reachable(from, to) {
+                    self.nodes[from].handle_input(now, Input::PeerClosed { peer });
+                    return;
+                }
+                let info = ClientInfo {
+                    addr: format!("127.0.0.1:{}", 40000 + peer),
+                    laddr: format!("127.0.0.1:{port}"),
+                    fd: -1,
+                };
+                let id = self.nodes[to].accept_client(now, info);
+                self.links.insert((from, peer), (to, id));
+                self.links.insert((to, id), (from, peer));
+                self.nodes[from].handle_input(now, Input::PeerConnected { peer });
+            }
+            Output::Shutdown | Output::Disk(_) | Output::Log { .. } | Output::Fatal(_) => {}
+        }
+    }
+
+    /// Which input a closed connection is on node `to`: the side that
+    /// opened it sees a peer closing.
+    fn closed_input(&self, to: usize, id: ClientId) -> Input<'static> {
+        if self.is_peer(to, id) {
+            Input::PeerClosed { peer: id }
+        } else {
+            Input::ClientClosed { client: id }
+        }
+    }
+
+    fn is_peer(&self, node: usize, id: ClientId) -> bool {
+        self.nodes[node]
+            .server()
+            .repl
+            .link
+            .as_ref()
+            .is_some_and(|l| l.peer() == Some(id))
+    }
+
+    fn deliver(&mut self, from: usize, client: ClientId, to: usize, id: ClientId, data: &[u8]) {
+        let now = self.now;
+        let input = if self.is_peer(to, id) {
+            Input::PeerData { peer: id, data }
+        } else {
+            Input::ClientData { client: id, data }
+        };
+        let _ = (from, client);
+        self.nodes[to].handle_input(now, input);
+    }
+
+    /// Drops every link between `a` and `b` and keeps them apart.
+    fn partition(&mut self, a: usize, b: usize) {
+        self.cut.push((a, b));
+        let doomed: Vec<(End, End)> = self
+            .links
+            .iter()
+            .filter(|((x, _), (y, _))| *x == a && *y == b || *x == b && *y == a)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        for (end, _) in &doomed {
+            self.links.remove(end);
+        }
+        for ((node, id), _) in doomed {
+            let input = self.closed_input(node, id);
+            let now = self.now;
+            self.nodes[node].handle_input(now, input);
+        }
+        self.settle();
+    }
+
+    fn heal(&mut self) {
+        self.cut.clear();
+    }
+
+    fn connect(&mut self, node: usize) -> End {
+        let info = ClientInfo {
+            addr: "127.0.0.1:50000".into(),
+            laddr: "127.0.0.1:6379".into(),
+            fd: 8,
+        };
+        let id = self.nodes[node].accept_client(self.now, info);
+        self.settle();
+        (node, id)
+    }
+
+    fn send(&mut self, (node, id): End, args: &[&str]) {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let now = self.now;
+        self.nodes[node].handle_input(
+            now,
+            Input::ClientData {
+                client: id,
+                data: &request(&args),
+            },
+        );
+        self.settle();
+    }
+
+    fn read(&mut self, end: End) -> Option<Frame> {
+        read_frame(self.inbox.entry(end).or_default()).expect("well-formed reply")
+    }
+
+    fn call(&mut self, end: End, args: &[&str]) -> Frame {
+        self.send(end, args);
+        self.read(end)
+            .unwrap_or_else(|| panic!("a reply to {args:?}"))
+    }
+
+    /// Lets `ms` of virtual time pass in steps of 100 ms, timers running.
+    fn run(&mut self, ms: u64) {
+        let end = self.now.mono_ms + ms;
+        while self.now.mono_ms < end {
+            let step = 100.min(end - self.now.mono_ms);
+            self.now.mono_ms += step;
+            self.now.unix_ms += step;
+            for i in 0..self.nodes.len() {
+                while self.nodes[i]
+                    .poll_timeout()
+                    .is_some_and(|t| t <= self.now.mono_ms)
+                {
+                    self.nodes[i].handle_timeout(self.now);
+                    self.settle();
+                }
+            }
+        }
+    }
+
+    fn info(&mut self, end: End, field: &str) -> String {
+        let Frame::Bulk(text) = self.call(end, &["INFO", "everything"]) else {
+            panic!("INFO is a bulk")
+        };
+        let text = String::from_utf8_lossy(&text).into_owned();
+        let prefix = format!("{field}:");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+            .unwrap_or_else(|| panic!("no {field} in INFO:\n{text}"))
+    }
+
+    /// Every key of every database, with its DUMP (a set: its sorted members) and expiry.
+    fn dataset(&mut self, node: usize) -> Vec<(usize, String, Frame, Frame)> {
+        let c = self.connect(node);
+        let mut all = Vec::new();
+        for db in 0..16 {
+            self.call(c, &["SELECT", &db.to_string()]);
+            let Frame::Array(keys) = self.call(c, &["KEYS", "*"]) else {
+                panic!("KEYS is an array")
+            };
+            let mut keys: Vec<String> = keys.iter().filter_map(Frame::text).collect();
+            keys.sort();
+            for k in keys {
+                let dump = match self.call(c, &["TYPE", &k]) {
+                    // Members in any order: the same set.
+                    Frame::Simple(t) if t == "set" => {
+                        let Frame::Array(mut m) = self.call(c, &["SMEMBERS", &k]) else {
+                            panic!("SMEMBERS is an array")
+                        };
+                        m.sort_by_key(Frame::text);
+                        Frame::Array(m)
+                    }
+                    _ => self.call(c, &["DUMP", &k]),
+                };
+                let ttl = self.call(c, &["PEXPIRETIME", &k]);
+                all.push((db, k, dump, ttl));
+            }
+        }
+        all
+    }
+}
+
+fn ok() -> Frame {
+    Frame::Simple("OK".into())
+}
+
+fn int(n: i64) -> Frame {
+    Frame::Int(n)
+}
+
+/// Writes one key of every type (and a TTL, another database) through `c`.
+fn write_every_type(net: &mut Net, c: End, tag: &str) {
+    let k = |name: &str| format!("{tag}:{name}");
+    net.call(c, &["SET", &k("str"), "value"]);
+    net.call(c, &["SET", &k("ttl"), "v", "EX", "1000"]);
+    net.call(c, &["INCRBY", &k("n"), "41"]);
+    net.call(c, &["RPUSH", &k("list"), "a", "b", "c"]);
+    net.call(c, &["HSET", &k("hash"), "f", "1", "g", "2"]);
+    net.call(c, &["SADD", &k("set"), "x", "y", "7"]);
+    net.call(c, &["ZADD", &k("zset"), "1.5", "m", "-2", "n"]);
+    net.call(c, &["SELECT", "3"]);
+    net.call(c, &["SET", &k("db3"), "three"]);
+    net.call(c, &["SELECT", "0"]);
+}
+
+/// Node 1 follows node 0 and is synced.
+fn primary_and_replica() -> (Net, End, End) {
+    let mut net = Net::new(2);
+    let p = net.connect(0);
+    let r = net.connect(1);
+    (net, p, r)
+}
+
+#[test]
+fn full_sync_then_stream_of_every_type() {
+    let (mut net, p, r) = primary_and_replica();
+    write_every_type(&mut net, p, "before");
+    assert_eq!(net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]), ok());
+    assert_eq!(
+        net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]),
+        Frame::Simple("OK Already connected to specified master".into())
+    );
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    assert_eq!(net.info(p, "sync_full"), "1");
+    write_every_type(&mut net, p, "after");
+    net.call(p, &["SPOP", "after:set"]);
+    net.call(p, &["INCRBYFLOAT", "after:n", "0.5"]);
+    net.call(p, &["MULTI"]);
+    net.call(p, &["LPOP", "after:list"]);
+    net.call(p, &["HDEL", "after:hash", "f"]);
+    net.call(p, &["EXEC"]);
+    net.call(p, &["DEL", "before:str"]);
+    net.run(1500);
+    let primary = net.dataset(0);
+    assert_eq!(primary.len(), 15);
+    assert_eq!(net.dataset(1), primary);
+    let offset = net.info(p, "master_repl_offset");
+    assert_eq!(net.info(r, "master_repl_offset"), offset);
+    assert_eq!(net.info(r, "slave_repl_offset"), offset);
+    assert_eq!(
+        net.info(p, "slave0"),
+        format!("ip=127.0.0.1,port=7001,state=online,offset={offset},lag=0")
+    );
+    assert_eq!(net.info(r, "master_replid"), net.info(p, "master_replid"));
+}
+
+#[test]
+fn role_and_info_on_both_sides() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "v"]);
+    net.run(1000);
+    let offset = net.info(p, "master_repl_offset").parse::<i64>().unwrap();
+    assert_eq!(
+        net.call(p, &["ROLE"]),
+        Frame::Array(vec![
+            Frame::Bulk("master".into()),
+            int(offset),
+            Frame::Array(vec![Frame::Array(vec![
+                Frame::Bulk("127.0.0.1".into()),
+                Frame::Bulk("7001".into()),
+                Frame::Bulk(offset.to_string().into()),
+            ])]),
+        ])
+    );
+    assert_eq!(
+        net.call(r, &["ROLE"]),
+        Frame::Array(vec![
+            Frame::Bulk("slave".into()),
+            Frame::Bulk("127.0.0.1".into()),
+            int(7000),
+            Frame::Bulk("connected".into()),
+            int(offset),
+        ])
+    );
+    assert_eq!(net.info(r, "role"), "slave");
+    assert_eq!(net.info(r, "master_port"), "7000");
+    assert_eq!(net.info(r, "slave_read_only"), "1");
+    assert_eq!(net.info(p, "connected_slaves"), "1");
+    assert_eq!(net.info(p, "repl_backlog_active"), "1");
+    assert_eq!(net.info(p, "repl_backlog_first_byte_offset"), "1");
+    assert_eq!(net.info(p, "repl_backlog_histlen"), offset.to_string());
+}
+
+#[test]
+fn a_replica_refuses_writes_and_wait() {
+    let (mut net, _p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    assert_eq!(
+        net.call(r, &["SET", "k", "v"]),
+        Frame::Error("READONLY You can't write against a read only replica.".into())
+    );
+    assert!(
+        matches!(net.call(r, &["WAIT", "1", "0"]), Frame::Error(e) if e.starts_with("ERR WAIT cannot be used with replica instances"))
+    );
+    assert_eq!(
+        net.call(r, &["CONFIG", "SET", "replica-read-only", "no"]),
+        ok()
+    );
+    assert_eq!(net.call(r, &["SET", "local", "v"]), ok());
+}
+
+#[test]
+fn stale_data_is_refused_when_asked_while_the_link_is_down() {
+    let (mut net, _p, r) = primary_and_replica();
+    net.call(r, &["CONFIG", "SET", "replica-serve-stale-data", "no"]);
+    net.cut.push((0, 1));
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    assert_eq!(
+        net.call(r, &["GET", "k"]),
+        Frame::Error(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                .into()
+        )
+    );
+    assert_eq!(
+        net.call(r, &["PING"]),
+        Frame::Error(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                .into()
+        )
+    );
+    assert_eq!(net.info(r, "master_link_status"), "down");
+    net.heal();
+    net.run(6000);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Null);
+}
+
+#[test]
+fn a_cut_link_resumes_with_a_partial_resync() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "a", "1"]);
+    // The stream is in database 5 when the link drops, and goes on there.
+    net.call(p, &["SELECT", "5"]);
+    net.call(p, &["SET", "in5", "1"]);
+    net.partition(0, 1);
+    net.call(p, &["SET", "still-in5", "1"]);
+    assert_eq!(net.info(r, "master_link_status"), "down");
+    for i in 0..50 {
+        net.call(p, &["RPUSH", "l", &i.to_string()]);
+    }
+    net.heal();
+    net.run(6000);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    assert_eq!(net.info(p, "sync_full"), "1");
+    assert_eq!(net.info(p, "sync_partial_ok"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+#[test]
+fn a_gap_beyond_the_backlog_needs_a_full_resync() {
+    let mut net = Net::with(2, |c| c.repl_backlog_size = 16 * 1024);
+    let (p, r) = (net.connect(0), net.connect(1));
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.partition(0, 1);
+    let big = "x".repeat(1000);
+    for i in 0..40 {
+        net.call(p, &["SET", &format!("k{i}"), &big]);
+    }
+    net.heal();
+    net.run(6000);
+    assert_eq!(net.info(p, "sync_full"), "2");
+    // The first one too: a node that was a master offers its own history
+    // (Redis's replicationCacheMasterUsingMyself), which the primary lacks.
+    assert_eq!(net.info(p, "sync_partial_err"), "2");
+    assert_eq!(net.info(p, "repl_backlog_histlen"), (16 * 1024).to_string());
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+#[test]
+fn wait_counts_acknowledged_replicas_and_times_out() {
+    let mut net = Net::new(3);
+    let p = net.connect(0);
+    for i in 1..3 {
+        let r = net.connect(i);
+        net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    }
+    assert_eq!(
+        net.call(p, &["WAIT", "0", "0"]),
+        int(2),
+        "nothing written yet"
+    );
+    net.call(p, &["SET", "k", "v"]);
+    assert_eq!(net.call(p, &["WAIT", "2", "1000"]), int(2));
+    net.partition(0, 2);
+    net.call(p, &["SET", "k", "w"]);
+    net.send(p, &["WAIT", "2", "500"]);
+    assert_eq!(net.read(p), None, "blocked");
+    net.send(p, &["PING"]);
+    assert_eq!(net.read(p), None, "pipelined commands wait too");
+    net.run(400);
+    assert_eq!(net.read(p), None);
+    net.run(200);
+    assert_eq!(net.read(p), Some(int(1)));
+    assert_eq!(net.read(p), Some(Frame::Simple("PONG".into())));
+    assert_eq!(
+        net.call(p, &["WAIT", "x", "1"]),
+        Frame::Error("ERR value is not an integer or out of range".into())
+    );
+    assert_eq!(
+        net.call(p, &["WAIT", "1", "-1"]),
+        Frame::Error("ERR timeout is negative".into())
+    );
+}
+
+#[test]
+fn min_replicas_to_write_refuses_writes_without_fresh_replicas() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(p, &["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    net.call(p, &["CONFIG", "SET", "min-replicas-max-lag", "3"]);
+    let refused = Frame::Error("NOREPLICAS Not enough good replicas to write.".into());
+    assert_eq!(net.call(p, &["SET", "k", "v"]), refused);
+    assert_eq!(net.call(p, &["GET", "k"]), Frame::Null, "reads are fine");
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    assert_eq!(net.call(p, &["SET", "k", "v"]), ok());
+    assert_eq!(net.info(p, "min_slaves_good_slaves"), "1");
+    // Cut one way only: the replica's ACKs stop, the link stays open.
+    net.cut.push((1, 0));
+    net.run(4500);
+    assert_eq!(net.call(p, &["SET", "k", "w"]), refused);
+    net.call(p, &["MULTI"]);
+    assert_eq!(net.call(p, &["SET", "k", "w"]), refused);
+    assert!(matches!(net.call(p, &["EXEC"]), Frame::Error(e) if e.starts_with("EXECABORT")));
+}
+
+#[test]
+fn promotion_keeps_the_old_history_for_the_siblings() {
+    let mut net = Net::new(3);
+    let p = net.connect(0);
+    let (r1, r2) = (net.connect(1), net.connect(2));
+    net.call(r1, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(r2, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "1"]);
+    net.run(1000);
+    let old_id = net.info(p, "master_replid");
+    let offset: u64 = net.info(p, "master_repl_offset").parse().unwrap();
+    // The primary is lost; replica 1 takes over; replica 2 follows it.
+    net.partition(0, 1);
+    net.partition(0, 2);
+    assert_eq!(net.call(r1, &["REPLICAOF", "NO", "ONE"]), ok());
+    assert_eq!(net.info(r1, "role"), "master");
+    assert_eq!(net.info(r1, "master_replid2"), old_id);
+    assert_eq!(net.info(r1, "second_repl_offset"), (offset + 1).to_string());
+    assert_ne!(net.info(r1, "master_replid"), old_id);
+    assert_eq!(net.call(r1, &["SET", "k", "2"]), ok());
+    net.call(r2, &["REPLICAOF", "127.0.0.1", "7001"]);
+    net.run(1000);
+    assert_eq!(net.info(r1, "sync_partial_ok"), "1");
+    assert_eq!(net.info(r1, "sync_full"), "0");
+    assert_eq!(net.info(r2, "master_replid"), net.info(r1, "master_replid"));
+    assert_eq!(net.info(r2, "master_replid2"), old_id);
+    assert_eq!(net.call(r2, &["GET", "k"]), Frame::Bulk("2".into()));
+}
+
+#[test]
+fn a_chained_replica_receives_its_masters_stream() {
+    let mut net = Net::new(3);
+    let p = net.connect(0);
+    let (r1, r2) = (net.connect(1), net.connect(2));
+    net.call(r1, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(r2, &["REPLICAOF", "127.0.0.1", "7001"]);
+    write_every_type(&mut net, p, "t");
+    net.run(1000);
+    assert_eq!(net.dataset(2), net.dataset(0));
+    assert_eq!(
+        net.info(r2, "master_repl_offset"),
+        net.info(p, "master_repl_offset")
+    );
+}
+
+#[test]
+fn replicas_do_not_expire_keys_themselves() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "v", "PX", "500"]);
+    // The primary cannot tell the replica in time: its DEL is lost.
+    net.cut.push((0, 1));
+    net.run(2000);
+    assert_eq!(
+        net.call(r, &["DBSIZE"]),
+        int(1),
+        "not expired by the replica"
+    );
+    net.heal();
+    net.partition(0, 1);
+    net.heal();
+    net.run(6000);
+    assert_eq!(
+        net.call(r, &["DBSIZE"]),
+        int(0),
+        "the primary's DEL arrived"
+    );
+}
+
+#[test]
+fn replconf_and_psync_errors() {
+    let mut net = Net::new(1);
+    let c = net.connect(0);
+    assert_eq!(
+        net.call(c, &["REPLCONF", "foo", "bar"]),
+        Frame::Error("ERR Unrecognized REPLCONF option: foo".into())
+    );
+    assert_eq!(
+        net.call(c, &["REPLCONF", "ack"]),
+        Frame::Error("ERR syntax error".into())
+    );
+    assert_eq!(
+        net.call(c, &["REPLCONF", "listening-port", "x"]),
+        Frame::Error("ERR value is not an integer or out of range".into())
+    );
+    assert_eq!(
+        net.call(c, &["REPLCONF", "listening-port", "6380", "capa", "eof"]),
+        ok()
+    );
+    assert_eq!(
+        net.call(c, &["REPLICAOF", "h", "70000"]),
+        Frame::Error("ERR Invalid master port".into())
+    );
+    assert_eq!(
+        net.call(c, &["PSYNC", "?", "x"]),
+        Frame::Error("ERR value is not an integer or out of range".into())
+    );
+    net.call(c, &["MULTI"]);
+    assert_eq!(
+        net.call(c, &["PSYNC", "?", "-1"]),
+        Frame::Error("ERR Command not allowed inside a transaction".into())
+    );
+}
+
+#[test]
+fn psync_answers_fullresync_with_the_snapshot() {
+    let mut net = Net::new(1);
+    let p = net.connect(0);
+    net.call(p, &["SET", "k", "v"]);
+    let c = net.connect(0);
+    net.send(c, &["PSYNC", "?", "-1"]);
+    let bytes = net.inbox.remove(&c).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let replid = net.info(p, "master_replid");
+    assert!(
+        text.starts_with(&format!("+FULLRESYNC {replid} 0\r\n$")),
+        "{text}"
+    );
+    assert!(text.contains("REDIS0010"));
+    net.call(p, &["SET", "k2", "v2"]);
+    let stream = net.inbox.remove(&c).unwrap_or_default();
+    assert_eq!(
+        String::from_utf8_lossy(&stream),
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$2\r\nv2\r\n"
+    );
+    net.run(10_100);
+    let ping = net.inbox.remove(&c).unwrap_or_default();
+    assert_eq!(String::from_utf8_lossy(&ping), "*1\r\n$4\r\nping\r\n");
+}
+
+#[test]
+fn config_set_repl_backlog_size_resizes_the_backlog() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    let big = "x".repeat(20_000);
+    net.call(p, &["SET", "k", &big]);
+    assert_eq!(
+        net.call(p, &["CONFIG", "SET", "repl-backlog-size", "16384"]),
+        ok()
+    );
+    net.run(200);
+    assert_eq!(net.info(p, "repl_backlog_size"), "16384");
+    assert_eq!(net.info(p, "repl_backlog_histlen"), "16384");
+    assert_eq!(
+        net.call(p, &["CONFIG", "GET", "repl-backlog-size"]),
+        Frame::Array(vec![
+            Frame::Bulk("repl-backlog-size".into()),
+            Frame::Bulk("16384".into()),
+        ])
+    );
+}
+
+#[test]
+fn a_promoted_replica_tells_its_own_replicas_the_new_id() {
+    let mut net = Net::new(3);
+    let p = net.connect(0);
+    let (r1, r2) = (net.connect(1), net.connect(2));
+    net.call(r1, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(r2, &["REPLICAOF", "127.0.0.1", "7001"]);
+    net.call(p, &["SELECT", "2"]);
+    net.call(p, &["SET", "k", "1"]);
+    net.run(1000);
+    let old_id = net.info(p, "master_replid");
+    net.partition(0, 1);
+    assert_eq!(net.call(r1, &["REPLICAOF", "NO", "ONE"]), ok());
+    net.run(2000);
+    assert_eq!(net.info(r2, "master_link_status"), "up");
+    assert_eq!(net.info(r1, "sync_partial_ok"), "1", "r2 continued");
+    assert_eq!(net.info(r2, "master_replid"), net.info(r1, "master_replid"));
+    assert_eq!(net.info(r2, "master_replid2"), old_id);
+    net.call(r1, &["SELECT", "2"]);
+    net.call(r1, &["SET", "k", "2"]);
+    net.run(1000);
+    assert_eq!(net.dataset(2), net.dataset(1));
+}
+
+#[test]
+fn a_killed_master_client_resumes_in_its_database() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SELECT", "4"]);
+    net.call(p, &["SET", "a", "1"]);
+    let Frame::Array(role) = net.call(r, &["ROLE"]) else {
+        panic!("ROLE is an array")
+    };
+    assert_eq!(role[3], Frame::Bulk("connected".into()));
+    let master_id = net.nodes[1]
+        .server()
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| l.peer())
+        .expect("linked");
+    assert_eq!(
+        net.call(r, &["CLIENT", "KILL", "ID", &master_id.to_string()]),
+        int(1)
+    );
+    net.call(p, &["SET", "b", "2"]);
+    net.run(3000);
+    assert_eq!(net.info(p, "sync_partial_ok"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+#[test]
+fn masterauth_and_announced_address_reach_the_primary() {
+    let mut net = Net::with(2, |c| {
+        c.requirepass = Some("secret".into());
+        c.masterauth = Some("secret".into());
+        c.replica_announce_ip = "10.9.8.7".into();
+        c.replica_announce_port = 6390;
+    });
+    let (p, r) = (net.connect(0), net.connect(1));
+    for end in [p, r] {
+        net.call(end, &["AUTH", "secret"]);
+    }
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "v"]);
+    net.run(1000);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    let slave0 = net.info(p, "slave0");
+    assert!(
+        slave0.starts_with("ip=10.9.8.7,port=6390,state=online"),
+        "{slave0}"
+    );
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Bulk("v".into()));
+}
+
+#[test]
+fn a_wrong_masterauth_keeps_the_link_down_and_retrying() {
+    let mut net = Net::with(2, |c| c.requirepass = Some("secret".into()));
+    let (p, r) = (net.connect(0), net.connect(1));
+    net.call(r, &["AUTH", "secret"]);
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.run(5000);
+    assert_eq!(net.info(r, "master_link_status"), "down");
+    let Frame::Array(role) = net.call(r, &["ROLE"]) else {
+        panic!("ROLE is an array")
+    };
+    assert_eq!(role[4], int(-1));
+    // Fixed at run time: the next attempt gets through.
+    net.call(r, &["CONFIG", "SET", "masterauth", "secret"]);
+    net.run(6000);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    net.call(p, &["AUTH", "secret"]);
+    assert_eq!(net.info(p, "connected_slaves"), "1");
+}
+
+mod hostile_master {
+    //! A replica fed arbitrary bytes by its "master" (garbage, truncated
+    //! or corrupted handshake replies, snapshots and streams) never panics
+    //! and keeps answering its clients.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A plausible session from a master, as bytes, for corrupting.
+    fn plausible_session() -> Vec<u8> {
+        let mut h = crate::testing::Harness::new(Config::default());
+        let c = h.connect();
+        h.call(c, &["SET", "k", "v"]);
+        h.call(c, &["RPUSH", "l", "a", "b"]);
+        let replica = h.connect();
+        h.send_raw(replica, &request(&[b"PSYNC", b"?", b"-1"]));
+        h.call(c, &["SET", "k2", "v2"]);
+        let mut session = b"+PONG\r\n+OK\r\n+OK\r\n".to_vec();
+        session.extend(h.pending_bytes(replica));
+        session
+    }
+
+    /// A node told to follow a master whose connection the test holds:
+    /// the node's client, and the peer id of the link (already open).
+    fn hand_held_link() -> (Net, End, crate::repl::PeerId) {
+        let mut net = Net::new(1);
+        let r = net.connect(0);
+        let now = net.now;
+        let data = request(&[b"REPLICAOF", b"127.0.0.1", b"7999"]);
+        net.nodes[0].handle_input(
+            now,
+            Input::ClientData {
+                client: r.1,
+                data: &data,
+            },
+        );
+        let mut peer = None;
+        while let Some(out) = net.nodes[0].poll_output() {
+            if let Output::Connect { peer: p, .. } = out {
+                peer = Some(p);
+            }
+        }
+        let peer = peer.expect("REPLICAOF opens a connection");
+        net.nodes[0].handle_input(now, Input::PeerConnected { peer });
+        (net, r, peer)
+    }
+
+    fn feed(chunks: &[Vec<u8>]) {
+        let (mut net, r, peer) = hand_held_link();
+        let now = net.now;
+        for chunk in chunks {
+            net.nodes[0].handle_input(now, Input::PeerData { peer, data: chunk });
+            while net.nodes[0].poll_output().is_some() {}
+        }
+        net.run(2000);
+        assert_eq!(net.call(r, &["PING"]), Frame::Simple("PONG".into()));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn random_bytes(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..20)) {
+            feed(&chunks);
+        }
+
+        #[test]
+        fn corrupted_sessions(cuts in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6), split in 1usize..200) {
+            let mut session = plausible_session();
+            for (at, byte) in cuts {
+                let i = at.index(session.len());
+                session[i] = byte;
+            }
+            let chunks: Vec<Vec<u8>> = session.chunks(split).map(<[u8]>::to_vec).collect();
+            feed(&chunks);
+        }
+    }
+
+    #[test]
+    fn the_plausible_session_syncs() {
+        let session = plausible_session();
+        let (mut net, r, peer) = hand_held_link();
+        let now = net.now;
+        net.nodes[0].handle_input(
+            now,
+            Input::PeerData {
+                peer,
+                data: &session,
+            },
+        );
+        while net.nodes[0].poll_output().is_some() {}
+        assert_eq!(net.info(r, "master_link_status"), "up");
+        assert_eq!(net.call(r, &["GET", "k2"]), Frame::Bulk("v2".into()));
+        assert_eq!(
+            net.call(r, &["LRANGE", "l", "0", "-1"]),
+            Frame::Array(vec![Frame::Bulk("a".into()), Frame::Bulk("b".into())])
+        );
+    }
+}
+
+#[test]
+fn a_restarted_primary_is_a_new_history() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "1"]);
+    net.run(1000);
+    let old_id = net.info(p, "master_replid");
+    // The primary restarts empty (same config, later), and gets at least
+    // as many bytes of new writes as the replica had.
+    net.partition(0, 1);
+    net.nodes[0] = Node::new(config(0), net.now);
+    net.settle();
+    let p = net.connect(0);
+    assert_ne!(net.info(p, "master_replid"), old_id);
+    for i in 0..20 {
+        net.call(p, &["SET", &format!("new{i}"), "x"]);
+    }
+    net.heal();
+    net.run(8000);
+    assert_eq!(net.info(p, "sync_partial_ok"), "0");
+    assert_eq!(net.info(p, "sync_full"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+#[test]
+fn an_old_primary_with_divergent_writes_full_syncs_when_it_rejoins() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "shared"]);
+    net.run(1000);
+    net.partition(0, 1);
+    assert_eq!(net.call(r, &["REPLICAOF", "NO", "ONE"]), ok());
+    // The old primary goes on alone: history the new one never had.
+    net.call(p, &["SET", "k", "divergent"]);
+    net.call(p, &["SET", "only-old", "1"]);
+    net.call(r, &["SET", "k", "new"]);
+    net.heal();
+    assert_eq!(net.call(p, &["REPLICAOF", "127.0.0.1", "7001"]), ok());
+    net.run(3000);
+    assert_eq!(net.info(r, "sync_partial_ok"), "0");
+    assert_eq!(net.info(r, "sync_full"), "1");
+    assert_eq!(net.info(r, "sync_partial_err"), "1");
+    assert_eq!(net.dataset(0), net.dataset(1));
+    assert_eq!(net.call(p, &["GET", "only-old"]), Frame::Null);
+}
+
+#[test]
+fn an_old_primary_without_divergent_writes_continues_when_it_rejoins() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "shared"]);
+    net.run(1000);
+    net.partition(0, 1);
+    assert_eq!(net.call(r, &["REPLICAOF", "NO", "ONE"]), ok());
+    net.call(r, &["SET", "k", "new"]);
+    net.heal();
+    assert_eq!(net.call(p, &["REPLICAOF", "127.0.0.1", "7001"]), ok());
+    net.run(3000);
+    assert_eq!(net.info(r, "sync_partial_ok"), "1");
+    assert_eq!(net.call(p, &["GET", "k"]), Frame::Bulk("new".into()));
+}
