@@ -24,6 +24,68 @@ const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
 /// allowed, or allowed from loopback connections only.
 pub const ENABLE_DEBUG_COMMAND: &[&str] = &["no", "yes", "local"];
 
+/// `sanitize-dump-payload` values.
+pub const SANITIZE_DUMP_PAYLOAD: &[&str] = &["no", "yes", "clients"];
+
+/// One save point: snapshot once `changes` writes happened and more than
+/// `seconds` passed since the last successful save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SavePoint {
+    pub seconds: u64,
+    pub changes: u64,
+}
+
+/// Redis 7.0's default save points (`save 3600 1 300 100 60 10000`), which
+/// `keel-server` uses; `Config::default()` has none, so tests and the
+/// simulation say what they want.
+pub const DEFAULT_SAVE_POINTS: &[SavePoint] = &[
+    SavePoint {
+        seconds: 3600,
+        changes: 1,
+    },
+    SavePoint {
+        seconds: 300,
+        changes: 100,
+    },
+    SavePoint {
+        seconds: 60,
+        changes: 10000,
+    },
+];
+
+/// Parses `save`'s value: pairs of seconds (at least 1) and changes (at
+/// least 0), or nothing at all (`save ""`).
+pub fn parse_save_points(v: &str) -> Result<Vec<SavePoint>, String> {
+    const INVALID: &str = "Invalid save parameters";
+    let words: Vec<&str> = v.split_ascii_whitespace().collect();
+    if !words.len().is_multiple_of(2) {
+        return Err(INVALID.into());
+    }
+    words
+        .chunks(2)
+        .map(|pair| {
+            let seconds = parse_i64(pair[0].as_bytes()).filter(|&n| n >= 1);
+            let changes = parse_i64(pair[1].as_bytes()).filter(|&n| n >= 0);
+            match (seconds, changes) {
+                (Some(s), Some(c)) => Ok(SavePoint {
+                    seconds: s as u64,
+                    changes: c as u64,
+                }),
+                _ => Err(INVALID.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// `save`'s value as CONFIG GET shows it (`3600 1 300 100`).
+pub fn format_save_points(points: &[SavePoint]) -> String {
+    points
+        .iter()
+        .map(|p| format!("{} {}", p.seconds, p.changes))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Seed for every random choice the core makes.
@@ -68,6 +130,19 @@ pub struct Config {
     pub zset_max_listpack_value: u64,
     /// `enable-debug-command`: one of [`ENABLE_DEBUG_COMMAND`].
     pub enable_debug_command: String,
+    /// `save`: snapshot after `changes` writes within `seconds` (Redis's
+    /// save points, in the order given); empty for `save ""`.
+    pub save: Vec<SavePoint>,
+    /// `dbfilename`: the snapshot's file name inside `dir`.
+    pub dbfilename: String,
+    pub rdbcompression: bool,
+    pub rdbchecksum: bool,
+    pub stop_writes_on_bgsave_error: bool,
+    /// Accepted for compatibility: Keel has no replication to delete sync files for.
+    pub rdb_del_sync_files: bool,
+    /// `sanitize-dump-payload`: one of [`SANITIZE_DUMP_PAYLOAD`]; Keel's
+    /// loaders always check every length, so the mode only reports.
+    pub sanitize_dump_payload: String,
     /// `notify-keyspace-events`: the enabled classes ([`crate::notify::class`]).
     pub notify_keyspace_events: u32,
     /// `client-output-buffer-limit`, per client class.
@@ -153,6 +228,13 @@ impl Default for Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             enable_debug_command: "no".into(),
+            save: Vec::new(),
+            dbfilename: "dump.rdb".into(),
+            rdbcompression: true,
+            rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
+            rdb_del_sync_files: false,
+            sanitize_dump_payload: "no".into(),
             notify_keyspace_events: 0,
             client_output_buffer_limit: Default::default(),
             appendonly: false,
@@ -249,9 +331,13 @@ pub const PARAMS: &[(&str, Mutability)] = &[
     ("set-max-listpack-value", Mutability::Runtime),
     ("zset-max-listpack-entries", Mutability::Runtime),
     ("zset-max-listpack-value", Mutability::Runtime),
-    // RDB persistence is not built yet: `save` reports Redis's "off" value
-    // so tools that ask (redis-benchmark does) see the truth.
     ("save", Mutability::Runtime),
+    ("dbfilename", Mutability::Protected),
+    ("rdbcompression", Mutability::Runtime),
+    ("rdbchecksum", Mutability::StartupOnly),
+    ("stop-writes-on-bgsave-error", Mutability::Runtime),
+    ("rdb-del-sync-files", Mutability::Runtime),
+    ("sanitize-dump-payload", Mutability::Runtime),
     ("appendonly", Mutability::Runtime),
     ("appendfilename", Mutability::StartupOnly),
     ("appenddirname", Mutability::StartupOnly),
@@ -400,6 +486,14 @@ fn parse_mem_in(v: &str, min: u64, max: u64) -> Result<u64, String> {
     Ok(n)
 }
 
+/// `dbfilename` is a plain file name inside `dir`, never a path.
+fn parse_file_name(v: &str) -> Result<String, String> {
+    if v.contains('/') {
+        return Err("dbfilename can't be a path, just a filename".into());
+    }
+    Ok(v.to_string())
+}
+
 fn parse_enum(v: &str, allowed: &[&str]) -> Result<String, String> {
     let lower = v.to_ascii_lowercase();
     if allowed.contains(&lower.as_str()) {
@@ -450,9 +544,15 @@ impl Config {
             "zset-max-listpack-entries" => self.zset_max_listpack_entries.to_string(),
             "zset-max-listpack-value" => self.zset_max_listpack_value.to_string(),
             "enable-debug-command" => self.enable_debug_command.clone(),
+            "save" => format_save_points(&self.save),
+            "dbfilename" => self.dbfilename.clone(),
+            "rdbcompression" => yes_no(self.rdbcompression),
+            "rdbchecksum" => yes_no(self.rdbchecksum),
+            "stop-writes-on-bgsave-error" => yes_no(self.stop_writes_on_bgsave_error),
+            "rdb-del-sync-files" => yes_no(self.rdb_del_sync_files),
+            "sanitize-dump-payload" => self.sanitize_dump_payload.clone(),
             "notify-keyspace-events" => crate::notify::render_flags(self.notify_keyspace_events),
             "client-output-buffer-limit" => self.client_output_buffer_limit.render(),
-            "save" => String::new(),
             "appendonly" => yes_no(self.appendonly),
             "appendfilename" => self.appendfilename.clone(),
             "appenddirname" => self.appenddirname.clone(),
@@ -532,14 +632,19 @@ impl Config {
             "enable-debug-command" => {
                 self.enable_debug_command = parse_enum(v, ENABLE_DEBUG_COMMAND)?
             }
+            "save" => self.save = parse_save_points(v)?,
+            "dbfilename" => self.dbfilename = parse_file_name(v)?,
+            "rdbcompression" => self.rdbcompression = parse_bool(v)?,
+            "rdbchecksum" => self.rdbchecksum = parse_bool(v)?,
+            "stop-writes-on-bgsave-error" => self.stop_writes_on_bgsave_error = parse_bool(v)?,
+            "rdb-del-sync-files" => self.rdb_del_sync_files = parse_bool(v)?,
+            "sanitize-dump-payload" => {
+                self.sanitize_dump_payload = parse_enum(v, SANITIZE_DUMP_PAYLOAD)?
+            }
             "notify-keyspace-events" => {
                 self.notify_keyspace_events = crate::notify::parse_flags(v)?
             }
             "client-output-buffer-limit" => self.client_output_buffer_limit.apply(v)?,
-            "save" if v.trim().is_empty() => {}
-            "save" => {
-                return Err("RDB persistence is not built yet; only save \"\" is accepted".into())
-            }
             "appendonly" => self.appendonly = parse_bool(v)?,
             "appendfilename" => {
                 self.appendfilename = aof_file_name(v, "appendfilename", "filename")?

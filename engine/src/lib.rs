@@ -16,6 +16,7 @@ pub mod limits;
 pub mod lua;
 pub mod node;
 pub mod notify;
+pub mod persist;
 pub mod pubsub;
 pub mod rdb;
 pub mod repl;

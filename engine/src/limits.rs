@@ -50,3 +50,14 @@ pub const LAZYFREE_EFFORT_PER_STEP: usize = 10_000;
 pub const GLOB_MAX_STEPS: usize = 1_000_000;
 /// Longest time DEBUG SLEEP may block the server (Redis has no limit; we keep 1 hour).
 pub const DEBUG_SLEEP_MAX_MS: u64 = 3_600_000;
+/// Background save: most entries one step writes (a step runs between
+/// client events, so this bounds the latency a BGSAVE adds to a request).
+pub const BGSAVE_KEYS_PER_STEP: usize = 1_000;
+/// Background save: a step stops once it has this many bytes to hand to the disk.
+pub const BGSAVE_BYTES_PER_STEP: usize = 1024 * 1024;
+/// After a failed background save, save points wait this long before
+/// trying again (Redis's CONFIG_BGSAVE_RETRY_DELAY, seconds).
+pub const BGSAVE_RETRY_DELAY_SECS: u64 = 5;
+/// Loading at start: RDB items (keys, mostly) loaded per step, between
+/// which clients are answered (`-LOADING`, INFO).
+pub const LOAD_ITEMS_PER_STEP: usize = 1_000;

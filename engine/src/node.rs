@@ -59,6 +59,11 @@ pub enum Output {
     /// Perform this disk request after every one emitted before it, then
     /// report it with [`Input::DiskDone`] (see [`crate::disk`]).
     Disk(crate::disk::DiskRequest),
+    /// A line for the server log.
+    Log { level: LogLevel, text: String },
+    /// The node cannot go on (its data file is corrupt): log this and
+    /// stop the process with a failure status. Nothing follows.
+    Fatal(String),
     /// Open an outbound connection to `host:port` (a replica's link to
     /// its master), then report it with [`Input::PeerConnected`] or
     /// [`Input::PeerClosed`]. Its data comes as [`Input::PeerData`];
@@ -69,6 +74,15 @@ pub enum Output {
         host: String,
         port: u16,
     },
+}
+
+/// Log levels, as Redis's `loglevel` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
 }
 
 /// Redis 7.0's reply to a non-loopback client in protected mode.
@@ -102,6 +116,12 @@ pub type Clients = BTreeMap<ClientId, Client>;
 /// Time is an input (`Now`, taken once per batch) and every random choice
 /// comes from a ChaCha RNG seeded by `config.seed`: the same inputs give
 /// the same outputs, byte for byte.
+///
+/// **Start.** A driver calls [`Node::start`] once, right after
+/// [`Node::new`]: the node then reads its data file (`dir/dbfilename`)
+/// through a disk request and loads it in steps, answering `-LOADING`
+/// meanwhile; a corrupt file ends in [`Output::Fatal`]. A node that is
+/// never started begins empty (unit tests).
 pub struct Node {
     srv: Server,
     clients: Clients,
@@ -159,6 +179,25 @@ impl Node {
     }
 
     // ---- handlers ----
+
+    /// Loads the dataset from disk (see the type's docs). Once only.
+    pub fn start(&mut self, now: Now) {
+        self.srv.now = now;
+        crate::persist::start(&mut self.srv);
+    }
+
+    /// SIGTERM: stops as SHUTDOWN does (saving first when save points are
+    /// set). When that save fails the node logs it and keeps serving.
+    pub fn request_shutdown(&mut self, now: Now) {
+        self.srv.now = now;
+        if self.srv.shutting_down || self.srv.persist.blocks_commands() {
+            return;
+        }
+        if crate::persist::shutdown(&mut self.srv, None, false, false, false) {
+            self.srv.shutting_down = true;
+            self.srv.outputs.push_back(Output::Shutdown);
+        }
+    }
 
     /// Registers a new connection and returns its id. Past `maxclients`,
     /// the client is told so and closed (the outputs say it).
@@ -251,9 +290,17 @@ impl Node {
             Some(_) => return,
             None => {}
         }
+        // While a foreground save holds the server nothing runs, as in
+        // Redis whose main thread is saving (the cron stays scheduled).
+        let blocked = self.srv.persist.blocks_commands();
+        if !blocked {
+            crate::persist::step(&mut self.srv);
+        }
         self.time_out_blocked_clients();
         if now.mono_ms >= self.srv.next_cron_ms {
-            self.cron();
+            if !blocked {
+                self.cron();
+            }
             let period = 1000 / self.srv.config.hz.max(1);
             self.srv.next_cron_ms = now.mono_ms + period;
         }
@@ -275,6 +322,8 @@ impl Node {
         }
         match self.srv.paused_until {
             Some(p) => Some(p),
+            // A load or background save wants its next step at once.
+            None if self.srv.persist.wants_step() => Some(self.srv.now.mono_ms),
             None => {
                 // A blocked client's wait times out once its deadline has
                 // passed: 1 ms after.
@@ -389,7 +438,34 @@ impl Node {
     /// the append-only log) take their answers from here.
     fn on_disk_done(&mut self, id: crate::disk::RequestId, result: crate::disk::DiskResult) {
         self.srv.disk.answered(id, &result);
-        crate::aof::on_disk_done(&mut self.srv, &mut self.clients, id, &result);
+        if crate::aof::on_disk_done(&mut self.srv, &mut self.clients, id, &result) {
+            return;
+        }
+        if let Some(done) = crate::persist::on_disk_done(&mut self.srv, id, result) {
+            self.persist_completed(done);
+        }
+    }
+
+    /// A foreground save or reload finished: answer the client that
+    /// waited, or stop, then serve what queued up meanwhile.
+    fn persist_completed(&mut self, done: crate::persist::Completion) {
+        use crate::persist::Completion;
+        match done {
+            Completion::Shutdown => {
+                self.srv.shutting_down = true;
+                self.srv.outputs.push_back(Output::Shutdown);
+                return;
+            }
+            Completion::Reply { client, reply } => {
+                if let Some(c) = self.clients.get_mut(&client) {
+                    if c.replies_enabled() {
+                        encode(&reply, c.protocol, &mut c.out);
+                    }
+                }
+            }
+            Completion::Resume => {}
+        }
+        self.serve_waiting();
     }
 
     fn query_buffer_too_big(&self, client: &Client) -> bool {
@@ -406,6 +482,7 @@ impl Node {
     fn process(&mut self, client: &mut Client) {
         let from_master = self.srv.repl.is_master_client(client.id);
         while self.srv.paused_until.is_none()
+            && !self.srv.persist.blocks_commands()
             && !self.srv.shutting_down
             && !client.close_after_reply
             && !client.killed
@@ -591,6 +668,9 @@ impl Node {
         if let Some(refusal) = subscribed_mode_refusal(client, &full_name) {
             return (refusal, Outcome::Rejected(full_name));
         }
+        if let Some(reply) = crate::persist::refusal(&self.srv, spec) {
+            return (reply, Outcome::Rejected(full_name));
+        }
         client.last_cmd.clone_from(&full_name);
         if let Some(done) = self.multi_gate(client, spec, &full_name, args) {
             return done;
@@ -734,6 +814,12 @@ impl Node {
                 }
             }
         }
+        self.serve_waiting();
+    }
+
+    /// Runs what clients sent while the node was not processing (DEBUG
+    /// SLEEP, a foreground save), and flushes replies left for them.
+    fn serve_waiting(&mut self) {
         let waiting: Vec<ClientId> = self
             .clients
             .iter()
@@ -750,9 +836,10 @@ impl Node {
     }
 
     fn cron(&mut self) {
-        if self.srv.cron_paused {
+        if self.srv.cron_paused || self.srv.persist.is_loading() {
             return;
         }
+        crate::persist::cron(&mut self.srv);
         notify::sync_key_logs(&mut self.srv);
         // A replica never expires keys itself: its master's DELs do.
         if self.srv.active_expire_enabled && !self.srv.repl.is_replica() {

@@ -228,6 +228,8 @@ pub struct Server {
     pub scripting: crate::lua::Scripting,
     /// The append-only file (see [`crate::aof`]).
     pub aof: crate::aof::Aof,
+    /// Snapshots and loading (see [`crate::persist`]).
+    pub persist: crate::persist::Persist,
     /// Replication: backlog, replicas, the link to a master.
     pub repl: crate::repl::Repl,
 }
@@ -269,6 +271,7 @@ impl Server {
             watches: crate::watch::Watches::default(),
             scripting: crate::lua::Scripting::default(),
             aof: crate::aof::Aof::default(),
+            persist: crate::persist::Persist::new(now),
             repl: crate::repl::Repl::default(),
         }
     }

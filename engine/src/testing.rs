@@ -3,7 +3,7 @@
 
 use crate::client::{ClientId, ClientInfo};
 use crate::config::Config;
-use crate::node::{Input, Node, Output};
+use crate::node::{Input, LogLevel, Node, Output};
 use crate::resp::frame::{read_frame, Frame};
 use crate::time::Now;
 use bytes::BytesMut;
@@ -19,6 +19,10 @@ pub struct Harness {
     pub shutdown: bool,
     /// Where the node's disk requests go (performed at once, in order).
     pub disk: mem_disk::MemDisk,
+    /// Lines the node logged, oldest first.
+    pub log: Vec<(LogLevel, String)>,
+    /// The node's fatal error, if it stopped on one.
+    pub fatal: Option<String>,
 }
 
 /// Encodes arguments as a RESP multibulk request.
@@ -33,8 +37,14 @@ pub fn request(args: &[&[u8]]) -> Vec<u8> {
 }
 
 impl Harness {
-    /// A node with `config`, at Unix time 1_700_000_000_000 ms.
+    /// A node with `config`, at Unix time 1_700_000_000_000 ms, not
+    /// started: it begins empty and never reads the disk for its data.
     pub fn new(config: Config) -> Self {
+        Harness::with_disk(config, mem_disk::MemDisk::default())
+    }
+
+    /// A node with `config` over `disk`, not started yet (see [`Harness::start`]).
+    pub fn with_disk(config: Config, disk: mem_disk::MemDisk) -> Self {
         let now = Now::new(0, 1_700_000_000_000);
         Harness {
             node: Node::new(config, now),
@@ -42,8 +52,29 @@ impl Harness {
             inbox: HashMap::new(),
             closed: Vec::new(),
             shutdown: false,
-            disk: mem_disk::MemDisk::default(),
+            disk,
+            log: Vec::new(),
+            fatal: None,
         }
+    }
+
+    /// Starts the node ([`Node::start`]): it reads its data file from the
+    /// disk and begins loading it. Loading then goes on in steps as time
+    /// passes ([`Harness::advance`] with 0 runs it to the end).
+    pub fn start(&mut self) {
+        self.node.start(self.now);
+        self.drain();
+    }
+
+    /// A new node with `config` on this harness's disk, at the same time,
+    /// started, as after a restart (clients and replies are forgotten).
+    pub fn restart(&mut self, config: Config) {
+        let disk = std::mem::take(&mut self.disk);
+        let now = self.now;
+        *self = Harness::with_disk(config, disk);
+        self.now = now;
+        self.node = Node::new(self.node.config().clone(), now);
+        self.start();
     }
 
     /// Turns on recording of write effects (as an attached AOF would).
@@ -121,6 +152,20 @@ impl Harness {
         self.advance(end.saturating_sub(self.now.mono_ms));
     }
 
+    /// Runs the node's timer once at the current time (one step of a
+    /// background save or of loading, if one is wanted), without moving
+    /// the clocks.
+    pub fn tick(&mut self) {
+        self.node.handle_timeout(self.now);
+        self.drain();
+    }
+
+    /// SIGTERM ([`Node::request_shutdown`]).
+    pub fn sigterm(&mut self) {
+        self.node.request_shutdown(self.now);
+        self.drain();
+    }
+
     pub fn send_raw(&mut self, client: ClientId, data: &[u8]) {
         self.node
             .handle_input(self.now, Input::ClientData { client, data });
@@ -137,6 +182,11 @@ impl Harness {
                     .extend_from_slice(&data),
                 Output::Close { client } | Output::Abort { client } => self.closed.push(client),
                 Output::Shutdown => self.shutdown = true,
+                Output::Log { level, text } => self.log.push((level, text)),
+                Output::Fatal(text) => {
+                    self.fatal = Some(text);
+                    self.shutdown = true;
+                }
                 Output::Disk(request) => {
                     let result = self.disk.apply(&request.op);
                     let done = Input::DiskDone {

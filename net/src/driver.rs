@@ -104,13 +104,17 @@ impl<T: Transport, C: Clock> Server<T, C> {
             .collect()
     }
 
-    /// Serves clients until `shutdown` completes or the node asks to stop,
-    /// then lets connections flush their pending replies and returns.
+    /// Starts the node (it loads its data file, see [`Node::start`]) and
+    /// serves clients until the node stops: SHUTDOWN, or `shutdown`
+    /// completing (SIGTERM: the node saves first when save points are
+    /// set, as Redis), or a fatal error (a corrupt data file), which is
+    /// returned. Connections flush their pending replies before it returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let shared = self.shared;
         *shared.me.borrow_mut() = Rc::downgrade(&shared);
         // Connections the node asked for while it was built (replicaof).
         shared.drain(&mut shared.node.borrow_mut(), None);
+        shared.start();
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         tasks.push(tokio::task::spawn_local(timer_task(shared.clone())));
         for listener in self.listeners {
@@ -122,8 +126,10 @@ impl<T: Transport, C: Clock> Server<T, C> {
         tokio::select! {
             biased;
             _ = shared.stop.wait() => {}
-            _ = shutdown => shared.begin_stop(),
+            _ = shutdown => shared.request_shutdown(),
         }
+        // A save on SIGTERM that failed leaves the server running.
+        shared.stop.wait().await;
         shared.wait_for_connections().await;
         shared.abort_connections();
         for task in tasks {
@@ -131,7 +137,10 @@ impl<T: Transport, C: Clock> Server<T, C> {
             // Cancelled tasks drop their listeners and timers here.
             let _ = task.await;
         }
-        Ok(())
+        match shared.fatal.take() {
+            Some(message) => Err(io::Error::other(message)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -233,6 +242,8 @@ struct Shared<C> {
     pause: PauseGate,
     /// Performs the node's disk requests.
     disk: RefCell<Box<dyn DiskExecutor>>,
+    /// The node's fatal error, once it stopped on one.
+    fatal: RefCell<Option<String>>,
     #[cfg(feature = "broken-stale-read")]
     stale: broken::StaleReplies,
 }
@@ -298,6 +309,7 @@ impl<C: Clock> Shared<C> {
             conns_gone: Notify::new(),
             pause: PauseGate::new(),
             disk: RefCell::new(Box::new(Executor::new(FsDisk))),
+            fatal: RefCell::new(None),
             #[cfg(feature = "broken-stale-read")]
             stale: broken::StaleReplies::default(),
         }
@@ -366,6 +378,20 @@ impl<C: Clock> Shared<C> {
         }
     }
 
+    /// Starts the node: it reads its data file and begins loading.
+    fn start(&self) {
+        let mut node = self.node.borrow_mut();
+        node.start(self.clock.now());
+        self.drain(&mut node, None);
+    }
+
+    /// SIGTERM: the node stops as SHUTDOWN does (saving first when it must).
+    fn request_shutdown(&self) {
+        let mut node = self.node.borrow_mut();
+        node.request_shutdown(self.clock.now());
+        self.drain(&mut node, None);
+    }
+
     fn on_timeout(&self) {
         let mut node = self.node.borrow_mut();
         node.handle_timeout(self.clock.now());
@@ -411,6 +437,11 @@ impl<C: Clock> Shared<C> {
                 }
                 Output::Disk(request) => self.perform(node, request),
                 Output::Connect { peer, host, port } => self.start_peer(peer, host, port),
+                Output::Log { level, text } => log(level, &text),
+                Output::Fatal(message) => {
+                    *self.fatal.borrow_mut() = Some(message);
+                    self.begin_stop();
+                }
             }
         }
         let deadline = node.poll_timeout();
@@ -425,8 +456,11 @@ impl<C: Clock> Shared<C> {
     /// emitted in order and each is done before the next is polled.
     fn perform(&self, node: &mut Node, request: keel_engine::disk::DiskRequest) {
         let result = self.disk.borrow_mut().apply(&request.op);
-        if let Err(e) = &result {
-            tracing::warn!("disk request {:?} failed: {e}", request.op);
+        match &result {
+            // A missing file is an answer, not a failure (no snapshot yet).
+            Err(e) if e.not_found => {}
+            Err(e) => tracing::warn!("disk request {:?} failed: {e}", request.op),
+            Ok(_) => {}
         }
         let done = Input::DiskDone {
             id: request.id,
@@ -516,8 +550,22 @@ async fn timer_task<C: Clock>(shared: Rc<Shared<C>>) {
             _ = sleep => {
                 shared.pause.pass().await;
                 shared.on_timeout();
+                // A background save or a load asks to be woken at once
+                // for its next step: let clients be served in between.
+                tokio::task::yield_now().await;
             }
         }
+    }
+}
+
+/// Forwards a node's log line to tracing, at the matching level.
+fn log(level: keel_engine::node::LogLevel, text: &str) {
+    use keel_engine::node::LogLevel;
+    match level {
+        LogLevel::Debug => tracing::trace!("{text}"),
+        LogLevel::Verbose => tracing::debug!("{text}"),
+        LogLevel::Notice => tracing::info!("{text}"),
+        LogLevel::Warning => tracing::warn!("{text}"),
     }
 }
 

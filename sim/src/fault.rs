@@ -8,7 +8,7 @@
 //! [`crate::fault_disk`].
 
 use crate::fault_disk::{DiskFaults, SimDisk};
-use crate::{run_server_paused_by, ClockSkew};
+use crate::{run_server_on_disk, ClockSkew};
 use keel_engine::Config;
 use keel_net::PauseGate;
 use std::cell::Cell;
@@ -64,7 +64,7 @@ impl HostControl {
                 host.boots.set(host.boots.get() + 1);
                 let disk = SimDisk::new(PathBuf::from(DATA_DIR), host.disk.clone());
                 disk.boot()?;
-                run_server_paused_by(config, host.skew.clone(), host.pause.clone()).await
+                run_server_on_disk(config, host.skew.clone(), host.pause.clone(), disk).await
             })
         }
     }

@@ -203,6 +203,8 @@ pub fn server_config(seed: u64) -> Config {
         // Simulated clients connect from other hosts' addresses, as remote
         // clients do: protected mode would refuse them.
         protected_mode: false,
+        // Files live on the host's simulated disk (see `fault::HostControl`).
+        dir: fault::DATA_DIR.into(),
         ..Default::default()
     }
 }
@@ -222,6 +224,24 @@ pub async fn run_server_paused_by(
     keel_net::Server::bind(config, &SimTransport, SimClock::new(skew))
         .await?
         .with_pause_gate(pause)
+        .run(std::future::pending())
+        .await?;
+    Ok(())
+}
+
+/// [`run_server_paused_by`] keeping its files on `disk` (the host's
+/// simulated disk, with the nemesis's faults) under `config.dir`: the
+/// snapshot it loads at start and the ones it saves.
+pub async fn run_server_on_disk(
+    config: Config,
+    skew: ClockSkew,
+    pause: PauseGate,
+    disk: fault_disk::SimDisk,
+) -> turmoil::Result {
+    keel_net::Server::bind(config, &SimTransport, SimClock::new(skew))
+        .await?
+        .with_pause_gate(pause)
+        .with_disk(disk)
         .run(std::future::pending())
         .await?;
     Ok(())

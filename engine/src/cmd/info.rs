@@ -251,27 +251,11 @@ fn scripting_memory(srv: &crate::server::Server, s: &mut Section) {
     );
 }
 
-/// Keel has no persistence: nothing loads, saves or rewrites, and the
-/// last "save" is the start, as Redis reports before its first save.
+/// Redis 7.0.15's fields, from [`crate::persist::info_fields`].
 fn persistence(snap: &Snapshot, s: &mut Section) {
-    let srv = snap.srv;
-    s.field("loading", 0);
-    s.field("async_loading", 0);
-    s.field("rdb_changes_since_last_save", srv.dirty);
-    s.field("rdb_bgsave_in_progress", 0);
-    s.field("rdb_last_save_time", srv.started.unix_ms / 1000);
-    s.field("rdb_last_bgsave_status", "ok");
-    s.field("rdb_last_bgsave_time_sec", -1);
-    s.field("rdb_current_bgsave_time_sec", -1);
-    s.field("rdb_saves", 0);
-    s.field("aof_enabled", 0);
-    s.field("aof_rewrite_in_progress", 0);
-    s.field("aof_rewrite_scheduled", 0);
-    s.field("aof_last_rewrite_time_sec", -1);
-    s.field("aof_current_rewrite_time_sec", -1);
-    s.field("aof_last_bgrewrite_status", "ok");
-    s.field("aof_rewrites", 0);
-    s.field("aof_last_write_status", "ok");
+    for (name, value) in crate::persist::info_fields(snap.srv) {
+        s.field(name, value);
+    }
 }
 
 fn kbps(bytes_per_sec: f64) -> String {

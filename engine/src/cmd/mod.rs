@@ -386,7 +386,7 @@ impl Ctx<'_> {
         let touch = !self.client.no_touch;
         let policy = crate::db::access::Policy::of(&self.srv.config);
         let db = &mut self.srv.dbs[self.client.db];
-        match db.get_mut(key, now.unix_ms) {
+        match db.get_for_read(key, now.unix_ms) {
             Some(obj) => {
                 self.srv.stats.keyspace_hits += 1;
                 if touch {

@@ -1,5 +1,5 @@
-//! Server commands: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, SHUTDOWN,
-//! DEBUG and CONFIG. INFO lives in `info.rs`, COMMAND in `command.rs`.
+//! Server commands: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, SAVE,
+//! BGSAVE, LASTSAVE, SHUTDOWN, DEBUG and CONFIG. INFO lives in `info.rs`, COMMAND in `command.rs`.
 
 use super::flags::*;
 use super::{CommandSpec, Ctx};
@@ -97,6 +97,44 @@ pub const COMMANDS: &[CommandSpec] = &[
             "2.6.0",
             "Return the current server time",
             Some(time),
+        )
+    },
+    CommandSpec {
+        complexity: "O(N) where N is the total number of keys in all databases",
+        ..server_cmd(
+            "save",
+            1,
+            ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+            ADMIN_ACL,
+            "1.0.0",
+            "Synchronously save the dataset to disk",
+            Some(save),
+        )
+    },
+    CommandSpec {
+        complexity: "O(1)",
+        ..server_cmd(
+            "bgsave",
+            -1,
+            ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+            ADMIN_ACL,
+            "1.0.0",
+            "Asynchronously save the dataset to disk",
+            Some(bgsave),
+        )
+    }
+    .with_docs(docs::BGSAVE),
+    CommandSpec {
+        tips: &["nondeterministic_output"],
+        complexity: "O(1)",
+        ..server_cmd(
+            "lastsave",
+            1,
+            LOADING | STALE | FAST,
+            &["admin", "fast", "dangerous"],
+            "1.0.0",
+            "Get the UNIX time stamp of the last successful save to disk",
+            Some(lastsave),
         )
     },
     CommandSpec {
@@ -311,6 +349,26 @@ fn time(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
     ])
 }
 
+// ---- SAVE, BGSAVE, LASTSAVE ----
+
+/// SAVE: writes the snapshot now; the reply (and every other client)
+/// waits until it is on disk (see [`crate::persist`]).
+fn save(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
+    crate::persist::save(ctx.srv, ctx.client.id).unwrap_or(Reply::NoReply)
+}
+
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    match args {
+        [_] => crate::persist::bgsave(ctx.srv, false),
+        [_, word] if eq_ic(word, "schedule") => crate::persist::bgsave(ctx.srv, true),
+        _ => Reply::syntax_error(),
+    }
+}
+
+fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
+    Reply::Int(ctx.srv.persist.last_save_secs as i64)
+}
+
 // ---- SHUTDOWN ----
 
 #[derive(Default)]
@@ -344,11 +402,11 @@ fn parse_shutdown(args: &[Bytes]) -> Result<ShutdownOptions, Reply> {
     Ok(opts)
 }
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Keel has no persistence:
-/// no save points are ever configured, so a plain SHUTDOWN stops at once;
-/// SAVE asks for a save that cannot happen, which fails as a failed save
-/// does in Redis, unless FORCE says to stop anyway. With no replicas to
-/// wait for, a shutdown is never left in progress for ABORT to cancel.
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. A background save is
+/// abandoned; the data is saved first with SAVE, or when save points are
+/// set and NOSAVE is not given. The server then stops, unless that save
+/// failed: the client gets Redis's error (FORCE stops anyway). With no
+/// replicas to wait for, a shutdown is never left in progress for ABORT.
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let opts = match parse_shutdown(args) {
         Ok(o) => o,
@@ -357,21 +415,20 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if opts.abort {
         return Reply::err("ERR No shutdown in progress.");
     }
-    if opts.save && !opts.force {
-        return Reply::err("ERR Errors trying to SHUTDOWN. Check logs.");
-    }
     // Replies already queued for this client go out before the stop.
     crate::node::flush_output(ctx.srv, ctx.client);
-    ctx.srv.shutting_down = true;
-    ctx.srv.outputs.push_back(Output::Shutdown);
+    let id = Some(ctx.client.id);
+    if crate::persist::shutdown(ctx.srv, id, opts.save, opts.nosave, opts.force) {
+        ctx.srv.shutting_down = true;
+        ctx.srv.outputs.push_back(Output::Shutdown);
+    }
     Reply::NoReply
 }
 
 /// BGREWRITEAOF: a forkless rewrite of the AOF (see `crate::aof::rewrite`).
 fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
-    // No BGSAVE runs alongside yet: the persistence side passes its state
-    // here once it has one, and the rewrite is then scheduled after it.
-    let bgsave_running = false;
+    // A rewrite waits for a running BGSAVE (scheduled), as in Redis.
+    let bgsave_running = ctx.srv.persist.bgsave_in_progress();
     crate::aof::bgrewriteaof(ctx.srv, bgsave_running)
 }
 
@@ -400,6 +457,11 @@ const DEBUG_HELP: &[&str] = &[
     "    Stop the server for <seconds>. Decimals allowed.",
     "PAUSE-CRON <0|1>",
     "    Stop periodic cron job processing.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Available options:",
+    "    * MERGE: Merge the content of the RDB with the current data.",
+    "    * NOFLUSH: Do not flush the current data before loading.",
+    "    * NOSAVE: Do not save the current data before loading.",
 ];
 
 fn debug_allowed(ctx: &Ctx) -> bool {
@@ -431,12 +493,34 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             Reply::OK
         }
         ("error", 3) => Reply::error(scrub(&args[2])),
+        ("reload", _) => debug_reload(ctx, &args[2..]),
         ("protocol", 3) => debug_protocol(ctx, &args[2]),
         _ => Reply::error(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             scrub(&args[1][..args[1].len().min(crate::limits::UNKNOWN_COMMAND_ECHO_LEN)])
         )),
     }
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves (unless NOSAVE), empties
+/// the data (unless NOFLUSH), loads the file back; every client waits.
+fn debug_reload(ctx: &mut Ctx, options: &[Bytes]) -> Reply {
+    let (mut save, mut flush, mut merge) = (true, true, false);
+    for option in options {
+        if eq_ic(option, "merge") {
+            merge = true;
+        } else if eq_ic(option, "noflush") {
+            flush = false;
+        } else if eq_ic(option, "nosave") {
+            save = false;
+        } else {
+            return Reply::err(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            );
+        }
+    }
+    let id = ctx.client.id;
+    crate::persist::debug_reload(ctx.srv, id, save, flush, merge).unwrap_or(Reply::NoReply)
 }
 
 /// Error texts echo client input; newlines would break the protocol.

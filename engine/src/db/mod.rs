@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod dict;
+pub mod snapshot;
 
 use crate::types::Value;
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use dict::{Dict, Slot};
 use rand_chacha::rand_core::RngCore;
 
 /// A stored value with its access metadata.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Object {
     pub value: Value,
     /// LRU clock (seconds, 24 bits) under LRU policies, or LFU data
@@ -22,6 +23,19 @@ pub struct Object {
     /// integer objects (OBJECT REFCOUNT tells them apart). Cleared when
     /// the value is replaced.
     pub private_copy: bool,
+    /// The last snapshot that covered this entry (see [`snapshot`]); set
+    /// by the database, not by callers.
+    snap_epoch: u16,
+}
+
+/// Objects are equal when their values and metadata are: the snapshot
+/// epoch is bookkeeping, not content.
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+            && self.access == other.access
+            && self.private_copy == other.private_copy
+    }
 }
 
 impl Object {
@@ -30,6 +44,7 @@ impl Object {
             value,
             access,
             private_copy: false,
+            snap_epoch: 0,
         }
     }
 
@@ -124,6 +139,10 @@ pub struct Db {
     /// while write effects are recorded (so their deletions propagate) or
     /// `expired` keyspace events are on.
     expired_log: Option<Vec<Bytes>>,
+    /// The epoch of the running or last snapshot: entries born now get it.
+    epoch: u16,
+    /// The snapshot in progress, if any (see [`snapshot`]).
+    snap: Option<snapshot::SnapState>,
     /// Keys created since the last take, kept only while `new` keyspace
     /// events are on.
     created_log: Option<Vec<Bytes>>,
@@ -139,6 +158,8 @@ impl Db {
             lent: None,
             avg_ttl: 0,
             expired_log: None,
+            epoch: 0,
+            snap: None,
             created_log: None,
         }
     }
@@ -251,6 +272,7 @@ impl Db {
     /// The live object under `key` for changing, expiring it first if due.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Object> {
         self.expire_if_needed(key, now_ms);
+        self.preserve(key);
         self.settle();
         let (slot, obj) = self.keys.get_mut_with_slot(key)?;
         self.lent = Some((slot, entry_bytes(key, obj)));
@@ -266,7 +288,9 @@ impl Db {
     /// unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, access: u32, keep_ttl: bool) {
         self.settle();
-        let new = Object::new(value, access);
+        self.preserve(key);
+        let mut new = Object::new(value, access);
+        new.snap_epoch = self.epoch;
         let added = entry_bytes(key, &new);
         let removed = match self.keys.get_mut(key) {
             Some(obj) => {
@@ -287,8 +311,9 @@ impl Db {
     }
 
     /// Inserts a key known to be absent (after `contains` returned false).
-    pub fn insert_new(&mut self, key: &[u8], obj: Object) {
+    pub fn insert_new(&mut self, key: &[u8], mut obj: Object) {
         self.settle();
+        obj.snap_epoch = self.epoch;
         let added = entry_bytes(key, &obj);
         self.note_created(key);
         let prev = self.keys.insert(key, obj);
@@ -305,6 +330,7 @@ impl Db {
     /// Does not check expiry: callers look up first.
     pub fn take(&mut self, key: &[u8]) -> Option<(StoredKey, Object)> {
         self.settle();
+        self.preserve(key);
         let (key, obj) = self.keys.remove(key)?;
         self.expires.remove(&key);
         self.account(0, entry_bytes(&key, &obj));
@@ -313,9 +339,11 @@ impl Db {
 
     /// Stores `obj` under `key` with exactly the TTL `expire_at` (absolute
     /// Unix ms, or none), replacing any value and TTL the key had.
-    pub fn put(&mut self, key: impl AsRef<[u8]>, obj: Object, expire_at: Option<u64>) {
+    pub fn put(&mut self, key: impl AsRef<[u8]>, mut obj: Object, expire_at: Option<u64>) {
         let key = key.as_ref();
         self.settle();
+        self.preserve(key);
+        obj.snap_epoch = self.epoch;
         match expire_at {
             Some(at) => {
                 self.expires.insert(key, at);
@@ -365,26 +393,31 @@ impl Db {
     /// Sets an absolute expiry on an existing key.
     pub fn set_expire(&mut self, key: &[u8], at_ms: u64) {
         assert!(self.keys.contains_key(key), "set_expire on a missing key");
+        self.preserve(key);
         self.expires.insert(key, at_ms);
     }
 
     /// Removes the TTL of `key`; true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
+        if !self.expires.contains_key(key) {
+            return false;
+        }
+        self.preserve(key);
         self.expires.remove(key).is_some()
     }
 
     /// Empties the database in O(1), returning the old contents so the
-    /// caller can free them at its own pace.
+    /// caller can free them at its own pace. During a snapshot, entries
+    /// it has not covered yet are kept for it instead (see [`snapshot`]),
+    /// which takes O(n).
     pub fn clear(&mut self) -> Cleared {
         let bytes = self.dataset_bytes();
         self.lent = None;
         self.data_bytes = 0;
         self.avg_ttl = 0;
-        self.expires.take_all();
-        Cleared {
-            keys: self.keys.take_all(),
-            bytes,
-        }
+        let expires = self.expires.take_all();
+        let keys = self.keys.take_all();
+        self.preserve_all(Cleared { keys, bytes }, expires)
     }
 
     /// One bounded, adaptive active expiry cycle: sample keys with a TTL,

@@ -85,6 +85,26 @@ impl<'a> RdbLoader<'a> {
         })
     }
 
+    /// A loader over the same whole file `data`, continuing where an
+    /// earlier loader over it stood: at `offset` (its [`offset`](Self::offset)
+    /// after an item; 0 for the start) in database `db`. A caller that loads in steps keeps
+    /// the file and its position, not a loader borrowing the file.
+    pub fn resume(
+        data: &'a [u8],
+        enc: Encodings,
+        offset: u64,
+        db: u64,
+    ) -> Result<RdbLoader<'a>, RdbError> {
+        let mut loader = RdbLoader::new(data, enc)?;
+        let skip = usize::try_from(offset)
+            .ok()
+            .map(|o| o.saturating_sub(HEADER_BYTES))
+            .ok_or_else(|| RdbError::new(offset, "resume offset outside the file"))?;
+        loader.r.take(skip)?;
+        loader.db = db;
+        Ok(loader)
+    }
+
     pub fn version(&self) -> u16 {
         self.version
     }

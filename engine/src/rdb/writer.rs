@@ -43,7 +43,7 @@ pub struct ValueOptions {
 impl ValueOptions {
     pub fn from_config(config: &Config) -> ValueOptions {
         ValueOptions {
-            compression: true,
+            compression: config.rdbcompression,
             list_fill: Fill::from_config(config.list_max_listpack_size),
         }
     }
@@ -83,7 +83,7 @@ impl WriteOptions {
         };
         WriteOptions {
             value: ValueOptions::from_config(config),
-            checksum: true,
+            checksum: config.rdbchecksum,
             access,
         }
     }

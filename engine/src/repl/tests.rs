@@ -120,7 +120,7 @@ impl Net {
                 self.links.insert((to, id), (from, peer));
                 self.nodes[from].handle_input(now, Input::PeerConnected { peer });
             }
-            Output::Shutdown | Output::Disk(_) => {}
+            Output::Shutdown | Output::Disk(_) | Output::Log { .. } | Output::Fatal(_) => {}
         }
     }
 

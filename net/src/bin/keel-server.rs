@@ -4,12 +4,18 @@
 //! keel-server [/path/to/keel.conf | -] [--name value ...]
 //! keel-server -v | --version
 //! keel-server -h | --help
+//! keel-server --check-rdb FILE
 //! ```
 
 use keel_engine::cmd::connection::REDIS_VERSION;
+use keel_engine::config::DEFAULT_SAVE_POINTS;
+use keel_engine::rdb::loader::{Item, RdbLoader};
+use keel_engine::rdb::{Encodings, RdbError};
 use keel_engine::Config;
-use keel_net::conf::{parse_command_line, Invocation};
+use keel_net::conf::{flag_directives, parse_command_line, parse_text, Invocation};
 use keel_net::{OsClock, Server, TcpTransport};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Read};
 use std::process::ExitCode;
@@ -23,7 +29,23 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some("--check-aof") {
         return check_aof::run(&args[1..]);
     }
-    match parse_command_line(&args, &load_config_file) {
+    if args.first().map(String::as_str) == Some("--check-rdb") {
+        return match args.get(1) {
+            Some(path) if args.len() == 2 => check_rdb(path),
+            _ => {
+                eprintln!("Usage: keel-server --check-rdb <rdb-file-name>");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    // The texts of the config files read, to see whether they set `save`.
+    let texts = RefCell::new(Vec::new());
+    let load = |path: &str| {
+        let text = load_config_file(path)?;
+        texts.borrow_mut().push(text.clone());
+        Ok(text)
+    };
+    match parse_command_line(&args, &load) {
         Ok(Invocation::Version) => {
             println!("{}", version_line());
             ExitCode::SUCCESS
@@ -37,6 +59,9 @@ fn main() -> ExitCode {
             config_file,
         }) => {
             record_paths(&mut config, config_file);
+            if !save_given(&args, &texts.borrow()) {
+                config.save = DEFAULT_SAVE_POINTS.to_vec();
+            }
             start(*config)
         }
         Err(e) => {
@@ -75,6 +100,21 @@ fn usage() -> String {
     )
 }
 
+/// Whether the config files or the flags set `save`: if not, the server
+/// uses Redis's default save points (`Config::default()` has none, for
+/// tests and the simulation).
+fn save_given(args: &[String], texts: &[String]) -> bool {
+    let no_includes = |_: &str| Ok(String::new());
+    let in_files = texts.iter().any(|text| {
+        parse_text(text, &no_includes, 0).is_ok_and(|ds| ds.iter().any(|d| d.name == "save"))
+    });
+    let flags = match args.first() {
+        Some(first) if first == "-" || !first.starts_with('-') => &args[1..],
+        _ => args,
+    };
+    in_files || flag_directives(flags, 0).iter().any(|d| d.name == "save")
+}
+
 fn load_config_file(path: &str) -> io::Result<String> {
     let mut bytes = Vec::new();
     if path == "-" {
@@ -99,6 +139,11 @@ fn record_paths(config: &mut Config, config_file: Option<String>) {
 }
 
 fn start(mut config: Config) -> ExitCode {
+    // The core builds file paths from `dir`: make it absolute before the
+    // working directory changes to it (Redis's CONFIG GET dir shows it so).
+    if let Ok(dir) = std::path::absolute(&config.dir) {
+        config.dir = dir.display().to_string();
+    }
     if let Err(e) = std::env::set_current_dir(&config.dir) {
         eprintln!("Can't chdir to '{}': {e}", config.dir);
         return ExitCode::FAILURE;
@@ -339,4 +384,88 @@ mod check_aof {
             }
         }
     }
+}
+
+// ---- --check-rdb ----
+
+/// What a check found in a file.
+#[derive(Default)]
+struct CheckReport {
+    keys_per_db: BTreeMap<u64, u64>,
+    expires: u64,
+    already_expired: u64,
+    functions: u64,
+}
+
+/// `--check-rdb FILE`: reads the whole file as the loader at start does,
+/// printing what it finds in redis-check-rdb's manner; exit status 0 when
+/// the file would load, 1 otherwise (with the offset of the problem).
+fn check_rdb(path: &str) -> ExitCode {
+    println!("[offset 0] Checking RDB file {path}");
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(e) => {
+            println!("--- RDB ERROR DETECTED ---");
+            println!("Cannot open RDB file {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match check_items(&data) {
+        Ok(report) => {
+            print_report(&report, data.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("--- RDB ERROR DETECTED ---");
+            println!("[offset {}] {}", e.offset, e.message);
+            println!("[additional info] While checking RDB file {path}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_items(data: &[u8]) -> Result<CheckReport, RdbError> {
+    let mut loader = RdbLoader::new(data, Encodings::from_config(&Config::default()))?;
+    println!("[offset 0] RDB version {}", loader.version());
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut report = CheckReport::default();
+    loop {
+        let at = loader.offset();
+        let Some(item) = loader.next_item()? else {
+            break;
+        };
+        match item {
+            Item::Aux { key, value } => println!(
+                "[offset {at}] AUX FIELD {} = '{}'",
+                String::from_utf8_lossy(&key),
+                String::from_utf8_lossy(&value)
+            ),
+            Item::SelectDb(db) => println!("[offset {at}] Selecting DB ID {db}"),
+            Item::Function { .. } => report.functions += 1,
+            Item::ResizeDb { .. } => {}
+            Item::Entry(entry) => {
+                *report.keys_per_db.entry(entry.db).or_default() += 1;
+                if let Some(at_ms) = entry.expire_at_ms {
+                    report.expires += 1;
+                    report.already_expired += u64::from(at_ms <= now_ms);
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn print_report(report: &CheckReport, len: usize) {
+    println!("[offset {len}] Checksum OK");
+    println!("[offset {len}] \\o/ RDB looks OK! \\o/");
+    let keys: u64 = report.keys_per_db.values().sum();
+    println!("[info] {keys} keys read");
+    for (db, n) in &report.keys_per_db {
+        println!("[info] db {db}: {n} keys");
+    }
+    println!("[info] {} expires", report.expires);
+    println!("[info] {} already expired", report.already_expired);
+    println!("[info] {} function libraries", report.functions);
 }

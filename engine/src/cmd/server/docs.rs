@@ -63,3 +63,10 @@ pub(super) const CONFIG_SET: Docs = Docs::args(&[
 .history(&[
     ("7.0.0", "Added the ability to set multiple parameters in one call."),
 ]);
+
+pub(super) const BGSAVE: Docs = Docs::args(&[
+    pure_token("schedule", "SCHEDULE").since("3.2.2").optional(),
+])
+.history(&[
+    ("3.2.2", "Added the `SCHEDULE` option."),
+]);

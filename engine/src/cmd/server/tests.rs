@@ -253,9 +253,10 @@ fn shutdown_nosave_now_force_stop() {
 }
 
 #[test]
-fn shutdown_save_fails_without_persistence_and_abort_finds_nothing() {
+fn shutdown_save_that_fails_is_refused_and_abort_finds_nothing() {
     let mut h = Harness::new(Config::default());
     let c = h.connect();
+    h.disk.fail_next = 1;
     assert_eq!(
         h.call(c, &["SHUTDOWN", "SAVE"]),
         err("ERR Errors trying to SHUTDOWN. Check logs.")
