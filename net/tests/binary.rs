@@ -82,7 +82,7 @@ fn serves_from_file_and_flags_and_exits_cleanly_on_sigterm() {
     // The flag wins over the file's port: 0 picks a free one.
     let mut child = Command::new(BIN)
         .arg(&conf)
-        .args(["--port", "0", "--loglevel", "notice"])
+        .args(["--port", "0", "--loglevel", "notice", "--save", ""])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -159,11 +159,10 @@ impl LoadJob {
             Item::SelectDb(n) if n >= srv.dbs.len() as u64 => {
                 return Err(too_many_databases(srv.dbs.len()));
             }
-            Item::Function { .. } => super::log(
-                srv,
-                crate::node::LogLevel::Warning,
-                "The RDB file holds a function library: skipped (Keel has no FUNCTION yet)",
-            ),
+            Item::Function { code } => {
+                crate::lua::functions::load_library(srv, &code, true)
+                    .map_err(|e| format!("function library: {e:?}"))?;
+            }
             Item::Entry(entry) => self.insert(srv, entry)?,
             Item::Aux { .. } | Item::SelectDb(_) | Item::ResizeDb { .. } => {}
         }

@@ -66,6 +66,7 @@ impl SnapshotJob {
         let mut writer = RdbWriter::new(WriteOptions::from_config(&srv.config, now));
         let used_mem = srv.memory_usage(0).total;
         writer.begin(&standard_aux(now.unix_ms / 1000, used_mem));
+        crate::lua::functions::write_libraries(srv, &mut writer);
         let dir = srv.config.dir.clone();
         let temp_path = super::path_in(&dir, TEMP_FILE_NAME);
         let final_path = super::path_in(&dir, &srv.config.dbfilename);

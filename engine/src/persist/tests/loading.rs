@@ -154,3 +154,23 @@ fn shutdown_while_loading_does_not_save_over_the_file() {
         "the file is untouched"
     );
 }
+
+#[test]
+fn function_libraries_survive_save_and_restart() {
+    let lib = "#!lua name=keep\nredis.register_function('keep_get', function(keys) return redis.call('GET', keys[1]) end)";
+    let mut h = Harness::new(config_with_saves(&[]));
+    let c = h.connect();
+    h.call(c, &["SET", "k", "v"]);
+    assert_eq!(
+        h.call(c, &["FUNCTION", "LOAD", lib]),
+        Frame::Bulk("keep".into())
+    );
+    h.call(c, &["SAVE"]);
+    h.restart(config_with_saves(&[]));
+    h.advance(0);
+    let c = h.connect();
+    assert_eq!(
+        h.call(c, &["FCALL", "keep_get", "1", "k"]),
+        Frame::Bulk("v".into())
+    );
+}
