@@ -217,3 +217,26 @@ fn show(outcome: &Outcome) -> String {
         text
     }
 }
+
+/// Keel and a real `redis-server` to compare, or None when redis-server is
+/// not installed (then [`crate::tools::require_tool`]'s rule applies: a
+/// printed notice locally, a failure under CI).
+pub fn servers(test: &str) -> Option<(crate::KeelServer, crate::RedisServer)> {
+    let binary = crate::tools::require_tool("redis-server", test)?;
+    let redis = crate::RedisServer::start(&binary, &[]).expect("start redis-server");
+    Some((crate::KeelServer::start(), redis))
+}
+
+/// A proptest runner for a differential test: `default_cases` cases, or
+/// as many as `KEEL_DIFF_CASES` says.
+pub fn runner(default_cases: u32, max_shrink_iters: u32) -> proptest::test_runner::TestRunner {
+    let cases = std::env::var("KEEL_DIFF_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default_cases);
+    proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        max_shrink_iters,
+        ..proptest::test_runner::Config::default()
+    })
+}

@@ -52,9 +52,9 @@
 //! "SKIPPED: redis-server not found" on stderr and pass; with CI=true it
 //! fails them.
 
+use keel_tests::differ::servers;
 use keel_tests::differ::Differ;
 use keel_tests::gen::{command_sequence, Cmd};
-use keel_tests::tools::require_tool;
 use keel_tests::{KeelServer, RedisServer, RespConn};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -65,14 +65,6 @@ use std::net::SocketAddr;
 const SEQUENCE_CASES: u32 = 128;
 const MAX_SEQUENCE_LEN: usize = 60;
 const GARBAGE_CASES: u32 = 256;
-
-/// Both servers, or `None` (after the loud SKIPPED line) when redis-server
-/// is missing outside CI.
-fn servers(test: &str) -> Option<(KeelServer, RedisServer)> {
-    let binary = require_tool("redis-server", test)?;
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    Some((KeelServer::start(), redis))
-}
 
 fn runner(cases: u32) -> TestRunner {
     TestRunner::new(Config {

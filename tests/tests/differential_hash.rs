@@ -34,11 +34,10 @@
 //! pass; with CI=true it fails.
 
 use keel_engine::resp::frame::Frame;
-use keel_tests::tools::require_tool;
-use keel_tests::{KeelServer, RedisServer, RespConn};
+use keel_tests::RespConn;
 use proptest::prelude::*;
 use proptest::strategy::Union;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
@@ -640,20 +639,10 @@ fn run_case(
 
 #[test]
 fn hash_sequences_match_redis() {
-    let Some(binary) = require_tool("redis-server", "hash_sequences_match_redis") else {
+    let Some((keel, redis)) = keel_tests::differ::servers("hash_sequences_match_redis") else {
         return;
     };
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    let keel = KeelServer::start();
-    let cases = std::env::var("KEEL_DIFF_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(CASES);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        max_shrink_iters: 2_000,
-        ..Config::default()
-    });
+    let mut runner = keel_tests::differ::runner(CASES, 2_000);
     let strategy = (any::<bool>(), sequence());
     let result = runner.run(&strategy, |(resp3, cmds)| {
         run_case(keel.addr(), redis.addr(), resp3, &cmds)

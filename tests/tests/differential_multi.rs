@@ -22,10 +22,8 @@
 //! redis-server not found" on stderr and pass; with CI=true it fails.
 
 use keel_tests::conn::RespConn;
-use keel_tests::tools::require_tool;
-use keel_tests::{KeelServer, RedisServer};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -245,20 +243,10 @@ fn run_case(
 }
 
 fn differential(test: &str, writes: bool) {
-    let Some(binary) = require_tool("redis-server", test) else {
+    let Some((keel, redis)) = keel_tests::differ::servers(test) else {
         return;
     };
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    let keel = KeelServer::start();
-    let cases = std::env::var("KEEL_DIFF_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(CASES);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        max_shrink_iters: 500,
-        ..Config::default()
-    });
+    let mut runner = keel_tests::differ::runner(CASES, 500);
     let strategy = (
         any::<bool>(),
         prop::collection::vec(transaction(writes), 1..=MAX_TRANSACTIONS),

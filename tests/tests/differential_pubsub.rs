@@ -31,7 +31,7 @@ use keel_engine::resp::frame::Frame;
 use keel_tests::tools::require_tool;
 use keel_tests::{KeelServer, RedisServer, RespConn};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
@@ -324,20 +324,11 @@ fn run_sequence(
 
 #[test]
 fn pubsub_message_sequences_match_redis() {
-    let Some(binary) = require_tool("redis-server", "pubsub_message_sequences_match_redis") else {
+    let Some((keel, redis)) = keel_tests::differ::servers("pubsub_message_sequences_match_redis")
+    else {
         return;
     };
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    let keel = KeelServer::start();
-    let cases = std::env::var("KEEL_DIFF_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(CASES);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        max_shrink_iters: 1_000,
-        ..Config::default()
-    });
+    let mut runner = keel_tests::differ::runner(CASES, 1_000);
     let strategy = (
         any::<bool>(),
         prop::collection::vec(op(), 1..=MAX_SEQUENCE_LEN),

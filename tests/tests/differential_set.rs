@@ -37,11 +37,10 @@
 
 use bytes::BytesMut;
 use keel_engine::resp::frame::{read_frame, Frame};
-use keel_tests::tools::require_tool;
-use keel_tests::{KeelServer, RedisServer, RespConn};
+use keel_tests::RespConn;
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union};
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
@@ -632,20 +631,10 @@ fn drawn(frame: &Frame, set: &BTreeSet<Vec<u8>>, distinct: bool) -> Result<Vec<V
 
 #[test]
 fn set_commands_match_redis() {
-    let Some(binary) = require_tool("redis-server", "set_commands_match_redis") else {
+    let Some((keel, redis)) = keel_tests::differ::servers("set_commands_match_redis") else {
         return;
     };
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    let keel = KeelServer::start();
-    let cases = std::env::var("KEEL_DIFF_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(CASES);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        max_shrink_iters: 2_000,
-        ..Config::default()
-    });
+    let mut runner = keel_tests::differ::runner(CASES, 2_000);
     let strategy = (
         any::<bool>(),
         prop::collection::vec(any_command(), 1..=MAX_SEQUENCE_LEN),

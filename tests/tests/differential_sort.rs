@@ -23,11 +23,10 @@
 
 use keel_tests::differ::Differ;
 use keel_tests::gen::{Check, Cmd};
-use keel_tests::tools::require_tool;
 use keel_tests::{KeelServer, RedisServer};
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union};
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 
 /// Cases of generated sequences. `KEEL_DIFF_CASES=n` runs more.
 const CASES: u32 = 96;
@@ -405,20 +404,10 @@ fn run_case(
 #[test]
 fn sort_sequences_match_redis() {
     let test = "sort_sequences_match_redis";
-    let Some(binary) = require_tool("redis-server", test) else {
+    let Some((keel, redis)) = keel_tests::differ::servers(test) else {
         return;
     };
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    let keel = KeelServer::start();
-    let cases = std::env::var("KEEL_DIFF_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(CASES);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        max_shrink_iters: 2_000,
-        ..Config::default()
-    });
+    let mut runner = keel_tests::differ::runner(CASES, 2_000);
     let result = runner.run(&case(), |(resp3, setup, cmds)| {
         run_case(&keel, &redis, resp3, &setup, &cmds)
     });

@@ -33,11 +33,10 @@
 
 use bytes::BytesMut;
 use keel_engine::resp::frame::{read_frame, Frame};
-use keel_tests::tools::require_tool;
 use keel_tests::{KeelServer, RedisServer, RespConn};
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union};
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use std::collections::BTreeSet;
 
 const CASES: u32 = 96;
@@ -699,20 +698,11 @@ fn start_case(
 
 #[test]
 fn sorted_set_sequences_match_redis() {
-    let Some(binary) = require_tool("redis-server", "sorted_set_sequences_match_redis") else {
+    let Some((keel, redis)) = keel_tests::differ::servers("sorted_set_sequences_match_redis")
+    else {
         return;
     };
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    let keel = KeelServer::start();
-    let cases = std::env::var("KEEL_DIFF_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(CASES);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        max_shrink_iters: 2_000,
-        ..Config::default()
-    });
+    let mut runner = keel_tests::differ::runner(CASES, 2_000);
     let result = runner.run(&case(), |(limits, resp3, cmds)| {
         let mut pair = start_case(&keel, &redis, limits, resp3).map_err(TestCaseError::fail)?;
         for cmd in &cmds {
