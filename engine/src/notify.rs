@@ -226,6 +226,11 @@ pub fn key_missed(srv: &mut crate::pubsub::PubSub, config: &Config, db: usize, k
 pub fn sync_key_logs(srv: &mut Server) {
     let log_expired = srv.effects.is_recording() || enabled(srv, class::EXPIRED);
     let log_created = enabled(srv, class::NEW);
+    let wanted = (log_expired, log_created);
+    if srv.key_logs == wanted {
+        return;
+    }
+    srv.key_logs = wanted;
     for db in &mut srv.dbs {
         db.log_expired(log_expired);
         db.log_created(log_created);

@@ -193,6 +193,9 @@ pub struct Server {
     pub outputs: VecDeque<Output>,
     /// Disk requests in flight (snapshots, the append-only log).
     pub disk: crate::disk::DiskQueue,
+    /// Whether the databases log expired and created keys (see
+    /// [`crate::notify::sync_key_logs`]): checked per command, changed rarely.
+    pub key_logs: (bool, bool),
     /// Expired keys whose DEL is in the effects and whose `expired` event
     /// is not published yet (see [`Server::stage_expired`]).
     expired_staged: Vec<(usize, bytes::Bytes)>,
@@ -255,6 +258,7 @@ impl Server {
             dirty: 0,
             outputs: VecDeque::new(),
             disk: crate::disk::DiskQueue::default(),
+            key_logs: (false, false),
             expired_staged: Vec::new(),
             effects: crate::effects::Effects::default(),
             lazyfree: Vec::new(),
@@ -314,6 +318,9 @@ impl Server {
     /// Called before a command adds an effect of its own, so deletions
     /// come first, as in Redis.
     pub fn stage_expired(&mut self) {
+        if !self.key_logs.0 {
+            return;
+        }
         for (index, db) in self.dbs.iter_mut().enumerate() {
             for key in db.take_expired_log() {
                 if self.effects.is_recording() {
