@@ -198,6 +198,16 @@ pub struct RunResult {
     pub ended_ms: u64,
 }
 
+/// One line per check: `ok` or `FAIL`, its name and what it found.
+pub fn findings_report(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let mark = if f.ok { "ok  " } else { "FAIL" };
+        let _ = writeln!(out, "  {mark} {}: {}", f.check, f.detail);
+    }
+    out
+}
+
 impl RunResult {
     pub fn passed(&self) -> bool {
         self.findings.iter().all(|f| f.ok)
@@ -205,11 +215,7 @@ impl RunResult {
 
     /// One line per check, and the verdict.
     pub fn report(&self) -> String {
-        let mut out = String::new();
-        for f in &self.findings {
-            let mark = if f.ok { "ok  " } else { "FAIL" };
-            let _ = writeln!(out, "  {mark} {}: {}", f.check, f.detail);
-        }
+        let mut out = findings_report(&self.findings);
         let (ok, fail, info) = count_completions(&self.history);
         let _ = writeln!(
             out,

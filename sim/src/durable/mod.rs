@@ -233,11 +233,7 @@ impl DurableRun {
     }
 
     pub fn report(&self) -> String {
-        let mut out = String::new();
-        for f in &self.findings {
-            let mark = if f.ok { "ok  " } else { "FAIL" };
-            let _ = writeln!(out, "  {mark} {}: {}", f.check, f.detail);
-        }
+        let mut out = crate::runner::findings_report(&self.findings);
         let _ = writeln!(
             out,
             "  {} audit(s), {} exit(s), {} ms of virtual time",
