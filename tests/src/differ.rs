@@ -240,3 +240,50 @@ pub fn runner(default_cases: u32, max_shrink_iters: u32) -> proptest::test_runne
         ..proptest::test_runner::Config::default()
     })
 }
+
+/// A named case of a corpus: command lines run in order on one connection
+/// to each server.
+pub type CorpusCase = (&'static str, &'static [&'static [&'static str]]);
+
+/// Runs every case of `corpus` on Keel and a real `redis-server`, in RESP2
+/// and in RESP3, each case on fresh connections after the `reset` command
+/// lines, replies compared exactly; panics listing every difference. Does
+/// nothing (after [`servers`]' notice) when redis-server is missing.
+pub fn check_corpus(test: &str, corpus: &[CorpusCase], reset: &[&[&str]]) {
+    let Some((keel, redis)) = servers(test) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for resp3 in [false, true] {
+        for (name, commands) in corpus {
+            let mut differ = match Differ::start(keel.addr(), redis.addr(), resp3) {
+                Ok(d) => d,
+                Err(e) => {
+                    failures.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
+            for args in reset.iter().chain(commands.iter()) {
+                if let Err(e) = differ.run(&exact(args)) {
+                    failures.push(format!("[{name}, resp3={resp3}] {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// A command line whose replies must match exactly.
+fn exact(args: &[&str]) -> Cmd {
+    Cmd {
+        args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        check: Check::Exact,
+        fresh_clock: false,
+    }
+}

@@ -10,13 +10,8 @@
 //! Outside CI a missing `redis-server` makes the test print "SKIPPED:
 //! redis-server not found" on stderr and pass; with CI=true it fails.
 
-use keel_tests::differ::Differ;
-use keel_tests::gen::{Check, Cmd};
-use keel_tests::tools::require_tool;
-use keel_tests::{KeelServer, RedisServer};
-
 /// One case: a name and the commands sent, in order, on one connection.
-type Case = (&'static str, &'static [&'static [&'static str]]);
+type Case = keel_tests::differ::CorpusCase;
 
 const LOCK: &str =
     "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end return 0";
@@ -569,48 +564,7 @@ const CORPUS: &[Case] = &[
     ]),
 ];
 
-fn cmd(args: &[&str]) -> Cmd {
-    Cmd {
-        args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        check: Check::Exact,
-        fresh_clock: false,
-    }
-}
-
-/// Runs every case on fresh connections; returns every difference.
-fn run_corpus(keel: &KeelServer, redis: &RedisServer, resp3: bool) -> Vec<String> {
-    let mut failures = Vec::new();
-    for (name, commands) in CORPUS {
-        let mut differ = match Differ::start(keel.addr(), redis.addr(), resp3) {
-            Ok(d) => d,
-            Err(e) => {
-                failures.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        for args in commands.iter() {
-            if let Err(e) = differ.run(&cmd(args)) {
-                failures.push(format!("[{name}, resp3={resp3}] {e}"));
-                break;
-            }
-        }
-    }
-    failures
-}
-
 #[test]
 fn scripts_match_redis() {
-    let Some(binary) = require_tool("redis-server", "scripts_match_redis") else {
-        return;
-    };
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    let keel = KeelServer::start();
-    let mut failures = run_corpus(&keel, &redis, false);
-    failures.extend(run_corpus(&keel, &redis, true));
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    keel_tests::differ::check_corpus("scripts_match_redis", CORPUS, &[]);
 }

@@ -11,8 +11,6 @@
 
 use keel_engine::resp::frame::Frame;
 use keel_tests::conn::RespConn;
-use keel_tests::differ::Differ;
-use keel_tests::gen::{Check, Cmd};
 use keel_tests::tools::require_tool;
 use keel_tests::{KeelServer, RedisServer};
 
@@ -131,7 +129,7 @@ fn dump_payloads_move_between_keel_and_redis_both_ways() {
 }
 
 /// One case: a name and the commands sent, in order, on one connection.
-type Case = (&'static str, &'static [&'static [&'static str]]);
+type Case = keel_tests::differ::CorpusCase;
 
 const CORPUS: &[Case] = &[
     ("counter", &[
@@ -229,48 +227,11 @@ redis.register_function{function_name='ro', callback=function() return redis.cal
     ]),
 ];
 
-fn cmd(args: &[&str]) -> Cmd {
-    Cmd {
-        args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        check: Check::Exact,
-        fresh_clock: false,
-    }
-}
-
-fn run_corpus(keel: &KeelServer, redis: &RedisServer, resp3: bool) -> Vec<String> {
-    let mut failures = Vec::new();
-    for (name, commands) in CORPUS {
-        let mut differ = match Differ::start(keel.addr(), redis.addr(), resp3) {
-            Ok(d) => d,
-            Err(e) => {
-                failures.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        let reset: &[&[&str]] = &[&["FUNCTION", "FLUSH"], &["FLUSHALL"]];
-        for args in reset.iter().chain(commands.iter()) {
-            if let Err(e) = differ.run(&cmd(args)) {
-                failures.push(format!("[{name}, resp3={resp3}] {e}"));
-                break;
-            }
-        }
-    }
-    failures
-}
-
 #[test]
 fn function_libraries_match_redis() {
-    let Some(binary) = require_tool("redis-server", "function_libraries_match_redis") else {
-        return;
-    };
-    let redis = RedisServer::start(&binary, &[]).expect("start redis-server");
-    let keel = KeelServer::start();
-    let mut failures = run_corpus(&keel, &redis, false);
-    failures.extend(run_corpus(&keel, &redis, true));
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
+    keel_tests::differ::check_corpus(
+        "function_libraries_match_redis",
+        CORPUS,
+        &[&["FUNCTION", "FLUSH"], &["FLUSHALL"]],
     );
 }
