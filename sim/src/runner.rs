@@ -198,6 +198,18 @@ pub struct RunResult {
     pub ended_ms: u64,
 }
 
+/// Runs one step of the simulation; true once it has finished, or has
+/// stopped (the stop is recorded as a failed finding).
+pub fn step_sim(sim: &mut turmoil::Sim<'_>, findings: &mut Vec<Finding>) -> bool {
+    match sim.step() {
+        Ok(done) => done,
+        Err(e) => {
+            findings.push(Finding::new("simulation", false, format!("stopped: {e}")));
+            true
+        }
+    }
+}
+
 /// One line per check: `ok` or `FAIL`, its name and what it found.
 pub fn findings_report(findings: &[Finding]) -> String {
     let mut out = String::new();
@@ -388,13 +400,8 @@ fn simulate(scenario: &Scenario) -> RunResult {
                 rec.stop.set(true);
             }
         }
-        match sim.step() {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => {
-                findings.push(Finding::new("simulation", false, format!("stopped: {e}")));
-                break;
-            }
+        if step_sim(&mut sim, &mut findings) {
+            break;
         }
     }
     let ended_ms = nemesis::sim_ms(&sim);

@@ -429,13 +429,8 @@ fn simulate(scenario: &DurableScenario) -> DurableRun {
                 auditing.finish.set(true);
             }
         }
-        match sim.step() {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => {
-                findings.push(Finding::new("simulation", false, format!("stopped: {e}")));
-                break;
-            }
+        if crate::runner::step_sim(&mut sim, &mut findings) {
+            break;
         }
     }
     let ended_ms = nemesis::sim_ms(&sim);
