@@ -1,17 +1,16 @@
 //! Where the driver keeps files: the third seam of the driver, beside the
 //! transport and the clock.
 //!
-//! The core has no persistence yet, so nothing in the driver calls this
-//! today; the trait names the few operations an append-only log and a
-//! snapshot need (append, positioned write, fsync, rename, directory sync,
-//! read, remove, size), so that persistence is written against it and
-//! runs unchanged on real files ([`FsDisk`]) and on turmoil's simulated
+//! The trait names the few operations an append-only log and a snapshot
+//! need (append, positioned write, fsync, rename, directory sync, read,
+//! remove, size), so that persistence is written against it and runs
+//! unchanged on real files ([`FsDisk`]) and on turmoil's simulated
 //! filesystem with a fault layer on top (`keel_sim::fault_disk::SimDisk`).
 //!
 //! Calls are synchronous, as Redis's own `write` and `fsync` are on its
 //! main thread: a simulated path must not use `spawn_blocking` or threads
-//! (turmoil cannot step them), and moving slow fsyncs off the event loop is
-//! a production choice the persistence work makes on top of this trait.
+//! (turmoil cannot step them). The driver performs the fsyncs of one turn
+//! of its event loop together, once per file (see `group_commit`).
 //!
 //! Durability follows POSIX, and the simulation enforces it: data is
 //! durable after [`DiskFile::sync`]; a created, renamed or removed *name*

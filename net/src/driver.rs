@@ -19,6 +19,7 @@
 
 use crate::clock::Clock;
 use crate::disk::{Disk, DiskExecutor, Executor, FsDisk};
+use crate::group_commit;
 use crate::pause::PauseGate;
 use crate::transport::{Accepted, Listener, Transport};
 use bytes::BytesMut;
@@ -117,6 +118,7 @@ impl<T: Transport, C: Clock> Server<T, C> {
         shared.start();
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         tasks.push(tokio::task::spawn_local(timer_task(shared.clone())));
+        tasks.push(tokio::task::spawn_local(disk_task(shared.clone())));
         for listener in self.listeners {
             tasks.push(tokio::task::spawn_local(accept_task(
                 shared.clone(),
@@ -131,6 +133,8 @@ impl<T: Transport, C: Clock> Server<T, C> {
         // A save on SIGTERM that failed leaves the server running.
         shared.stop.wait().await;
         shared.wait_for_connections().await;
+        // Requests queued for the end of the last turn (a final fsync).
+        shared.perform_queued_disk_requests();
         shared.abort_connections();
         for task in tasks {
             task.abort();
@@ -242,6 +246,10 @@ struct Shared<C> {
     pause: PauseGate,
     /// Performs the node's disk requests.
     disk: RefCell<Box<dyn DiskExecutor>>,
+    /// Disk requests waiting for the end of this turn (group commit, see
+    /// [`crate::group_commit`]), and the wake-up of the task that runs them.
+    disk_queue: RefCell<Vec<keel_engine::disk::DiskRequest>>,
+    disk_wake: Notify,
     /// The node's fatal error, once it stopped on one.
     fatal: RefCell<Option<String>>,
     #[cfg(feature = "broken-stale-read")]
@@ -309,6 +317,8 @@ impl<C: Clock> Shared<C> {
             conns_gone: Notify::new(),
             pause: PauseGate::new(),
             disk: RefCell::new(Box::new(Executor::new(FsDisk))),
+            disk_queue: RefCell::new(Vec::new()),
+            disk_wake: Notify::new(),
             fatal: RefCell::new(None),
             #[cfg(feature = "broken-stale-read")]
             stale: broken::StaleReplies::default(),
@@ -435,7 +445,7 @@ impl<C: Clock> Shared<C> {
                     tracing::warn!("User requested shutdown...");
                     self.begin_stop();
                 }
-                Output::Disk(request) => self.perform(node, request),
+                Output::Disk(request) => self.perform_or_queue(node, request),
                 Output::Connect { peer, host, port } => self.start_peer(peer, host, port),
                 Output::Log { level, text } => log(level, &text),
                 Output::Fatal(message) => {
@@ -451,22 +461,50 @@ impl<C: Clock> Shared<C> {
         }
     }
 
-    /// Performs a disk request now, synchronously (as Redis's own writes and
-    /// fsyncs on its main thread), and reports it to the node: requests are
-    /// emitted in order and each is done before the next is polled.
-    fn perform(&self, node: &mut Node, request: keel_engine::disk::DiskRequest) {
+    /// Performs a disk request now, synchronously (as Redis's own writes
+    /// and fsyncs on its main thread), and reports it to the node; a
+    /// `Sync`, and every request after one, waits for the end of the turn
+    /// instead ([`crate::group_commit`]). Requests are performed and
+    /// answered in the order the node emitted them.
+    fn perform_or_queue(&self, node: &mut Node, request: keel_engine::disk::DiskRequest) {
+        let queue_is_empty = self.disk_queue.borrow().is_empty();
+        if group_commit::must_wait(&request, queue_is_empty) {
+            self.disk_queue.borrow_mut().push(request);
+            self.disk_wake.notify_one();
+            return;
+        }
         let result = self.disk.borrow_mut().apply(&request.op);
+        self.report_disk(node, request.id, result);
+    }
+
+    /// Performs the requests queued during this turn, one fsync per file,
+    /// and reports them in order.
+    fn perform_queued_disk_requests(&self) {
+        let batch = std::mem::take(&mut *self.disk_queue.borrow_mut());
+        if batch.is_empty() {
+            return;
+        }
+        let answers = group_commit::perform_batch(&mut **self.disk.borrow_mut(), batch);
+        let mut node = self.node.borrow_mut();
+        for (id, result) in answers {
+            self.report_disk(&mut node, id, result);
+        }
+        self.drain(&mut node, None);
+    }
+
+    fn report_disk(
+        &self,
+        node: &mut Node,
+        id: keel_engine::disk::RequestId,
+        result: keel_engine::disk::DiskResult,
+    ) {
         match &result {
             // A missing file is an answer, not a failure (no snapshot yet).
             Err(e) if e.not_found => {}
-            Err(e) => tracing::warn!("disk request {:?} failed: {e}", request.op),
+            Err(e) => tracing::warn!("disk request {id} failed: {e}"),
             Ok(_) => {}
         }
-        let done = Input::DiskDone {
-            id: request.id,
-            result,
-        };
-        node.handle_input(self.clock.now(), done);
+        node.handle_input(self.clock.now(), Input::DiskDone { id, result });
     }
 
     /// Starts the task of an outbound connection. Its state is registered
@@ -555,6 +593,19 @@ async fn timer_task<C: Clock>(shared: Rc<Shared<C>>) {
                 tokio::task::yield_now().await;
             }
         }
+    }
+}
+
+/// Performs the disk requests queued during a turn (group commit). It is
+/// woken by the first queued request and runs after the tasks that were
+/// already ready, so every client served in this turn shares one fsync.
+/// It does not stop with the server: the last requests (the final fsync
+/// of a SHUTDOWN) are performed before the tasks are aborted.
+async fn disk_task<C: Clock>(shared: Rc<Shared<C>>) {
+    loop {
+        shared.disk_wake.notified().await;
+        shared.pause.pass().await;
+        shared.perform_queued_disk_requests();
     }
 }
 

@@ -30,6 +30,7 @@ pub mod clock;
 pub mod conf;
 pub mod disk;
 mod driver;
+mod group_commit;
 pub mod pause;
 pub mod transport;
 
