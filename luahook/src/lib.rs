@@ -1,0 +1,308 @@
+//! Suspendable Lua 5.1 runs: a function runs as a coroutine that a count
+//! hook yields every `period` VM instructions, so the caller regains
+//! control (Keel's sans-IO core returns to its driver between slices of a
+//! long script) and resumes it later where it stopped.
+//!
+//! Lua 5.1's VM supports yielding from a count hook (`lvm.c` checks "did
+//! hook yield?" after the hook and saves the pc; `ldo.c`'s resume "yielded
+//! inside a hook: just continue its execution"), but mlua 0.10 refuses a
+//! hook's `VmState::Yield` for Lua 5.1, and the rest of the workspace
+//! forbids `unsafe`. This crate is the small unsafe bridge:
+//!
+//! - the hook ([`yield_hook`]) yields only where Lua 5.1 allows it: when no
+//!   C call is open inside the coroutine (`nCcalls <= baseCcalls`; inside
+//!   `pcall`, a metamethod or `table.sort`'s comparator it would raise
+//!   "attempt to yield across metamethod/C-call boundary"), and only the
+//!   coroutine being resumed by [`resume`] (not a coroutine the script
+//!   created itself, which inherits the hook);
+//! - [`resume`] runs one slice and reports how it ended. When the function
+//!   fails, the error *value* is kept as raised (an `{err=...}` table stays
+//!   a table: mlua's own `Thread::resume` turns it into a string), with the
+//!   location of the innermost frame of Lua code, read from the dead
+//!   coroutine's stack (Lua 5.1 does not unwind it after an error).
+//!
+//! The two `lua_State` fields the hook reads are not in the C API: they
+//! are read through [`StateHead`], a `#[repr(C)]` mirror of the start of
+//! Lua 5.1.5's `struct lua_State` (`lstate.h` of the vendored, pinned
+//! sources), checked against the C API on every [`resume`].
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use mlua::{ffi, Lua, MultiValue, Thread, Value};
+use std::cell::Cell;
+use std::ffi::{c_int, c_void, CStr};
+
+/// How one slice of a run ended.
+#[derive(Debug)]
+pub enum Slice {
+    /// The hook yielded: [`resume`] again to go on.
+    Yielded,
+    /// The function called `coroutine.yield` itself, outside any coroutine
+    /// of its own (a script written for a VM where that is an error). The
+    /// coroutine is suspended there; it should not be resumed.
+    ScriptYield,
+    /// The function returned these values.
+    Returned(MultiValue),
+    /// The function raised `error`. The coroutine is dead.
+    Failed {
+        error: Value,
+        location: Option<Location>,
+    },
+}
+
+/// Where an error happened: a chunk name (`@user_script`) and a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub source: String,
+    pub line: i64,
+}
+
+/// The start of Lua 5.1.5's `struct lua_State` (lstate.h), up to the hook
+/// fields. Only read, and only through a pointer to a live `lua_State`,
+/// which is larger.
+#[repr(C)]
+struct StateHead {
+    // CommonHeader: GCObject *next; lu_byte tt; lu_byte marked
+    next: *mut c_void,
+    tt: u8,
+    marked: u8,
+    status: u8,
+    top: *mut c_void,
+    base: *mut c_void,
+    l_g: *mut c_void,
+    ci: *mut c_void,
+    savedpc: *const u32,
+    stack_last: *mut c_void,
+    stack: *mut c_void,
+    end_ci: *mut c_void,
+    base_ci: *mut c_void,
+    stacksize: c_int,
+    size_ci: c_int,
+    /// Number of nested C calls.
+    n_ccalls: u16,
+    /// Nested C calls when the coroutine was resumed.
+    base_ccalls: u16,
+    hookmask: u8,
+    allowhook: u8,
+    basehookcount: c_int,
+    hookcount: c_int,
+}
+
+thread_local! {
+    /// The coroutine [`resume`] is running (the only one the hook yields).
+    static RESUMING: Cell<*mut ffi::lua_State> = const { Cell::new(std::ptr::null_mut()) };
+    /// Set by the hook when it yields, so [`resume`] tells its yields from
+    /// the script's own `coroutine.yield`.
+    static HOOK_YIELDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The count hook: yields the coroutine [`resume`] runs, when Lua allows.
+///
+/// # Safety
+/// Called by Lua with a live `lua_State` (the one whose count ran out).
+unsafe extern "C-unwind" fn yield_hook(state: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    if RESUMING.with(Cell::get) != state {
+        return;
+    }
+    // SAFETY: `state` is a live lua_State (Lua calls the hook with it) and
+    // StateHead mirrors the beginning of its struct; the fields are only read.
+    let head = unsafe { &*state.cast::<StateHead>() };
+    if head.n_ccalls > head.base_ccalls {
+        // A C call (pcall, a metamethod, sort's comparator) is open: a
+        // yield would raise. The script is checked at a later hook.
+        return;
+    }
+    HOOK_YIELDED.with(|y| y.set(true));
+    // SAFETY: `state` is the running coroutine and no C call is open in it
+    // (checked above), so lua_yield only marks it suspended; the VM returns
+    // to lua_resume right after the hook.
+    unsafe { ffi::lua_yield(state, 0) };
+}
+
+/// Codes [`resume`]'s raw part leaves first on the stack.
+const RETURNED: i64 = 0;
+const YIELDED: i64 = 1;
+const SCRIPT_YIELD: i64 = 2;
+const FAILED: i64 = 3;
+
+/// Runs `thread` (a coroutine created with `Lua::create_thread`, new or
+/// yielded by the hook) for one slice: until it returns, fails, or has run
+/// about `period` more VM instructions at a point where it may yield.
+/// Frames of chunk `skip_source` (a runtime's own Lua code) and C frames
+/// are skipped when locating an error.
+pub fn resume(lua: &Lua, thread: &Thread, period: u32, skip_source: &str) -> mlua::Result<Slice> {
+    let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
+    // SAFETY: the closure only uses the Lua C API on the state exec_raw
+    // gives it (whose stack holds `thread`) and on that thread, within
+    // their stack limits (lua_checkstack / luaL_checkstack before pushes).
+    let values: MultiValue =
+        unsafe { lua.exec_raw(thread, |state| resume_raw(state, period, skip_source)) }?;
+    decode(values)
+}
+
+/// The raw part of [`resume`]: leaves on `state`'s stack a code, then the
+/// returned values, or the error value and its location.
+///
+/// # Safety
+/// `state` is a live state whose stack holds exactly one value, a thread.
+unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &str) {
+    // SAFETY: index 1 is the thread exec_raw pushed.
+    let co = unsafe { ffi::lua_tothread(state, 1) };
+    // SAFETY: `state` is live; its only value is no longer needed (the
+    // caller's Thread handle keeps the coroutine alive).
+    unsafe { ffi::lua_settop(state, 0) };
+    if co.is_null() {
+        // SAFETY: room for one value is always there (LUA_MINSTACK).
+        unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
+        return;
+    }
+    // SAFETY: `co` is a live coroutine (kept by the caller's handle).
+    unsafe { ffi::lua_sethook(co, Some(yield_hook), ffi::LUA_MASKCOUNT, period) };
+    // SAFETY: `co` is live; StateHead mirrors the start of its struct.
+    if !unsafe { layout_matches(co, period) } {
+        // SAFETY: room for one value is always there.
+        unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
+        return;
+    }
+    let previous = RESUMING.with(|r| r.replace(co));
+    HOOK_YIELDED.with(|y| y.set(false));
+    // SAFETY: `co` is a new coroutine with its function pushed, or one
+    // suspended by a yield; it is resumed with no arguments.
+    let status = unsafe { ffi::lua_resume_(co, 0) };
+    RESUMING.with(|r| r.set(previous));
+    let by_hook = HOOK_YIELDED.with(|y| y.replace(false));
+    // SAFETY: the helpers only move values between two live states.
+    unsafe {
+        match status {
+            ffi::LUA_YIELD => {
+                ffi::lua_settop(co, 0);
+                let code = if by_hook { YIELDED } else { SCRIPT_YIELD };
+                ffi::lua_pushinteger(state, code as ffi::lua_Integer);
+            }
+            ffi::LUA_OK => {
+                let n = ffi::lua_gettop(co);
+                ffi::luaL_checkstack(state, n.saturating_add(1), std::ptr::null());
+                ffi::lua_pushinteger(state, RETURNED as ffi::lua_Integer);
+                ffi::lua_xmove(co, state, n);
+            }
+            _ => {
+                ffi::luaL_checkstack(state, 4, std::ptr::null());
+                ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer);
+                ffi::lua_xmove(co, state, 1);
+                push_location(co, state, skip_source);
+            }
+        }
+    }
+}
+
+/// Whether the mirror reads back the hook just set through the C API.
+///
+/// # Safety
+/// `co` is a live lua_State.
+unsafe fn layout_matches(co: *mut ffi::lua_State, period: c_int) -> bool {
+    // SAFETY: `co` is live and StateHead mirrors the start of its struct.
+    let head = unsafe { &*co.cast::<StateHead>() };
+    // SAFETY: `co` is live.
+    let (mask, count) = unsafe { (ffi::lua_gethookmask(co), ffi::lua_gethookcount(co)) };
+    c_int::from(head.hookmask) == mask && head.basehookcount == count && count == period
+}
+
+/// Pushes the source and line of the innermost frame of Lua code in the
+/// failed coroutine `co` (skipping C frames, tail-call markers and chunk
+/// `skip_source`), or nothing.
+///
+/// # Safety
+/// `co` is a live coroutine that just failed; `state` has room for 2 values.
+unsafe fn push_location(co: *mut ffi::lua_State, state: *mut ffi::lua_State, skip_source: &str) {
+    for level in 0..64 {
+        // SAFETY: lua_Debug is a plain C struct (integers, pointers, chars):
+        // all zeroes is a valid value.
+        let mut ar: ffi::lua_Debug = unsafe { std::mem::zeroed() };
+        // SAFETY: `co` is live and `ar` is a valid lua_Debug.
+        if unsafe { ffi::lua_getstack(co, level, &mut ar) } == 0 {
+            return;
+        }
+        // SAFETY: `ar` was filled by lua_getstack for this state.
+        if unsafe { ffi::lua_getinfo(co, c"Sl".as_ptr(), &mut ar) } == 0 {
+            continue;
+        }
+        // SAFETY: after lua_getinfo "S", `what` and `source` point to
+        // NUL-terminated strings owned by Lua (alive while `co` is).
+        let (what, source) = unsafe { (c_text(ar.what), c_text(ar.source)) };
+        if what == "C" || what == "tail" || source == skip_source {
+            continue;
+        }
+        // SAFETY: `state` has room (checked by the caller).
+        unsafe {
+            ffi::lua_pushlstring(state, ar.source.cast(), c_len(ar.source));
+            ffi::lua_pushinteger(state, ffi::lua_Integer::from(ar.currentline));
+        }
+        return;
+    }
+}
+
+/// A C string as text ("" for null).
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string.
+unsafe fn c_text(p: *const std::ffi::c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null and NUL-terminated (the caller's contract).
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// The length of a C string (0 for null).
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string.
+unsafe fn c_len(p: *const std::ffi::c_char) -> usize {
+    if p.is_null() {
+        return 0;
+    }
+    // SAFETY: non-null and NUL-terminated (the caller's contract).
+    unsafe { CStr::from_ptr(p) }.to_bytes().len()
+}
+
+/// The [`Slice`] the raw part's stack describes.
+fn decode(values: MultiValue) -> mlua::Result<Slice> {
+    let mut values = values.into_iter();
+    let Some(code) = values.next().as_ref().and_then(integer) else {
+        return Err(internal("no resume status"));
+    };
+    match code {
+        RETURNED => Ok(Slice::Returned(values.collect())),
+        YIELDED => Ok(Slice::Yielded),
+        SCRIPT_YIELD => Ok(Slice::ScriptYield),
+        _ => {
+            let Some(error) = values.next() else {
+                return Err(internal("the Lua state layout is not Lua 5.1.5's"));
+            };
+            let location = match (values.next(), values.next().as_ref().and_then(integer)) {
+                (Some(Value::String(source)), Some(line)) => Some(Location {
+                    source: source.to_string_lossy(),
+                    line,
+                }),
+                _ => None,
+            };
+            Ok(Slice::Failed { error, location })
+        }
+    }
+}
+
+/// A whole number as Lua 5.1 gives it back (its numbers are doubles).
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Integer(n) => Some(*n),
+        Value::Number(n) if n.fract() == 0.0 => Some(*n as i64),
+        _ => None,
+    }
+}
+
+fn internal(what: &str) -> mlua::Error {
+    mlua::Error::RuntimeError(format!("keel-luahook: {what}"))
+}
+
+#[cfg(test)]
+mod tests;
