@@ -39,8 +39,9 @@ pub enum Slice {
     Yielded,
     /// The function called `coroutine.yield` itself, outside any coroutine
     /// of its own (a script written for a VM where that is an error). The
-    /// coroutine is suspended there; it should not be resumed.
-    ScriptYield,
+    /// coroutine is suspended there; it should not be resumed. `location`
+    /// is the script line that yielded.
+    ScriptYield { location: Option<Location> },
     /// The function returned these values.
     Returned(MultiValue),
     /// The function raised `error`. The coroutine is dead.
@@ -171,6 +172,8 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &st
     let status = unsafe { ffi::lua_resume_(co, 0) };
     RESUMING.with(|r| r.set(previous));
     let by_hook = HOOK_YIELDED.with(|y| y.replace(false));
+    // SAFETY: `state` is live; room for the code, an error and a location.
+    unsafe { ffi::luaL_checkstack(state, 4, std::ptr::null()) };
     // SAFETY: the helpers only move values between two live states.
     unsafe {
         match status {
@@ -178,6 +181,9 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &st
                 ffi::lua_settop(co, 0);
                 let code = if by_hook { YIELDED } else { SCRIPT_YIELD };
                 ffi::lua_pushinteger(state, code as ffi::lua_Integer);
+                if !by_hook {
+                    push_location(co, state, skip_source);
+                }
             }
             ffi::LUA_OK => {
                 let n = ffi::lua_gettop(co);
@@ -186,7 +192,6 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &st
                 ffi::lua_xmove(co, state, n);
             }
             _ => {
-                ffi::luaL_checkstack(state, 4, std::ptr::null());
                 ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer);
                 ffi::lua_xmove(co, state, 1);
                 push_location(co, state, skip_source);
@@ -208,11 +213,11 @@ unsafe fn layout_matches(co: *mut ffi::lua_State, period: c_int) -> bool {
 }
 
 /// Pushes the source and line of the innermost frame of Lua code in the
-/// failed coroutine `co` (skipping C frames, tail-call markers and chunk
+/// failed (or script-yielded) coroutine `co` (skipping C frames, tail-call markers and chunk
 /// `skip_source`), or nothing.
 ///
 /// # Safety
-/// `co` is a live coroutine that just failed; `state` has room for 2 values.
+/// `co` is a live coroutine that just stopped; `state` has room for 2 values.
 unsafe fn push_location(co: *mut ffi::lua_State, state: *mut ffi::lua_State, skip_source: &str) {
     for level in 0..64 {
         // SAFETY: lua_Debug is a plain C struct (integers, pointers, chars):
@@ -274,20 +279,27 @@ fn decode(values: MultiValue) -> mlua::Result<Slice> {
     match code {
         RETURNED => Ok(Slice::Returned(values.collect())),
         YIELDED => Ok(Slice::Yielded),
-        SCRIPT_YIELD => Ok(Slice::ScriptYield),
+        SCRIPT_YIELD => Ok(Slice::ScriptYield {
+            location: location(&mut values),
+        }),
         _ => {
             let Some(error) = values.next() else {
                 return Err(internal("the Lua state layout is not Lua 5.1.5's"));
             };
-            let location = match (values.next(), values.next().as_ref().and_then(integer)) {
-                (Some(Value::String(source)), Some(line)) => Some(Location {
-                    source: source.to_string_lossy(),
-                    line,
-                }),
-                _ => None,
-            };
+            let location = location(&mut values);
             Ok(Slice::Failed { error, location })
         }
+    }
+}
+
+/// The source and line [`push_location`] left, if it found them.
+fn location(values: &mut impl Iterator<Item = Value>) -> Option<Location> {
+    match (values.next(), values.next().as_ref().and_then(integer)) {
+        (Some(Value::String(source)), Some(line)) => Some(Location {
+            source: source.to_string_lossy(),
+            line,
+        }),
+        _ => None,
     }
 }
 

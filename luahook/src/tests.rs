@@ -117,12 +117,12 @@ fn a_coroutine_of_the_script_is_not_yielded_by_the_hook() {
 #[test]
 fn the_script_s_own_yield_is_told_apart() {
     let lua = Lua::new();
-    let (slice, yields) = run(
-        &lua,
-        "for i = 1, 50000 do end coroutine.yield(1) return 2",
-        1_000,
-    );
-    assert!(matches!(slice, Slice::ScriptYield), "{slice:?}");
+    let code = "for i = 1, 50000 do end\ncoroutine.yield(1) return 2";
+    let (slice, yields) = run(&lua, code, 1_000);
+    let Slice::ScriptYield { location } = slice else {
+        panic!("{slice:?}")
+    };
+    assert_eq!(location.map(|l| l.line), Some(2));
     assert!(yields > 10);
 }
 
