@@ -29,14 +29,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use mlua::{ffi, Lua, MultiValue, Thread, Value};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void, CStr};
 
 /// How one slice of a run ended.
 #[derive(Debug)]
 pub enum Slice {
-    /// The hook yielded: [`resume`] again to go on.
-    Yielded,
+    /// The hook yielded: [`resume`] again to go on. `at` is where the
+    /// script stands (read in the hook: once suspended, Lua 5.1 reports
+    /// the innermost frame one instruction early).
+    Yielded { at: Option<Location> },
     /// The function called `coroutine.yield` itself, outside any coroutine
     /// of its own (a script written for a VM where that is an error). The
     /// coroutine is suspended there; it should not be resumed. `location`
@@ -95,6 +97,10 @@ thread_local! {
     /// Set by the hook when it yields, so [`resume`] tells its yields from
     /// the script's own `coroutine.yield`.
     static HOOK_YIELDED: Cell<bool> = const { Cell::new(false) };
+    /// Where the hook's last yield stopped the script.
+    static YIELD_AT: RefCell<Option<Location>> = const { RefCell::new(None) };
+    /// The chunk [`resume`] was told to skip when locating.
+    static SKIP: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// The count hook: yields the coroutine [`resume`] runs, when Lua allows.
@@ -113,6 +119,9 @@ unsafe extern "C-unwind" fn yield_hook(state: *mut ffi::lua_State, _ar: *mut ffi
         // yield would raise. The script is checked at a later hook.
         return;
     }
+    // SAFETY: `state` is live (see above).
+    let at = SKIP.with(|skip| unsafe { find_location(state, &skip.borrow()) });
+    YIELD_AT.with(|y| *y.borrow_mut() = at);
     HOOK_YIELDED.with(|y| y.set(true));
     // SAFETY: `state` is the running coroutine and no C call is open in it
     // (checked above), so lua_yield only marks it suspended; the VM returns
@@ -165,6 +174,11 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &st
         unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
         return;
     }
+    SKIP.with(|skip| {
+        if *skip.borrow() != skip_source {
+            *skip.borrow_mut() = skip_source.to_string();
+        }
+    });
     let previous = RESUMING.with(|r| r.replace(co));
     HOOK_YIELDED.with(|y| y.set(false));
     // SAFETY: `co` is a new coroutine with its function pushed, or one
@@ -212,20 +226,36 @@ unsafe fn layout_matches(co: *mut ffi::lua_State, period: c_int) -> bool {
     c_int::from(head.hookmask) == mask && head.basehookcount == count && count == period
 }
 
-/// Pushes the source and line of the innermost frame of Lua code in the
-/// failed (or script-yielded) coroutine `co` (skipping C frames, tail-call markers and chunk
-/// `skip_source`), or nothing.
+/// Pushes the source and line of [`find_location`], or nothing.
 ///
 /// # Safety
-/// `co` is a live coroutine that just stopped; `state` has room for 2 values.
+/// `co` is a live coroutine that stopped (failed or suspended); `state`
+/// has room for 2 values.
 unsafe fn push_location(co: *mut ffi::lua_State, state: *mut ffi::lua_State, skip_source: &str) {
+    // SAFETY: the caller's contract.
+    let Some(at) = (unsafe { find_location(co, skip_source) }) else {
+        return;
+    };
+    // SAFETY: `state` has room (the caller's contract).
+    unsafe {
+        ffi::lua_pushlstring(state, at.source.as_ptr().cast(), at.source.len());
+        ffi::lua_pushinteger(state, at.line as ffi::lua_Integer);
+    }
+}
+
+/// The innermost frame of Lua code in `co`'s stack, skipping C frames,
+/// tail-call markers and chunk `skip_source`.
+///
+/// # Safety
+/// `co` is a live lua_State.
+unsafe fn find_location(co: *mut ffi::lua_State, skip_source: &str) -> Option<Location> {
     for level in 0..64 {
         // SAFETY: lua_Debug is a plain C struct (integers, pointers, chars):
         // all zeroes is a valid value.
         let mut ar: ffi::lua_Debug = unsafe { std::mem::zeroed() };
         // SAFETY: `co` is live and `ar` is a valid lua_Debug.
         if unsafe { ffi::lua_getstack(co, level, &mut ar) } == 0 {
-            return;
+            return None;
         }
         // SAFETY: `ar` was filled by lua_getstack for this state.
         if unsafe { ffi::lua_getinfo(co, c"Sl".as_ptr(), &mut ar) } == 0 {
@@ -237,13 +267,12 @@ unsafe fn push_location(co: *mut ffi::lua_State, state: *mut ffi::lua_State, ski
         if what == "C" || what == "tail" || source == skip_source {
             continue;
         }
-        // SAFETY: `state` has room (checked by the caller).
-        unsafe {
-            ffi::lua_pushlstring(state, ar.source.cast(), c_len(ar.source));
-            ffi::lua_pushinteger(state, ffi::lua_Integer::from(ar.currentline));
-        }
-        return;
+        return Some(Location {
+            source,
+            line: i64::from(ar.currentline),
+        });
     }
+    None
 }
 
 /// A C string as text ("" for null).
@@ -258,18 +287,6 @@ unsafe fn c_text(p: *const std::ffi::c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
-/// The length of a C string (0 for null).
-///
-/// # Safety
-/// `p` is null or points to a NUL-terminated string.
-unsafe fn c_len(p: *const std::ffi::c_char) -> usize {
-    if p.is_null() {
-        return 0;
-    }
-    // SAFETY: non-null and NUL-terminated (the caller's contract).
-    unsafe { CStr::from_ptr(p) }.to_bytes().len()
-}
-
 /// The [`Slice`] the raw part's stack describes.
 fn decode(values: MultiValue) -> mlua::Result<Slice> {
     let mut values = values.into_iter();
@@ -278,22 +295,24 @@ fn decode(values: MultiValue) -> mlua::Result<Slice> {
     };
     match code {
         RETURNED => Ok(Slice::Returned(values.collect())),
-        YIELDED => Ok(Slice::Yielded),
+        YIELDED => Ok(Slice::Yielded {
+            at: YIELD_AT.with(|y| y.borrow_mut().take()),
+        }),
         SCRIPT_YIELD => Ok(Slice::ScriptYield {
-            location: location(&mut values),
+            location: location_of(&mut values),
         }),
         _ => {
             let Some(error) = values.next() else {
                 return Err(internal("the Lua state layout is not Lua 5.1.5's"));
             };
-            let location = location(&mut values);
+            let location = location_of(&mut values);
             Ok(Slice::Failed { error, location })
         }
     }
 }
 
 /// The source and line [`push_location`] left, if it found them.
-fn location(values: &mut impl Iterator<Item = Value>) -> Option<Location> {
+fn location_of(values: &mut impl Iterator<Item = Value>) -> Option<Location> {
     match (values.next(), values.next().as_ref().and_then(integer)) {
         (Some(Value::String(source)), Some(line)) => Some(Location {
             source: source.to_string_lossy(),

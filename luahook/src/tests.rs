@@ -14,7 +14,7 @@ fn run(lua: &Lua, code: &str, period: u32) -> (Slice, usize) {
     let mut yields = 0;
     loop {
         match resume(lua, &thread, period, SKIP).expect("resume") {
-            Slice::Yielded => yields += 1,
+            Slice::Yielded { .. } => yields += 1,
             other => return (other, yields),
         }
     }
@@ -190,7 +190,7 @@ fn a_dropped_suspended_coroutine_is_collected() {
         for _ in 0..3 {
             assert!(matches!(
                 resume(&lua, &thread, 1_000, SKIP).expect("resume"),
-                Slice::Yielded
+                Slice::Yielded { .. }
             ));
         }
     }
@@ -198,4 +198,21 @@ fn a_dropped_suspended_coroutine_is_collected() {
     let before = lua.used_memory();
     lua.gc_collect().expect("gc");
     assert!(lua.used_memory() <= before);
+}
+
+#[test]
+fn a_suspended_coroutine_tells_where_it_stands() {
+    let lua = Lua::new();
+    let func = lua
+        .load("local i = 0\nwhile true do\n  i = i + 1\nend")
+        .set_name("@spin")
+        .into_function()
+        .expect("compiles");
+    let thread = lua.create_thread(func).expect("thread");
+    let Slice::Yielded { at: Some(at) } = resume(&lua, &thread, 1_000, SKIP).expect("resume")
+    else {
+        panic!("a yield with a location")
+    };
+    assert_eq!(at.source, "@spin");
+    assert!((2..=4).contains(&at.line), "inside the loop: {at:?}");
 }
