@@ -129,6 +129,43 @@ unsafe extern "C-unwind" fn yield_hook(state: *mut ffi::lua_State, _ar: *mut ffi
     unsafe { ffi::lua_yield(state, 0) };
 }
 
+/// A C function that calls `slot[1]` with `tag` before its own arguments
+/// and returns what that returns: a permanent function a script may keep
+/// (`local call = redis.call`) that reaches whatever `slot[1]` is at call
+/// time. Being a C function, it leaves the caller's frame on the stack
+/// even when called as `return f(...)` (Lua 5.1 only turns calls of Lua
+/// functions into tail calls), so errors are located at the caller's line.
+pub fn forwarder(lua: &Lua, slot: &mlua::Table, tag: i64) -> mlua::Result<mlua::Function> {
+    // SAFETY: the closure pushes one C closure over the two values
+    // exec_raw pushed (the slot table and the tag), which it consumes.
+    unsafe {
+        lua.exec_raw((slot, tag), |state| {
+            ffi::lua_pushcclosure(state, forward, 2);
+        })
+    }
+}
+
+/// The body of a [`forwarder`]: upvalue 1 is the slot table, 2 the tag.
+///
+/// # Safety
+/// Called by Lua as a C closure made by [`forwarder`].
+unsafe extern "C-unwind" fn forward(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `state` is the calling state; the upvalues are the ones
+    // forwarder set; the stack grows by two values, checked first. An
+    // error raised by the call unwinds through this frame, which owns
+    // nothing to drop.
+    unsafe {
+        let nargs = ffi::lua_gettop(state);
+        ffi::luaL_checkstack(state, 2, std::ptr::null());
+        ffi::lua_rawgeti(state, ffi::lua_upvalueindex(1), 1);
+        ffi::lua_insert(state, 1);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
+        ffi::lua_insert(state, 2);
+        ffi::lua_call(state, nargs + 1, ffi::LUA_MULTRET);
+        ffi::lua_gettop(state)
+    }
+}
+
 /// Codes [`resume`]'s raw part leaves first on the stack.
 const RETURNED: i64 = 0;
 const YIELDED: i64 = 1;

@@ -216,3 +216,47 @@ fn a_suspended_coroutine_tells_where_it_stands() {
     assert_eq!(at.source, "@spin");
     assert!((2..=4).contains(&at.line), "inside the loop: {at:?}");
 }
+
+#[test]
+fn a_forwarder_reaches_the_slot_s_function_of_the_moment() {
+    let lua = Lua::new();
+    let slot = lua.create_table().expect("table");
+    let call = forwarder(&lua, &slot, 7).expect("forwarder");
+    lua.globals().set("call", call).expect("set");
+    let add = lua
+        .create_function(|_, (tag, a, b): (i64, i64, i64)| Ok((tag, a + b)))
+        .expect("function");
+    slot.raw_set(1, add).expect("slot");
+    let (tag, sum): (i64, i64) = lua.load("return call(2, 3)").eval().expect("eval");
+    assert_eq!((tag, sum), (7, 5));
+    let times = lua
+        .create_function(|_, (_tag, a, b): (i64, i64, i64)| Ok(a * b))
+        .expect("function");
+    slot.raw_set(1, times).expect("slot");
+    let product: i64 = lua
+        .load("local c = call return c(2, 3)")
+        .eval()
+        .expect("eval");
+    assert_eq!(product, 6);
+}
+
+#[test]
+fn an_error_through_a_forwarder_is_located_at_the_caller_even_in_a_tail_call() {
+    let lua = Lua::new();
+    let slot = lua.create_table().expect("table");
+    let fail = lua
+        .create_function(|_, _: mlua::MultiValue| {
+            Err::<(), _>(mlua::Error::RuntimeError("no".into()))
+        })
+        .expect("function");
+    slot.raw_set(1, fail).expect("slot");
+    lua.globals()
+        .set("call", forwarder(&lua, &slot, 1).expect("forwarder"))
+        .expect("set");
+    let (slice, _) = run(&lua, "for i = 1, 20000 do end\n\nreturn call('x')", 1_000);
+    let Slice::Failed { error, location } = slice else {
+        panic!("{slice:?}")
+    };
+    assert!(matches!(error, Value::Error(_)), "{error:?}");
+    assert_eq!(location.map(|l| l.line), Some(3));
+}
