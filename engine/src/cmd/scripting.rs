@@ -333,7 +333,7 @@ pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: &PreparedRun, call: &ScriptC
         client: ctx.client.id,
         command: call.args.to_vec(),
         stats_name: String::from_utf8_lossy(&call.args[0]).to_ascii_lowercase(),
-        started_ms: ctx.now().mono_ms,
+        started: ctx.now(),
         dirty_at_start: ctx.srv.dirty,
         read_only: call.read_only,
         wrote: false,
@@ -354,9 +354,10 @@ pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: &PreparedRun, call: &ScriptC
 }
 
 /// One slice of `script`, with its context applied to its client for the
-/// slice (database, no blocking, read-only) and the client's own put back
-/// after it.
+/// slice (database, no blocking, read-only, the time it started at) and
+/// the client's own put back after it.
 fn run_slice(ctx: &mut Ctx, script: &mut RunningScript) -> Step {
+    let now = std::mem::replace(&mut ctx.srv.now, script.started);
     ctx.client.db = script.db;
     ctx.client.deny_blocking = true;
     let was_read_only = std::mem::replace(&mut ctx.srv.scripting.read_only_run, script.read_only);
@@ -368,6 +369,7 @@ fn run_slice(ctx: &mut Ctx, script: &mut RunningScript) -> Step {
         script.run.resume(&mut host)
     };
     ctx.srv.scripting.read_only_run = was_read_only;
+    ctx.srv.now = now;
     script.db = ctx.client.db;
     script.caller.restore(ctx.client);
     step

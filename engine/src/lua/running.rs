@@ -8,6 +8,7 @@
 use super::ScriptRun;
 use crate::client::{Client, ClientId};
 use crate::resp::{Protocol, Reply};
+use crate::time::Now;
 use bytes::Bytes;
 
 /// An EVAL script or a FUNCTION (the errors name the matching KILL).
@@ -72,8 +73,9 @@ pub struct RunningScript {
     pub command: Vec<Bytes>,
     /// Its name in the command statistics (`eval`, `fcall_ro`, ...).
     pub stats_name: String,
-    /// Monotonic time it started at.
-    pub started_ms: u64,
+    /// When it started: the time the script's commands see throughout,
+    /// as in Redis (a key does not expire in the middle of a script).
+    pub started: Now,
     /// The server's dirty counter when it started.
     pub dirty_at_start: u64,
     /// EVAL_RO, FCALL_RO or a `no-writes` script.
@@ -91,7 +93,7 @@ pub struct RunningScript {
 impl RunningScript {
     /// Milliseconds it has run for, at `now_ms`.
     pub fn elapsed_ms(&self, now_ms: u64) -> u64 {
-        now_ms.saturating_sub(self.started_ms)
+        now_ms.saturating_sub(self.started.mono_ms)
     }
 
     /// Whether it ran past the threshold: others now get `-BUSY`.
