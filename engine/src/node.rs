@@ -194,6 +194,9 @@ impl Node {
         if self.srv.shutting_down || self.srv.persist.blocks_commands() {
             return;
         }
+        if self.defer_shutdown_for_script() {
+            return;
+        }
         if crate::persist::shutdown(&mut self.srv, None, false, false, false) {
             self.srv.shutting_down = true;
             self.srv.outputs.push_back(Output::Shutdown);

@@ -171,6 +171,7 @@ const RETURNED: i64 = 0;
 const YIELDED: i64 = 1;
 const SCRIPT_YIELD: i64 = 2;
 const FAILED: i64 = 3;
+const NOT_IDLE: i64 = 4;
 
 /// Runs `thread` (a coroutine created with `Lua::create_thread`, new or
 /// yielded by the hook) for one slice: until it returns, fails, or has run
@@ -184,18 +185,55 @@ pub fn resume(lua: &Lua, thread: &Thread, period: u32, skip_source: &str) -> mlu
     // their stack limits (lua_checkstack / luaL_checkstack before pushes).
     let values: MultiValue =
         unsafe { lua.exec_raw(thread, |state| resume_raw(state, period, skip_source)) }?;
+    decode(values)?.ok_or_else(|| internal("a resume without a start"))
+}
+
+/// Restarts `thread`, a coroutine whose function returned normally, with
+/// `func` from its start (sparing the allocation of a new coroutine per
+/// run, as a coroutine pool does), and runs its first slice as [`resume`]
+/// does. `None`, and nothing changes, when the thread is not in that state
+/// (not started, suspended, or dead after an error).
+pub fn restart(
+    lua: &Lua,
+    thread: &Thread,
+    func: &mlua::Function,
+    period: u32,
+    skip_source: &str,
+) -> mlua::Result<Option<Slice>> {
+    let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
+    // SAFETY: as in `resume`; the function is moved to the thread only
+    // when it is idle (status OK, empty stack: its last function returned).
+    let values: MultiValue = unsafe {
+        lua.exec_raw((thread, func), |state| {
+            resume_raw(state, period, skip_source)
+        })
+    }?;
     decode(values)
 }
 
-/// The raw part of [`resume`]: leaves on `state`'s stack a code, then the
-/// returned values, or the error value and its location.
+/// The raw part of [`resume`] and [`restart`]: leaves on `state`'s stack a
+/// code, then the returned values, or the error value and its location.
 ///
 /// # Safety
-/// `state` is a live state whose stack holds exactly one value, a thread.
+/// `state` is a live state whose stack holds a thread, and for a restart
+/// the function to start it with.
 unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &str) {
-    // SAFETY: index 1 is the thread exec_raw pushed.
-    let co = unsafe { ffi::lua_tothread(state, 1) };
-    // SAFETY: `state` is live; its only value is no longer needed (the
+    // SAFETY: index 1 is the thread exec_raw pushed; index 2, if there, the
+    // function (on top), moved to the thread when it is idle.
+    let co = unsafe {
+        let co = ffi::lua_tothread(state, 1);
+        if ffi::lua_gettop(state) == 2 && !co.is_null() {
+            let idle = ffi::lua_status(co) == ffi::LUA_OK && ffi::lua_gettop(co) == 0;
+            if !idle {
+                ffi::lua_settop(state, 0);
+                ffi::lua_pushinteger(state, NOT_IDLE as ffi::lua_Integer);
+                return;
+            }
+            ffi::lua_xmove(state, co, 1);
+        }
+        co
+    };
+    // SAFETY: `state` is live; its values are no longer needed (the
     // caller's Thread handle keeps the coroutine alive).
     unsafe { ffi::lua_settop(state, 0) };
     if co.is_null() {
@@ -324,28 +362,30 @@ unsafe fn c_text(p: *const std::ffi::c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
-/// The [`Slice`] the raw part's stack describes.
-fn decode(values: MultiValue) -> mlua::Result<Slice> {
+/// The [`Slice`] the raw part's stack describes (None: not idle).
+fn decode(values: MultiValue) -> mlua::Result<Option<Slice>> {
     let mut values = values.into_iter();
     let Some(code) = values.next().as_ref().and_then(integer) else {
         return Err(internal("no resume status"));
     };
-    match code {
-        RETURNED => Ok(Slice::Returned(values.collect())),
-        YIELDED => Ok(Slice::Yielded {
+    let slice = match code {
+        NOT_IDLE => return Ok(None),
+        RETURNED => Slice::Returned(values.collect()),
+        YIELDED => Slice::Yielded {
             at: YIELD_AT.with(|y| y.borrow_mut().take()),
-        }),
-        SCRIPT_YIELD => Ok(Slice::ScriptYield {
+        },
+        SCRIPT_YIELD => Slice::ScriptYield {
             location: location_of(&mut values),
-        }),
+        },
         _ => {
             let Some(error) = values.next() else {
                 return Err(internal("the Lua state layout is not Lua 5.1.5's"));
             };
             let location = location_of(&mut values);
-            Ok(Slice::Failed { error, location })
+            Slice::Failed { error, location }
         }
-    }
+    };
+    Ok(Some(slice))
 }
 
 /// The source and line [`push_location`] left, if it found them.

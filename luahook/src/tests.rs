@@ -260,3 +260,39 @@ fn an_error_through_a_forwarder_is_located_at_the_caller_even_in_a_tail_call() {
     assert!(matches!(error, Value::Error(_)), "{error:?}");
     assert_eq!(location.map(|l| l.line), Some(3));
 }
+
+#[test]
+fn a_coroutine_that_returned_restarts_with_another_function() {
+    let lua = Lua::new();
+    let first = lua
+        .load("for i = 1, 30000 do end return 1")
+        .into_function()
+        .expect("f");
+    let second = lua
+        .load("for i = 1, 30000 do end return 2")
+        .into_function()
+        .expect("g");
+    let thread = lua.create_thread(first.clone()).expect("thread");
+    let restarted = restart(&lua, &thread, &second, 1_000, SKIP).expect("restart");
+    assert!(restarted.is_none(), "not started yet");
+    let finish = |mut slice: Slice| loop {
+        match slice {
+            Slice::Yielded { .. } => slice = resume(&lua, &thread, 1_000, SKIP).expect("resume"),
+            other => return other,
+        }
+    };
+    let last = finish(resume(&lua, &thread, 1_000, SKIP).expect("resume"));
+    assert_eq!(returned_number(&last), 1.0);
+    let first_slice = restart(&lua, &thread, &second, 1_000, SKIP).expect("restart");
+    assert!(
+        matches!(first_slice, Some(Slice::Yielded { .. })),
+        "{first_slice:?}"
+    );
+    let last = finish(first_slice.expect("restarted"));
+    assert_eq!(returned_number(&last), 2.0);
+    let failing = lua.load("error('x')").into_function().expect("h");
+    let failed = restart(&lua, &thread, &failing, 1_000, SKIP).expect("restart");
+    assert!(matches!(failed, Some(Slice::Failed { .. })), "{failed:?}");
+    let dead = restart(&lua, &thread, &first, 1_000, SKIP).expect("restart");
+    assert!(dead.is_none(), "a dead coroutine stays dead");
+}

@@ -248,7 +248,7 @@ fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], ro_command: bool) -> Reply {
         read_only,
         kind: Kind::Function,
     };
-    let reply = run_prepared(ctx, &prepared, &call);
+    let reply = run_prepared(ctx, prepared, &call);
     // The function's writes propagated one by one; the FCALL itself does not.
     ctx.prevent_propagation();
     reply

@@ -270,7 +270,7 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by: By, ro_command: bool) -> Repl
                 read_only,
                 kind: Kind::Eval,
             };
-            run_prepared(ctx, &prepared, &run)
+            run_prepared(ctx, prepared, &run)
         }
         Err(e) => e,
     };
@@ -320,7 +320,7 @@ pub(crate) struct ScriptCall<'a> {
 /// Runs a prepared script or function with the client's context: its
 /// reply, or [`Reply::NoReply`] when it goes on in the background (see
 /// the module documentation).
-pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: &PreparedRun, call: &ScriptCall) -> Reply {
+pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: PreparedRun, call: &ScriptCall) -> Reply {
     let run = match prepared.start(call.keys, call.argv) {
         Ok(run) => run,
         Err(e) => return e,
@@ -331,8 +331,9 @@ pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: &PreparedRun, call: &ScriptC
         run,
         kind: call.kind,
         client: ctx.client.id,
-        command: call.args.to_vec(),
-        stats_name: String::from_utf8_lossy(&call.args[0]).to_ascii_lowercase(),
+        // Filled in when it is suspended (most runs end in their first slice).
+        command: Vec::new(),
+        stats_name: String::new(),
         started: ctx.now(),
         dirty_at_start: ctx.srv.dirty,
         read_only: call.read_only,
@@ -345,6 +346,8 @@ pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: &PreparedRun, call: &ScriptC
         match run_slice(ctx, &mut script) {
             Step::Done(reply) => return reply,
             Step::Yielded if suspendable => {
+                script.command = call.args.to_vec();
+                script.stats_name = String::from_utf8_lossy(&call.args[0]).to_ascii_lowercase();
                 ctx.srv.scripting.running = Some(Box::new(script));
                 return Reply::NoReply;
             }

@@ -65,6 +65,9 @@ pub struct RunState {
     pub repl: u8,
     pub rand: rand48::Rand48,
     pub log: VecDeque<LogLine>,
+    /// A coroutine whose script returned, to run the next one (see
+    /// [`keel_luahook::restart`]).
+    pub spare_thread: Option<mlua::Thread>,
 }
 
 /// What the commands a script calls need to know about it.
@@ -139,6 +142,9 @@ pub struct Scripting {
     /// The script suspended between two slices, if any (the node resumes
     /// it; see [`running`]).
     pub running: Option<Box<running::RunningScript>>,
+    /// SIGTERM came while a script ran: the node stops once it ends, as
+    /// Redis, whose cron (where it acts on the signal) waits for the script.
+    pub shutdown_after_script: bool,
     /// Set by the node around a client's top-level command: a script it
     /// starts may be suspended (not inside EXEC, a replicated stream or an
     /// AOF replay, which must finish at once).
@@ -193,7 +199,7 @@ impl Scripting {
         };
         self.state
             .as_ref()
-            .is_some_and(|s| s.scripts.contains_key(&sha.to_ascii_lowercase()))
+            .is_some_and(|s| s.scripts.contains_key(&*cache_key(sha)))
     }
 
     /// The lines scripts wrote with `redis.log`, oldest first.
@@ -243,17 +249,15 @@ impl Scripting {
     /// The flags of a cached script (by lower- or upper-case sha).
     pub fn flags(&self, sha: &str) -> Option<u32> {
         let state = self.state.as_ref()?;
-        state
-            .scripts
-            .get(&sha.to_ascii_lowercase())
-            .map(|s| s.flags)
+        state.scripts.get(&*cache_key(sha)).map(|s| s.flags)
     }
 
     /// Readies cached script `sha` to run: the handles the run needs, so
     /// the caller may lend the server to the [`Host`] meanwhile.
     pub fn prepare(&mut self, sha: &str) -> Result<PreparedRun, Reply> {
         let state = self.state()?;
-        let Some(script) = state.scripts.get(&sha.to_ascii_lowercase()) else {
+        let sha = cache_key(sha);
+        let Some(script) = state.scripts.get(&*sha) else {
             return Err(Reply::err("NOSCRIPT No matching script. Please use EVAL."));
         };
         Ok(PreparedRun {
@@ -261,9 +265,18 @@ impl Scripting {
             bridge: state.bridge.clone(),
             globals: state.globals.clone(),
             func: script.func.clone(),
-            name: sha.to_ascii_lowercase(),
+            name: sha.into_owned(),
             binder: None,
         })
+    }
+}
+
+/// A sha as the cache keys it: lower case (copied only when it is not).
+fn cache_key(sha: &str) -> std::borrow::Cow<'_, str> {
+    if sha.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(sha.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(sha)
     }
 }
 
@@ -284,25 +297,37 @@ pub struct PreparedRun {
 
 impl PreparedRun {
     /// Starts a run with `keys` and `argv`: a coroutine, not resumed yet.
-    pub fn start(&self, keys: &[Bytes], argv: &[Bytes]) -> Result<ScriptRun, Reply> {
-        let started = self
-            .body(keys, argv)
-            .and_then(|body| self.lua.create_thread(body));
+    pub fn start(self, keys: &[Bytes], argv: &[Bytes]) -> Result<ScriptRun, Reply> {
+        let started = self.body(keys, argv).and_then(|body| self.coroutine(body));
         match started {
-            Ok(thread) => Ok(ScriptRun {
-                lua: self.lua.clone(),
-                bridge: self.bridge.clone(),
+            Ok((thread, restart_with)) => Ok(ScriptRun {
+                lua: self.lua,
+                bridge: self.bridge,
                 thread,
-                name: self.name.clone(),
+                restart_with,
+                name: self.name,
                 at: None,
             }),
             Err(e) => Err(Reply::error(format!("ERR Error running script: {e}"))),
         }
     }
 
+    /// A coroutine to run `body`: the spare one (restarted with `body` by
+    /// the first slice), or a new one.
+    fn coroutine(&self, body: Function) -> mlua::Result<(mlua::Thread, Option<Function>)> {
+        let spare = self
+            .lua
+            .app_data_mut::<RunState>()
+            .and_then(|mut run| run.spare_thread.take());
+        match spare {
+            Some(thread) => Ok((thread, Some(body))),
+            None => Ok((self.lua.create_thread(body)?, None)),
+        }
+    }
+
     /// Runs the script to its end with `keys` and `argv`, calling commands
     /// through `host`.
-    pub fn run(&self, keys: &[Bytes], argv: &[Bytes], host: &mut dyn Host) -> Reply {
+    pub fn run(self, keys: &[Bytes], argv: &[Bytes], host: &mut dyn Host) -> Reply {
         match self.start(keys, argv) {
             Ok(mut run) => run.finish(host),
             Err(e) => e,
@@ -349,6 +374,8 @@ pub struct ScriptRun {
     lua: Lua,
     bridge: Table,
     thread: mlua::Thread,
+    /// The body to restart `thread` with (a spare coroutine) at the first slice.
+    restart_with: Option<Function>,
     name: String,
     /// Where the last slice stopped the script.
     at: Option<keel_luahook::Location>,
@@ -372,11 +399,13 @@ impl ScriptRun {
     /// the script cannot yield), calling commands through `host`.
     pub fn resume(&mut self, host: &mut dyn Host) -> Step {
         let host = RefCell::new(host);
-        let slice = self.lua.scope(|scope| {
+        let restart_with = self.restart_with.take();
+        let (lua, slot, thread) = (&self.lua, &self.bridge, &mut self.thread);
+        let slice = lua.scope(|scope| {
             let bridge = scope.create_function(|lua, args: MultiValue| bridge(lua, &host, args))?;
-            self.bridge.raw_set(1, bridge)?;
-            let slice = keel_luahook::resume(&self.lua, &self.thread, HOOK_PERIOD, PRELUDE_NAME);
-            self.bridge.raw_set(1, Value::Nil)?;
+            slot.raw_set(1, bridge)?;
+            let slice = next_slice(lua, thread, restart_with);
+            slot.raw_set(1, Value::Nil)?;
             slice
         });
         let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
@@ -386,6 +415,7 @@ impl ScriptRun {
                 return Step::Yielded;
             }
             Ok(Slice::Returned(values)) => {
+                self.spare_coroutine();
                 convert::lua_to_reply(values.front().unwrap_or(&Value::Nil), resp3)
             }
             Ok(Slice::Failed { error, location }) => {
@@ -403,6 +433,15 @@ impl ScriptRun {
             ),
         };
         Step::Done(reply)
+    }
+
+    /// Keeps the coroutine, whose script returned, for the next run.
+    fn spare_coroutine(&self) {
+        if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
+            if run.spare_thread.is_none() {
+                run.spare_thread = Some(self.thread.clone());
+            }
+        }
     }
 
     /// Resumes the run until it ends (where it may not be suspended).
@@ -426,6 +465,22 @@ impl ScriptRun {
 }
 
 const REPL_ALL: u8 = 3;
+
+/// Resumes `thread`, or first restarts it with `restart_with` (a spare
+/// coroutine; a new one if it cannot be restarted).
+fn next_slice(
+    lua: &Lua,
+    thread: &mut mlua::Thread,
+    restart_with: Option<Function>,
+) -> mlua::Result<Slice> {
+    if let Some(body) = restart_with {
+        if let Some(slice) = keel_luahook::restart(lua, thread, &body, HOOK_PERIOD, PRELUDE_NAME)? {
+            return Ok(slice);
+        }
+        *thread = lua.create_thread(body)?;
+    }
+    keel_luahook::resume(lua, thread, HOOK_PERIOD, PRELUDE_NAME)
+}
 
 /// `<err> script: <name>, on <source>:<line>.`
 fn located_error(text: &str, name: &str, at: Option<&keel_luahook::Location>) -> Reply {

@@ -83,6 +83,14 @@ impl Node {
         Some((reply, Outcome::Rejected(full_name.to_string())))
     }
 
+    /// SIGTERM while a script runs waits for its end (see
+    /// [`crate::lua::Scripting::shutdown_after_script`]). Whether it waits.
+    pub(super) fn defer_shutdown_for_script(&mut self) -> bool {
+        let running = self.is_running_script();
+        self.srv.scripting.shutdown_after_script |= running;
+        running
+    }
+
     /// The deadline [`Node::poll_timeout`] gives while a script runs: now.
     pub(super) fn script_deadline(&self) -> Option<u64> {
         (self.is_running_script() && !self.srv.shutting_down).then_some(self.srv.now.mono_ms)
@@ -126,43 +134,50 @@ impl Node {
             laddr: String::new(),
             fd: -1,
         };
-        let mut client = Client::new(id, info, self.srv.now.mono_ms, true);
-        client.reply_mode = ReplyMode::Off;
-        client
+        Client::new(id, info, self.srv.now.mono_ms, true)
     }
 
     /// The script ended: what [`Node::execute`] left for its end (the
     /// unit, the statistics, the reply), then the caller's pipelined input
-    /// and everybody else's.
+    /// and everybody else's; a SIGTERM that came meanwhile takes effect.
     fn script_ended(&mut self, mut client: Client, done: Finished, gone: bool) {
         let Finished { reply, script } = done;
         let others_before = self.clients.len();
         self.srv.effects.end_unit();
         self.fan_out_effects(Some(client.id));
         self.count(&reply, &Outcome::Ran(script.stats_name.clone()));
-        if gone {
-            self.serve_waiting();
-            return;
-        }
-        if client.replies_enabled() {
-            encode(&reply, client.protocol, &mut client.out);
-        }
-        if client.reply_mode == ReplyMode::Skipping {
-            client.reply_mode = ReplyMode::On;
-        }
-        let limits = &self.srv.config.client_output_buffer_limit;
-        if obuf::over_limit(&mut client, limits, self.srv.now.mono_ms) {
-            client.killed = true;
-        }
         if self.srv.dirty > script.dirty_at_start {
             if let Some(spec) = self.srv.table.lookup(&script.command[0]) {
                 self.signal_written_keys(spec, &script.command);
             }
         }
+        if !gone {
+            self.answer_script_caller(&mut client, &reply);
+        }
         self.after_command(&mut client, others_before);
-        self.process(&mut client);
-        self.finish(client);
+        if !gone {
+            self.process(&mut client);
+            self.finish(client);
+        }
         self.serve_waiting();
+        if std::mem::take(&mut self.srv.scripting.shutdown_after_script) {
+            self.request_shutdown(self.srv.now);
+        }
+    }
+
+    /// The script's reply to its caller, as [`Node::execute`] would have
+    /// written it.
+    fn answer_script_caller(&mut self, client: &mut Client, reply: &Reply) {
+        if client.replies_enabled() {
+            encode(reply, client.protocol, &mut client.out);
+        }
+        if client.reply_mode == ReplyMode::Skipping {
+            client.reply_mode = ReplyMode::On;
+        }
+        let limits = &self.srv.config.client_output_buffer_limit;
+        if obuf::over_limit(client, limits, self.srv.now.mono_ms) {
+            client.killed = true;
+        }
     }
 }
 

@@ -425,3 +425,22 @@ fn the_threshold_is_a_config_parameter_with_its_old_name() {
         err("ERR CONFIG SET failed (possibly related to argument 'busy-reply-threshold') - argument must be between 0 and 9223372036854775807 inclusive")
     );
 }
+
+#[test]
+fn sigterm_during_a_script_stops_the_node_once_it_ends() {
+    let (mut h, a, _) = setup();
+    h.send(
+        a,
+        &[
+            "EVAL",
+            "for i = 1, 3000000 do end redis.call('set', 'k', 'v') return 1",
+            "0",
+        ],
+    );
+    h.advance(20);
+    h.sigterm();
+    assert!(!h.shutdown, "not in the middle of the script");
+    h.advance(2000);
+    assert_eq!(h.read(a), Some(Frame::Int(1)));
+    assert!(h.shutdown, "once it ended");
+}
