@@ -709,7 +709,7 @@ impl Node {
         let made_dirty = self.srv.dirty > dirty_before;
         self.srv.effects.command_done(db, args, made_dirty);
         if made_dirty {
-            self.signal_written_keys(spec, args);
+            self.signal_keys_written_by(client, spec, args);
         }
         (reply, Outcome::Ran(full_name))
     }

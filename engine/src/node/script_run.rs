@@ -91,6 +91,30 @@ impl Node {
         running
     }
 
+    /// After a command that made the dataset dirty: signals the keys it
+    /// wrote that somebody waits on. A script (EVAL, FCALL, ...) writes
+    /// keys its arguments need not name: every waited key is signalled, as
+    /// after EXEC; one that goes on signals when it ends (it is atomic).
+    pub(super) fn signal_keys_written_by(
+        &mut self,
+        client: &Client,
+        spec: &CommandSpec,
+        args: &[Bytes],
+    ) {
+        if self.script_suspended_for(client) {
+            return;
+        }
+        if spec.group != "scripting" {
+            self.signal_written_keys(spec, args);
+            return;
+        }
+        // EXEC's spec names no key: the blocking machinery signals every
+        // waited key for it.
+        if let Some(exec) = self.srv.table.lookup(b"exec") {
+            self.signal_written_keys(exec, args);
+        }
+    }
+
     /// The deadline [`Node::poll_timeout`] gives while a script runs: now.
     pub(super) fn script_deadline(&self) -> Option<u64> {
         (self.is_running_script() && !self.srv.shutting_down).then_some(self.srv.now.mono_ms)
@@ -148,7 +172,7 @@ impl Node {
         self.count(&reply, &Outcome::Ran(script.stats_name.clone()));
         if self.srv.dirty > script.dirty_at_start {
             if let Some(spec) = self.srv.table.lookup(&script.command[0]) {
-                self.signal_written_keys(spec, &script.command);
+                self.signal_keys_written_by(&client, spec, &script.command);
             }
         }
         if !gone {

@@ -444,3 +444,39 @@ fn sigterm_during_a_script_stops_the_node_once_it_ends() {
     assert_eq!(h.read(a), Some(Frame::Int(1)));
     assert!(h.shutdown, "once it ended");
 }
+
+#[test]
+fn a_client_blocked_on_a_key_the_script_writes_is_served_after_it() {
+    let (mut h, a, b) = setup();
+    let c = h.connect();
+    h.send(c, &["BLPOP", "list", "0"]);
+    h.send(
+        a,
+        &[
+            "EVAL",
+            "redis.call('lpush', 'list', 'x') for i = 1, 3000000 do end return 1",
+            "0",
+        ],
+    );
+    h.advance(150);
+    assert!(h.node.is_running_script());
+    assert_eq!(
+        h.call(b, &["PING"]),
+        err(BUSY_EVAL),
+        "a command after the threshold"
+    );
+    assert_eq!(h.read(c), None, "not served in the middle of the script");
+    h.advance(2000);
+    assert_eq!(h.read(a), Some(Frame::Int(1)));
+    assert_eq!(h.read(c), Some(Frame::Array(vec![bulk("list"), bulk("x")])));
+}
+
+#[test]
+fn a_short_script_serves_a_client_blocked_on_a_key_it_wrote() {
+    let (mut h, a, _) = setup();
+    let c = h.connect();
+    h.send(c, &["BLPOP", "list", "0"]);
+    let script = "redis.call('lpush', 'list', 'x') return 1";
+    assert_eq!(h.call(a, &["EVAL", script, "0"]), Frame::Int(1));
+    assert_eq!(h.read(c), Some(Frame::Array(vec![bulk("list"), bulk("x")])));
+}
