@@ -14,6 +14,7 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 
 mod blocking;
+mod script_run;
 
 /// An event from the outside world.
 #[derive(Debug)]
@@ -193,6 +194,9 @@ impl Node {
         if self.srv.shutting_down || self.srv.persist.blocks_commands() {
             return;
         }
+        if self.defer_shutdown_for_script() {
+            return;
+        }
         if crate::persist::shutdown(&mut self.srv, None, false, false, false) {
             self.srv.shutting_down = true;
             self.srv.outputs.push_back(Output::Shutdown);
@@ -285,6 +289,9 @@ impl Node {
             crate::aof::load_step(&mut self.srv, &mut self.clients);
             return;
         }
+        if self.step_running_script() {
+            return;
+        }
         match self.srv.paused_until {
             Some(t) if now.mono_ms >= t => self.end_pause(),
             Some(_) => return,
@@ -317,6 +324,9 @@ impl Node {
 
     /// The monotonic time at which [`Node::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
+        if let Some(now) = self.script_deadline() {
+            return Some(now);
+        }
         if crate::aof::load_has_work(&self.srv) {
             return Some(self.srv.now.mono_ms);
         }
@@ -488,6 +498,7 @@ impl Node {
             && !client.killed
             && client.blocked.is_none()
             && !self.srv.repl.is_waiting(client.id)
+            && !self.script_holds_input(client)
         {
             let lim = ParseLimits {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
@@ -582,7 +593,12 @@ impl Node {
         }
         let others_before = self.clients.len();
         self.srv.effects.begin_unit();
+        self.allow_script_suspension(client, true);
         let (reply, outcome) = self.dispatch(client, args);
+        self.allow_script_suspension(client, false);
+        if self.script_suspended_for(client) {
+            return; // answered, counted and its unit closed when it ends
+        }
         let reply = self.refused_in_multi(client, reply, &outcome);
         self.srv.effects.end_unit();
         self.fan_out_effects(Some(client.id));
@@ -671,6 +687,9 @@ impl Node {
         if let Some(reply) = crate::persist::refusal(&self.srv, spec) {
             return (reply, Outcome::Rejected(full_name));
         }
+        if let Some(refused) = self.busy_refusal(client, spec, &full_name, args) {
+            return refused;
+        }
         client.last_cmd.clone_from(&full_name);
         if let Some(done) = self.multi_gate(client, spec, &full_name, args) {
             return done;
@@ -690,7 +709,7 @@ impl Node {
         let made_dirty = self.srv.dirty > dirty_before;
         self.srv.effects.command_done(db, args, made_dirty);
         if made_dirty {
-            self.signal_written_keys(spec, args);
+            self.signal_keys_written_by(client, spec, args);
         }
         (reply, Outcome::Ran(full_name))
     }

@@ -23,7 +23,16 @@ pub struct Harness {
     pub log: Vec<(LogLevel, String)>,
     /// The node's fatal error, if it stopped on one.
     pub fatal: Option<String>,
+    /// Virtual milliseconds each slice of a running script takes (a slice
+    /// is about 100k Lua instructions; 1 ms is close to real time). Set
+    /// it higher to run a script "for seconds" in a few slices.
+    pub slice_ms: u64,
 }
+
+/// Slices [`Harness::call`] runs waiting for a script's reply before it
+/// gives up (the script is endless: use [`Harness::send`] and
+/// [`Harness::advance`] or [`Harness::step_script`]).
+pub const CALL_SLICE_LIMIT: usize = 100_000;
 
 /// Encodes arguments as a RESP multibulk request.
 pub fn request(args: &[&[u8]]) -> Vec<u8> {
@@ -55,6 +64,7 @@ impl Harness {
             disk,
             log: Vec::new(),
             fatal: None,
+            slice_ms: 1,
         }
     }
 
@@ -113,16 +123,38 @@ impl Harness {
     /// whose clock jumped. To let time pass with every cron running at
     /// its own moment, use [`Harness::advance_by_ticks`] or
     /// [`Harness::advance_ticking`].
+    ///
+    /// While a script runs, time passes [`Harness::slice_ms`] per slice
+    /// instead: the script runs until it ends or `ms` have passed, then
+    /// the rest of the jump happens (and the script is left running).
     pub fn advance(&mut self, ms: u64) {
-        self.now.mono_ms += ms;
-        self.now.unix_ms += ms;
+        let end = self.now.mono_ms.saturating_add(ms);
+        while self.node.is_running_script() && self.now.mono_ms < end {
+            let slice = self.slice_ms.max(1).min(end - self.now.mono_ms);
+            self.step_script_by(slice);
+        }
+        let rest = end.saturating_sub(self.now.mono_ms);
+        self.now.mono_ms += rest;
+        self.now.unix_ms += rest;
         while let Some(t) = self.node.poll_timeout() {
-            if t > self.now.mono_ms {
+            if t > self.now.mono_ms || self.node.is_running_script() {
                 break;
             }
             self.node.handle_timeout(self.now);
             self.drain();
         }
+    }
+
+    /// Runs one slice of the running script, [`Harness::slice_ms`] later.
+    pub fn step_script(&mut self) {
+        self.step_script_by(self.slice_ms);
+    }
+
+    fn step_script_by(&mut self, ms: u64) {
+        self.now.mono_ms += ms;
+        self.now.unix_ms += ms;
+        self.node.handle_timeout(self.now);
+        self.drain();
     }
 
     /// Runs the next `n` timers, each at its own time: the clocks move to
@@ -209,11 +241,27 @@ impl Harness {
         read_frame(buf).expect("well-formed reply")
     }
 
-    /// Sends one command and returns its reply.
+    /// Sends one command and returns its reply. A script it starts runs
+    /// slice after slice (see [`Harness::slice_ms`]) until it answers.
     pub fn call(&mut self, client: ClientId, args: &[&str]) -> Frame {
+        self.send(client, args);
+        for _ in 0..CALL_SLICE_LIMIT {
+            if let Some(frame) = self.read(client) {
+                return frame;
+            }
+            if !self.node.is_running_script() {
+                break;
+            }
+            self.step_script();
+        }
+        self.read(client).expect("a reply")
+    }
+
+    /// Sends one command without waiting for its reply (read it later
+    /// with [`Harness::read`]).
+    pub fn send(&mut self, client: ClientId, args: &[&str]) {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         self.send_raw(client, &request(&args));
-        self.read(client).expect("a reply")
     }
 
     pub fn is_closed(&self, client: ClientId) -> bool {

@@ -7,9 +7,10 @@
 //! FCALL itself does not), like EVAL.
 
 use super::flags::*;
-use super::scripting::{parse_numkeys, run_prepared};
+use super::scripting::{parse_numkeys, run_prepared, ScriptCall};
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
 use crate::lua::functions::{RestorePolicy, ENGINE_NAME};
+use crate::lua::running::Kind;
 use crate::lua::script_flags;
 use crate::rdb::writer::{RdbWriter, WriteOptions};
 use crate::rdb::{crc64, opcode, RDB_VERSION};
@@ -240,7 +241,14 @@ fn fcall_generic(ctx: &mut Ctx, args: &[Bytes], ro_command: bool) -> Reply {
     }
     let read_only = ro_command || flags & script_flags::NO_WRITES != 0;
     let (keys, argv) = args[3..].split_at(numkeys);
-    let reply = run_prepared(ctx, &prepared, keys, argv, read_only);
+    let call = ScriptCall {
+        args,
+        keys,
+        argv,
+        read_only,
+        kind: Kind::Function,
+    };
+    let reply = run_prepared(ctx, prepared, &call);
     // The function's writes propagated one by one; the FCALL itself does not.
     ctx.prevent_propagation();
     reply
@@ -374,9 +382,15 @@ fn library_reply(lib: &crate::lua::functions::Library, with_code: bool) -> Reply
     Reply::Map(fields)
 }
 
-/// No function is ever running while a command is served (see
-/// FUNCTION KILL), so `running_script` is null.
+/// FUNCTION STATS: the running function (its name, command and
+/// duration), null when none runs; while an EVAL script runs, the -BUSY
+/// error naming SCRIPT KILL, as Redis.
 fn function_stats(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
+    let running = match ctx.srv.scripting.running.as_deref() {
+        Some(script) if script.kind == Kind::Eval => return Kind::Eval.busy_error(),
+        Some(script) => running_script_reply(script, ctx.now().mono_ms),
+        None => Reply::Null,
+    };
     let registry = &ctx.srv.scripting.functions.registry;
     let engine = Reply::Map(vec![
         (
@@ -389,7 +403,7 @@ fn function_stats(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
         ),
     ]);
     Reply::Map(vec![
-        (text("running_script"), Reply::Null),
+        (text("running_script"), running),
         (
             text("engines"),
             Reply::Map(vec![(text(ENGINE_NAME), engine)]),
@@ -397,10 +411,21 @@ fn function_stats(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
     ])
 }
 
-/// A function runs to its end within the command that called it, so none
-/// is ever in execution when FUNCTION KILL is served.
-fn function_kill(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
-    Reply::err("NOTBUSY No scripts in execution right now.")
+/// FUNCTION STATS's `running_script`: name, command, duration_ms.
+fn running_script_reply(script: &crate::lua::running::RunningScript, now_ms: u64) -> Reply {
+    let command = script.command.iter().cloned().map(Reply::Bulk).collect();
+    let duration = i64::try_from(script.elapsed_ms(now_ms)).unwrap_or(i64::MAX);
+    Reply::Map(vec![
+        (text("name"), text(script.run.name())),
+        (text("command"), Reply::Array(command)),
+        (text("duration_ms"), Reply::Int(duration)),
+    ])
+}
+
+/// FUNCTION KILL: stops the suspended function (see
+/// [`crate::lua::Scripting::request_kill`]).
+fn function_kill(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
+    ctx.srv.scripting.request_kill(Kind::Function)
 }
 
 // ---- FUNCTION DUMP, RESTORE ----

@@ -6,11 +6,23 @@
 //! with the same [`Ctx`], under the checks Redis applies inside scripts.
 //! What the script changes reaches the AOF and replicas as the effects of
 //! those commands; the EVAL itself never propagates.
+//!
+//! A script runs in slices ([`crate::lua::ScriptRun`]). When a client's
+//! top-level command starts one that does not end in its first slice, the
+//! handler leaves it in [`crate::lua::Scripting::running`] and answers
+//! nothing yet; the node resumes it ([`resume_running`]) until it ends,
+//! answering other clients `-BUSY` once `busy-reply-threshold` has passed
+//! (`crate::node::script_run`). Inside EXEC, a replicated stream or an AOF
+//! replay the script runs to its end at once.
 
 use super::flags::*;
 use super::{CommandSpec, Ctx, FindKeys, KeySpec};
-use crate::lua::{script_flags, CallEnv, Host};
+use crate::client::Client;
+use crate::lua::running::{ClientContext, Kind, RunningScript};
+use crate::lua::{script_flags, CallEnv, Host, PreparedRun, Step};
+use crate::node::Clients;
 use crate::resp::{Protocol, Reply};
+use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 
@@ -249,7 +261,19 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by: By, ro_command: bool) -> Repl
     }
     let read_only = ro_command || flags & script_flags::NO_WRITES != 0;
     let (keys, argv) = args[3..].split_at(numkeys);
-    let reply = run_script(ctx, &sha, keys, argv, read_only);
+    let reply = match ctx.srv.scripting.prepare(&sha) {
+        Ok(prepared) => {
+            let run = ScriptCall {
+                args,
+                keys,
+                argv,
+                read_only,
+                kind: Kind::Eval,
+            };
+            run_prepared(ctx, prepared, &run)
+        }
+        Err(e) => e,
+    };
     // The script's writes propagated one by one; the EVAL itself does not.
     ctx.prevent_propagation();
     reply
@@ -283,35 +307,115 @@ fn script_sha(ctx: &mut Ctx, arg: &[u8], by: By) -> Result<String, Reply> {
     }
 }
 
-/// Runs a cached script with the client's context; what the script may
-/// change of the client (database, protocol) is restored after.
-fn run_script(ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], read_only: bool) -> Reply {
-    match ctx.srv.scripting.prepare(sha) {
-        Ok(prepared) => run_prepared(ctx, &prepared, keys, argv, read_only),
-        Err(e) => e,
+/// A script or function to run, from the command that asks for it.
+pub(crate) struct ScriptCall<'a> {
+    /// The command as sent (EVAL ..., FCALL ...).
+    pub args: &'a [Bytes],
+    pub keys: &'a [Bytes],
+    pub argv: &'a [Bytes],
+    pub read_only: bool,
+    pub kind: Kind,
+}
+
+/// Runs a prepared script or function with the client's context: its
+/// reply, or [`Reply::NoReply`] when it goes on in the background (see
+/// the module documentation).
+pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: PreparedRun, call: &ScriptCall) -> Reply {
+    let run = match prepared.start(call.keys, call.argv) {
+        Ok(run) => run,
+        Err(e) => return e,
+    };
+    let suspendable =
+        std::mem::take(&mut ctx.srv.scripting.may_suspend) && !ctx.client.deny_blocking;
+    let mut script = RunningScript {
+        run,
+        kind: call.kind,
+        client: ctx.client.id,
+        // Filled in when it is suspended (most runs end in their first slice).
+        command: Vec::new(),
+        stats_name: String::new(),
+        started: ctx.now(),
+        dirty_at_start: ctx.srv.dirty,
+        read_only: call.read_only,
+        wrote: false,
+        kill_requested: false,
+        caller: ClientContext::of(ctx.client),
+        db: ctx.client.db,
+    };
+    loop {
+        match run_slice(ctx, &mut script) {
+            Step::Done(reply) => return reply,
+            Step::Yielded if suspendable => {
+                script.command = call.args.to_vec();
+                script.stats_name = String::from_utf8_lossy(&call.args[0]).to_ascii_lowercase();
+                ctx.srv.scripting.running = Some(Box::new(script));
+                return Reply::NoReply;
+            }
+            Step::Yielded => {}
+        }
     }
 }
 
-/// Runs a prepared script or function with the client's context.
-pub(crate) fn run_prepared(
-    ctx: &mut Ctx,
-    prepared: &crate::lua::PreparedRun,
-    keys: &[Bytes],
-    argv: &[Bytes],
-    read_only: bool,
-) -> Reply {
-    let saved = (ctx.client.db, ctx.client.protocol, ctx.client.deny_blocking);
+/// One slice of `script`, with its context applied to its client for the
+/// slice (database, no blocking, read-only, the time it started at) and
+/// the client's own put back after it.
+fn run_slice(ctx: &mut Ctx, script: &mut RunningScript) -> Step {
+    let now = std::mem::replace(&mut ctx.srv.now, script.started);
+    ctx.client.db = script.db;
     ctx.client.deny_blocking = true;
-    let was_read_only = std::mem::replace(&mut ctx.srv.scripting.read_only_run, read_only);
-    let reply = prepared.run(keys, argv, &mut ScriptHost { ctx });
+    let was_read_only = std::mem::replace(&mut ctx.srv.scripting.read_only_run, script.read_only);
+    let step = {
+        let mut host = ScriptHost {
+            ctx,
+            wrote: &mut script.wrote,
+        };
+        script.run.resume(&mut host)
+    };
     ctx.srv.scripting.read_only_run = was_read_only;
-    (ctx.client.db, ctx.client.protocol, ctx.client.deny_blocking) = saved;
-    reply
+    ctx.srv.now = now;
+    script.db = ctx.client.db;
+    script.caller.restore(ctx.client);
+    step
+}
+
+/// How a suspended script ended.
+pub struct Finished {
+    pub reply: Reply,
+    pub script: Box<RunningScript>,
+}
+
+/// Runs the next slice of the suspended script, as `client` (its caller,
+/// or a stand-in when the caller is gone); a kill requested meanwhile
+/// ends it instead. What it ended with, when it ended.
+pub fn resume_running(
+    srv: &mut Server,
+    client: &mut Client,
+    others: &mut Clients,
+) -> Option<Finished> {
+    let mut script = srv.scripting.running.take()?;
+    if script.kill_requested {
+        let reply = script.run.killed_reply();
+        return Some(Finished { reply, script });
+    }
+    let mut ctx = Ctx {
+        srv,
+        client,
+        others,
+    };
+    match run_slice(&mut ctx, &mut script) {
+        Step::Done(reply) => Some(Finished { reply, script }),
+        Step::Yielded => {
+            ctx.srv.scripting.running = Some(script);
+            None
+        }
+    }
 }
 
 /// Runs the commands of a script for the Lua runtime.
 struct ScriptHost<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
+    /// Set once the script ran a write command.
+    wrote: &'c mut bool,
 }
 
 impl Host for ScriptHost<'_, '_> {
@@ -322,7 +426,7 @@ impl Host for ScriptHost<'_, '_> {
             Protocol::Resp2
         };
         let propagate = env.repl != 0;
-        call_command_with(self.ctx, args, propagate)
+        call_command_with(self.ctx, args, propagate, self.wrote)
     }
 
     fn command_exists(&self, args: &[Bytes]) -> bool {
@@ -349,10 +453,12 @@ fn lookup(ctx: &Ctx, args: &[Bytes]) -> Option<(&'static CommandSpec, String)> {
 /// refused in scripts, writes from a read-only script), runs the handler
 /// with the same context, and records its statistics and its effect.
 pub fn call_command(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    call_command_with(ctx, args, true)
+    call_command_with(ctx, args, true, &mut false)
 }
 
-fn call_command_with(ctx: &mut Ctx, args: &[Bytes], propagate: bool) -> Reply {
+/// [`call_command`]: `propagate` false for `redis.set_repl(REPL_NONE)`;
+/// `wrote` is set when a write command runs.
+fn call_command_with(ctx: &mut Ctx, args: &[Bytes], propagate: bool, wrote: &mut bool) -> Reply {
     let Some((spec, full_name)) = lookup(ctx, args) else {
         return Reply::err("ERR Unknown Redis command called from script");
     };
@@ -362,8 +468,11 @@ fn call_command_with(ctx: &mut Ctx, args: &[Bytes], propagate: bool) -> Reply {
     if spec.has(NOSCRIPT) {
         return Reply::err("ERR This Redis command is not allowed from script");
     }
-    if spec.has(WRITE) && ctx.srv.scripting.read_only_run {
-        return Reply::err("ERR Write commands are not allowed from read-only scripts.");
+    if spec.has(WRITE) {
+        if ctx.srv.scripting.read_only_run {
+            return Reply::err("ERR Write commands are not allowed from read-only scripts.");
+        }
+        *wrote = true;
     }
     let handler = spec.handler.expect("checked above");
     let (db, dirty_before) = (ctx.client.db, ctx.srv.dirty);
@@ -420,10 +529,10 @@ fn script_flush(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     Reply::OK
 }
 
-/// No script is ever running while a command is served (long-running
-/// scripts are not interruptible yet).
-fn script_kill(_ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
-    Reply::err("NOTBUSY No scripts in execution right now.")
+/// SCRIPT KILL: stops the suspended EVAL script (see
+/// [`crate::lua::Scripting::request_kill`]).
+fn script_kill(ctx: &mut Ctx, _args: &[Bytes]) -> Reply {
+    ctx.srv.scripting.request_kill(Kind::Eval)
 }
 
 /// SCRIPT DEBUG: NO is what every script runs with; the Lua debugger

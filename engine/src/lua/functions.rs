@@ -13,9 +13,13 @@
 //! RESTORE builds a new registry from a payload and joins it to the current
 //! one under its policy, all or nothing.
 
-use super::{args, new_state, raise, script_flags, PreparedRun, RunState, State, PRELUDE_NAME};
+use super::{
+    args, error_text, new_state, raise, script_flags, PreparedRun, RunState, State, HOOK_PERIOD,
+    PRELUDE_NAME,
+};
 use crate::resp::Reply;
 use bytes::Bytes;
+use keel_luahook::Slice;
 use mlua::{ChunkMode, Function, Lua, MultiValue, Table, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -335,10 +339,8 @@ impl Functions {
         let base = &state.base;
         let run = PreparedRun {
             lua: base.lua.clone(),
-            redis: base.redis.clone(),
+            bridge: base.bridge.clone(),
             globals: base.globals.clone(),
-            xpcall: base.xpcall.clone(),
-            handler: base.handler.clone(),
             func: def.callback.clone(),
             name: def.name.clone(),
             binder: Some(state.binder.clone()),
@@ -391,45 +393,40 @@ fn run_load(state: &FnState, chunk: Function) -> Result<BTreeMap<String, Functio
     let set_api = |api: Value| state.lib_meta.raw_set("__index", api);
     let started = set_api(Value::Table(state.load_api.clone()));
     lua.set_app_data(LoadCtx::default());
-    set_load_budget(lua, true);
-    let outcome = started.and_then(|()| {
-        state
-            .base
-            .xpcall
-            .call::<MultiValue>((chunk, state.base.handler.clone()))
-    });
-    set_load_budget(lua, false);
+    let outcome = started.and_then(|()| run_bounded(lua, chunk));
     let collected = lua.remove_app_data::<LoadCtx>().unwrap_or_default();
     let restored = set_api(Value::Table(state.base.env.clone()));
-    let values = outcome
-        .and_then(|v| restored.map(|()| v))
-        .map_err(|e| registering_error(&raise::root_message(&e)))?;
-    match values.front() {
-        Some(Value::Boolean(true)) => Ok(collected.functions),
-        _ => Err(registering_error(&load_error_text(values.get(1)))),
+    let outcome = outcome.and_then(|v| restored.map(|()| v));
+    match outcome {
+        Ok(Ok(())) => Ok(collected.functions),
+        Ok(Err(message)) => Err(registering_error(&message)),
+        Err(e) => Err(registering_error(&raise::root_message(&e))),
     }
 }
 
-/// Bounds load-time code (Redis's FUNCTION LOAD timeout), or lifts it.
-fn set_load_budget(lua: &Lua, on: bool) {
-    if let Some(mut run) = lua.app_data_mut::<RunState>() {
-        run.instructions = 0;
-        run.kill = None;
-        run.budget = on.then_some(LOAD_INSTRUCTION_BUDGET);
-        run.budget_error = on.then(|| "ERR FUNCTION LOAD timeout".to_string());
-    }
-}
-
-/// The `err` of the handler's error table.
-fn load_error_text(err: Option<&Value>) -> String {
-    match err {
-        Some(Value::Table(t)) => t
-            .raw_get::<Value>("err")
-            .ok()
-            .map(|v| super::redis_lib::describe(&v))
-            .unwrap_or_default(),
-        Some(other) => super::redis_lib::describe(other),
-        None => String::new(),
+/// Runs load-time code as a coroutine, slice after slice, for at most
+/// [`LOAD_INSTRUCTION_BUDGET`] instructions (Redis's FUNCTION LOAD
+/// timeout); the load API has no `pcall` nor any C function that calls
+/// back, so the code can always be stopped. `Ok(Err(text))`: it failed.
+fn run_bounded(lua: &Lua, chunk: Function) -> mlua::Result<Result<(), String>> {
+    let thread = lua.create_thread(chunk)?;
+    let mut spent = 0u64;
+    loop {
+        match keel_luahook::resume(lua, &thread, HOOK_PERIOD, PRELUDE_NAME)? {
+            Slice::Returned(_) => return Ok(Ok(())),
+            Slice::Yielded { .. } => {
+                spent = spent.saturating_add(u64::from(HOOK_PERIOD));
+                if spent >= LOAD_INSTRUCTION_BUDGET {
+                    return Ok(Err("ERR FUNCTION LOAD timeout".into()));
+                }
+            }
+            Slice::Failed { error, .. } => return Ok(Err(error_text(error))),
+            Slice::ScriptYield { .. } => {
+                return Ok(Err(
+                    "ERR attempt to yield across metamethod/C-call boundary".into(),
+                ))
+            }
+        }
     }
 }
 

@@ -7,12 +7,16 @@
 //! libraries, Redis's `pcall`, the removed functions); the libraries are
 //! Rust: `redis` ([`redis_lib`]), `cjson`, `cmsgpack`, `bit`, `struct`.
 //!
-//! Long-running scripts: every [`HOOK_PERIOD`] VM instructions a count
-//! hook adds to [`RunState::instructions`] and stops the script with
-//! [`RunState::kill`]'s message once the run's budget
-//! ([`PreparedRun::set_budget`]) is spent or a kill was requested. Nothing sets
-//! a budget yet: the busy-script machinery (`busy-reply-threshold`,
-//! `-BUSY`, SCRIPT KILL of a running script) plugs in there.
+//! Long-running scripts: a run is a Lua coroutine ([`ScriptRun`]) resumed
+//! in slices. Every [`HOOK_PERIOD`] VM instructions a count hook
+//! ([`keel_luahook`]) yields it where Lua 5.1 allows (not inside `pcall`,
+//! a metamethod or a sort comparator: there it goes on to the next hook),
+//! so the node can hand control back to its driver, answer other clients
+//! (`-BUSY` past `busy-reply-threshold`, SCRIPT KILL) and resume it later.
+//! `redis.call`, `redis.pcall` and `redis.acl_check_cmd` are permanent
+//! forwarders ([`keel_luahook::forwarder`]) to the bridge function set for
+//! each slice (a scoped function over that slice's [`Host`]), so a script
+//! may keep them in locals across slices.
 
 mod args;
 mod bit;
@@ -24,18 +28,18 @@ mod numfmt;
 mod raise;
 pub mod rand48;
 mod redis_lib;
+pub mod running;
 pub mod sha1;
 mod structlib;
 
 use crate::resp::Reply;
 use bytes::Bytes;
-use mlua::{
-    ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
-};
+use keel_luahook::Slice;
+use mlua::{ChunkMode, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
-/// VM instructions between two runs of the count hook.
+/// VM instructions between two yields of a running script (a slice).
 pub const HOOK_PERIOD: u32 = 100_000;
 
 /// The chunk name of Keel's own Lua code (skipped when locating errors).
@@ -61,14 +65,9 @@ pub struct RunState {
     pub repl: u8,
     pub rand: rand48::Rand48,
     pub log: VecDeque<LogLine>,
-    /// VM instructions run by the current script, counted by the hook.
-    pub instructions: u64,
-    /// Stop the script once `instructions` passes this.
-    pub budget: Option<u64>,
-    /// The error a spent budget stops the script with (a default when None).
-    pub budget_error: Option<String>,
-    /// Stop the script at the next hook, with this error.
-    pub kill: Option<String>,
+    /// A coroutine whose script returned, to run the next one (see
+    /// [`keel_luahook::restart`]).
+    pub spare_thread: Option<mlua::Thread>,
 }
 
 /// What the commands a script calls need to know about it.
@@ -119,15 +118,15 @@ pub struct Script {
 /// The Lua state and what was built in it.
 struct State {
     lua: Lua,
-    /// The real `redis` table, where each run sets `call`, `pcall` and
-    /// `acl_check_cmd` (they reach the run's host).
+    /// The real `redis` table.
     redis: Table,
+    /// `bridge[1]`: the function `redis.call` and its siblings reach the
+    /// running slice's host through (see the module documentation).
+    bridge: Table,
     /// The real globals (where KEYS and ARGV are set).
     globals: Table,
     /// The read-only view of the globals scripts run in.
     env: Table,
-    xpcall: Function,
-    handler: Function,
     scripts: HashMap<String, Script>,
 }
 
@@ -140,6 +139,16 @@ pub struct Scripting {
     log: VecDeque<LogLine>,
     /// The script running now may not write (EVAL_RO, `no-writes`).
     pub read_only_run: bool,
+    /// The script suspended between two slices, if any (the node resumes
+    /// it; see [`running`]).
+    pub running: Option<Box<running::RunningScript>>,
+    /// SIGTERM came while a script ran: the node stops once it ends, as
+    /// Redis, whose cron (where it acts on the signal) waits for the script.
+    pub shutdown_after_script: bool,
+    /// Set by the node around a client's top-level command: a script it
+    /// starts may be suspended (not inside EXEC, a replicated stream or an
+    /// AOF replay, which must finish at once).
+    pub may_suspend: bool,
     /// FUNCTION libraries, in a Lua state of their own.
     pub functions: functions::Functions,
 }
@@ -190,7 +199,7 @@ impl Scripting {
         };
         self.state
             .as_ref()
-            .is_some_and(|s| s.scripts.contains_key(&sha.to_ascii_lowercase()))
+            .is_some_and(|s| s.scripts.contains_key(&*cache_key(sha)))
     }
 
     /// The lines scripts wrote with `redis.log`, oldest first.
@@ -240,29 +249,34 @@ impl Scripting {
     /// The flags of a cached script (by lower- or upper-case sha).
     pub fn flags(&self, sha: &str) -> Option<u32> {
         let state = self.state.as_ref()?;
-        state
-            .scripts
-            .get(&sha.to_ascii_lowercase())
-            .map(|s| s.flags)
+        state.scripts.get(&*cache_key(sha)).map(|s| s.flags)
     }
 
     /// Readies cached script `sha` to run: the handles the run needs, so
     /// the caller may lend the server to the [`Host`] meanwhile.
     pub fn prepare(&mut self, sha: &str) -> Result<PreparedRun, Reply> {
         let state = self.state()?;
-        let Some(script) = state.scripts.get(&sha.to_ascii_lowercase()) else {
+        let sha = cache_key(sha);
+        let Some(script) = state.scripts.get(&*sha) else {
             return Err(Reply::err("NOSCRIPT No matching script. Please use EVAL."));
         };
         Ok(PreparedRun {
             lua: state.lua.clone(),
-            redis: state.redis.clone(),
+            bridge: state.bridge.clone(),
             globals: state.globals.clone(),
-            xpcall: state.xpcall.clone(),
-            handler: state.handler.clone(),
             func: script.func.clone(),
-            name: sha.to_ascii_lowercase(),
+            name: sha.into_owned(),
             binder: None,
         })
+    }
+}
+
+/// A sha as the cache keys it: lower case (copied only when it is not).
+fn cache_key(sha: &str) -> std::borrow::Cow<'_, str> {
+    if sha.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(sha.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(sha)
     }
 }
 
@@ -270,64 +284,59 @@ impl Scripting {
 /// reference-counted) so the host may borrow the server meanwhile.
 pub struct PreparedRun {
     lua: Lua,
-    redis: Table,
+    bridge: Table,
     globals: Table,
-    xpcall: Function,
-    handler: Function,
     func: Function,
     /// What error messages call the script (its sha, or a function's name).
     name: String,
     /// For a function: makes `func(keys, args)` a function of no
-    /// arguments (Lua 5.1's xpcall passes none); EVAL scripts read KEYS
-    /// and ARGV from globals instead.
+    /// arguments (the coroutine's body); EVAL scripts read KEYS and ARGV
+    /// from globals instead.
     binder: Option<Function>,
 }
 
 impl PreparedRun {
-    /// Stops the script once it has run about `instructions` VM
-    /// instructions (checked every [`HOOK_PERIOD`]); `None`: no limit.
-    pub fn set_budget(&self, instructions: Option<u64>) {
-        if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
-            run.budget = instructions;
+    /// Starts a run with `keys` and `argv`: a coroutine, not resumed yet.
+    pub fn start(self, keys: &[Bytes], argv: &[Bytes]) -> Result<ScriptRun, Reply> {
+        let started = self.body(keys, argv).and_then(|body| self.coroutine(body));
+        match started {
+            Ok((thread, restart_with)) => Ok(ScriptRun {
+                lua: self.lua,
+                bridge: self.bridge,
+                thread,
+                restart_with,
+                name: self.name,
+                at: None,
+            }),
+            Err(e) => Err(Reply::error(format!("ERR Error running script: {e}"))),
         }
     }
 
-    /// Runs the script with `keys` and `argv`, calling commands through `host`.
-    pub fn run(&self, keys: &[Bytes], argv: &[Bytes], host: &mut dyn Host) -> Reply {
-        let name = self.name.as_str();
-        let func = match self.prepare(keys, argv) {
-            Ok(func) => func,
-            Err(e) => return Reply::error(format!("ERR Error running script: {e}")),
-        };
-        let host = RefCell::new(host);
-        let outcome = self.lua.scope(|scope| {
-            let call =
-                scope.create_function(|lua, args: MultiValue| command(lua, &host, args, true))?;
-            let pcall =
-                scope.create_function(|lua, args: MultiValue| command(lua, &host, args, false))?;
-            let acl = scope.create_function(|lua, args: MultiValue| acl_check(lua, &host, args))?;
-            self.redis.raw_set("call", call)?;
-            self.redis.raw_set("pcall", pcall)?;
-            self.redis.raw_set("acl_check_cmd", acl)?;
-            let result = self.xpcall.call::<MultiValue>((func, self.handler.clone()));
-            for name in ["call", "pcall", "acl_check_cmd"] {
-                self.redis.raw_set(name, Value::Nil)?;
-            }
-            result
-        });
-        let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
-        match outcome {
-            Ok(values) => finish_run(&values, name, resp3),
-            Err(e) => Reply::error(
-                format!("ERR Error running script: {}", raise::root_message(&e))
-                    .replace(['\r', '\n'], " "),
-            ),
+    /// A coroutine to run `body`: the spare one (restarted with `body` by
+    /// the first slice), or a new one.
+    fn coroutine(&self, body: Function) -> mlua::Result<(mlua::Thread, Option<Function>)> {
+        let spare = self
+            .lua
+            .app_data_mut::<RunState>()
+            .and_then(|mut run| run.spare_thread.take());
+        match spare {
+            Some(thread) => Ok((thread, Some(body))),
+            None => Ok((self.lua.create_thread(body)?, None)),
+        }
+    }
+
+    /// Runs the script to its end with `keys` and `argv`, calling commands
+    /// through `host`.
+    pub fn run(self, keys: &[Bytes], argv: &[Bytes], host: &mut dyn Host) -> Reply {
+        match self.start(keys, argv) {
+            Ok(mut run) => run.finish(host),
+            Err(e) => e,
         }
     }
 
     /// Sets KEYS and ARGV (or binds them as a function's arguments) and
-    /// resets the per-run choices: the function to call.
-    fn prepare(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<Function> {
+    /// resets the per-run choices: the coroutine's body.
+    fn body(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<Function> {
         let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
             let t = self.lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.iter().enumerate() {
@@ -346,46 +355,174 @@ impl PreparedRun {
         if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
             run.resp3 = false;
             run.repl = REPL_ALL;
-            run.instructions = 0;
-            run.kill = None;
         }
         Ok(func)
     }
 }
 
-const REPL_ALL: u8 = 3;
+/// How a slice of a run ended.
+#[derive(Debug)]
+pub enum Step {
+    /// Suspended: resume it to go on.
+    Yielded,
+    /// Finished, with the script's reply (or error).
+    Done(Reply),
+}
 
-/// The reply for what `xpcall(script, handler)` returned.
-fn finish_run(values: &MultiValue, name: &str, resp3: bool) -> Reply {
-    match values.front() {
-        Some(Value::Boolean(true)) => {
-            let value = values.get(1).cloned().unwrap_or(Value::Nil);
-            convert::lua_to_reply(&value, resp3)
-        }
-        _ => script_error(values.get(1), name),
+/// A started script or function: a coroutine resumed slice by slice.
+pub struct ScriptRun {
+    lua: Lua,
+    bridge: Table,
+    thread: mlua::Thread,
+    /// The body to restart `thread` with (a spare coroutine) at the first slice.
+    restart_with: Option<Function>,
+    name: String,
+    /// Where the last slice stopped the script.
+    at: Option<keel_luahook::Location>,
+}
+
+impl std::fmt::Debug for ScriptRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptRun")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
-/// `<err> script: <name>, on <source>:<line>.` from the handler's table.
-fn script_error(err: Option<&Value>, name: &str) -> Reply {
-    let Some(Value::Table(t)) = err else {
-        return Reply::error(format!("ERR Error running script {name}"));
-    };
-    let text = t
-        .raw_get::<Value>("err")
-        .ok()
-        .map(|v| redis_lib::describe(&v))
-        .unwrap_or_default();
-    let source = t.raw_get::<Option<mlua::String>>("source").ok().flatten();
-    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
-    let message = match (source, line) {
-        (Some(source), Some(line)) => format!(
-            "{text} script: {name}, on {}:{line}.",
-            String::from_utf8_lossy(&source.as_bytes())
-        ),
-        _ => format!("{text} script: {name}"),
+impl ScriptRun {
+    /// The script's sha, or the function's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs one slice (about [`HOOK_PERIOD`] VM instructions, more when
+    /// the script cannot yield), calling commands through `host`.
+    pub fn resume(&mut self, host: &mut dyn Host) -> Step {
+        let host = RefCell::new(host);
+        let restart_with = self.restart_with.take();
+        let (lua, slot, thread) = (&self.lua, &self.bridge, &mut self.thread);
+        let slice = lua.scope(|scope| {
+            let bridge = scope.create_function(|lua, args: MultiValue| bridge(lua, &host, args))?;
+            slot.raw_set(1, bridge)?;
+            let slice = next_slice(lua, thread, restart_with);
+            slot.raw_set(1, Value::Nil)?;
+            slice
+        });
+        let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
+        let reply = match slice {
+            Ok(Slice::Yielded { at }) => {
+                self.at = at;
+                return Step::Yielded;
+            }
+            Ok(Slice::Returned(values)) => {
+                self.spare_coroutine();
+                convert::lua_to_reply(values.front().unwrap_or(&Value::Nil), resp3)
+            }
+            Ok(Slice::Failed { error, location }) => {
+                let text = error_text(error);
+                located_error(&text, &self.name, location.as_ref())
+            }
+            Ok(Slice::ScriptYield { location }) => located_error(
+                "ERR attempt to yield across metamethod/C-call boundary",
+                &self.name,
+                location.as_ref(),
+            ),
+            Err(e) => Reply::error(
+                format!("ERR Error running script: {}", raise::root_message(&e))
+                    .replace(['\r', '\n'], " "),
+            ),
+        };
+        Step::Done(reply)
+    }
+
+    /// Keeps the coroutine, whose script returned, for the next run.
+    fn spare_coroutine(&self) {
+        if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
+            if run.spare_thread.is_none() {
+                run.spare_thread = Some(self.thread.clone());
+            }
+        }
+    }
+
+    /// Resumes the run until it ends (where it may not be suspended).
+    pub fn finish(&mut self, host: &mut dyn Host) -> Reply {
+        loop {
+            if let Step::Done(reply) = self.resume(host) {
+                return reply;
+            }
+        }
+    }
+
+    /// The error its caller gets when the run is killed (SCRIPT KILL,
+    /// FUNCTION KILL) where it stands.
+    pub fn killed_reply(&self) -> Reply {
+        located_error(
+            "ERR Script killed by user with SCRIPT KILL...",
+            &self.name,
+            self.at.as_ref(),
+        )
+    }
+}
+
+const REPL_ALL: u8 = 3;
+
+/// Resumes `thread`, or first restarts it with `restart_with` (a spare
+/// coroutine; a new one if it cannot be restarted).
+fn next_slice(
+    lua: &Lua,
+    thread: &mut mlua::Thread,
+    restart_with: Option<Function>,
+) -> mlua::Result<Slice> {
+    if let Some(body) = restart_with {
+        if let Some(slice) = keel_luahook::restart(lua, thread, &body, HOOK_PERIOD, PRELUDE_NAME)? {
+            return Ok(slice);
+        }
+        *thread = lua.create_thread(body)?;
+    }
+    keel_luahook::resume(lua, thread, HOOK_PERIOD, PRELUDE_NAME)
+}
+
+/// `<err> script: <name>, on <source>:<line>.`
+fn located_error(text: &str, name: &str, at: Option<&keel_luahook::Location>) -> Reply {
+    let message = match at {
+        Some(at) => format!("{text} script: {name}, on {}:{}.", at.source, at.line),
+        None => format!("{text} script: {name}"),
     };
     Reply::error(message.replace(['\r', '\n'], " "))
+}
+
+/// The text of what a script raised, as Redis's error handler makes it: an
+/// `{err=...}` table's `err`, a string with the `ERR` code.
+fn error_text(err: Value) -> String {
+    match err {
+        Value::Table(t) => match t.raw_get::<Value>("err") {
+            Ok(Value::String(s)) => s.to_string_lossy(),
+            _ => "ERR Error object is not a string or an error table".into(),
+        },
+        Value::Error(e) if matches!(raise::find(&e), Some(raise::Raise::Table(_))) => {
+            raise::root_message(&e)
+        }
+        other => format!("ERR {}", redis_lib::describe(&other)),
+    }
+}
+
+const CALL: i64 = 1;
+const PCALL: i64 = 2;
+const ACL_CHECK: i64 = 3;
+
+/// The slice's bridge: `redis.call` (kind 1), `redis.pcall` (2) and
+/// `redis.acl_check_cmd` (3) with their arguments after the kind.
+fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, mut args: MultiValue) -> mlua::Result<Value> {
+    let kind = match args.pop_front() {
+        Some(Value::Integer(k)) => k,
+        Some(Value::Number(k)) => k as i64,
+        _ => 0,
+    };
+    match kind {
+        CALL => command(lua, host, args, true),
+        PCALL => command(lua, host, args, false),
+        _ => acl_check(lua, host, args).map(Value::Boolean),
+    }
 }
 
 /// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
@@ -514,7 +651,6 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
         ..RunState::default()
     });
     let globals = lua.globals();
-    let xpcall: Function = globals.raw_get("xpcall")?;
     let native = lua.create_table()?;
     native.raw_set("version", crate::cmd::connection::REDIS_VERSION)?;
     native.raw_set(
@@ -523,7 +659,16 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     )?;
     native.raw_set("error_text", lua.create_function(raise::error_text)?)?;
     native.raw_set("error_object", lua.create_function(raise::error_object)?)?;
-    native.raw_set("redis", redis_lib::redis_functions(&lua)?)?;
+    let bridge = lua.create_table()?;
+    let redis_native = redis_lib::redis_functions(&lua)?;
+    for (name, kind) in [
+        ("call", CALL),
+        ("pcall", PCALL),
+        ("acl_check_cmd", ACL_CHECK),
+    ] {
+        redis_native.raw_set(name, keel_luahook::forwarder(&lua, &bridge, kind)?)?;
+    }
+    native.raw_set("redis", redis_native)?;
     native.raw_set("math", redis_lib::math_functions(&lua)?)?;
     let libs = lua.create_table()?;
     libs.raw_set("bit", bit::library(&lua)?)?;
@@ -535,45 +680,22 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
         .load(include_str!("prelude.lua"))
         .set_name(PRELUDE_NAME)
         .call(native)?;
+    // Redis has its message handler as a global of this name; scripts can
+    // see it (Keel's runs locate errors from the coroutine's stack).
     let handler = lua.create_function(error_handler)?;
-    // Redis has its handler as a global of this name; scripts can see it.
-    globals.raw_set("__redis__err__handler", handler.clone())?;
-    install_budget_hook(&lua);
+    globals.raw_set("__redis__err__handler", handler)?;
     Ok(State {
         lua,
         redis,
+        bridge,
         globals,
         env,
-        xpcall,
-        handler,
         scripts: HashMap::new(),
     })
 }
 
-/// The count hook: see the module documentation.
-fn install_budget_hook(lua: &Lua) {
-    lua.set_hook(
-        HookTriggers::new().every_nth_instruction(HOOK_PERIOD),
-        |lua, _debug| {
-            let Some(mut run) = lua.app_data_mut::<RunState>() else {
-                return Ok(VmState::Continue);
-            };
-            run.instructions = run.instructions.saturating_add(u64::from(HOOK_PERIOD));
-            let over_budget = run.budget.is_some_and(|b| run.instructions > b);
-            match run.kill.clone() {
-                Some(message) => Err(mlua::Error::RuntimeError(message)),
-                None if over_budget => Err(mlua::Error::RuntimeError(
-                    run.budget_error
-                        .clone()
-                        .unwrap_or_else(|| "ERR Script exceeded its instruction budget".into()),
-                )),
-                None => Ok(VmState::Continue),
-            }
-        },
-    );
-}
-
-/// The message handler of a script run (Redis's `__redis__err__handler`):
+/// Redis's message handler, `__redis__err__handler` (a global scripts can
+/// call; Keel's runs locate errors from the coroutine's stack instead):
 /// makes the error an `{err=...}` table (a string error gets the code
 /// `ERR`) and records where it happened: the innermost frame of script
 /// code, skipping C functions and Keel's prelude.

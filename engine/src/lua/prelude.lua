@@ -35,8 +35,9 @@ local function unproxy(t)
   return real_of[t] or t
 end
 
--- The Redis library: `call`, `pcall` and `acl_check_cmd` are set by Rust
--- for each run (they reach the command table through the run's host).
+-- The Redis library. `call`, `pcall` and `acl_check_cmd` are among the
+-- native functions: permanent forwarders to the function Rust sets for
+-- each slice of a run (it reaches that slice's host).
 local redis = {}
 G.redis = redis
 for name, f in next_, native.redis do

@@ -1,0 +1,416 @@
+//! Suspendable Lua 5.1 runs: a function runs as a coroutine that a count
+//! hook yields every `period` VM instructions, so the caller regains
+//! control (Keel's sans-IO core returns to its driver between slices of a
+//! long script) and resumes it later where it stopped.
+//!
+//! Lua 5.1's VM supports yielding from a count hook (`lvm.c` checks "did
+//! hook yield?" after the hook and saves the pc; `ldo.c`'s resume "yielded
+//! inside a hook: just continue its execution"), but mlua 0.10 refuses a
+//! hook's `VmState::Yield` for Lua 5.1, and the rest of the workspace
+//! forbids `unsafe`. This crate is the small unsafe bridge:
+//!
+//! - the hook ([`yield_hook`]) yields only where Lua 5.1 allows it: when no
+//!   C call is open inside the coroutine (`nCcalls <= baseCcalls`; inside
+//!   `pcall`, a metamethod or `table.sort`'s comparator it would raise
+//!   "attempt to yield across metamethod/C-call boundary"), and only the
+//!   coroutine being resumed by [`resume`] (not a coroutine the script
+//!   created itself, which inherits the hook);
+//! - [`resume`] runs one slice and reports how it ended. When the function
+//!   fails, the error *value* is kept as raised (an `{err=...}` table stays
+//!   a table: mlua's own `Thread::resume` turns it into a string), with the
+//!   location of the innermost frame of Lua code, read from the dead
+//!   coroutine's stack (Lua 5.1 does not unwind it after an error).
+//!
+//! The two `lua_State` fields the hook reads are not in the C API: they
+//! are read through [`StateHead`], a `#[repr(C)]` mirror of the start of
+//! Lua 5.1.5's `struct lua_State` (`lstate.h` of the vendored, pinned
+//! sources), checked against the C API on every [`resume`].
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use mlua::{ffi, Lua, MultiValue, Thread, Value};
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_int, c_void, CStr};
+
+/// How one slice of a run ended.
+#[derive(Debug)]
+pub enum Slice {
+    /// The hook yielded: [`resume`] again to go on. `at` is where the
+    /// script stands (read in the hook: once suspended, Lua 5.1 reports
+    /// the innermost frame one instruction early).
+    Yielded { at: Option<Location> },
+    /// The function called `coroutine.yield` itself, outside any coroutine
+    /// of its own (a script written for a VM where that is an error). The
+    /// coroutine is suspended there; it should not be resumed. `location`
+    /// is the script line that yielded.
+    ScriptYield { location: Option<Location> },
+    /// The function returned these values.
+    Returned(MultiValue),
+    /// The function raised `error`. The coroutine is dead.
+    Failed {
+        error: Value,
+        location: Option<Location>,
+    },
+}
+
+/// Where an error happened: a chunk name (`@user_script`) and a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub source: String,
+    pub line: i64,
+}
+
+/// The start of Lua 5.1.5's `struct lua_State` (lstate.h), up to the hook
+/// fields. Only read, and only through a pointer to a live `lua_State`,
+/// which is larger.
+#[repr(C)]
+struct StateHead {
+    // CommonHeader: GCObject *next; lu_byte tt; lu_byte marked
+    next: *mut c_void,
+    tt: u8,
+    marked: u8,
+    status: u8,
+    top: *mut c_void,
+    base: *mut c_void,
+    l_g: *mut c_void,
+    ci: *mut c_void,
+    savedpc: *const u32,
+    stack_last: *mut c_void,
+    stack: *mut c_void,
+    end_ci: *mut c_void,
+    base_ci: *mut c_void,
+    stacksize: c_int,
+    size_ci: c_int,
+    /// Number of nested C calls.
+    n_ccalls: u16,
+    /// Nested C calls when the coroutine was resumed.
+    base_ccalls: u16,
+    hookmask: u8,
+    allowhook: u8,
+    basehookcount: c_int,
+    hookcount: c_int,
+}
+
+thread_local! {
+    /// The coroutine [`resume`] is running (the only one the hook yields).
+    static RESUMING: Cell<*mut ffi::lua_State> = const { Cell::new(std::ptr::null_mut()) };
+    /// Set by the hook when it yields, so [`resume`] tells its yields from
+    /// the script's own `coroutine.yield`.
+    static HOOK_YIELDED: Cell<bool> = const { Cell::new(false) };
+    /// Where the hook's last yield stopped the script.
+    static YIELD_AT: RefCell<Option<Location>> = const { RefCell::new(None) };
+    /// The chunk [`resume`] was told to skip when locating.
+    static SKIP: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// The count hook: yields the coroutine [`resume`] runs, when Lua allows.
+///
+/// # Safety
+/// Called by Lua with a live `lua_State` (the one whose count ran out).
+unsafe extern "C-unwind" fn yield_hook(state: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    if RESUMING.with(Cell::get) != state {
+        return;
+    }
+    // SAFETY: `state` is a live lua_State (Lua calls the hook with it) and
+    // StateHead mirrors the beginning of its struct; the fields are only read.
+    let head = unsafe { &*state.cast::<StateHead>() };
+    if head.n_ccalls > head.base_ccalls {
+        // A C call (pcall, a metamethod, sort's comparator) is open: a
+        // yield would raise. The script is checked at a later hook.
+        return;
+    }
+    // SAFETY: `state` is live (see above).
+    let at = SKIP.with(|skip| unsafe { find_location(state, &skip.borrow()) });
+    YIELD_AT.with(|y| *y.borrow_mut() = at);
+    HOOK_YIELDED.with(|y| y.set(true));
+    // SAFETY: `state` is the running coroutine and no C call is open in it
+    // (checked above), so lua_yield only marks it suspended; the VM returns
+    // to lua_resume right after the hook.
+    unsafe { ffi::lua_yield(state, 0) };
+}
+
+/// A C function that calls `slot[1]` with `tag` before its own arguments
+/// and returns what that returns: a permanent function a script may keep
+/// (`local call = redis.call`) that reaches whatever `slot[1]` is at call
+/// time. Being a C function, it leaves the caller's frame on the stack
+/// even when called as `return f(...)` (Lua 5.1 only turns calls of Lua
+/// functions into tail calls), so errors are located at the caller's line.
+pub fn forwarder(lua: &Lua, slot: &mlua::Table, tag: i64) -> mlua::Result<mlua::Function> {
+    // SAFETY: the closure pushes one C closure over the two values
+    // exec_raw pushed (the slot table and the tag), which it consumes.
+    unsafe {
+        lua.exec_raw((slot, tag), |state| {
+            ffi::lua_pushcclosure(state, forward, 2);
+        })
+    }
+}
+
+/// The body of a [`forwarder`]: upvalue 1 is the slot table, 2 the tag.
+///
+/// # Safety
+/// Called by Lua as a C closure made by [`forwarder`].
+unsafe extern "C-unwind" fn forward(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `state` is the calling state; the upvalues are the ones
+    // forwarder set; the stack grows by two values, checked first. An
+    // error raised by the call unwinds through this frame, which owns
+    // nothing to drop.
+    unsafe {
+        let nargs = ffi::lua_gettop(state);
+        ffi::luaL_checkstack(state, 2, std::ptr::null());
+        ffi::lua_rawgeti(state, ffi::lua_upvalueindex(1), 1);
+        ffi::lua_insert(state, 1);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
+        ffi::lua_insert(state, 2);
+        ffi::lua_call(state, nargs + 1, ffi::LUA_MULTRET);
+        ffi::lua_gettop(state)
+    }
+}
+
+/// Codes [`resume`]'s raw part leaves first on the stack.
+const RETURNED: i64 = 0;
+const YIELDED: i64 = 1;
+const SCRIPT_YIELD: i64 = 2;
+const FAILED: i64 = 3;
+const NOT_IDLE: i64 = 4;
+
+/// Runs `thread` (a coroutine created with `Lua::create_thread`, new or
+/// yielded by the hook) for one slice: until it returns, fails, or has run
+/// about `period` more VM instructions at a point where it may yield.
+/// Frames of chunk `skip_source` (a runtime's own Lua code) and C frames
+/// are skipped when locating an error.
+pub fn resume(lua: &Lua, thread: &Thread, period: u32, skip_source: &str) -> mlua::Result<Slice> {
+    let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
+    // SAFETY: the closure only uses the Lua C API on the state exec_raw
+    // gives it (whose stack holds `thread`) and on that thread, within
+    // their stack limits (lua_checkstack / luaL_checkstack before pushes).
+    let values: MultiValue =
+        unsafe { lua.exec_raw(thread, |state| resume_raw(state, period, skip_source)) }?;
+    decode(values)?.ok_or_else(|| internal("a resume without a start"))
+}
+
+/// Restarts `thread`, a coroutine whose function returned normally, with
+/// `func` from its start (sparing the allocation of a new coroutine per
+/// run, as a coroutine pool does), and runs its first slice as [`resume`]
+/// does. `None`, and nothing changes, when the thread is not in that state
+/// (not started, suspended, or dead after an error).
+pub fn restart(
+    lua: &Lua,
+    thread: &Thread,
+    func: &mlua::Function,
+    period: u32,
+    skip_source: &str,
+) -> mlua::Result<Option<Slice>> {
+    let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
+    // SAFETY: as in `resume`; the function is moved to the thread only
+    // when it is idle (status OK, empty stack: its last function returned).
+    let values: MultiValue = unsafe {
+        lua.exec_raw((thread, func), |state| {
+            resume_raw(state, period, skip_source)
+        })
+    }?;
+    decode(values)
+}
+
+/// The raw part of [`resume`] and [`restart`]: leaves on `state`'s stack a
+/// code, then the returned values, or the error value and its location.
+///
+/// # Safety
+/// `state` is a live state whose stack holds a thread, and for a restart
+/// the function to start it with.
+unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &str) {
+    // SAFETY: index 1 is the thread exec_raw pushed; index 2, if there, the
+    // function (on top), moved to the thread when it is idle.
+    let co = unsafe {
+        let co = ffi::lua_tothread(state, 1);
+        if ffi::lua_gettop(state) == 2 && !co.is_null() {
+            let idle = ffi::lua_status(co) == ffi::LUA_OK && ffi::lua_gettop(co) == 0;
+            if !idle {
+                ffi::lua_settop(state, 0);
+                ffi::lua_pushinteger(state, NOT_IDLE as ffi::lua_Integer);
+                return;
+            }
+            ffi::lua_xmove(state, co, 1);
+        }
+        co
+    };
+    // SAFETY: `state` is live; its values are no longer needed (the
+    // caller's Thread handle keeps the coroutine alive).
+    unsafe { ffi::lua_settop(state, 0) };
+    if co.is_null() {
+        // SAFETY: room for one value is always there (LUA_MINSTACK).
+        unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
+        return;
+    }
+    // SAFETY: `co` is a live coroutine (kept by the caller's handle).
+    unsafe { ffi::lua_sethook(co, Some(yield_hook), ffi::LUA_MASKCOUNT, period) };
+    // SAFETY: `co` is live; StateHead mirrors the start of its struct.
+    if !unsafe { layout_matches(co, period) } {
+        // SAFETY: room for one value is always there.
+        unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
+        return;
+    }
+    SKIP.with(|skip| {
+        if *skip.borrow() != skip_source {
+            *skip.borrow_mut() = skip_source.to_string();
+        }
+    });
+    let previous = RESUMING.with(|r| r.replace(co));
+    HOOK_YIELDED.with(|y| y.set(false));
+    // SAFETY: `co` is a new coroutine with its function pushed, or one
+    // suspended by a yield; it is resumed with no arguments.
+    let status = unsafe { ffi::lua_resume_(co, 0) };
+    RESUMING.with(|r| r.set(previous));
+    let by_hook = HOOK_YIELDED.with(|y| y.replace(false));
+    // SAFETY: `state` is live; room for the code, an error and a location.
+    unsafe { ffi::luaL_checkstack(state, 4, std::ptr::null()) };
+    // SAFETY: the helpers only move values between two live states.
+    unsafe {
+        match status {
+            ffi::LUA_YIELD => {
+                ffi::lua_settop(co, 0);
+                let code = if by_hook { YIELDED } else { SCRIPT_YIELD };
+                ffi::lua_pushinteger(state, code as ffi::lua_Integer);
+                if !by_hook {
+                    push_location(co, state, skip_source);
+                }
+            }
+            ffi::LUA_OK => {
+                let n = ffi::lua_gettop(co);
+                ffi::luaL_checkstack(state, n.saturating_add(1), std::ptr::null());
+                ffi::lua_pushinteger(state, RETURNED as ffi::lua_Integer);
+                ffi::lua_xmove(co, state, n);
+            }
+            _ => {
+                ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer);
+                ffi::lua_xmove(co, state, 1);
+                push_location(co, state, skip_source);
+            }
+        }
+    }
+}
+
+/// Whether the mirror reads back the hook just set through the C API.
+///
+/// # Safety
+/// `co` is a live lua_State.
+unsafe fn layout_matches(co: *mut ffi::lua_State, period: c_int) -> bool {
+    // SAFETY: `co` is live and StateHead mirrors the start of its struct.
+    let head = unsafe { &*co.cast::<StateHead>() };
+    // SAFETY: `co` is live.
+    let (mask, count) = unsafe { (ffi::lua_gethookmask(co), ffi::lua_gethookcount(co)) };
+    c_int::from(head.hookmask) == mask && head.basehookcount == count && count == period
+}
+
+/// Pushes the source and line of [`find_location`], or nothing.
+///
+/// # Safety
+/// `co` is a live coroutine that stopped (failed or suspended); `state`
+/// has room for 2 values.
+unsafe fn push_location(co: *mut ffi::lua_State, state: *mut ffi::lua_State, skip_source: &str) {
+    // SAFETY: the caller's contract.
+    let Some(at) = (unsafe { find_location(co, skip_source) }) else {
+        return;
+    };
+    // SAFETY: `state` has room (the caller's contract).
+    unsafe {
+        ffi::lua_pushlstring(state, at.source.as_ptr().cast(), at.source.len());
+        ffi::lua_pushinteger(state, at.line as ffi::lua_Integer);
+    }
+}
+
+/// The innermost frame of Lua code in `co`'s stack, skipping C frames,
+/// tail-call markers and chunk `skip_source`.
+///
+/// # Safety
+/// `co` is a live lua_State.
+unsafe fn find_location(co: *mut ffi::lua_State, skip_source: &str) -> Option<Location> {
+    for level in 0..64 {
+        // SAFETY: lua_Debug is a plain C struct (integers, pointers, chars):
+        // all zeroes is a valid value.
+        let mut ar: ffi::lua_Debug = unsafe { std::mem::zeroed() };
+        // SAFETY: `co` is live and `ar` is a valid lua_Debug.
+        if unsafe { ffi::lua_getstack(co, level, &mut ar) } == 0 {
+            return None;
+        }
+        // SAFETY: `ar` was filled by lua_getstack for this state.
+        if unsafe { ffi::lua_getinfo(co, c"Sl".as_ptr(), &mut ar) } == 0 {
+            continue;
+        }
+        // SAFETY: after lua_getinfo "S", `what` and `source` point to
+        // NUL-terminated strings owned by Lua (alive while `co` is).
+        let (what, source) = unsafe { (c_text(ar.what), c_text(ar.source)) };
+        if what == "C" || what == "tail" || source == skip_source {
+            continue;
+        }
+        return Some(Location {
+            source,
+            line: i64::from(ar.currentline),
+        });
+    }
+    None
+}
+
+/// A C string as text ("" for null).
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string.
+unsafe fn c_text(p: *const std::ffi::c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null and NUL-terminated (the caller's contract).
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// The [`Slice`] the raw part's stack describes (None: not idle).
+fn decode(values: MultiValue) -> mlua::Result<Option<Slice>> {
+    let mut values = values.into_iter();
+    let Some(code) = values.next().as_ref().and_then(integer) else {
+        return Err(internal("no resume status"));
+    };
+    let slice = match code {
+        NOT_IDLE => return Ok(None),
+        RETURNED => Slice::Returned(values.collect()),
+        YIELDED => Slice::Yielded {
+            at: YIELD_AT.with(|y| y.borrow_mut().take()),
+        },
+        SCRIPT_YIELD => Slice::ScriptYield {
+            location: location_of(&mut values),
+        },
+        _ => {
+            let Some(error) = values.next() else {
+                return Err(internal("the Lua state layout is not Lua 5.1.5's"));
+            };
+            let location = location_of(&mut values);
+            Slice::Failed { error, location }
+        }
+    };
+    Ok(Some(slice))
+}
+
+/// The source and line [`push_location`] left, if it found them.
+fn location_of(values: &mut impl Iterator<Item = Value>) -> Option<Location> {
+    match (values.next(), values.next().as_ref().and_then(integer)) {
+        (Some(Value::String(source)), Some(line)) => Some(Location {
+            source: source.to_string_lossy(),
+            line,
+        }),
+        _ => None,
+    }
+}
+
+/// A whole number as Lua 5.1 gives it back (its numbers are doubles).
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Integer(n) => Some(*n),
+        Value::Number(n) if n.fract() == 0.0 => Some(*n as i64),
+        _ => None,
+    }
+}
+
+fn internal(what: &str) -> mlua::Error {
+    mlua::Error::RuntimeError(format!("keel-luahook: {what}"))
+}
+
+#[cfg(test)]
+mod tests;
