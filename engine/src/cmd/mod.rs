@@ -603,6 +603,21 @@ mod tests {
     }
 
     #[test]
+    fn full_names_are_borrowed_for_commands_and_joined_for_subcommands() {
+        let table = CommandTable::new();
+        let get = Resolved::command(table.lookup(b"GET").expect("get"));
+        assert!(matches!(get.full_name(), Cow::Borrowed("get")));
+        assert!(get.is("get") && !get.is("set"));
+        let client = table.lookup(b"client").expect("client");
+        let list = Resolved {
+            spec: client.find_subcommand(b"LIST").expect("client list"),
+            parent: Some(client),
+        };
+        assert_eq!(list.full_name(), "client|list");
+        assert!(!list.is("list"));
+    }
+
+    #[test]
     fn sorted_lists_every_command_once_by_name() {
         let table = CommandTable::new();
         let names: Vec<&str> = table.sorted().iter().map(|s| s.name).collect();
