@@ -2,7 +2,7 @@
 
 use crate::client::{Client, ClientId, ClientInfo, ReplyMode};
 use crate::cmd::multi::{self, Gate};
-use crate::cmd::{self, flags, CommandSpec, Ctx};
+use crate::cmd::{self, flags, Ctx, Resolved};
 use crate::config::Config;
 use crate::limits;
 use crate::notify;
@@ -11,6 +11,7 @@ use crate::resp::{encode, ParseLimits, Protocol, Reply};
 use crate::server::Server;
 use crate::time::Now;
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 mod blocking;
@@ -506,8 +507,11 @@ impl Node {
             };
             match client.parser.parse(&mut client.query, &lim) {
                 Ok(Some(args)) => {
-                    self.execute(client, &args);
-                    if from_master {
+                    // The master's stream is accounted after each command
+                    // ran (rare: only that client pays for the copy).
+                    let applied = from_master.then(|| args.clone());
+                    self.execute(client, args);
+                    if let Some(args) = applied {
                         let in_multi = client.multi.is_some();
                         crate::repl::replica::applied(
                             &mut self.srv,
@@ -587,7 +591,7 @@ impl Node {
         self.forget_wait(client.id);
     }
 
-    fn execute(&mut self, client: &mut Client, args: &[Bytes]) {
+    fn execute(&mut self, client: &mut Client, args: Vec<Bytes>) {
         if client.reply_mode == ReplyMode::SkipNext {
             client.reply_mode = ReplyMode::Skipping;
         }
@@ -620,19 +624,15 @@ impl Node {
     }
 
     /// Updates the counters INFO reports (stats, commandstats, errorstats).
-    fn count(&mut self, reply: &Reply, outcome: &Outcome) {
+    fn count<N: AsRef<str>>(&mut self, reply: &Reply, outcome: &Outcome<N>) {
         let stats = &mut self.srv.stats;
         match outcome {
             Outcome::Unknown | Outcome::Queued => {}
-            Outcome::Rejected(name) => stats.command(name).rejected_calls += 1,
+            Outcome::Rejected(name) => stats.count_rejected(name.as_ref()),
             Outcome::Ran(name) => {
                 // As in Redis, only commands that ran count as processed.
                 stats.total_commands_processed += 1;
-                let entry = stats.command(name);
-                entry.calls += 1;
-                if reply.is_error() {
-                    entry.failed_calls += 1;
-                }
+                stats.count_call(name.as_ref(), reply.is_error());
             }
         }
         if let Reply::Error(text) = reply {
@@ -640,61 +640,71 @@ impl Node {
         }
     }
 
-    fn dispatch(&mut self, client: &mut Client, args: &[Bytes]) -> (Reply, Outcome) {
-        let Some(mut spec) = self.srv.table.lookup(&args[0]) else {
-            return (cmd::unknown_command(args), Outcome::Unknown);
-        };
-        let mut parent = None;
-        if !spec.subcommands.is_empty() && (args.len() > 1 || spec.handler.is_none()) {
-            if !spec.arity_ok(args.len()) {
-                let rejected = Outcome::Rejected(spec.name.to_string());
-                return (Reply::wrong_arity(spec.name), rejected);
-            }
-            match spec.find_subcommand(&args[1]) {
-                Some(sub) => {
-                    parent = Some(spec.name);
-                    spec = sub;
-                }
-                None => {
-                    return (
-                        cmd::unknown_subcommand(spec.name, &args[1]),
-                        Outcome::Unknown,
-                    )
-                }
-            }
+    /// Runs a command line: its arguments are moved along, into a
+    /// transaction's queue when queued.
+    fn dispatch(&mut self, client: &mut Client, args: Vec<Bytes>) -> (Reply, Outcome) {
+        match self.resolve(&args) {
+            Ok(cmd) => self.run(client, cmd, args),
+            Err(refused) => refused,
         }
-        let full_name = match parent {
-            Some(p) => format!("{p}|{}", spec.name),
-            None => spec.name.to_string(),
+    }
+
+    /// The command `args` names: its spec, or its subcommand's for a
+    /// container given one (a container's own handler, when it has one,
+    /// runs without).
+    fn resolve(&self, args: &[Bytes]) -> Result<Resolved, (Reply, Outcome)> {
+        let Some(spec) = self.srv.table.lookup(&args[0]) else {
+            return Err((cmd::unknown_command(args), Outcome::Unknown));
         };
+        if spec.subcommands.is_empty() || (args.len() < 2 && spec.handler.is_some()) {
+            return Ok(Resolved::command(spec));
+        }
+        // Before looking at args[1]: a container's arity asks for it.
         if !spec.arity_ok(args.len()) {
-            let reply = Reply::wrong_arity(&full_name);
-            return (reply, Outcome::Rejected(full_name));
+            let rejected = Outcome::Rejected(Cow::Borrowed(spec.name));
+            return Err((Reply::wrong_arity(spec.name), rejected));
         }
-        if !client.authenticated && !spec.has(flags::NO_AUTH) {
-            let reply = Reply::err("NOAUTH Authentication required.");
-            return (reply, Outcome::Rejected(full_name));
+        match spec.find_subcommand(&args[1]) {
+            Some(sub) => Ok(Resolved {
+                spec: sub,
+                parent: Some(spec),
+            }),
+            None => Err((
+                cmd::unknown_subcommand(spec.name, &args[1]),
+                Outcome::Unknown,
+            )),
         }
-        if let Some(refusal) = crate::aof::refuse_command(&self.srv, spec.flags, &full_name) {
+    }
+
+    /// Runs a resolved command: the checks that may refuse it, the
+    /// transaction gate, then its handler and what follows a write.
+    fn run(&mut self, client: &mut Client, cmd: Resolved, args: Vec<Bytes>) -> (Reply, Outcome) {
+        let full_name = cmd.full_name();
+        if let Some(refusal) = self.refusal(client, cmd, &full_name, &args) {
             return (refusal, Outcome::Rejected(full_name));
         }
-        if let Some(refusal) = crate::repl::refusal(&self.srv, client, spec) {
-            return (refusal, Outcome::Rejected(full_name));
-        }
-        if let Some(refusal) = subscribed_mode_refusal(client, &full_name) {
-            return (refusal, Outcome::Rejected(full_name));
-        }
-        if let Some(reply) = crate::persist::refusal(&self.srv, spec) {
-            return (reply, Outcome::Rejected(full_name));
-        }
-        if let Some(refused) = self.busy_refusal(client, spec, &full_name, args) {
+        if let Some(refused) = self.busy_refusal(client, cmd.spec, &full_name, &args) {
             return refused;
         }
-        client.last_cmd.clone_from(&full_name);
-        if let Some(done) = self.multi_gate(client, spec, &full_name, args) {
-            return done;
+        client.last_cmd.clear();
+        client.last_cmd.push_str(&full_name);
+        if cmd.is("exec") && client.multi.is_some() {
+            return (self.exec_transaction(client), Outcome::Ran(full_name));
         }
-        let handler = self.pubsub_aware_handler(client, spec, &full_name);
+        let args = match self.multi_gate(client, cmd, args) {
+            Gate::Run(args) => args,
+            Gate::Queued(reply) => return (reply, Outcome::Queued),
+            Gate::Rejected(reply) => return (reply, Outcome::Rejected(full_name)),
+        };
+        let reply = self.call(client, cmd, &args);
+        (reply, Outcome::Ran(full_name))
+    }
+
+    /// Calls the command's handler, then does what follows a command:
+    /// clients it closed forgotten, logged events published, its effect
+    /// recorded, the keys it wrote signalled to blocked clients.
+    fn call(&mut self, client: &mut Client, cmd: Resolved, args: &[Bytes]) -> Reply {
+        let handler = self.pubsub_aware_handler(client, cmd);
         notify::sync_key_logs(&mut self.srv);
         let (db, dirty_before) = (client.db, self.srv.dirty);
         let closes_before = self.srv.outputs.len();
@@ -709,32 +719,53 @@ impl Node {
         let made_dirty = self.srv.dirty > dirty_before;
         self.srv.effects.command_done(db, args, made_dirty);
         if made_dirty {
-            self.signal_keys_written_by(client, spec, args);
+            self.signal_keys_written_by(client, cmd.spec, args);
         }
-        (reply, Outcome::Ran(full_name))
+        reply
     }
 
-    /// The handler to run for `spec`, with pub/sub's part: PING answers
+    /// Why the command may not run now, if it may not: wrong arity, no
+    /// authentication, the AOF or a snapshot failing or loading, a
+    /// replica's or a subscriber's restrictions.
+    fn refusal(
+        &self,
+        client: &Client,
+        cmd: Resolved,
+        full_name: &str,
+        args: &[Bytes],
+    ) -> Option<Reply> {
+        let spec = cmd.spec;
+        if !spec.arity_ok(args.len()) {
+            return Some(Reply::wrong_arity(full_name));
+        }
+        if !client.authenticated && !spec.has(flags::NO_AUTH) {
+            return Some(Reply::err("NOAUTH Authentication required."));
+        }
+        crate::aof::refuse_command(&self.srv, spec.flags, full_name)
+            .or_else(|| crate::repl::refusal(&self.srv, client, spec))
+            .or_else(|| subscribed_mode_refusal(client, full_name))
+            .or_else(|| crate::persist::refusal(&self.srv, spec))
+    }
+
+    /// The handler to run for `cmd`, with pub/sub's part: PING answers
     /// in subscribed mode's shape, and RESET first drops the client's
     /// subscriptions (silently, as Redis).
-    fn pubsub_aware_handler(
-        &mut self,
-        client: &mut Client,
-        spec: &CommandSpec,
-        full_name: &str,
-    ) -> cmd::Handler {
-        if full_name == "ping" && in_resp2_subscribed_mode(client) {
+    fn pubsub_aware_handler(&mut self, client: &mut Client, cmd: Resolved) -> cmd::Handler {
+        if cmd.is("ping") && in_resp2_subscribed_mode(client) {
             return cmd::pubsub::subscribed_ping;
         }
-        if full_name == "reset" {
+        if cmd.is("reset") {
             self.srv.pubsub.forget(client);
         }
-        spec.handler.expect("a leaf command has a handler")
+        cmd.spec.handler.expect("a leaf command has a handler")
     }
 
     /// A command may close other clients (CLIENT KILL): their
     /// subscriptions go with them.
     fn forget_closed_since(&mut self, mark: usize) {
+        if self.srv.outputs.len() <= mark {
+            return;
+        }
         let closed: Vec<ClientId> = self
             .srv
             .outputs
@@ -753,27 +784,13 @@ impl Node {
     // ---- transactions (MULTI ... EXEC) ----
 
     /// A client in MULTI: queues the command, refuses it (`no-multi`), or
-    /// lets it run (None). EXEC in a transaction runs it here; RESET ends it.
-    fn multi_gate(
-        &mut self,
-        client: &mut Client,
-        spec: &CommandSpec,
-        full_name: &str,
-        args: &[Bytes],
-    ) -> Option<(Reply, Outcome)> {
-        match full_name {
-            "exec" if client.multi.is_some() => {
-                let reply = self.exec_transaction(client);
-                return Some((reply, Outcome::Ran(full_name.to_string())));
-            }
-            "reset" => multi::discard_transaction(&mut self.srv, client),
-            _ => {}
+    /// lets it run. RESET ends the transaction (EXEC in one is run by
+    /// [`Node::exec_transaction`]).
+    fn multi_gate(&mut self, client: &mut Client, cmd: Resolved, args: Vec<Bytes>) -> Gate {
+        if cmd.is("reset") {
+            multi::discard_transaction(&mut self.srv, client);
         }
-        match multi::gate(&self.srv, client, spec, full_name, args) {
-            Gate::Run => None,
-            Gate::Queued(reply) => Some((reply, Outcome::Queued)),
-            Gate::Rejected(reply) => Some((reply, Outcome::Rejected(full_name.to_string()))),
-        }
+        multi::gate(&self.srv, client, cmd, args)
     }
 
     /// A command refused before running (unknown, wrong arity, NOAUTH,
@@ -786,10 +803,11 @@ impl Node {
         }
     }
 
-    /// EXEC: runs the queued commands one after the other through the
-    /// normal dispatch, inside the client's execution unit (so their
-    /// effects reach the AOF and replicas together, wrapped in MULTI/EXEC
-    /// when there are several), blocking commands answering at once.
+    /// EXEC: runs the queued commands one after the other (each as it
+    /// was resolved when queued, through the checks of [`Node::run`]),
+    /// inside the client's execution unit (so their effects reach the AOF
+    /// and replicas together, wrapped in MULTI/EXEC when there are
+    /// several), blocking commands answering at once.
     fn exec_transaction(&mut self, client: &mut Client) -> Reply {
         let queued = match multi::begin_exec(&mut self.srv, client) {
             Ok(queued) => queued,
@@ -797,8 +815,8 @@ impl Node {
         };
         let deny_blocking = std::mem::replace(&mut client.deny_blocking, true);
         let mut replies = Vec::with_capacity(queued.len());
-        for args in &queued {
-            let (reply, outcome) = self.dispatch(client, args);
+        for command in queued {
+            let (reply, outcome) = self.run(client, command.cmd, command.args);
             self.count(&reply, &outcome);
             replies.extend(self.reply_in_exec(client, reply));
         }
@@ -971,14 +989,17 @@ impl Node {
     }
 }
 
-/// How far a command got, for the per-command counters.
-enum Outcome {
+/// How far a command got, for the per-command counters. Names are full
+/// names (`get`, `client|list`): borrowed from the command table for a
+/// command, so counting one allocates nothing (a blocked command answered
+/// later is counted under the name its client kept).
+enum Outcome<N = Cow<'static, str>> {
     /// No such command or subcommand: counted in no command's stats.
     Unknown,
     /// Refused before running (wrong arity, NOAUTH), by full name.
-    Rejected(String),
+    Rejected(N),
     /// The handler ran, by full name.
-    Ran(String),
+    Ran(N),
     /// Queued in a transaction (MULTI): counted when EXEC runs it.
     Queued,
 }

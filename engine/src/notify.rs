@@ -183,6 +183,9 @@ fn publish(
 /// missing key, then `new` for each key created. The node calls it after
 /// every command; [`keyspace_event`] before each event.
 pub fn publish_logged(srv: &mut Server, mut caller: Option<&mut Client>, others: &mut Clients) {
+    if nothing_logged(srv) {
+        return;
+    }
     for (db, key) in srv.propagate_expired() {
         if enabled(srv, class::EXPIRED) {
             publish(srv, caller.as_deref_mut(), others, "expired", &key, db);
@@ -199,6 +202,14 @@ pub fn publish_logged(srv: &mut Server, mut caller: Option<&mut Client>, others:
             publish(srv, caller.as_deref_mut(), others, "new", &key, db);
         }
     }
+}
+
+/// The usual case after a command, told by flags alone: no key log is
+/// on and nothing is staged, and key-miss events are off (a miss is only
+/// logged while they are on, and published at the end of the same
+/// command, which cannot turn them off on the way).
+fn nothing_logged(srv: &Server) -> bool {
+    srv.key_logs == (false, false) && !srv.has_expired_staged() && !enabled(srv, class::KEY_MISS)
 }
 
 /// Publishes `expired` for a key the active expiry cycle deleted (no

@@ -127,6 +127,33 @@ impl Stats {
         self.commands.get_mut(full_name).expect("just inserted")
     }
 
+    /// Counts a call of `full_name` (a failed one if it replied an error).
+    pub fn count_call(&mut self, full_name: &str, failed: bool) {
+        self.update_command(full_name, |entry| {
+            entry.calls += 1;
+            entry.failed_calls += u64::from(failed);
+        });
+    }
+
+    /// Counts a call of `full_name` refused before it ran.
+    pub fn count_rejected(&mut self, full_name: &str) {
+        self.update_command(full_name, |entry| entry.rejected_calls += 1);
+    }
+
+    /// Applies `update` to the command's counters: one map lookup once
+    /// the command has counters (every call but its first), and no
+    /// allocation then.
+    fn update_command(&mut self, full_name: &str, update: impl FnOnce(&mut CommandStats)) {
+        match self.commands.get_mut(full_name) {
+            Some(entry) => update(entry),
+            None => {
+                let mut entry = CommandStats::default();
+                update(&mut entry);
+                self.commands.insert(full_name.to_string(), entry);
+            }
+        }
+    }
+
     pub fn reset(&mut self) {
         *self = Stats::default();
     }
@@ -311,6 +338,11 @@ impl Server {
     pub fn propagate_expired(&mut self) -> Vec<(usize, bytes::Bytes)> {
         self.stage_expired();
         std::mem::take(&mut self.expired_staged)
+    }
+
+    /// Whether expired keys wait for their `expired` events.
+    pub fn has_expired_staged(&self) -> bool {
+        !self.expired_staged.is_empty()
     }
 
     /// Moves the keys the databases expired so far into the running

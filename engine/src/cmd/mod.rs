@@ -34,7 +34,7 @@ use crate::resp::Reply;
 use crate::server::Server;
 use crate::time::Now;
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 /// A command handler.
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> Reply;
@@ -310,54 +310,107 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
     ]
 }
 
-/// The lookup table from lower-case name to spec.
+/// The lookup table from name (any case) to spec. Looked up once per
+/// command, so it neither hashes nor copies the name: a command's bucket
+/// is picked by the name's length and first letter (`& 0x1f` folds the
+/// case), which leaves a handful of candidates to compare.
 pub struct CommandTable {
-    by_name: HashMap<&'static str, &'static CommandSpec>,
+    /// Every command, sorted by name.
+    sorted: Vec<&'static CommandSpec>,
+    /// Candidates by [`CommandTable::bucket`].
+    buckets: Vec<Vec<&'static CommandSpec>>,
 }
+
+/// Longest command name the table holds (longer names are unknown).
+const MAX_COMMAND_NAME: usize = 32;
+/// Buckets per name length: one per value of the first byte's low 5 bits.
+const FIRST_BYTE_CLASSES: usize = 32;
 
 impl CommandTable {
     pub fn new() -> Self {
-        let mut by_name = HashMap::new();
-        for group in all_groups() {
-            for spec in group.iter() {
-                let prev = by_name.insert(spec.name, spec);
-                assert!(prev.is_none(), "command {} defined twice", spec.name);
-            }
+        let mut sorted: Vec<&'static CommandSpec> =
+            all_groups().iter().flat_map(|group| group.iter()).collect();
+        sorted.sort_by_key(|spec| spec.name);
+        for pair in sorted.windows(2) {
+            assert!(
+                pair[0].name != pair[1].name,
+                "command {} defined twice",
+                pair[0].name
+            );
         }
-        CommandTable { by_name }
+        let mut buckets = vec![Vec::new(); (MAX_COMMAND_NAME + 1) * FIRST_BYTE_CLASSES];
+        for spec in &sorted {
+            let bucket = Self::bucket(spec.name.as_bytes()).expect("command names are short");
+            buckets[bucket].push(*spec);
+        }
+        CommandTable { sorted, buckets }
     }
 
-    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
-        let mut buf = [0u8; 32];
-        if name.len() > buf.len() {
+    /// The bucket of a name: by length, then by the first byte's low 5
+    /// bits (the same for both cases of a letter). None when too long.
+    fn bucket(name: &[u8]) -> Option<usize> {
+        let first = *name.first()?;
+        if name.len() > MAX_COMMAND_NAME {
             return None;
         }
-        let lower = &mut buf[..name.len()];
-        lower.copy_from_slice(name);
-        lower.make_ascii_lowercase();
-        let name = std::str::from_utf8(lower).ok()?;
-        self.by_name.get(name).copied()
+        Some(name.len() * FIRST_BYTE_CLASSES + usize::from(first & 0x1f))
+    }
+
+    /// The command called `name`, in any case.
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let candidates = &self.buckets[Self::bucket(name)?];
+        candidates
+            .iter()
+            .find(|spec| spec.name.as_bytes().eq_ignore_ascii_case(name))
+            .copied()
     }
 
     pub fn len(&self) -> usize {
-        self.by_name.len()
+        self.sorted.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
+        self.sorted.is_empty()
     }
 
     /// All commands, sorted by name (for deterministic COMMAND output).
     pub fn sorted(&self) -> Vec<&'static CommandSpec> {
-        let mut v: Vec<_> = self.by_name.values().copied().collect();
-        v.sort_by_key(|s| s.name);
-        v
+        self.sorted.clone()
     }
 }
 
 impl Default for CommandTable {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A command as dispatch found it: the spec that runs and, for a
+/// subcommand, its container (`client` for `CLIENT LIST`). Resolved once:
+/// a command queued in MULTI keeps it for EXEC.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved {
+    pub spec: &'static CommandSpec,
+    pub parent: Option<&'static CommandSpec>,
+}
+
+impl Resolved {
+    pub fn command(spec: &'static CommandSpec) -> Self {
+        Resolved { spec, parent: None }
+    }
+
+    /// The full name Redis reports (`get`, `client|list`): borrowed for a
+    /// command, so the common case allocates nothing.
+    pub fn full_name(&self) -> Cow<'static, str> {
+        match self.parent {
+            None => Cow::Borrowed(self.spec.name),
+            Some(parent) => Cow::Owned(format!("{}|{}", parent.name, self.spec.name)),
+        }
+    }
+
+    /// Whether this is the command (not a subcommand) called `name`.
+    pub fn is(&self, name: &str) -> bool {
+        self.parent.is_none() && self.spec.name == name
     }
 }
 
@@ -505,4 +558,72 @@ pub fn unknown_subcommand(parent: &str, sub: &[u8]) -> Reply {
 /// Error texts echo client input; newlines would break the protocol.
 fn scrubbed(text: String) -> Reply {
     Reply::error(text.replace(['\r', '\n'], " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_found_by_its_name_in_any_case() {
+        let table = CommandTable::new();
+        let names: Vec<&str> = all_groups()
+            .iter()
+            .flat_map(|g| g.iter())
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(table.len(), names.len());
+        for name in names {
+            let mixed: String = name
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for form in [name.to_string(), name.to_ascii_uppercase(), mixed] {
+                let found = table.lookup(form.as_bytes()).map(|s| s.name);
+                assert_eq!(found, Some(name), "{form}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_names_are_unknown() {
+        let table = CommandTable::new();
+        let long = "g".repeat(MAX_COMMAND_NAME + 1);
+        for name in ["", "se", "sett", "s3t", "gét", "get\0", "@et", "`et", &long] {
+            assert!(table.lookup(name.as_bytes()).is_none(), "{name:?}");
+        }
+        assert!(table.lookup(&[0xff, b'e', b't']).is_none());
+    }
+
+    #[test]
+    fn full_names_are_borrowed_for_commands_and_joined_for_subcommands() {
+        let table = CommandTable::new();
+        let get = Resolved::command(table.lookup(b"GET").expect("get"));
+        assert!(matches!(get.full_name(), Cow::Borrowed("get")));
+        assert!(get.is("get") && !get.is("set"));
+        let client = table.lookup(b"client").expect("client");
+        let list = Resolved {
+            spec: client.find_subcommand(b"LIST").expect("client list"),
+            parent: Some(client),
+        };
+        assert_eq!(list.full_name(), "client|list");
+        assert!(!list.is("list"));
+    }
+
+    #[test]
+    fn sorted_lists_every_command_once_by_name() {
+        let table = CommandTable::new();
+        let names: Vec<&str> = table.sorted().iter().map(|s| s.name).collect();
+        let mut expected = names.clone();
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(names, expected);
+    }
 }

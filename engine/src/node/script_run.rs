@@ -68,7 +68,7 @@ impl Node {
         let script = self.srv.scripting.running.as_deref()?;
         let busy = script.kind.busy_error();
         if full_name == "shutdown" {
-            return shutdown_saves(args).then(|| (busy, Outcome::Ran(full_name.to_string())));
+            return shutdown_saves(args).then(|| (busy, Outcome::Ran(full_name.to_string().into())));
         }
         if spec.has(flags::ALLOW_BUSY) {
             return None;
@@ -80,7 +80,7 @@ impl Node {
             )),
             _ => busy,
         };
-        Some((reply, Outcome::Rejected(full_name.to_string())))
+        Some((reply, Outcome::Rejected(full_name.to_string().into())))
     }
 
     /// SIGTERM while a script runs waits for its end (see
@@ -169,7 +169,7 @@ impl Node {
         let others_before = self.clients.len();
         self.srv.effects.end_unit();
         self.fan_out_effects(Some(client.id));
-        self.count(&reply, &Outcome::Ran(script.stats_name.clone()));
+        self.count(&reply, &Outcome::Ran(script.stats_name.as_str()));
         if self.srv.dirty > script.dirty_at_start {
             if let Some(spec) = self.srv.table.lookup(&script.command[0]) {
                 self.signal_keys_written_by(&client, spec, &script.command);

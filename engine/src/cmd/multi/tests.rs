@@ -341,6 +341,33 @@ fn commandstats_count_exec_and_each_queued_command_once() {
     assert_eq!(stats.errors.get("EXECABORT"), Some(&2));
 }
 
+/// A queued command keeps what it resolved to when queued (a
+/// subcommand, a container's own handler): EXEC runs and counts it the
+/// same, under its full name.
+#[test]
+fn queued_subcommands_run_and_count_under_their_full_names() {
+    let (mut h, c) = setup();
+    let observer = h.connect();
+    h.call(c, &["MULTI"]);
+    assert_eq!(h.call(c, &["CLIENT", "SETNAME", "txn"]), queued());
+    assert_eq!(h.call(c, &["client", "GetName"]), queued());
+    assert_eq!(h.call(c, &["COMMAND", "COUNT"]), queued());
+    assert_eq!(h.call(c, &["OBJECT", "ENCODING", "nokey"]), queued());
+    let count = h.node.server().table.len() as i64;
+    assert_eq!(
+        h.call(c, &["EXEC"]),
+        Frame::Array(vec![ok(), bulk("txn"), Frame::Int(count), Frame::Null])
+    );
+    let stats = h.node.server_mut().stats.clone();
+    let calls = |name: &str| stats.commands.get(name).map(|s| s.calls);
+    assert_eq!(calls("client|setname"), Some(1));
+    assert_eq!(calls("client|getname"), Some(1));
+    assert_eq!(calls("command|count"), Some(1));
+    assert_eq!(calls("object|encoding"), Some(1));
+    assert_eq!(calls("client"), None);
+    assert_eq!(field(&client_line(&mut h, observer, c), "cmd"), "exec");
+}
+
 #[test]
 fn debug_sleep_inside_exec_answers_in_its_slot() {
     let mut h = Harness::new(Config {
