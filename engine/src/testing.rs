@@ -32,7 +32,7 @@ pub struct Harness {
 /// Slices [`Harness::call`] runs waiting for a script's reply before it
 /// gives up (the script is endless: use [`Harness::send`] and
 /// [`Harness::advance`] or [`Harness::step_script`]).
-pub const CALL_SLICE_LIMIT: usize = 100_000;
+pub const CALL_SLICE_LIMIT: usize = 10_000;
 
 /// Encodes arguments as a RESP multibulk request.
 pub fn request(args: &[&[u8]]) -> Vec<u8> {

@@ -588,8 +588,9 @@ async fn timer_task<C: Clock>(shared: Rc<Shared<C>>) {
             _ = sleep => {
                 shared.pause.pass().await;
                 shared.on_timeout();
-                // A background save or a load asks to be woken at once
-                // for its next step: let clients be served in between.
+                // A background save, a load or a running script (resumed
+                // one slice per timeout) asks to be woken at once for its
+                // next step: let clients be served in between.
                 tokio::task::yield_now().await;
             }
         }

@@ -480,3 +480,16 @@ fn a_short_script_serves_a_client_blocked_on_a_key_it_wrote() {
     assert_eq!(h.call(a, &["EVAL", script, "0"]), Frame::Int(1));
     assert_eq!(h.read(c), Some(Frame::Array(vec![bulk("list"), bulk("x")])));
 }
+
+#[test]
+fn a_runaway_library_load_times_out_as_in_redis() {
+    let (mut h, a, _) = setup();
+    let start = h.now.mono_ms;
+    assert_eq!(
+        h.call(a, &["FUNCTION", "LOAD", "#!lua name=t\nwhile true do end"]),
+        err("ERR Error registering functions: ERR FUNCTION LOAD timeout")
+    );
+    assert_eq!(h.now.mono_ms, start, "loading is never suspended");
+    assert!(!h.node.is_running_script());
+    assert_eq!(h.call(a, &["FUNCTION", "LIST"]), Frame::Array(vec![]));
+}
