@@ -238,13 +238,17 @@ pub fn apply(config: &mut Config, directives: &[Directive]) -> Result<(), Config
             text: d.text.clone(),
             reason,
         };
-        if param_mutability(&d.name).is_none() {
+        // Names are case-insensitive and old names (aliases) are accepted,
+        // as in redis.conf: `slave-read-only`, `lua-time-limit`, ...
+        let Some(name) = keel_engine::config::canonical_param(d.name.as_bytes())
+            .filter(|name| param_mutability(name).is_some())
+        else {
             return Err(fail("Bad directive or wrong number of arguments".into()));
-        }
-        if !MULTI_ARG_PARAMS.contains(&d.name.as_str()) && d.args.len() != 1 {
+        };
+        if !MULTI_ARG_PARAMS.contains(&name) && d.args.len() != 1 {
             return Err(fail("wrong number of arguments".into()));
         }
-        config.set(&d.name, &d.args.join(" ")).map_err(fail)?;
+        config.set(name, &d.args.join(" ")).map_err(fail)?;
     }
     Ok(())
 }
@@ -454,6 +458,21 @@ mod tests {
         assert_eq!(config.port, 7001);
         assert_eq!(config.requirepass.as_deref(), Some("s e c"));
         assert_eq!(config.timeout, 5);
+    }
+
+    #[test]
+    fn old_names_are_accepted_in_files_and_flags() {
+        let config = run(
+            &[(
+                "k.conf",
+                "slave-read-only no\nhash-max-ziplist-entries 64\n",
+            )],
+            &["k.conf", "--lua-time-limit", "250"],
+        )
+        .unwrap();
+        assert!(!config.replica_read_only);
+        assert_eq!(config.hash_max_listpack_entries, 64);
+        assert_eq!(config.busy_reply_threshold, 250);
     }
 
     #[test]
