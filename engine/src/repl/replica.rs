@@ -174,6 +174,7 @@ fn follow_with(
     drop_link(srv, clients);
     let now = srv.now.mono_ms;
     srv.repl.link = Some(MasterLink::new(host.to_string(), port, now, offers_history));
+    super::set_expiry_rule(srv, true);
     // As Redis: clients blocked in WAIT are told the role changed.
     super::master::fail_waiters(
         srv,
@@ -193,6 +194,7 @@ pub fn promote(srv: &mut Server, clients: &mut Clients) {
     }
     drop_link(srv, clients);
     srv.repl.link = None;
+    super::set_expiry_rule(srv, false);
     // The replicas must learn the new id: they reconnect and continue.
     let replicas: Vec<ClientId> = srv.repl.replicas.keys().copied().collect();
     for id in replicas {

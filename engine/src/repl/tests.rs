@@ -926,3 +926,157 @@ fn an_old_primary_without_divergent_writes_continues_when_it_rejoins() {
     assert_eq!(net.info(r, "sync_partial_ok"), "1");
     assert_eq!(net.call(p, &["GET", "k"]), Frame::Bulk("new".into()));
 }
+
+/// The lines of a CLIENT LIST/INFO reply.
+fn client_lines(reply: Frame) -> Vec<String> {
+    let text = reply.text().expect("CLIENT LIST is text");
+    text.lines().map(str::to_string).collect()
+}
+
+/// One `name=value` field of a CLIENT LIST line.
+fn client_field(line: &str, name: &str) -> String {
+    let prefix = format!("{name}=");
+    line.split(' ')
+        .find_map(|f| f.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        .to_string()
+}
+
+#[test]
+fn client_list_marks_replicas_and_the_master_link() {
+    let (mut net, p, r) = primary_and_replica();
+    // A client that only sent REPLCONF is no replica yet (as Redis).
+    assert_eq!(net.call(p, &["REPLCONF", "listening-port", "1"]), ok());
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "v"]);
+    net.run(1500);
+    for kind in ["replica", "slave", "REPLICA"] {
+        let lines = client_lines(net.call(p, &["CLIENT", "LIST", "TYPE", kind]));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(client_field(&lines[0], "flags"), "S");
+        assert_eq!(client_field(&lines[0], "cmd"), "replconf");
+        assert_eq!(client_field(&lines[0], "user"), "default");
+    }
+    let normal = client_lines(net.call(p, &["CLIENT", "LIST", "TYPE", "normal"]));
+    assert_eq!(normal.len(), 1, "only the test's client: {normal:?}");
+    assert_eq!(client_field(&normal[0], "flags"), "N");
+    assert!(client_lines(net.call(p, &["CLIENT", "LIST", "TYPE", "master"])).is_empty());
+
+    let masters = client_lines(net.call(r, &["CLIENT", "LIST", "TYPE", "master"]));
+    assert_eq!(masters.len(), 1, "{masters:?}");
+    let m = &masters[0];
+    assert_eq!(client_field(m, "flags"), "M");
+    assert_eq!(client_field(m, "addr"), "127.0.0.1:7000");
+    assert_eq!(client_field(m, "user"), "(superuser)");
+    assert!(client_lines(net.call(r, &["CLIENT", "LIST", "TYPE", "replica"])).is_empty());
+    let me = client_lines(net.call(r, &["CLIENT", "INFO"]));
+    assert_eq!(client_field(&me[0], "flags"), "N");
+    let all = client_lines(net.call(r, &["CLIENT", "LIST"]));
+    assert_eq!(all.len(), 2, "the master link is listed with the rest");
+}
+
+#[test]
+fn client_kill_type_master_and_replica_drop_the_links_which_resume() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "1"]);
+    net.run(1000);
+    assert_eq!(net.call(p, &["CLIENT", "KILL", "TYPE", "master"]), int(0));
+    assert_eq!(net.call(r, &["CLIENT", "KILL", "TYPE", "replica"]), int(0));
+    assert_eq!(net.call(r, &["CLIENT", "KILL", "TYPE", "master"]), int(1));
+    assert_eq!(net.info(r, "master_link_status"), "down");
+    net.call(p, &["SET", "k", "2"]);
+    net.run(3000);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    assert_eq!(net.call(p, &["CLIENT", "KILL", "TYPE", "slave"]), int(1));
+    assert_eq!(net.info(p, "connected_slaves"), "0");
+    net.call(p, &["SET", "k", "3"]);
+    net.run(3000);
+    assert_eq!(net.info(p, "connected_slaves"), "1");
+    assert_eq!(net.info(p, "sync_partial_ok"), "2", "both links continued");
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Bulk("3".into()));
+}
+
+#[test]
+fn a_replica_read_of_an_expired_key_finds_nothing_and_deletes_nothing() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(r, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    let events = net.connect(1);
+    net.call(events, &["PSUBSCRIBE", "__keyevent@0__:*"]);
+    net.call(p, &["SET", "k", "v", "PX", "500"]);
+    net.call(p, &["SET", "other", "v"]);
+    net.run(200);
+    while net.read(events).is_some() {} // the SETs' events
+    let offset = net.info(r, "master_repl_offset");
+    // The primary's DEL cannot arrive: the key outlives its TTL here.
+    net.cut.push((0, 1));
+    net.run(1000);
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Null);
+    assert_eq!(net.call(r, &["EXISTS", "k"]), int(0));
+    assert_eq!(net.call(r, &["TTL", "k"]), int(-2));
+    assert_eq!(net.call(r, &["TYPE", "k"]), Frame::Simple("none".into()));
+    assert_eq!(
+        net.call(r, &["KEYS", "*"]),
+        Frame::Array(vec![Frame::Bulk("other".into())])
+    );
+    let Frame::Array(scan) = net.call(r, &["SCAN", "0", "COUNT", "100"]) else {
+        panic!("SCAN is an array")
+    };
+    assert_eq!(scan[1], Frame::Array(vec![Frame::Bulk("other".into())]));
+    for _ in 0..20 {
+        assert_eq!(net.call(r, &["RANDOMKEY"]), Frame::Bulk("other".into()));
+    }
+    // Still stored, and no effect of any kind: no expiry counted, no
+    // `expired` event, nothing propagated.
+    assert_eq!(net.call(r, &["DBSIZE"]), int(2));
+    assert_eq!(net.info(r, "expired_keys"), "0");
+    assert_eq!(net.info(r, "master_repl_offset"), offset);
+    assert_eq!(net.read(events), None, "no event published");
+    // Healed: the primary's DEL removes it.
+    net.heal();
+    net.partition(0, 1);
+    net.heal();
+    net.run(6000);
+    assert_eq!(net.call(r, &["DBSIZE"]), int(1));
+    assert_eq!(net.call(r, &["KEYS", "*"]), net.call(p, &["KEYS", "*"]));
+}
+
+#[test]
+fn a_writable_replica_writes_over_an_expired_key() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(r, &["CONFIG", "SET", "replica-read-only", "no"]);
+    for key in ["a", "b", "c", "d"] {
+        net.call(p, &["SET", key, "old", "PX", "500"]);
+    }
+    net.call(p, &["SET", "src", "s"]);
+    net.run(200);
+    net.cut.push((0, 1));
+    net.run(1000);
+    assert_eq!(net.call(r, &["DBSIZE"]), int(5));
+    assert_eq!(net.call(r, &["SETNX", "a", "new"]), int(1));
+    assert_eq!(net.call(r, &["RPUSH", "b", "x"]), int(1));
+    assert_eq!(net.call(r, &["COPY", "src", "c"]), int(1));
+    assert_eq!(net.call(r, &["RENAME", "src", "d"]), ok());
+    assert_eq!(net.call(r, &["GET", "a"]), Frame::Bulk("new".into()));
+    assert_eq!(net.call(r, &["TTL", "a"]), int(-1));
+    assert_eq!(net.call(r, &["GET", "c"]), Frame::Bulk("s".into()));
+    assert_eq!(net.call(r, &["GET", "d"]), Frame::Bulk("s".into()));
+    assert_eq!(net.call(r, &["DBSIZE"]), int(4));
+    assert_eq!(net.info(r, "expired_keys"), "4");
+}
+
+#[test]
+fn a_promoted_replica_expires_keys_again() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "v", "PX", "500"]);
+    net.run(200);
+    net.partition(0, 1);
+    assert_eq!(net.call(r, &["REPLICAOF", "NO", "ONE"]), ok());
+    net.run(1000);
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Null);
+    assert_eq!(net.info(r, "expired_keys"), "1");
+    assert_eq!(net.call(r, &["DBSIZE"]), int(0));
+}
