@@ -19,7 +19,7 @@ use bytes::Bytes;
 const RETRY_FIRST_MS: u64 = 1000;
 const RETRY_MAX_MS: u64 = 5000;
 /// How often the replica acknowledges its offset.
-const ACK_PERIOD_MS: u64 = 1000;
+pub const ACK_PERIOD_MS: u64 = 1000;
 /// Longest handshake reply line accepted before the link is dropped.
 const MAX_LINE: usize = 64 * 1024;
 /// Length of the `$EOF:<mark>` delimiter of a disk-less transfer.

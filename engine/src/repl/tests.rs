@@ -25,6 +25,8 @@ struct Net {
     inbox: HashMap<End, BytesMut>,
     /// Pairs of nodes that cannot reach each other.
     cut: Vec<(usize, usize)>,
+    /// Each node's disk (requests are answered at once).
+    disks: Vec<crate::testing::mem_disk::MemDisk>,
 }
 
 fn config(i: usize) -> Config {
@@ -49,12 +51,14 @@ impl Net {
                 Node::new(c, now)
             })
             .collect();
+        let disks = (0..n).map(|_| Default::default()).collect();
         let mut net = Net {
             nodes,
             now,
             links: BTreeMap::new(),
             inbox: HashMap::new(),
             cut: Vec::new(),
+            disks,
         };
         net.settle();
         net
@@ -120,7 +124,15 @@ impl Net {
                 self.links.insert((to, id), (from, peer));
                 self.nodes[from].handle_input(now, Input::PeerConnected { peer });
             }
-            Output::Shutdown | Output::Disk(_) | Output::Log { .. } | Output::Fatal(_) => {}
+            Output::Disk(request) => {
+                let result = self.disks[from].apply(&request.op);
+                let done = Input::DiskDone {
+                    id: request.id,
+                    result,
+                };
+                self.nodes[from].handle_input(now, done);
+            }
+            Output::Shutdown | Output::Log { .. } | Output::Fatal(_) => {}
         }
     }
 
@@ -1079,4 +1091,157 @@ fn a_promoted_replica_expires_keys_again() {
     assert_eq!(net.call(r, &["GET", "k"]), Frame::Null);
     assert_eq!(net.info(r, "expired_keys"), "1");
     assert_eq!(net.call(r, &["DBSIZE"]), int(0));
+}
+
+mod fsync_order {
+    //! `appendfsync always` and the replication stream: as Redis, the
+    //! replicas are sent a write in the event-loop turn that ran it,
+    //! without waiting for the fsync that the writer's reply waits for.
+    //! A replica may hold a write the primary loses at a power cut.
+
+    use super::*;
+    use crate::disk::{DiskOp, DiskRequest};
+    use crate::testing::mem_disk::MemDisk;
+
+    /// One primary whose fsyncs the test answers when it chooses.
+    struct Primary {
+        node: Node,
+        disk: MemDisk,
+        now: Now,
+        received: HashMap<ClientId, Vec<u8>>,
+        held_syncs: Vec<DiskRequest>,
+    }
+
+    impl Primary {
+        fn new() -> Primary {
+            let config = Config {
+                appendonly: true,
+                appendfsync: "always".into(),
+                dir: "/data".into(),
+                ..config(0)
+            };
+            let now = Now::new(0, 1_700_000_000_000);
+            let mut p = Primary {
+                node: Node::new(config, now),
+                disk: MemDisk::default(),
+                now,
+                received: HashMap::new(),
+                held_syncs: Vec::new(),
+            };
+            p.node.start(now);
+            p.node.handle_timeout(now);
+            p.pump(false);
+            p
+        }
+
+        /// Routes outputs; fsyncs wait in `held_syncs` when `hold`.
+        fn pump(&mut self, hold: bool) {
+            while let Some(out) = self.node.poll_output() {
+                match out {
+                    Output::Write { client, data } => {
+                        self.received.entry(client).or_default().extend(&data[..])
+                    }
+                    Output::Disk(req) if hold && matches!(req.op, DiskOp::Sync { .. }) => {
+                        self.held_syncs.push(req)
+                    }
+                    Output::Disk(req) => self.answer(req),
+                    _ => {}
+                }
+            }
+        }
+
+        fn answer(&mut self, req: DiskRequest) {
+            let result = self.disk.apply(&req.op);
+            let now = self.now;
+            self.node
+                .handle_input(now, Input::DiskDone { id: req.id, result });
+        }
+
+        fn connect(&mut self) -> ClientId {
+            let info = ClientInfo {
+                addr: "127.0.0.1:50001".into(),
+                laddr: "127.0.0.1:7000".into(),
+                fd: 9,
+            };
+            let id = self.node.accept_client(self.now, info);
+            self.pump(false);
+            id
+        }
+
+        fn send(&mut self, client: ClientId, args: &[&[u8]], hold: bool) {
+            let data = request(args);
+            let now = self.now;
+            self.node.handle_input(
+                now,
+                Input::ClientData {
+                    client,
+                    data: &data,
+                },
+            );
+            self.pump(hold);
+        }
+
+        fn take(&mut self, client: ClientId) -> String {
+            let bytes = self.received.remove(&client).unwrap_or_default();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    }
+
+    #[test]
+    fn replicas_get_a_write_before_its_fsync_and_the_writer_after() {
+        let mut p = Primary::new();
+        let writer = p.connect();
+        let replica = p.connect();
+        p.send(replica, &[b"PSYNC", b"?", b"-1"], false);
+        assert!(p.take(replica).starts_with("+FULLRESYNC "));
+        p.send(writer, &[b"SET", b"k", b"v"], true);
+        assert_eq!(p.held_syncs.len(), 1, "the write waits for its fsync");
+        assert_eq!(p.take(writer), "", "the writer is answered after it");
+        assert!(
+            p.take(replica)
+                .ends_with("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"),
+            "the replica already has the write"
+        );
+        let sync = p.held_syncs.remove(0);
+        p.answer(sync);
+        p.pump(false);
+        assert_eq!(p.take(writer), "+OK\r\n");
+        assert_eq!(p.take(replica), "", "nothing more for the replica");
+    }
+}
+
+#[test]
+fn a_replica_with_an_aof_applies_the_stream() {
+    let mut net = Net::with(2, |c| {
+        if c.port == BASE_PORT + 1 {
+            c.appendonly = true;
+            c.dir = "/data".into();
+            c.replicaof = Some(("127.0.0.1".into(), BASE_PORT));
+        }
+    });
+    let p = net.connect(0);
+    net.run(2000);
+    net.call(p, &["SET", "k", "v"]);
+    net.run(1000);
+    let r = net.connect(1);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Bulk("v".into()));
+}
+
+/// Redis 7.0 answers 0 here (checked against redis-server 7.0.15): a
+/// replica counts for WAIT once it acknowledged. Keel counts a replica
+/// from its PSYNC on, with an acknowledged offset of 0, so a write made
+/// before any replica attached (offset 0) is "acknowledged" by a replica
+/// still receiving its snapshot. The fix is in `master.rs` (see the
+/// replication loose-ends report); the simulation's WAIT checker caught it.
+#[test]
+#[ignore = "needs master.rs to count only replicas that acknowledged"]
+fn wait_does_not_count_a_replica_that_never_acknowledged() {
+    let mut net = Net::new(1);
+    let w = net.connect(0);
+    // Written before any replica: no backlog, the offset stays 0.
+    net.call(w, &["SET", "k", "v"]);
+    let silent = net.connect(0);
+    net.send(silent, &["PSYNC", "?", "-1"]);
+    assert_eq!(net.call(w, &["WAIT", "1", "100"]), int(0));
 }
