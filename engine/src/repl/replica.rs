@@ -695,6 +695,36 @@ pub fn cron(srv: &mut Server, clients: &mut Clients, _work: &mut CronWork) {
     }
 }
 
+/// A restarted replica's saved history (Redis's `repl-id` and
+/// `repl-offset` RDB aux fields, read by the loader): its next PSYNC
+/// offers it, so that a master whose backlog covers the gap continues
+/// instead of sending a whole snapshot. Ignored once the link has sent
+/// its PSYNC (the history is then the master's answer), for an id that is
+/// not one, and on a node that follows no master. True if taken.
+pub fn resume_saved_history(srv: &mut Server, replid: &str, offset: u64) -> bool {
+    let valid_id = replid.len() == NO_REPLID.len() && replid.bytes().all(|b| b.is_ascii_hexdigit());
+    let Some(link) = srv.repl.link.as_mut() else {
+        return false;
+    };
+    let before_psync = matches!(
+        link.state,
+        LinkState::Connect
+            | LinkState::Connecting
+            | LinkState::Pong
+            | LinkState::Auth
+            | LinkState::Port
+            | LinkState::Ip
+            | LinkState::Capa
+    );
+    if !valid_id || !before_psync {
+        return false;
+    }
+    link.offers_history = true;
+    srv.replid = replid.to_string();
+    srv.repl.offset = offset;
+    true
+}
+
 /// Starts following the master named in the config file, if any.
 pub fn start_from_config(srv: &mut Server, clients: &mut Clients) {
     if let Some((host, port)) = srv.config.replicaof.clone() {

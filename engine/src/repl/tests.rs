@@ -1273,3 +1273,35 @@ fn a_replica_aof_holds_the_snapshot_it_loaded() {
     net.run(1000);
     assert_eq!(net.dataset(1), synced);
 }
+
+/// What the RDB loader would hand over from a replica's saved snapshot
+/// (`repl-id`, `repl-offset`): the restarted replica continues.
+#[test]
+fn a_replica_restarted_with_its_saved_history_continues() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    write_every_type(&mut net, p, "a");
+    net.run(1500);
+    let replid = net.info(r, "master_replid");
+    let offset: u64 = net.info(r, "master_repl_offset").parse().expect("offset");
+    let saved = crate::repl::snapshot::build_rdb(net.nodes[1].server());
+    // Down for a while; the primary goes on.
+    net.partition(0, 1);
+    net.call(p, &["SET", "during", "1"]);
+    let mut config = config(1);
+    config.replicaof = Some(("127.0.0.1".into(), BASE_PORT));
+    net.nodes[1] = Node::new(config, net.now);
+    let srv = net.nodes[1].server_mut();
+    crate::repl::snapshot::load_rdb(srv, &saved).expect("the saved snapshot loads");
+    assert!(crate::repl::replica::resume_saved_history(
+        srv, &replid, offset
+    ));
+    assert!(!crate::repl::replica::resume_saved_history(
+        srv, "nonsense", 1
+    ));
+    net.heal();
+    net.run(8000);
+    assert_eq!(net.info(p, "sync_full"), "1", "only the first sync");
+    assert_eq!(net.info(p, "sync_partial_ok"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
