@@ -29,6 +29,18 @@ pub enum ReplyMode {
     Skipping,
 }
 
+/// A connection's part in replication, for CLIENT LIST's `flags` and
+/// CLIENT LIST/KILL `TYPE` (Redis's `CLIENT_SLAVE` and `CLIENT_MASTER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplLink {
+    #[default]
+    None,
+    /// A replica that completed PSYNC/SYNC, as its primary sees it.
+    Replica,
+    /// The link to the master, on a replica.
+    Master,
+}
+
 #[derive(Debug)]
 pub struct Client {
     pub id: ClientId,
@@ -216,11 +228,19 @@ impl Client {
         self.multi.as_ref().map_or(0, |t| t.mem())
     }
 
-    /// The CLIENT LIST `flags` field: one letter per flag, `N` for none.
-    /// `cas_failed`: a key the client WATCHes was touched (`d`; the
-    /// registry holding that is the server's, see [`crate::watch`]).
-    pub fn flags(&self, cas_failed: bool) -> String {
+    /// The CLIENT LIST `flags` field: one letter per flag, `N` for none,
+    /// in Redis's order. `cas_failed`: a key the client WATCHes was
+    /// touched (`d`; the registry holding that is the server's, see
+    /// [`crate::watch`]). `link`: the connection's replication role (`S`
+    /// a replica on its primary, `M` the master link on a replica), which
+    /// the replication state knows.
+    pub fn flags(&self, cas_failed: bool, link: ReplLink) -> String {
         let mut flags = String::new();
+        match link {
+            ReplLink::Replica => flags.push('S'),
+            ReplLink::Master => flags.push('M'),
+            ReplLink::None => {}
+        }
         if self.subs.any() {
             flags.push('P');
         }

@@ -8,9 +8,10 @@ use super::docs::Docs;
 use super::flags::*;
 use super::server::help_reply;
 use super::{CommandSpec, Ctx};
-use crate::client::{Client, ClientId, ReplyMode};
+use crate::client::{Client, ClientId, ReplLink, ReplyMode};
 use crate::node::Output;
 use crate::resp::Reply;
+use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 use std::fmt::Write;
@@ -363,21 +364,30 @@ impl ClientType {
         }
     }
 
-    /// A subscriber is of the pub/sub class; Keel has no replication yet,
-    /// so every other connection is normal.
-    fn of(client: &Client) -> ClientType {
-        if client.subs.any() {
-            ClientType::PubSub
-        } else {
-            ClientType::Normal
+    /// Redis's `getClientType`: the master link, then a replica (an
+    /// online one: a connection that only sent REPLCONF is normal), then
+    /// a subscriber; every other connection is normal.
+    fn of(client: &Client, srv: &Server) -> ClientType {
+        match srv.repl.link_role(client.id) {
+            ReplLink::Master => ClientType::Master,
+            ReplLink::Replica => ClientType::Replica,
+            ReplLink::None if client.subs.any() => ClientType::PubSub,
+            ReplLink::None => ClientType::Normal,
         }
     }
 }
 
 /// Renders one CLIENT LIST line (without the newline). `argv_mem` is the
 /// size of the command being run, for the caller; 0 for the others.
-fn client_line(c: &Client, srv: &crate::server::Server, argv_mem: usize) -> String {
+fn client_line(c: &Client, srv: &Server, argv_mem: usize) -> String {
     let now_ms = srv.now.mono_ms;
+    let link = srv.repl.link_role(c.id);
+    // Redis's master client has no user: it runs as the superuser.
+    let user = if link == ReplLink::Master {
+        "(superuser)"
+    } else {
+        c.user
+    };
     let cas_failed = srv.watches.flagged(c.id, &srv.dbs, srv.now.unix_ms);
     let text = |b: &Option<Bytes>| {
         b.as_ref()
@@ -400,7 +410,7 @@ fn client_line(c: &Client, srv: &crate::server::Server, argv_mem: usize) -> Stri
         text(&c.name),
         now_ms.saturating_sub(c.created_ms) / 1000,
         now_ms.saturating_sub(c.last_interaction_ms) / 1000,
-        c.flags(cas_failed),
+        c.flags(cas_failed, link),
         c.db,
         c.subs.channels.len(),
         c.subs.patterns.len(),
@@ -414,7 +424,7 @@ fn client_line(c: &Client, srv: &crate::server::Server, argv_mem: usize) -> Stri
         c.out.len(),
         c.mem_usage() + argv_mem as u64,
         c.last_cmd,
-        c.user,
+        user,
         c.protocol.version(),
         text(&c.lib_name),
         text(&c.lib_ver),
@@ -450,7 +460,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     all.sort_by_key(|c| c.id);
     let mut text = String::new();
     for c in all {
-        if wanted_type.is_some_and(|t| t != ClientType::of(c)) {
+        if wanted_type.is_some_and(|t| t != ClientType::of(c, ctx.srv)) {
             continue;
         }
         if wanted_ids
@@ -491,9 +501,10 @@ struct KillFilter {
 }
 
 impl KillFilter {
-    fn matches(&self, c: &Client, now_ms: u64) -> bool {
+    fn matches(&self, c: &Client, srv: &Server) -> bool {
+        let now_ms = srv.now.mono_ms;
         self.id.is_none_or(|id| c.id == id)
-            && self.client_type.is_none_or(|t| t == ClientType::of(c))
+            && self.client_type.is_none_or(|t| t == ClientType::of(c, srv))
             && self
                 .addr
                 .as_ref()
@@ -582,7 +593,6 @@ fn kill_one(ctx: &mut Ctx, id: ClientId) {
 /// CLIENT KILL ip:port (old form: OK or an error) or CLIENT KILL <filter>
 /// <value> ... (new form: the number of clients killed).
 fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let now = ctx.now().mono_ms;
     if args.len() == 3 {
         let addr = &args[2];
         let found = std::iter::once(&*ctx.client)
@@ -605,7 +615,7 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let victims: Vec<ClientId> = std::iter::once(&*ctx.client)
         .chain(ctx.others.values())
         .filter(|c| !(filter.skip_me && c.id == caller))
-        .filter(|c| filter.matches(c, now))
+        .filter(|c| filter.matches(c, ctx.srv))
         .map(|c| c.id)
         .collect();
     for &id in &victims {

@@ -113,6 +113,19 @@ fn entry_bytes(key: &[u8], obj: &Object) -> u64 {
     (key.len() + obj.value.mem_usage()) as u64
 }
 
+/// What a lookup does with a key whose TTL has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpiryRule {
+    /// Deletes it (lazy expiry on a primary).
+    #[default]
+    Delete,
+    /// A replica's rule (Redis's `expireIfNeeded` with a master): a read
+    /// finds nothing but leaves the key in place, as the master's `DEL`
+    /// removes it; a write lookup deletes it first (Redis forces that for
+    /// a writable replica's writes).
+    HideOnRead,
+}
+
 /// One database. The tables are private so that every change goes through
 /// the methods below, which keep the dataset size current: INFO reads it
 /// in O(1) instead of walking every key (clients such as ioredis send INFO
@@ -146,6 +159,7 @@ pub struct Db {
     /// Keys created since the last take, kept only while `new` keyspace
     /// events are on.
     created_log: Option<Vec<Bytes>>,
+    expiry_rule: ExpiryRule,
 }
 
 impl Db {
@@ -161,7 +175,17 @@ impl Db {
             epoch: 0,
             snap: None,
             created_log: None,
+            expiry_rule: ExpiryRule::Delete,
         }
+    }
+
+    /// How lookups treat expired keys from now on (the node's role).
+    pub fn set_expiry_rule(&mut self, rule: ExpiryRule) {
+        self.expiry_rule = rule;
+    }
+
+    pub fn expiry_rule(&self) -> ExpiryRule {
+        self.expiry_rule
     }
 
     /// The main table (read-only: changes go through `Db`'s methods).
@@ -212,17 +236,33 @@ impl Db {
         self.expires.get(key).is_some_and(|&at| at <= now_ms)
     }
 
-    /// Deletes `key` if its time has come (lazy expiry). True if it was deleted.
+    /// Lazy expiry for a read: true if `key`'s time has come, in which
+    /// case it is deleted, unless the rule is [`ExpiryRule::HideOnRead`]
+    /// (a replica), which leaves it stored.
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: u64) -> bool {
+        match self.expiry_rule {
+            ExpiryRule::Delete => self.purge_if_expired(key, now_ms),
+            ExpiryRule::HideOnRead => self.is_expired(key, now_ms),
+        }
+    }
+
+    /// Lazy expiry for a write: deletes `key` if its time has come,
+    /// whatever the rule. True if it was deleted.
+    fn purge_if_expired(&mut self, key: &[u8], now_ms: u64) -> bool {
         if !self.is_expired(key, now_ms) {
             return false;
         }
+        self.purge(key);
+        true
+    }
+
+    /// Deletes an expired `key`, counting and logging it as expired.
+    fn purge(&mut self, key: &[u8]) {
         let (key, _) = self.take(key).expect("an expiring key exists");
         self.expired_keys += 1;
         if let Some(log) = &mut self.expired_log {
             log.push(Bytes::copy_from_slice(&key));
         }
-        true
     }
 
     /// Starts or stops logging expired keys (see [`Db::take_expired_log`]);
@@ -263,15 +303,17 @@ impl Db {
             .unwrap_or_default()
     }
 
-    /// The live object under `key`, expiring it first if due.
+    /// The live object under `key`, expiring it first if due (a read).
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Object> {
-        self.expire_if_needed(key, now_ms);
+        if self.expire_if_needed(key, now_ms) {
+            return None;
+        }
         self.keys.get(key)
     }
 
     /// The live object under `key` for changing, expiring it first if due.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Object> {
-        self.expire_if_needed(key, now_ms);
+        self.purge_if_expired(key, now_ms);
         self.preserve(key);
         self.settle();
         let (slot, obj) = self.keys.get_mut_with_slot(key)?;
@@ -279,8 +321,10 @@ impl Db {
         Some(obj)
     }
 
+    /// Whether `key` holds a live value. Writers ask this before they
+    /// create a key, so an expired one is deleted whatever the rule.
     pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
-        self.expire_if_needed(key, now_ms);
+        self.purge_if_expired(key, now_ms);
         self.keys.contains_key(key)
     }
 
@@ -310,8 +354,14 @@ impl Db {
         self.account(added, removed);
     }
 
-    /// Inserts a key known to be absent (after `contains` returned false).
+    /// Inserts a key known to be absent (after a lookup found nothing).
+    /// On a replica that lookup may have been a read that hid an expired
+    /// key: the write deletes it first.
     pub fn insert_new(&mut self, key: &[u8], mut obj: Object) {
+        let hidden = self.keys.contains_key(key) && self.expires.contains_key(key);
+        if self.expiry_rule == ExpiryRule::HideOnRead && hidden {
+            self.purge(key);
+        }
         self.settle();
         obj.snap_epoch = self.epoch;
         let added = entry_bytes(key, &obj);
@@ -506,6 +556,40 @@ mod tests {
         assert!(db.get(b"k", 100).is_none());
         assert_eq!(db.expired_keys, 1);
         assert!(db.expires.is_empty());
+    }
+
+    #[test]
+    fn a_replica_hides_expired_keys_from_reads_and_deletes_them_on_writes() {
+        let mut db = Db::new(1);
+        db.set_expiry_rule(ExpiryRule::HideOnRead);
+        db.log_expired(true);
+        for key in [&b"a"[..], b"b", b"c"] {
+            db.set(key, s("v"), 0, false);
+            db.set_expire(key, 100);
+        }
+        assert!(db.get(b"a", 100).is_none(), "a read finds nothing");
+        assert!(db.get_for_read(b"a", 100).is_none());
+        assert!(db.expire_if_needed(b"a", 100));
+        assert_eq!(
+            db.random_live_key(100, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1), 5),
+            None
+        );
+        assert_eq!((db.len(), db.expired_keys), (3, 0), "nothing deleted");
+        assert!(db.take_expired_log().is_empty(), "no deletion to propagate");
+        // Writes: a write lookup, an existence check before a create, and
+        // a create after a read that found nothing each delete it.
+        assert!(db.get_mut(b"a", 100).is_none());
+        assert!(!db.contains(b"b", 100));
+        assert!(db.get(b"c", 100).is_none());
+        db.insert_new(b"c", Object::new(s("new"), 0));
+        assert_eq!(db.expire_at(b"c"), None, "the new key has no TTL");
+        assert_eq!((db.len(), db.expired_keys), (1, 3));
+        assert_eq!(db.take_expired_log(), vec![&b"a"[..], b"b", b"c"]);
+        // Back to a primary: reads delete again.
+        db.set_expiry_rule(ExpiryRule::Delete);
+        db.set_expire(b"c", 100);
+        assert!(db.get(b"c", 100).is_none());
+        assert_eq!(db.len(), 0);
     }
 
     #[test]

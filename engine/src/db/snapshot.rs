@@ -195,7 +195,9 @@ impl Db {
     /// keeps its contents) but must not change: a running snapshot saves
     /// no pre-image for it.
     pub fn get_for_read(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Object> {
-        self.expire_if_needed(key, now_ms);
+        if self.expire_if_needed(key, now_ms) {
+            return None;
+        }
         self.settle();
         let (slot, obj) = self.keys.get_mut_with_slot(key)?;
         self.lent = Some((slot, super::entry_bytes(key, obj)));

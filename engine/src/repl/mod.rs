@@ -29,8 +29,9 @@ pub mod snapshot;
 
 pub use backlog::Backlog;
 
-use crate::client::{Client, ClientId};
+use crate::client::{Client, ClientId, ReplLink};
 use crate::cmd::{flags, CommandSpec};
+use crate::db::ExpiryRule;
 use crate::effects::Effect;
 use crate::node::Clients;
 use crate::resp::Reply;
@@ -113,6 +114,19 @@ impl Repl {
             .is_some_and(|l| l.master_client() == Some(id))
     }
 
+    /// The part connection `id` plays in replication (CLIENT LIST flags
+    /// and TYPE): a replica once it completed PSYNC/SYNC, as Redis marks
+    /// its `CLIENT_SLAVE`s; the master client once the link is synced.
+    pub fn link_role(&self, id: ClientId) -> ReplLink {
+        if self.is_master_client(id) {
+            ReplLink::Master
+        } else if self.replicas.get(&id).is_some_and(|l| l.online) {
+            ReplLink::Replica
+        } else {
+            ReplLink::None
+        }
+    }
+
     /// Whether `id` is blocked in WAIT (its further commands wait too).
     pub fn is_waiting(&self, id: ClientId) -> bool {
         self.waiters.iter().any(|w| w.client == id)
@@ -141,6 +155,21 @@ impl Repl {
             let size = usize::try_from(size).unwrap_or(usize::MAX);
             self.backlog = Some(Backlog::new(size, self.offset + 1));
         }
+    }
+}
+
+/// Sets how every database's lookups treat expired keys: a replica
+/// hides them from reads and leaves their deletion to its master's `DEL`
+/// (a replica that deleted on its own would diverge, its clock and its
+/// master's being different), a primary deletes them.
+pub fn set_expiry_rule(srv: &mut Server, replica: bool) {
+    let rule = if replica {
+        ExpiryRule::HideOnRead
+    } else {
+        ExpiryRule::Delete
+    };
+    for db in &mut srv.dbs {
+        db.set_expiry_rule(rule);
     }
 }
 

@@ -19,7 +19,7 @@ use bytes::Bytes;
 const RETRY_FIRST_MS: u64 = 1000;
 const RETRY_MAX_MS: u64 = 5000;
 /// How often the replica acknowledges its offset.
-const ACK_PERIOD_MS: u64 = 1000;
+pub const ACK_PERIOD_MS: u64 = 1000;
 /// Longest handshake reply line accepted before the link is dropped.
 const MAX_LINE: usize = 64 * 1024;
 /// Length of the `$EOF:<mark>` delimiter of a disk-less transfer.
@@ -174,6 +174,7 @@ fn follow_with(
     drop_link(srv, clients);
     let now = srv.now.mono_ms;
     srv.repl.link = Some(MasterLink::new(host.to_string(), port, now, offers_history));
+    super::set_expiry_rule(srv, true);
     // As Redis: clients blocked in WAIT are told the role changed.
     super::master::fail_waiters(
         srv,
@@ -193,6 +194,7 @@ pub fn promote(srv: &mut Server, clients: &mut Clients) {
     }
     drop_link(srv, clients);
     srv.repl.link = None;
+    super::set_expiry_rule(srv, false);
     // The replicas must learn the new id: they reconnect and continue.
     let replicas: Vec<ClientId> = srv.repl.replicas.keys().copied().collect();
     for id in replicas {
@@ -600,7 +602,23 @@ fn load_snapshot(srv: &mut Server, rdb: &[u8]) -> Result<(), String> {
         link.stream_db = 0;
     }
     srv.dirty += 1;
+    rebase_aof(srv);
     Ok(())
+}
+
+/// As Redis after a full sync (`restartAOFAfterSYNC`): the AOF described
+/// the dataset the snapshot replaced, so a rewrite bases it on the loaded
+/// one; the stream's writes go to the rewrite's new incr file. Known gap:
+/// a rewrite already running keeps its older base (the AOF cannot abandon
+/// it from here); a restart from the AOF then full-syncs anyway.
+fn rebase_aof(srv: &mut Server) {
+    if srv.aof.status() != crate::aof::Status::On {
+        return;
+    }
+    let bgsave_running = srv.persist.bgsave_in_progress();
+    if let Reply::Error(why) = crate::aof::bgrewriteaof(srv, bgsave_running) {
+        tracing_note(&format!("AOF not rewritten after the full sync: {why}"));
+    }
 }
 
 /// The link is up: acknowledge at once (a disk-less master starts the
@@ -675,6 +693,36 @@ pub fn cron(srv: &mut Server, clients: &mut Clients, _work: &mut CronWork) {
             }
         }
     }
+}
+
+/// A restarted replica's saved history (Redis's `repl-id` and
+/// `repl-offset` RDB aux fields, read by the loader): its next PSYNC
+/// offers it, so that a master whose backlog covers the gap continues
+/// instead of sending a whole snapshot. Ignored once the link has sent
+/// its PSYNC (the history is then the master's answer), for an id that is
+/// not one, and on a node that follows no master. True if taken.
+pub fn resume_saved_history(srv: &mut Server, replid: &str, offset: u64) -> bool {
+    let valid_id = replid.len() == NO_REPLID.len() && replid.bytes().all(|b| b.is_ascii_hexdigit());
+    let Some(link) = srv.repl.link.as_mut() else {
+        return false;
+    };
+    let before_psync = matches!(
+        link.state,
+        LinkState::Connect
+            | LinkState::Connecting
+            | LinkState::Pong
+            | LinkState::Auth
+            | LinkState::Port
+            | LinkState::Ip
+            | LinkState::Capa
+    );
+    if !valid_id || !before_psync {
+        return false;
+    }
+    link.offers_history = true;
+    srv.replid = replid.to_string();
+    srv.repl.offset = offset;
+    true
 }
 
 /// Starts following the master named in the config file, if any.

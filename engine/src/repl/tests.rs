@@ -25,6 +25,8 @@ struct Net {
     inbox: HashMap<End, BytesMut>,
     /// Pairs of nodes that cannot reach each other.
     cut: Vec<(usize, usize)>,
+    /// Each node's disk (requests are answered at once).
+    disks: Vec<crate::testing::mem_disk::MemDisk>,
 }
 
 fn config(i: usize) -> Config {
@@ -49,12 +51,14 @@ impl Net {
                 Node::new(c, now)
             })
             .collect();
+        let disks = (0..n).map(|_| Default::default()).collect();
         let mut net = Net {
             nodes,
             now,
             links: BTreeMap::new(),
             inbox: HashMap::new(),
             cut: Vec::new(),
+            disks,
         };
         net.settle();
         net
@@ -120,7 +124,15 @@ impl Net {
                 self.links.insert((to, id), (from, peer));
                 self.nodes[from].handle_input(now, Input::PeerConnected { peer });
             }
-            Output::Shutdown | Output::Disk(_) | Output::Log { .. } | Output::Fatal(_) => {}
+            Output::Disk(request) => {
+                let result = self.disks[from].apply(&request.op);
+                let done = Input::DiskDone {
+                    id: request.id,
+                    result,
+                };
+                self.nodes[from].handle_input(now, done);
+            }
+            Output::Shutdown | Output::Log { .. } | Output::Fatal(_) => {}
         }
     }
 
@@ -925,4 +937,371 @@ fn an_old_primary_without_divergent_writes_continues_when_it_rejoins() {
     net.run(3000);
     assert_eq!(net.info(r, "sync_partial_ok"), "1");
     assert_eq!(net.call(p, &["GET", "k"]), Frame::Bulk("new".into()));
+}
+
+/// The lines of a CLIENT LIST/INFO reply.
+fn client_lines(reply: Frame) -> Vec<String> {
+    let text = reply.text().expect("CLIENT LIST is text");
+    text.lines().map(str::to_string).collect()
+}
+
+/// One `name=value` field of a CLIENT LIST line.
+fn client_field(line: &str, name: &str) -> String {
+    let prefix = format!("{name}=");
+    line.split(' ')
+        .find_map(|f| f.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        .to_string()
+}
+
+#[test]
+fn client_list_marks_replicas_and_the_master_link() {
+    let (mut net, p, r) = primary_and_replica();
+    // A client that only sent REPLCONF is no replica yet (as Redis).
+    assert_eq!(net.call(p, &["REPLCONF", "listening-port", "1"]), ok());
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "v"]);
+    net.run(1500);
+    for kind in ["replica", "slave", "REPLICA"] {
+        let lines = client_lines(net.call(p, &["CLIENT", "LIST", "TYPE", kind]));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(client_field(&lines[0], "flags"), "S");
+        assert_eq!(client_field(&lines[0], "cmd"), "replconf");
+        assert_eq!(client_field(&lines[0], "user"), "default");
+    }
+    let normal = client_lines(net.call(p, &["CLIENT", "LIST", "TYPE", "normal"]));
+    assert_eq!(normal.len(), 1, "only the test's client: {normal:?}");
+    assert_eq!(client_field(&normal[0], "flags"), "N");
+    assert!(client_lines(net.call(p, &["CLIENT", "LIST", "TYPE", "master"])).is_empty());
+
+    let masters = client_lines(net.call(r, &["CLIENT", "LIST", "TYPE", "master"]));
+    assert_eq!(masters.len(), 1, "{masters:?}");
+    let m = &masters[0];
+    assert_eq!(client_field(m, "flags"), "M");
+    assert_eq!(client_field(m, "addr"), "127.0.0.1:7000");
+    assert_eq!(client_field(m, "user"), "(superuser)");
+    assert!(client_lines(net.call(r, &["CLIENT", "LIST", "TYPE", "replica"])).is_empty());
+    let me = client_lines(net.call(r, &["CLIENT", "INFO"]));
+    assert_eq!(client_field(&me[0], "flags"), "N");
+    let all = client_lines(net.call(r, &["CLIENT", "LIST"]));
+    assert_eq!(all.len(), 2, "the master link is listed with the rest");
+}
+
+#[test]
+fn client_kill_type_master_and_replica_drop_the_links_which_resume() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "1"]);
+    net.run(1000);
+    assert_eq!(net.call(p, &["CLIENT", "KILL", "TYPE", "master"]), int(0));
+    assert_eq!(net.call(r, &["CLIENT", "KILL", "TYPE", "replica"]), int(0));
+    assert_eq!(net.call(r, &["CLIENT", "KILL", "TYPE", "master"]), int(1));
+    assert_eq!(net.info(r, "master_link_status"), "down");
+    net.call(p, &["SET", "k", "2"]);
+    net.run(3000);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    assert_eq!(net.call(p, &["CLIENT", "KILL", "TYPE", "slave"]), int(1));
+    assert_eq!(net.info(p, "connected_slaves"), "0");
+    net.call(p, &["SET", "k", "3"]);
+    net.run(3000);
+    assert_eq!(net.info(p, "connected_slaves"), "1");
+    assert_eq!(net.info(p, "sync_partial_ok"), "2", "both links continued");
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Bulk("3".into()));
+}
+
+#[test]
+fn a_replica_read_of_an_expired_key_finds_nothing_and_deletes_nothing() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(r, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    let events = net.connect(1);
+    net.call(events, &["PSUBSCRIBE", "__keyevent@0__:*"]);
+    net.call(p, &["SET", "k", "v", "PX", "500"]);
+    net.call(p, &["SET", "other", "v"]);
+    net.run(200);
+    while net.read(events).is_some() {} // the SETs' events
+    let offset = net.info(r, "master_repl_offset");
+    // The primary's DEL cannot arrive: the key outlives its TTL here.
+    net.cut.push((0, 1));
+    net.run(1000);
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Null);
+    assert_eq!(net.call(r, &["EXISTS", "k"]), int(0));
+    assert_eq!(net.call(r, &["TTL", "k"]), int(-2));
+    assert_eq!(net.call(r, &["TYPE", "k"]), Frame::Simple("none".into()));
+    assert_eq!(
+        net.call(r, &["KEYS", "*"]),
+        Frame::Array(vec![Frame::Bulk("other".into())])
+    );
+    let Frame::Array(scan) = net.call(r, &["SCAN", "0", "COUNT", "100"]) else {
+        panic!("SCAN is an array")
+    };
+    assert_eq!(scan[1], Frame::Array(vec![Frame::Bulk("other".into())]));
+    for _ in 0..20 {
+        assert_eq!(net.call(r, &["RANDOMKEY"]), Frame::Bulk("other".into()));
+    }
+    // Still stored, and no effect of any kind: no expiry counted, no
+    // `expired` event, nothing propagated.
+    assert_eq!(net.call(r, &["DBSIZE"]), int(2));
+    assert_eq!(net.info(r, "expired_keys"), "0");
+    assert_eq!(net.info(r, "master_repl_offset"), offset);
+    assert_eq!(net.read(events), None, "no event published");
+    // Healed: the primary's DEL removes it.
+    net.heal();
+    net.partition(0, 1);
+    net.heal();
+    net.run(6000);
+    assert_eq!(net.call(r, &["DBSIZE"]), int(1));
+    assert_eq!(net.call(r, &["KEYS", "*"]), net.call(p, &["KEYS", "*"]));
+}
+
+#[test]
+fn a_writable_replica_writes_over_an_expired_key() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(r, &["CONFIG", "SET", "replica-read-only", "no"]);
+    for key in ["a", "b", "c", "d"] {
+        net.call(p, &["SET", key, "old", "PX", "500"]);
+    }
+    net.call(p, &["SET", "src", "s"]);
+    net.run(200);
+    net.cut.push((0, 1));
+    net.run(1000);
+    assert_eq!(net.call(r, &["DBSIZE"]), int(5));
+    assert_eq!(net.call(r, &["SETNX", "a", "new"]), int(1));
+    assert_eq!(net.call(r, &["RPUSH", "b", "x"]), int(1));
+    assert_eq!(net.call(r, &["COPY", "src", "c"]), int(1));
+    assert_eq!(net.call(r, &["RENAME", "src", "d"]), ok());
+    assert_eq!(net.call(r, &["GET", "a"]), Frame::Bulk("new".into()));
+    assert_eq!(net.call(r, &["TTL", "a"]), int(-1));
+    assert_eq!(net.call(r, &["GET", "c"]), Frame::Bulk("s".into()));
+    assert_eq!(net.call(r, &["GET", "d"]), Frame::Bulk("s".into()));
+    assert_eq!(net.call(r, &["DBSIZE"]), int(4));
+    assert_eq!(net.info(r, "expired_keys"), "4");
+}
+
+#[test]
+fn a_promoted_replica_expires_keys_again() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "k", "v", "PX", "500"]);
+    net.run(200);
+    net.partition(0, 1);
+    assert_eq!(net.call(r, &["REPLICAOF", "NO", "ONE"]), ok());
+    net.run(1000);
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Null);
+    assert_eq!(net.info(r, "expired_keys"), "1");
+    assert_eq!(net.call(r, &["DBSIZE"]), int(0));
+}
+
+mod fsync_order {
+    //! `appendfsync always` and the replication stream: as Redis, the
+    //! replicas are sent a write in the event-loop turn that ran it,
+    //! without waiting for the fsync that the writer's reply waits for.
+    //! A replica may hold a write the primary loses at a power cut.
+
+    use super::*;
+    use crate::disk::{DiskOp, DiskRequest};
+    use crate::testing::mem_disk::MemDisk;
+
+    /// One primary whose fsyncs the test answers when it chooses.
+    struct Primary {
+        node: Node,
+        disk: MemDisk,
+        now: Now,
+        received: HashMap<ClientId, Vec<u8>>,
+        held_syncs: Vec<DiskRequest>,
+    }
+
+    impl Primary {
+        fn new() -> Primary {
+            let config = Config {
+                appendonly: true,
+                appendfsync: "always".into(),
+                dir: "/data".into(),
+                ..config(0)
+            };
+            let now = Now::new(0, 1_700_000_000_000);
+            let mut p = Primary {
+                node: Node::new(config, now),
+                disk: MemDisk::default(),
+                now,
+                received: HashMap::new(),
+                held_syncs: Vec::new(),
+            };
+            p.node.start(now);
+            p.node.handle_timeout(now);
+            p.pump(false);
+            p
+        }
+
+        /// Routes outputs; fsyncs wait in `held_syncs` when `hold`.
+        fn pump(&mut self, hold: bool) {
+            while let Some(out) = self.node.poll_output() {
+                match out {
+                    Output::Write { client, data } => {
+                        self.received.entry(client).or_default().extend(&data[..])
+                    }
+                    Output::Disk(req) if hold && matches!(req.op, DiskOp::Sync { .. }) => {
+                        self.held_syncs.push(req)
+                    }
+                    Output::Disk(req) => self.answer(req),
+                    _ => {}
+                }
+            }
+        }
+
+        fn answer(&mut self, req: DiskRequest) {
+            let result = self.disk.apply(&req.op);
+            let now = self.now;
+            self.node
+                .handle_input(now, Input::DiskDone { id: req.id, result });
+        }
+
+        fn connect(&mut self) -> ClientId {
+            let info = ClientInfo {
+                addr: "127.0.0.1:50001".into(),
+                laddr: "127.0.0.1:7000".into(),
+                fd: 9,
+            };
+            let id = self.node.accept_client(self.now, info);
+            self.pump(false);
+            id
+        }
+
+        fn send(&mut self, client: ClientId, args: &[&[u8]], hold: bool) {
+            let data = request(args);
+            let now = self.now;
+            self.node.handle_input(
+                now,
+                Input::ClientData {
+                    client,
+                    data: &data,
+                },
+            );
+            self.pump(hold);
+        }
+
+        fn take(&mut self, client: ClientId) -> String {
+            let bytes = self.received.remove(&client).unwrap_or_default();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    }
+
+    #[test]
+    fn replicas_get_a_write_before_its_fsync_and_the_writer_after() {
+        let mut p = Primary::new();
+        let writer = p.connect();
+        let replica = p.connect();
+        p.send(replica, &[b"PSYNC", b"?", b"-1"], false);
+        assert!(p.take(replica).starts_with("+FULLRESYNC "));
+        p.send(writer, &[b"SET", b"k", b"v"], true);
+        assert_eq!(p.held_syncs.len(), 1, "the write waits for its fsync");
+        assert_eq!(p.take(writer), "", "the writer is answered after it");
+        assert!(
+            p.take(replica)
+                .ends_with("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"),
+            "the replica already has the write"
+        );
+        let sync = p.held_syncs.remove(0);
+        p.answer(sync);
+        p.pump(false);
+        assert_eq!(p.take(writer), "+OK\r\n");
+        assert_eq!(p.take(replica), "", "nothing more for the replica");
+    }
+}
+
+#[test]
+fn a_replica_with_an_aof_applies_the_stream() {
+    let mut net = Net::with(2, |c| {
+        if c.port == BASE_PORT + 1 {
+            c.appendonly = true;
+            c.dir = "/data".into();
+            c.replicaof = Some(("127.0.0.1".into(), BASE_PORT));
+        }
+    });
+    let p = net.connect(0);
+    net.run(2000);
+    net.call(p, &["SET", "k", "v"]);
+    net.run(1000);
+    let r = net.connect(1);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    assert_eq!(net.call(r, &["GET", "k"]), Frame::Bulk("v".into()));
+}
+
+/// A write made before any replica attached is not in the stream (its
+/// offset stays 0): WAIT counts every attached replica for it, even one
+/// that never acknowledged, as redis-server 7.0.15 does (checked: `WAIT 1
+/// 100` answers 1 there too). The replica's snapshot holds the write.
+#[test]
+fn wait_for_a_write_before_any_replica_counts_attached_replicas_as_redis() {
+    let mut net = Net::new(1);
+    let w = net.connect(0);
+    net.call(w, &["SET", "k", "v"]);
+    let silent = net.connect(0);
+    net.send(silent, &["PSYNC", "?", "-1"]);
+    assert_eq!(net.call(w, &["WAIT", "1", "100"]), int(1));
+    // A write in the stream needs a real acknowledgement.
+    net.call(w, &["SET", "k2", "v"]);
+    net.send(w, &["WAIT", "1", "100"]);
+    net.run(200);
+    assert_eq!(net.read(w), Some(int(0)));
+}
+
+#[test]
+fn a_replica_aof_holds_the_snapshot_it_loaded() {
+    let aof_on_node_1 = |c: &mut Config| {
+        if c.port == BASE_PORT + 1 {
+            c.appendonly = true;
+            c.dir = "/data".into();
+        }
+    };
+    let mut net = Net::with(2, aof_on_node_1);
+    net.run(100); // the AOF loads (-LOADING meanwhile)
+    let p = net.connect(0);
+    write_every_type(&mut net, p, "before");
+    let r = net.connect(1);
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "after", "1"]);
+    net.run(2000);
+    let synced = net.dataset(1);
+    assert_eq!(synced, net.dataset(0));
+    // The replica restarts from its AOF alone (no master to sync from).
+    let mut config = config(1);
+    aof_on_node_1(&mut config);
+    net.partition(0, 1);
+    net.nodes[1] = Node::new(config, net.now);
+    net.run(1000);
+    assert_eq!(net.dataset(1), synced);
+}
+
+/// What the RDB loader would hand over from a replica's saved snapshot
+/// (`repl-id`, `repl-offset`): the restarted replica continues.
+#[test]
+fn a_replica_restarted_with_its_saved_history_continues() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    write_every_type(&mut net, p, "a");
+    net.run(1500);
+    let replid = net.info(r, "master_replid");
+    let offset: u64 = net.info(r, "master_repl_offset").parse().expect("offset");
+    let saved = crate::repl::snapshot::build_rdb(net.nodes[1].server());
+    // Down for a while; the primary goes on.
+    net.partition(0, 1);
+    net.call(p, &["SET", "during", "1"]);
+    let mut config = config(1);
+    config.replicaof = Some(("127.0.0.1".into(), BASE_PORT));
+    net.nodes[1] = Node::new(config, net.now);
+    let srv = net.nodes[1].server_mut();
+    crate::repl::snapshot::load_rdb(srv, &saved).expect("the saved snapshot loads");
+    assert!(crate::repl::replica::resume_saved_history(
+        srv, &replid, offset
+    ));
+    assert!(!crate::repl::replica::resume_saved_history(
+        srv, "nonsense", 1
+    ));
+    net.heal();
+    net.run(8000);
+    assert_eq!(net.info(p, "sync_full"), "1", "only the first sync");
+    assert_eq!(net.info(p, "sync_partial_ok"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
 }
