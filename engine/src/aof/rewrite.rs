@@ -336,3 +336,7 @@ fn score_text(score: f64) -> Bytes {
         Bytes::from(crate::util::fmt_double_17g(score))
     }
 }
+
+#[cfg(test)]
+#[path = "rewrite_tests.rs"]
+mod tests;

@@ -37,6 +37,9 @@ pub const TEMP_FILE_NAME: &str = "temp-keel.rdb";
 /// bound on the payload's memory per replica.
 pub const REPLICA_PENDING_MAX: u64 = 4 << 20;
 
+/// Keys visited between two checks of a step's byte bound.
+const WALK_BATCH_KEYS: usize = 4;
+
 /// Where a snapshot job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -129,7 +132,9 @@ impl Walk {
     ) -> bool {
         let mut budget = max_keys;
         while budget > 0 && enc.pending() < max_bytes {
-            let written = self.write_preimages(srv, enc, budget) + self.walk(srv, enc, budget);
+            // Small batches, so that the byte bound is checked often.
+            let batch = budget.min(WALK_BATCH_KEYS);
+            let written = self.write_preimages(srv, enc, batch) + self.walk(srv, enc, batch);
             if written == 0 && !srv.dbs.iter().any(|db| db.snapshot_pending()) {
                 stop_watching(srv);
                 return true;
@@ -500,5 +505,30 @@ fn send(srv: &mut Server, conns: &mut Option<Conns>, ids: &[ClientId], data: &[u
             // Held behind earlier replies under `appendfsync always`.
             crate::node::hand_over_replies(srv, client);
         }
+    }
+}
+
+/// What tests compare datasets by.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::rdb::writer::{encode_value, ValueOptions};
+    use crate::server::Server;
+    use std::collections::BTreeMap;
+
+    /// Every entry: (database, key) → (serialized value, expiry).
+    pub type Fingerprint = BTreeMap<(usize, Vec<u8>), (Vec<u8>, Option<u64>)>;
+
+    /// Every entry of every database, its value serialized, with its expiry.
+    pub fn fingerprint(srv: &Server) -> Fingerprint {
+        let opts = ValueOptions::from_config(&srv.config);
+        let mut all = BTreeMap::new();
+        for (index, db) in srv.dbs.iter().enumerate() {
+            for (key, obj) in db.keys().iter() {
+                let mut value = Vec::new();
+                encode_value(&obj.value, &opts, &mut value);
+                all.insert((index, key.to_vec()), (value, db.expire_at(key)));
+            }
+        }
+        all
     }
 }

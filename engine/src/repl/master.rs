@@ -807,3 +807,7 @@ fn start_due(srv: &Server) -> bool {
         || (max_replicas > 0 && waits.len() as u64 >= max_replicas)
         || longest >= config.repl_diskless_sync_delay.saturating_mul(1000)
 }
+
+#[cfg(test)]
+#[path = "master_tests.rs"]
+mod tests;
