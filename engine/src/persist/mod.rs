@@ -298,7 +298,7 @@ pub fn step_background(srv: &mut Server, conns: &mut Option<Conns>) {
     );
     match end {
         None => srv.persist.background = Some(job),
-        Some(end) => background_done(srv, conns, &job, end),
+        Some(end) => background_done(srv, &job, end),
     }
 }
 
@@ -563,7 +563,7 @@ pub fn on_disk_done(srv: &mut Server, id: RequestId, result: DiskResult) -> Opti
         let mut job = srv.persist.background.take()?;
         match job.on_disk_done(srv, &result) {
             None => srv.persist.background = Some(job),
-            Some(end) => background_done(srv, &mut None, &job, end),
+            Some(end) => background_done(srv, &job, end),
         }
         return None;
     }
@@ -606,7 +606,7 @@ fn saved(srv: &mut Server, job: &SnapshotJob) {
     p.saves += 1;
 }
 
-fn background_done(srv: &mut Server, conns: &mut Option<Conns>, job: &SnapshotJob, end: Finished) {
+fn background_done(srv: &mut Server, job: &SnapshotJob, end: Finished) {
     match &job.target {
         Target::File(file) => {
             let path = file.final_path.clone();
@@ -614,7 +614,7 @@ fn background_done(srv: &mut Server, conns: &mut Option<Conns>, job: &SnapshotJo
             transfer_file(srv, &path, end == Finished::Saved);
         }
         Target::Replicas { ids, .. } => {
-            crate::repl::master::payload_sent(srv, conns, ids, end == Finished::Saved)
+            crate::repl::master::payload_sent(srv, ids, end == Finished::Saved)
         }
         Target::AofBase => crate::aof::rewrite::base_complete(srv),
     }

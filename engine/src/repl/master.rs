@@ -294,8 +294,10 @@ fn full_sync(ctx: &mut Ctx, psync: bool) {
     // Replies would corrupt the payload and the stream that follow.
     ctx.client.reply_mode = ReplyMode::Off;
     let now = ctx.now().mono_ms;
-    let capa_eof = link_of(ctx).capa_eof;
-    link_of(ctx).sync = Some(FullSync {
+    let id = ctx.client.id;
+    let link = link_of(ctx);
+    let capa_eof = link.capa_eof;
+    link.sync = Some(FullSync {
         phase: SyncPhase::WaitStart { since_ms: now },
         psync,
         offset: 0,
@@ -303,24 +305,18 @@ fn full_sync(ctx: &mut Ctx, psync: bool) {
         soft_since_ms: None,
         last_keepalive_ms: now,
     });
+    let srv = &mut *ctx.srv;
     let mut conns = Some(Conns {
         current: Some(&mut *ctx.client),
         others: &mut *ctx.others,
     });
-    let srv = &mut *ctx.srv;
-    let id = conns
-        .as_mut()
-        .and_then(|c| c.current.as_ref())
-        .map(|c| c.id);
     if srv.persist.walk_busy() {
-        if let Some(id) = id {
-            attach_to_disk_save(srv, &mut conns, id);
-        }
+        attach_to_disk_save(srv, &mut conns, id);
         return;
     }
-    let delayed =
-        srv.config.repl_diskless_sync && capa_eof && srv.config.repl_diskless_sync_delay > 0;
-    if delayed {
+    let config = &srv.config;
+    if config.repl_diskless_sync && capa_eof && config.repl_diskless_sync_delay > 0 {
+        // The cron starts it (see `start_due`), for every replica waiting by then.
         crate::persist::log(srv, LogLevel::Notice, "Delay next BGSAVE for diskless SYNC");
     } else {
         start_snapshot(srv, &mut conns);
@@ -465,7 +461,7 @@ pub fn feed_syncing(srv: &mut Server, data: &[u8]) {
 
 /// The disk-less payload went to `ids` (or failed): they wait for their
 /// first ACK to start the stream.
-pub fn payload_sent(srv: &mut Server, _conns: &mut Option<Conns>, ids: &[ClientId], ok: bool) {
+pub fn payload_sent(srv: &mut Server, ids: &[ClientId], ok: bool) {
     for id in ids {
         if let Some(sync) = sync_of(srv, *id) {
             sync.phase = if ok {
