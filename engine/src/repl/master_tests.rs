@@ -459,3 +459,39 @@ fn a_slow_replica_throttles_the_walk() {
         fingerprint(h.node.server())
     );
 }
+
+#[test]
+fn diskless_settings_have_redis_defaults_and_bounds() {
+    let mut h = Harness::new(Config::default());
+    let c = h.connect();
+    let get = |h: &mut Harness, name: &str| h.call(c, &["CONFIG", "GET", name]);
+    let pair = |name: &str, value: &str| {
+        let bulk = |text: &str| Frame::Bulk(bytes::Bytes::copy_from_slice(text.as_bytes()));
+        Frame::Array(vec![bulk(name), bulk(value)])
+    };
+    assert_eq!(
+        get(&mut h, "repl-diskless-sync"),
+        pair("repl-diskless-sync", "yes")
+    );
+    assert_eq!(
+        get(&mut h, "repl-diskless-sync-delay"),
+        pair("repl-diskless-sync-delay", "5")
+    );
+    assert_eq!(
+        get(&mut h, "repl-diskless-sync-max-replicas"),
+        pair("repl-diskless-sync-max-replicas", "0")
+    );
+    assert_eq!(
+        h.call(c, &["CONFIG", "SET", "repl-diskless-sync-delay", "-1"]),
+        Frame::Error("ERR CONFIG SET failed (possibly related to argument 'repl-diskless-sync-delay') - argument must be between 0 and 2147483647 inclusive".into())
+    );
+    assert_eq!(
+        h.call(c, &["CONFIG", "SET", "repl-diskless-sync", "maybe"]),
+        Frame::Error("ERR CONFIG SET failed (possibly related to argument 'repl-diskless-sync') - argument must be 'yes' or 'no'".into())
+    );
+    assert_eq!(
+        h.call(c, &["CONFIG", "SET", "repl-diskless-sync", "no"]),
+        ok()
+    );
+    assert!(!h.node.server().config.repl_diskless_sync);
+}
