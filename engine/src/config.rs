@@ -176,6 +176,13 @@ pub struct Config {
     /// Seconds without data from the other side before a link is dropped.
     pub repl_timeout: u64,
     pub repl_ping_replica_period: u64,
+    /// Full syncs stream the snapshot to the replica's socket (`$EOF:`)
+    /// instead of saving it to disk first; the start waits `delay`
+    /// seconds for more replicas, or until `max_replicas` (0: no bound)
+    /// are waiting.
+    pub repl_diskless_sync: bool,
+    pub repl_diskless_sync_delay: u64,
+    pub repl_diskless_sync_max_replicas: u64,
     pub replica_announce_ip: String,
     pub replica_announce_port: u64,
     pub replica_announced: bool,
@@ -260,6 +267,9 @@ impl Default for Config {
             repl_backlog_size: 1 << 20,
             repl_timeout: 60,
             repl_ping_replica_period: 10,
+            repl_diskless_sync: true,
+            repl_diskless_sync_delay: 5,
+            repl_diskless_sync_max_replicas: 0,
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
             replica_announced: true,
@@ -367,6 +377,9 @@ pub const PARAMS: &[(&str, Mutability)] = &[
     ("repl-backlog-size", Mutability::Runtime),
     ("repl-timeout", Mutability::Runtime),
     ("repl-ping-replica-period", Mutability::Runtime),
+    ("repl-diskless-sync", Mutability::Runtime),
+    ("repl-diskless-sync-delay", Mutability::Runtime),
+    ("repl-diskless-sync-max-replicas", Mutability::Runtime),
     ("replica-announce-ip", Mutability::Runtime),
     ("replica-announce-port", Mutability::Runtime),
     ("replica-announced", Mutability::Runtime),
@@ -692,6 +705,9 @@ impl Config {
             "repl-backlog-size" => self.repl_backlog_size.to_string(),
             "repl-timeout" => self.repl_timeout.to_string(),
             "repl-ping-replica-period" => self.repl_ping_replica_period.to_string(),
+            "repl-diskless-sync" => yes_no(self.repl_diskless_sync),
+            "repl-diskless-sync-delay" => self.repl_diskless_sync_delay.to_string(),
+            "repl-diskless-sync-max-replicas" => self.repl_diskless_sync_max_replicas.to_string(),
             "replica-announce-ip" => self.replica_announce_ip.clone(),
             "replica-announce-port" => self.replica_announce_port.to_string(),
             "replica-announced" => yes_no(self.replica_announced),
@@ -716,6 +732,11 @@ impl Config {
             }
             "repl-timeout" => self.repl_timeout = parse_int(v, 1, max_int)?,
             "repl-ping-replica-period" => self.repl_ping_replica_period = parse_int(v, 1, max_int)?,
+            "repl-diskless-sync" => self.repl_diskless_sync = parse_bool(v)?,
+            "repl-diskless-sync-delay" => self.repl_diskless_sync_delay = parse_int(v, 0, max_int)?,
+            "repl-diskless-sync-max-replicas" => {
+                self.repl_diskless_sync_max_replicas = parse_int(v, 0, max_int)?
+            }
             "replica-announce-ip" => self.replica_announce_ip = v.to_string(),
             "replica-announce-port" => self.replica_announce_port = parse_int(v, 0, 65535)?,
             "replica-announced" => self.replica_announced = parse_bool(v)?,

@@ -265,6 +265,7 @@ impl Node {
                 if let Some(c) = self.clients.get_mut(&client) {
                     c.obuf_unsent = c.obuf_unsent.saturating_sub(bytes as u64);
                 }
+                self.srv.persist.on_client_written();
             }
             Input::DiskDone { id, result } => self.on_disk_done(id, result),
             Input::PeerConnected { peer } => {
@@ -302,7 +303,7 @@ impl Node {
         // Redis whose main thread is saving (the cron stays scheduled).
         let blocked = self.srv.persist.blocks_commands();
         if !blocked {
-            crate::persist::step(&mut self.srv);
+            crate::persist::step(&mut self.srv, &mut self.clients);
         }
         self.time_out_blocked_clients();
         if now.mono_ms >= self.srv.next_cron_ms {

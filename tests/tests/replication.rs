@@ -1,7 +1,9 @@
 //! Replication interoperability with a real redis-server 7.0:
 //!
-//! - a Redis replica full-syncs from a Keel primary, follows a live stream
-//!   of writes of every type, and after its link is cut (CLIENT KILL TYPE
+//! - a Redis replica full-syncs from a Keel primary (disk-less `$EOF:`
+//!   after Redis's default delay or at once, and disk-based through a
+//!   BGSAVE), with writes during the sync, follows a live stream of
+//!   writes of every type, and after its link is cut (CLIENT KILL TYPE
 //!   master on the replica) resumes with a partial resync;
 //! - a Keel replica syncs from a Redis primary (disk-less `$EOF:` transfer
 //!   and disk-based `$<len>` transfer), follows its stream, and resumes
@@ -228,16 +230,19 @@ fn assert_same_data(primary: SocketAddr, replica: SocketAddr) {
     assert_eq!(got.len(), want.len());
 }
 
-#[test]
-fn a_redis_replica_syncs_from_keel_then_resyncs_partially() {
+/// A Redis replica of a Keel primary with `config` (its dataset and
+/// stream checked after the full sync, then a partial resync).
+fn redis_follows_keel(config: Config) {
     let Some(redis_bin) = require_tool("redis-server", "replication") else {
         return;
     };
-    let keel = KeelServer::start();
+    let keel = KeelServer::with_config(config);
     write_every_type(keel.addr(), "before");
     let port = keel.port().to_string();
     let redis = RedisServer::start(&redis_bin, &["--replicaof", "127.0.0.1", &port])
         .expect("redis-server starts");
+    // Writes while the replica syncs are held for it and follow the payload.
+    write_every_type(keel.addr(), "during");
     wait_caught_up(keel.addr(), redis.addr());
     write_every_type(keel.addr(), "live");
     wait_caught_up(keel.addr(), redis.addr());
@@ -266,6 +271,59 @@ fn a_redis_replica_syncs_from_keel_then_resyncs_partially() {
         info_field(redis.addr(), "master_replid"),
         info_field(keel.addr(), "master_replid")
     );
+}
+
+/// Redis's defaults: disk-less, after a 5 second delay.
+#[test]
+fn a_redis_replica_syncs_from_keel_then_resyncs_partially() {
+    redis_follows_keel(Config::default());
+}
+
+#[test]
+fn a_redis_replica_syncs_from_keel_diskless_at_once() {
+    redis_follows_keel(Config {
+        repl_diskless_sync: true,
+        repl_diskless_sync_delay: 0,
+        ..Config::default()
+    });
+}
+
+/// `repl-diskless-sync no`: a BGSAVE, then the file with its length.
+#[test]
+fn a_redis_replica_syncs_from_keel_disk_based() {
+    let dir = TempDir::new("disk-sync");
+    redis_follows_keel(Config {
+        repl_diskless_sync: false,
+        dir: dir.text(),
+        ..Config::default()
+    });
+    assert!(dir.0.join("dump.rdb").exists(), "the sync saved the file");
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("keel-repl-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the temporary directory");
+        TempDir(dir)
+    }
+
+    fn text(&self) -> String {
+        self.0.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A Keel replica of a Redis primary started with `redis_args`.

@@ -25,7 +25,7 @@ pub mod check;
 pub mod format;
 mod load;
 pub mod parse;
-mod rewrite;
+pub(crate) mod rewrite;
 #[cfg(test)]
 mod tests;
 
@@ -609,7 +609,8 @@ fn retry_failed_write(srv: &mut Server) {
 }
 
 fn maybe_start_rewrite(srv: &mut Server) {
-    if srv.aof.rewrite.is_some() || srv.now.mono_ms < srv.aof.rewrite_retry_at_ms {
+    let walk_busy = srv.persist.walk_busy();
+    if walk_busy || srv.aof.rewrite.is_some() || srv.now.mono_ms < srv.aof.rewrite_retry_at_ms {
         return;
     }
     let auto = auto_rewrite_due(srv);

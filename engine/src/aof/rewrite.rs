@@ -2,16 +2,17 @@
 //! dataset, a new incr file from the moment the rewrite starts, then an
 //! atomic manifest swap and the removal of the files it replaced.
 //!
-//! The point-in-time view: the base is serialized in one pass when the
-//! rewrite starts (an RDB preamble, or commands), then written to disk in
-//! bounded chunks from the cron while the server keeps serving. Every
-//! write after the start goes to the new incr file, so base + new incr is
-//! exactly the dataset. A fuzzy view (iterating the live keyspace while
-//! writes go on) would be wrong here: replaying the new incr on top of a
-//! base that already saw a write applies non-idempotent effects (INCR,
-//! LPUSH) twice. The serialization is O(dataset) at the start, a pause
-//! like Redis's fork; the persistence side's epoch snapshot (pre-images)
-//! can replace [`serialize_base`] with an incremental walk later.
+//! The point-in-time view: the base is the persistence side's forkless
+//! snapshot walk ([`crate::persist::start_aof_base`], epochs and
+//! pre-images, see [`crate::db::snapshot`]), encoded as an RDB preamble or
+//! as commands in bounded steps while the server keeps serving; each
+//! chunk comes back here ([`base_chunk`]) and is appended to the
+//! temporary base file. Every write after the start instant goes to the
+//! new incr file, so base + new incr is exactly the dataset. A fuzzy view
+//! (iterating the live keyspace while writes go on) would be wrong here:
+//! replaying the new incr on top of a base that already saw a write
+//! applies non-idempotent effects (INCR, LPUSH) twice; the walk writes
+//! each entry as it was at the start instant.
 //!
 //! Crash safety: the new incr file is created and a manifest naming it
 //! (with the old base and incr files) made durable before anything is
@@ -23,14 +24,11 @@
 
 use super::format::{self, FileKind, Manifest, ManifestEntry};
 use super::{path_in_dir, persist_manifest, request, Job, Status};
+use crate::db::Object;
 use crate::disk::{DiskOp, DiskResult, FileId};
-use crate::rdb::writer::{standard_aux, RdbWriter, WriteOptions};
 use crate::server::Server;
 use crate::types::Value;
 use bytes::Bytes;
-
-/// Bytes of the new base written per cron step.
-pub const REWRITE_STEP_BYTES: usize = 4 << 20;
 /// Elements per command in a base written as commands (Redis's
 /// AOF_REWRITE_ITEMS_PER_CMD).
 const ITEMS_PER_CMD: usize = 64;
@@ -51,8 +49,8 @@ pub struct Rewrite {
     started_ms: u64,
     temp_path: String,
     file: FileId,
-    data: Bytes,
-    written: usize,
+    /// Bytes of the base handed to the disk so far.
+    base_bytes: u64,
     swapping: bool,
     failed: bool,
     /// The manifest to install, and the files it no longer names.
@@ -66,10 +64,15 @@ impl Rewrite {
     }
 }
 
-/// Starts a rewrite: switch to a new incr file, serialize the base.
+/// Starts a rewrite: switch to a new incr file and start the walk that
+/// produces the base, at the same instant. Refused while another
+/// snapshot walks the data (a BGSAVE, a full sync): the caller schedules.
 pub fn start(srv: &mut Server) -> Result<(), &'static str> {
     if srv.aof.rewrite.is_some() {
         return Err("Background append only file rewriting already in progress");
+    }
+    if srv.persist.walk_busy() || srv.persist.blocks_commands() {
+        return Err("Background save in progress");
     }
     super::write_effects(srv);
     let filename = srv.config.appendfilename.clone();
@@ -86,7 +89,7 @@ pub fn start(srv: &mut Server) -> Result<(), &'static str> {
         let m = srv.aof.manifest.clone();
         persist_manifest(srv, &m, || Job::Switch);
     }
-    let (data, rdb) = serialize_base(srv);
+    let rdb = srv.config.aof_use_rdb_preamble;
     let base_seq = srv.aof.manifest.next_base_seq();
     let base_name = format::base_name(&filename, base_seq, rdb);
     let temp_path = path_in_dir(srv, &format!("temp-rewriteaof-bg-{base_seq}.aof"));
@@ -118,40 +121,51 @@ pub fn start(srv: &mut Server) -> Result<(), &'static str> {
         started_ms: srv.now.mono_ms,
         temp_path,
         file,
-        data: Bytes::from(data),
-        written: 0,
+        base_bytes: 0,
         swapping: false,
         failed: false,
         next,
         obsolete,
     }));
+    let started = crate::persist::start_aof_base(srv, rdb);
+    debug_assert!(started, "checked the walk was free above");
     Ok(())
 }
 
-/// One cron step: the next chunk of the base, or the swap once written.
-pub fn step(srv: &mut Server) {
+/// The walk encoded the next part of the base: appended to the temporary
+/// base file (dropped once the rewrite failed).
+pub fn base_chunk(srv: &mut Server, data: Bytes) {
+    let Some(r) = srv.aof.rewrite.as_mut().filter(|r| !r.failed) else {
+        return;
+    };
+    r.base_bytes += data.len() as u64;
+    let file = r.file;
+    request(
+        srv,
+        DiskOp::Append { file, data },
+        Job::Rewrite(RewriteJob::Base),
+    );
+}
+
+/// The walk is complete: the base is synced, renamed into place and the
+/// new manifest installed.
+pub fn base_complete(srv: &mut Server) {
     let Some(mut r) = srv.aof.rewrite.take() else {
+        return;
+    };
+    if !r.failed {
+        swap(srv, &mut r);
+    }
+    srv.aof.rewrite = Some(r);
+}
+
+/// The cron's look at the rewrite: a failed one is cleaned up.
+pub fn step(srv: &mut Server) {
+    let Some(r) = srv.aof.rewrite.take() else {
         return;
     };
     if r.failed {
         return fail(srv, *r);
-    }
-    if r.swapping {
-        srv.aof.rewrite = Some(r);
-        return;
-    }
-    let end = (r.written + REWRITE_STEP_BYTES).min(r.data.len());
-    if end > r.written {
-        let data = r.data.slice(r.written..end);
-        request(
-            srv,
-            DiskOp::Append { file: r.file, data },
-            Job::Rewrite(RewriteJob::Base),
-        );
-        r.written = end;
-    }
-    if r.written == r.data.len() {
-        swap(srv, &mut r);
     }
     srv.aof.rewrite = Some(r);
 }
@@ -196,7 +210,7 @@ pub fn on_done(srv: &mut Server, job: RewriteJob, result: &DiskResult) {
 /// The new manifest is durable: it is the AOF now; old files go.
 fn finished(srv: &mut Server, r: Rewrite) {
     srv.aof.manifest = r.next;
-    srv.aof.base_size = r.data.len() as u64;
+    srv.aof.base_size = r.base_bytes;
     srv.aof.old_incrs_size = 0;
     if srv.aof.status == Status::WaitRewrite {
         srv.aof.status = Status::On;
@@ -217,6 +231,7 @@ fn finished(srv: &mut Server, r: Rewrite) {
 /// new incr file already, so nothing written since is lost), the
 /// temporary base is removed, and an automatic rewrite is retried later.
 fn fail(srv: &mut Server, r: Rewrite) {
+    crate::persist::abandon_aof_base(srv);
     if !r.swapping {
         request(srv, DiskOp::Close { file: r.file }, Job::Other);
     }
@@ -232,6 +247,7 @@ fn fail(srv: &mut Server, r: Rewrite) {
 
 /// `appendonly no` during a rewrite: the temporary base is dropped.
 pub fn abandon(srv: &mut Server) {
+    crate::persist::abandon_aof_base(srv);
     if let Some(r) = srv.aof.rewrite.take() {
         if !r.swapping {
             request(srv, DiskOp::Close { file: r.file }, Job::Other);
@@ -240,68 +256,35 @@ pub fn abandon(srv: &mut Server) {
     }
 }
 
-/// The dataset as a base file: an RDB (with `aof-base 1`) when
-/// `aof-use-rdb-preamble yes`, else commands. Returns the bytes and
-/// whether they are RDB.
+/// The dataset as a base file, in one pass: an RDB (with `aof-base 1`)
+/// when `aof-use-rdb-preamble yes`, else commands. Returns the bytes and
+/// whether they are RDB. Only for the first base at start (nothing runs
+/// yet); a rewrite walks instead ([`start`]).
 pub fn serialize_base(srv: &Server) -> (Vec<u8>, bool) {
-    if srv.config.aof_use_rdb_preamble {
-        (serialize_rdb(srv), true)
+    use crate::persist::encoder::{encode_all_now, Encoder, Header};
+    let rdb = srv.config.aof_use_rdb_preamble;
+    let mut enc = if rdb {
+        Encoder::rdb(srv, &Header::AofBase)
     } else {
-        (serialize_commands(srv), false)
-    }
+        Encoder::commands(srv)
+    };
+    encode_all_now(srv, &mut enc);
+    (enc.take(), rdb)
 }
 
-fn serialize_rdb(srv: &Server) -> Vec<u8> {
-    let mut w = RdbWriter::new(WriteOptions::from_config(&srv.config, srv.now));
-    let mut aux = standard_aux(srv.now.unix_ms / 1000, srv.memory_usage(0).total);
-    for (key, value) in aux.iter_mut() {
-        if *key == "aof-base" {
-            *value = "1".to_string();
-        }
-    }
-    w.begin(&aux);
-    crate::lua::functions::write_libraries(srv, &mut w);
-    for (index, db) in srv.dbs.iter().enumerate() {
-        if db.is_empty() {
-            continue;
-        }
-        w.select_db(index, db.len() as u64, db.expires().len() as u64);
-        for (key, obj) in db.keys().iter() {
-            w.write_entry(key, obj, db.expire_at(key));
-        }
-    }
-    w.finish();
-    w.take_output()
-}
-
-fn serialize_commands(srv: &Server) -> Vec<u8> {
-    let mut out = Vec::new();
-    for argv in crate::lua::functions::load_commands(srv) {
-        format::encode_command(&argv, &mut out);
-    }
-    for (index, db) in srv.dbs.iter().enumerate() {
-        if db.is_empty() {
-            continue;
-        }
-        let select = [
-            Bytes::from_static(b"SELECT"),
-            Bytes::from(index.to_string()),
+/// The commands that rebuild `key` in a base written as commands: its
+/// value, then PEXPIREAT for a TTL.
+pub fn entry_commands(key: &[u8], obj: &Object, expire_at: Option<u64>, out: &mut Vec<u8>) {
+    let key = Bytes::copy_from_slice(key);
+    value_commands(&key, &obj.value, out);
+    if let Some(at) = expire_at {
+        let argv = [
+            Bytes::from_static(b"PEXPIREAT"),
+            key,
+            Bytes::from(at.to_string()),
         ];
-        format::encode_command(&select, &mut out);
-        for (key, obj) in db.keys().iter() {
-            let key = Bytes::copy_from_slice(key);
-            value_commands(&key, &obj.value, &mut out);
-            if let Some(at) = db.expire_at(&key) {
-                let argv = [
-                    Bytes::from_static(b"PEXPIREAT"),
-                    key.clone(),
-                    Bytes::from(at.to_string()),
-                ];
-                format::encode_command(&argv, &mut out);
-            }
-        }
+        format::encode_command(&argv, out);
     }
-    out
 }
 
 /// The commands that rebuild `value` under `key`, at most
@@ -353,3 +336,7 @@ fn score_text(score: f64) -> Bytes {
         Bytes::from(crate::util::fmt_double_17g(score))
     }
 }
+
+#[cfg(test)]
+#[path = "rewrite_tests.rs"]
+mod tests;

@@ -1,13 +1,16 @@
 //! RDB persistence: SAVE, forkless BGSAVE, save points, loading at start,
 //! SHUTDOWN's save and DEBUG RELOAD, as Redis 7.0 behaves.
 //!
-//! - A **background save** ([`snapshot::SnapshotJob`]) takes a
+//! - A **background snapshot** ([`snapshot::SnapshotJob`]) takes a
 //!   point-in-time view without fork and without copying the data up
-//!   front (see [`crate::db::snapshot`]) and writes it in bounded steps
+//!   front (see [`crate::db::snapshot`]) and encodes it in bounded steps
 //!   ([`limits::BGSAVE_KEYS_PER_STEP`], [`limits::BGSAVE_BYTES_PER_STEP`]),
 //!   one per [`step`], which the node runs from its timer: the node asks to
 //!   be woken at once while a step is wanted, so clients are served
-//!   between steps.
+//!   between steps. One walk serves every consumer, one at a time as
+//!   Redis's one child: BGSAVE (a file), a disk-less full sync (replica
+//!   connections, see [`crate::repl::master`]) and BGREWRITEAOF's base
+//!   (handed to [`crate::aof`]).
 //! - A **foreground save** (SAVE, SHUTDOWN, DEBUG RELOAD) writes the whole
 //!   file at once and blocks every client until the disk confirmed the
 //!   rename and directory sync, as Redis's main thread is busy meanwhile.
@@ -17,6 +20,7 @@
 //! Disk answers come in request order; each job keeps the ids of its own
 //! requests, so [`on_disk_done`] can tell whose answer it is.
 
+pub mod encoder;
 pub mod load;
 pub mod snapshot;
 
@@ -27,12 +31,13 @@ use crate::client::ClientId;
 use crate::cmd::{flags, CommandSpec};
 use crate::disk::{DiskResult, RequestId};
 use crate::limits;
-use crate::node::{LogLevel, Output};
+use crate::node::{Clients, LogLevel, Output};
 use crate::resp::Reply;
 use crate::server::Server;
 use crate::time::Now;
+use encoder::{Encoder, Header};
 use load::{LoadEnd, LoadJob, Mode};
-use snapshot::{Finished, SnapshotJob};
+use snapshot::{Conns, Finished, SnapshotJob, Target};
 use std::collections::VecDeque;
 
 /// Below this size a file loads without progress lines in the log.
@@ -106,6 +111,12 @@ pub struct Persist {
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
     started: bool,
+    /// Output drained while a transfer waited for it: step at once.
+    pub(crate) wake: bool,
+    /// A disk-backed full sync has a file to send as output drains.
+    pub(crate) files_sending: bool,
+    /// The read of the saved file a disk-backed full sync sends.
+    transfer_read: Option<RequestId>,
 }
 
 impl Persist {
@@ -127,6 +138,9 @@ impl Persist {
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             started: false,
+            wake: false,
+            files_sending: false,
+            transfer_read: None,
         }
     }
 
@@ -143,14 +157,33 @@ impl Persist {
         self.waiter.is_some()
     }
 
+    /// An RDB snapshot runs (BGSAVE or a full sync's, to disk or to
+    /// replicas): Redis's `child_type == CHILD_TYPE_RDB`.
     pub fn bgsave_in_progress(&self) -> bool {
+        self.background.as_ref().is_some_and(|j| j.is_rdb_save())
+    }
+
+    /// A snapshot walk of any kind runs (the databases hold one).
+    pub fn walk_busy(&self) -> bool {
         self.background.is_some()
     }
 
     /// Whether a step is wanted now (the node then asks to be woken at once).
     pub fn wants_step(&self) -> bool {
-        !self.blocks_commands()
-            && (self.is_loading() || self.background.as_ref().is_some_and(|j| j.is_writing()))
+        let walking = self
+            .background
+            .as_ref()
+            .is_some_and(|j| j.is_writing() && !j.throttled);
+        !self.blocks_commands() && (self.is_loading() || walking || self.wake)
+    }
+
+    /// The driver wrote some client's output (`Input::ClientWritten`): a
+    /// transfer that waited for a replica's output to drain may go on.
+    pub fn on_client_written(&mut self) {
+        let throttled = self.background.as_ref().is_some_and(|j| j.throttled);
+        if throttled || self.files_sending {
+            self.wake = true;
+        }
     }
 
     /// Changes since the last successful save (rdb_changes_since_last_save).
@@ -222,25 +255,50 @@ pub fn refusal(srv: &Server, spec: &CommandSpec) -> Option<Reply> {
 // ---- steps and cron ----
 
 /// One bounded step of whatever runs in the background: loading, or the
-/// background save's walk. Returns completions (a load that ended).
-pub fn step(srv: &mut Server) {
+/// background snapshot's walk, and the disk-backed full syncs' sending.
+pub fn step(srv: &mut Server, clients: &mut Clients) {
     if srv.persist.blocks_commands() {
         return;
     }
-    if let Some(mut job) = srv.persist.load.take() {
-        match job.step(srv, limits::LOAD_ITEMS_PER_STEP) {
-            None => srv.persist.load = Some(job),
-            Some(end) => startup_load_done(srv, &job, end),
-        }
+    srv.persist.wake = false;
+    if step_load(srv) {
         return;
     }
-    if let Some(mut job) = srv.persist.background.take() {
-        job.step(
-            srv,
-            limits::BGSAVE_KEYS_PER_STEP,
-            limits::BGSAVE_BYTES_PER_STEP,
-        );
-        srv.persist.background = Some(job);
+    let mut conns = Some(Conns {
+        current: None,
+        others: clients,
+    });
+    step_background(srv, &mut conns);
+    crate::repl::master::send_files(srv, clients);
+}
+
+/// One bounded step of loading, if a load runs (then true).
+fn step_load(srv: &mut Server) -> bool {
+    let Some(mut job) = srv.persist.load.take() else {
+        return false;
+    };
+    match job.step(srv, limits::LOAD_ITEMS_PER_STEP) {
+        None => srv.persist.load = Some(job),
+        Some(end) => startup_load_done(srv, &job, end),
+    }
+    true
+}
+
+/// One bounded step of the background snapshot, finishing it when it
+/// ended without disk work left.
+pub fn step_background(srv: &mut Server, conns: &mut Option<Conns>) {
+    let Some(mut job) = srv.persist.background.take() else {
+        return;
+    };
+    let end = job.step(
+        srv,
+        conns,
+        limits::BGSAVE_KEYS_PER_STEP,
+        limits::BGSAVE_BYTES_PER_STEP,
+    );
+    match end {
+        None => srv.persist.background = Some(job),
+        Some(end) => background_done(srv, &job, end),
     }
 }
 
@@ -284,7 +342,7 @@ pub fn cron(srv: &mut Server) {
 
 /// BGSAVE [SCHEDULE].
 pub fn bgsave(srv: &mut Server, schedule: bool) -> Reply {
-    if srv.persist.background.is_some() {
+    if srv.persist.bgsave_in_progress() {
         return Reply::err(IN_PROGRESS);
     }
     if other_job_running(srv) {
@@ -304,22 +362,102 @@ pub fn bgsave(srv: &mut Server, schedule: bool) -> Reply {
 /// Whether another background job (an AOF rewrite) holds the place a
 /// background save needs, as Redis's other fork children do.
 fn other_job_running(srv: &Server) -> bool {
-    srv.aof.rewrite_in_progress()
+    srv.aof.rewrite_in_progress() || srv.persist.walk_busy()
 }
 
 fn start_background(srv: &mut Server) {
-    let epoch = srv.persist.next_epoch(&mut srv.dbs);
+    start_disk_save(srv, Header::Dump);
+}
+
+/// Starts a BGSAVE to the dump file with `header` (the replication
+/// fields when replicas wait for the file).
+fn start_disk_save(srv: &mut Server, header: Header) {
     srv.persist.last_bgsave_try_secs = srv.now.unix_ms / 1000;
-    let job = SnapshotJob::begin(srv, epoch);
-    srv.persist.background = Some(job);
+    let encoder = Encoder::rdb(srv, &header);
+    let target = Target::File(snapshot::file_target(srv));
+    begin_walk(srv, encoder, target);
     log(srv, LogLevel::Notice, "Background saving started");
+}
+
+fn begin_walk(srv: &mut Server, encoder: Encoder, target: Target) {
+    let epoch = srv.persist.next_epoch(&mut srv.dbs);
+    let job = SnapshotJob::begin(srv, epoch, encoder, target);
+    srv.persist.background = Some(job);
+}
+
+// ---- other consumers of the walk ----
+
+/// Starts the walk for BGREWRITEAOF's new base (an RDB preamble when
+/// `rdb`, else commands), its chunks handed to
+/// [`crate::aof::rewrite::base_chunk`]. False when a walk already runs.
+pub fn start_aof_base(srv: &mut Server, rdb: bool) -> bool {
+    if srv.persist.walk_busy() || srv.persist.blocks_commands() {
+        return false;
+    }
+    let encoder = if rdb {
+        Encoder::rdb(srv, &Header::AofBase)
+    } else {
+        Encoder::commands(srv)
+    };
+    begin_walk(srv, encoder, Target::AofBase);
+    true
+}
+
+/// The AOF gave up its rewrite: its walk stops.
+pub fn abandon_aof_base(srv: &mut Server) {
+    if srv
+        .persist
+        .background
+        .as_ref()
+        .is_some_and(|j| !j.is_rdb_save())
+    {
+        if let Some(job) = srv.persist.background.take() {
+            let pending = job.abandon(srv);
+            srv.persist.orphans.extend(pending);
+        }
+    }
+}
+
+/// Starts a disk-backed save for the replicas waiting for a full sync.
+/// False when a walk already runs.
+pub fn start_save_for_replicas(srv: &mut Server, header: Header) -> bool {
+    if srv.persist.walk_busy() || srv.persist.blocks_commands() {
+        return false;
+    }
+    start_disk_save(srv, header);
+    true
+}
+
+/// Starts a disk-less full sync to replicas `ids` (whose `$EOF:<mark>`
+/// header is already written) and takes its first step at once, so a
+/// small dataset is sent before the caller returns. False when a walk
+/// already runs.
+pub fn start_socket_save(
+    srv: &mut Server,
+    conns: &mut Option<Conns>,
+    ids: Vec<ClientId>,
+    mark: String,
+    header: Header,
+) -> bool {
+    if srv.persist.walk_busy() || srv.persist.blocks_commands() {
+        return false;
+    }
+    let encoder = Encoder::rdb(srv, &header);
+    begin_walk(srv, encoder, Target::Replicas { ids, mark });
+    log(
+        srv,
+        LogLevel::Notice,
+        "Starting BGSAVE for SYNC with target: replicas sockets",
+    );
+    step_background(srv, conns);
+    true
 }
 
 /// SAVE: refused while a background save runs; otherwise the whole file
 /// is written now and `client` waits (with every other client) until it
 /// is on disk. Returns the reply to give now, if any.
 pub fn save(srv: &mut Server, client: ClientId) -> Option<Reply> {
-    if srv.persist.background.is_some() {
+    if srv.persist.bgsave_in_progress() {
         return Some(Reply::err(IN_PROGRESS));
     }
     start_foreground(srv, Some(client), After::Reply);
@@ -328,9 +466,8 @@ pub fn save(srv: &mut Server, client: ClientId) -> Option<Reply> {
 
 /// Writes the whole snapshot now; `waiter` is answered when it is on disk.
 fn start_foreground(srv: &mut Server, client: Option<ClientId>, after: After) {
-    let epoch = srv.persist.next_epoch(&mut srv.dbs);
-    let mut job = SnapshotJob::begin(srv, epoch);
-    job.step(srv, usize::MAX, usize::MAX);
+    let encoder = Encoder::rdb(srv, &Header::Dump);
+    let job = SnapshotJob::foreground(srv, encoder);
     srv.persist.foreground = Some(job);
     srv.persist.waiter = Some(Waiter { client, after });
 }
@@ -374,7 +511,7 @@ pub fn debug_reload(
     flush: bool,
     merge: bool,
 ) -> Option<Reply> {
-    if srv.persist.background.is_some() && save {
+    if srv.persist.bgsave_in_progress() && save {
         return Some(Reply::err(IN_PROGRESS));
     }
     let after = After::Reload { flush, merge };
@@ -391,7 +528,11 @@ pub fn debug_reload(
 }
 
 /// Stops a background save (SHUTDOWN): its temporary file is removed.
+/// An AOF rewrite's walk is the AOF's to stop.
 pub fn abandon_background(srv: &mut Server) {
+    if !srv.persist.bgsave_in_progress() {
+        return;
+    }
     if let Some(job) = srv.persist.background.take() {
         let pending = job.abandon(srv);
         srv.persist.orphans.extend(pending);
@@ -411,6 +552,11 @@ pub fn abandon_background(srv: &mut Server) {
 pub fn on_disk_done(srv: &mut Server, id: RequestId, result: DiskResult) -> Option<Completion> {
     if srv.persist.orphans.front() == Some(&id) {
         srv.persist.orphans.pop_front();
+        return None;
+    }
+    if srv.persist.transfer_read == Some(id) {
+        srv.persist.transfer_read = None;
+        crate::repl::master::file_read(srv, result);
         return None;
     }
     if srv.persist.background.as_ref().is_some_and(|j| j.owns(id)) {
@@ -438,7 +584,7 @@ pub fn on_disk_done(srv: &mut Server, id: RequestId, result: DiskResult) -> Opti
                 srv.persist.load = Some(job);
                 // The first step at once: a small file is loaded before
                 // any client is served.
-                step(srv);
+                step_load(srv);
                 None
             }
             Some(end) if job.mode() == Mode::Startup => {
@@ -461,6 +607,20 @@ fn saved(srv: &mut Server, job: &SnapshotJob) {
 }
 
 fn background_done(srv: &mut Server, job: &SnapshotJob, end: Finished) {
+    match &job.target {
+        Target::File(file) => {
+            let path = file.final_path.clone();
+            file_save_done(srv, job, end.clone());
+            transfer_file(srv, &path, end == Finished::Saved);
+        }
+        Target::Replicas { ids, .. } => {
+            crate::repl::master::payload_sent(srv, ids, end == Finished::Saved)
+        }
+        Target::AofBase => crate::aof::rewrite::base_complete(srv),
+    }
+}
+
+fn file_save_done(srv: &mut Server, job: &SnapshotJob, end: Finished) {
     srv.persist.last_bgsave_secs = Some(job.elapsed_secs(srv.now));
     match end {
         Finished::Saved => {
@@ -477,6 +637,22 @@ fn background_done(srv: &mut Server, job: &SnapshotJob, end: Finished) {
             log(srv, LogLevel::Warning, &text);
         }
     }
+}
+
+/// A BGSAVE ended: replicas waiting for its file get it read (to be sent
+/// with its length), or fail their sync when it failed.
+fn transfer_file(srv: &mut Server, path: &str, ok: bool) {
+    if !crate::repl::master::waiting_for_file(srv) {
+        return;
+    }
+    if !ok {
+        crate::repl::master::file_read(srv, Err(crate::disk::DiskError::new("BGSAVE failed")));
+        return;
+    }
+    let id = srv.disk_request(crate::disk::DiskOp::Read {
+        path: path.to_string(),
+    });
+    srv.persist.transfer_read = Some(id);
 }
 
 fn foreground_done(srv: &mut Server, job: &SnapshotJob, end: Finished) -> Option<Completion> {
@@ -582,7 +758,7 @@ fn startup_load_done(srv: &mut Server, job: &LoadJob, end: LoadEnd) {
 pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
     let p = &srv.persist;
     let now = srv.now;
-    let bg = p.background.as_ref();
+    let bg = p.background.as_ref().filter(|j| j.is_rdb_save());
     let mut f: Vec<(&'static str, String)> = vec![
         (
             "loading",
@@ -595,11 +771,11 @@ pub fn info_fields(srv: &Server) -> Vec<(&'static str, String)> {
         ("current_fork_perc", "0.00".into()),
         (
             "current_save_keys_processed",
-            bg.map_or(0, |j| j.keys_written).to_string(),
+            bg.map_or(0, |j| j.keys_written()).to_string(),
         ),
         (
             "current_save_keys_total",
-            bg.map_or(0, |j| j.keys_total).to_string(),
+            bg.map_or(0, |j| j.keys_total()).to_string(),
         ),
         (
             "rdb_changes_since_last_save",

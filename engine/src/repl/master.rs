@@ -1,14 +1,70 @@
 //! The primary side: replicas (clients that sent PSYNC or SYNC), their
-//! acknowledgements, WAIT, and the periodic PING.
+//! full syncs, acknowledgements, WAIT, and the periodic PING.
+//!
+//! A full sync, as Redis 7.0 runs it (see [`FullSync`]): the replica waits
+//! for a snapshot to start (`WaitStart`: while another snapshot or AOF
+//! rewrite walks the data, or during `repl-diskless-sync-delay` so that
+//! more replicas share one transfer); at the start it gets `+FULLRESYNC
+//! <replid> <offset>`, the offset of the snapshot instant, and from then
+//! on the stream is held for it ([`feed_syncing`]). The snapshot is the
+//! forkless walk of [`crate::persist`]: disk-less (`repl-diskless-sync
+//! yes` and every waiting replica announced `capa eof`), it is streamed
+//! to the replicas as `$EOF:<mark>\r\n<rdb><mark>` while it is produced,
+//! then the held stream follows the replica's first `REPLCONF ACK`;
+//! disk-backed, it is a BGSAVE whose file is then sent as
+//! `$<len>\r\n<rdb>`, the held stream right after. Replicas arriving while
+//! a disk-backed save for replicas runs attach to it.
 
-use super::{encode_command, feed_stream, snapshot, CronWork};
-use crate::client::{ClientId, ReplyMode};
+use super::{encode_command, feed_stream, CronWork};
+use crate::client::{Client, ClientId, ReplyMode};
 use crate::cmd::Ctx;
-use crate::node::Clients;
+use crate::disk::{DiskReply, DiskResult};
+use crate::node::{Clients, LogLevel};
+use crate::persist::encoder::Header;
+use crate::persist::snapshot::{Conns, REPLICA_PENDING_MAX};
 use crate::resp::{encode, Reply};
 use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
+
+/// Length of the `$EOF:<mark>` delimiter (Redis's RDB_EOF_MARK_SIZE).
+const EOF_MARK_LEN: usize = 40;
+/// Bytes of a saved file handed to a replica's connection at a time.
+const FILE_CHUNK_BYTES: usize = 1 << 20;
+/// Replicas waiting for a snapshot get a newline this often, so their
+/// `repl-timeout` does not fire (Redis does the same).
+const KEEPALIVE_MS: u64 = 1000;
+
+/// Where a replica's full sync stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncPhase {
+    /// Waiting for a snapshot to start, since `since_ms` (monotonic).
+    WaitStart { since_ms: u64 },
+    /// In the running snapshot: receiving it (`socket`), or waiting for
+    /// the file to be saved.
+    WaitEnd { socket: bool },
+    /// Disk-backed: the saved file (with its `$<len>` header) is being sent.
+    SendFile { data: Bytes, sent: usize },
+    /// Disk-less payload sent: the stream starts with its first ACK.
+    WaitAck,
+    /// The sync failed: the cron closes the connection.
+    Failed,
+}
+
+/// A replica's full sync in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullSync {
+    pub phase: SyncPhase,
+    /// PSYNC (answered `+FULLRESYNC`), or the old SYNC.
+    psync: bool,
+    /// The stream offset at the snapshot instant.
+    offset: u64,
+    /// The stream since the snapshot instant, sent once it is online.
+    held: Vec<u8>,
+    /// Since when `held` has been over the soft output limit.
+    soft_since_ms: Option<u64>,
+    last_keepalive_ms: u64,
+}
 
 /// Longest `REPLCONF ip-address` Redis takes (NET_HOST_STR_LEN).
 const MAX_ANNOUNCED_IP_LEN: usize = 256;
@@ -28,6 +84,8 @@ pub struct ReplicaLink {
     /// The last offset it acknowledged, and when (monotonic ms).
     pub ack_offset: u64,
     pub ack_time_ms: u64,
+    /// The full sync in progress, until it is online.
+    pub sync: Option<FullSync>,
 }
 
 /// A client blocked in WAIT.
@@ -119,6 +177,16 @@ fn replconf_ack(ctx: &mut Ctx, value: &[u8]) -> Reply {
     let Some(offset) = parse_i64(value) else {
         return Reply::NoReply;
     };
+    let waits_ack = ctx
+        .srv
+        .repl
+        .replicas
+        .get(&ctx.client.id)
+        .and_then(|l| l.sync.as_ref())
+        .is_some_and(|s| s.phase == SyncPhase::WaitAck);
+    if waits_ack {
+        finish_sync(ctx.srv, ctx.client);
+    }
     if let Some(link) = ctx.srv.repl.replicas.get_mut(&ctx.client.id) {
         if link.online {
             link.ack_offset = link.ack_offset.max(offset.max(0) as u64);
@@ -166,7 +234,7 @@ fn sync_refusal(ctx: &mut Ctx) -> Option<Reply> {
         .repl
         .replicas
         .get(&ctx.client.id)
-        .is_some_and(|l| l.online)
+        .is_some_and(|l| l.online || l.sync.is_some())
     {
         return Some(Reply::NoReply);
     }
@@ -214,40 +282,326 @@ fn try_partial(ctx: &mut Ctx, replid: &str, offset: i64) -> bool {
     true
 }
 
-/// `+FULLRESYNC <replid> <offset>` (PSYNC only), then the dataset as
-/// `$<len>\r\n<rdb>`; the stream follows.
+/// A full sync: the replica waits for a snapshot, which starts now
+/// unless another walk runs or the disk-less delay applies.
 fn full_sync(ctx: &mut Ctx, psync: bool) {
     let size = ctx.srv.config.repl_backlog_size;
     if ctx.srv.repl.backlog.is_none() {
         ctx.srv.repl.ensure_backlog(size);
         ctx.srv.record_effects_for_replicas(true);
     }
-    // The snapshot has no selected database: the stream selects again.
-    ctx.srv.repl.stream_db = None;
     ctx.srv.repl.stats.sync_full += 1;
-    if psync {
-        let line = format!("+FULLRESYNC {} {}\r\n", ctx.srv.replid, ctx.srv.repl.offset);
-        ctx.client.out.extend_from_slice(line.as_bytes());
+    // Replies would corrupt the payload and the stream that follow.
+    ctx.client.reply_mode = ReplyMode::Off;
+    let now = ctx.now().mono_ms;
+    let id = ctx.client.id;
+    let link = link_of(ctx);
+    let capa_eof = link.capa_eof;
+    link.sync = Some(FullSync {
+        phase: SyncPhase::WaitStart { since_ms: now },
+        psync,
+        offset: 0,
+        held: Vec::new(),
+        soft_since_ms: None,
+        last_keepalive_ms: now,
+    });
+    let srv = &mut *ctx.srv;
+    let mut conns = Some(Conns {
+        current: Some(&mut *ctx.client),
+        others: &mut *ctx.others,
+    });
+    if srv.persist.walk_busy() {
+        attach_to_disk_save(srv, &mut conns, id);
+        return;
     }
-    let rdb = snapshot::build_rdb(ctx.srv);
-    let out = &mut ctx.client.out;
-    out.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
-    out.extend_from_slice(&rdb);
-    go_online(ctx);
+    let config = &srv.config;
+    if config.repl_diskless_sync && capa_eof && config.repl_diskless_sync_delay > 0 {
+        // The cron starts it (see `start_due`), for every replica waiting by then.
+        crate::persist::log(srv, LogLevel::Notice, "Delay next BGSAVE for diskless SYNC");
+    } else {
+        start_snapshot(srv, &mut conns);
+    }
+}
+
+/// A snapshot runs already: a disk-backed save that other replicas wait
+/// for takes this one too (with a copy of what they hold of the stream);
+/// otherwise the replica waits for the next snapshot.
+fn attach_to_disk_save(srv: &mut Server, conns: &mut Option<Conns>, id: ClientId) {
+    let sibling = srv
+        .repl
+        .replicas
+        .iter()
+        .filter(|(other, _)| **other != id)
+        .filter_map(|(_, l)| l.sync.as_ref())
+        .find(|s| s.phase == SyncPhase::WaitEnd { socket: false })
+        .cloned();
+    let Some(sibling) = sibling else {
+        let text =
+            "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC";
+        crate::persist::log(srv, LogLevel::Notice, text);
+        return;
+    };
+    let replid = srv.replid.clone();
+    let Some(sync) = sync_of(srv, id) else {
+        return;
+    };
+    sync.phase = SyncPhase::WaitEnd { socket: false };
+    sync.offset = sibling.offset;
+    sync.held = sibling.held;
+    let line = fullresync_line(sync, &replid);
+    write_to(srv, conns, id, line.as_bytes());
+}
+
+fn sync_of(srv: &mut Server, id: ClientId) -> Option<&mut FullSync> {
+    srv.repl.replicas.get_mut(&id)?.sync.as_mut()
+}
+
+/// `+FULLRESYNC <replid> <offset>\r\n` for a PSYNC, nothing for a SYNC.
+fn fullresync_line(sync: &FullSync, replid: &str) -> String {
+    if sync.psync {
+        format!("+FULLRESYNC {replid} {}\r\n", sync.offset)
+    } else {
+        String::new()
+    }
+}
+
+/// Starts a snapshot for every replica waiting for one: disk-less when
+/// `repl-diskless-sync yes` and all of them take `$EOF:`, else a BGSAVE.
+fn start_snapshot(srv: &mut Server, conns: &mut Option<Conns>) {
+    let waiting: Vec<ClientId> = srv
+        .repl
+        .replicas
+        .iter()
+        .filter(|(_, l)| {
+            matches!(
+                l.sync.as_ref().map(|s| &s.phase),
+                Some(SyncPhase::WaitStart { .. })
+            )
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    if waiting.is_empty() || srv.persist.walk_busy() {
+        return;
+    }
+    let all_eof = waiting
+        .iter()
+        .all(|id| srv.repl.replicas.get(id).is_some_and(|l| l.capa_eof));
+    let socket = srv.config.repl_diskless_sync && all_eof;
+    let offset = srv.repl.offset;
+    let replid = srv.replid.clone();
+    // The stream after the snapshot selects its database again.
+    srv.repl.stream_db = None;
+    let mark = socket.then(|| eof_mark(srv));
+    for id in &waiting {
+        let Some(sync) = sync_of(srv, *id) else {
+            continue;
+        };
+        sync.phase = SyncPhase::WaitEnd { socket };
+        sync.offset = offset;
+        let mut head = fullresync_line(sync, &replid);
+        if let Some(mark) = &mark {
+            head.push_str(&format!("$EOF:{mark}\r\n"));
+        }
+        write_to(srv, conns, *id, head.as_bytes());
+    }
+    let header = Header::Replication { replid, offset };
+    let started = match mark {
+        Some(mark) => crate::persist::start_socket_save(srv, conns, waiting, mark, header),
+        None => crate::persist::start_save_for_replicas(srv, header),
+    };
+    debug_assert!(started, "checked that no walk runs");
+}
+
+/// 40 random hex characters delimiting a disk-less payload.
+fn eof_mark(srv: &mut Server) -> String {
+    use rand_chacha::rand_core::RngCore;
+    (0..EOF_MARK_LEN)
+        .map(|_| char::from(b"0123456789abcdef"[(srv.rng.next_u32() % 16) as usize]))
+        .collect()
+}
+
+/// Writes `data` to replica `id`'s connection, after its earlier output.
+fn write_to(srv: &mut Server, conns: &mut Option<Conns>, id: ClientId, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    if let Some(client) = conns.as_mut().and_then(|c| c.get_mut(id)) {
+        client.out.extend_from_slice(data);
+        crate::node::hand_over_replies(srv, client);
+    }
+}
+
+/// Whether replica `id` receives the running disk-less snapshot.
+pub fn is_receiving(srv: &Server, id: ClientId) -> bool {
+    srv.repl
+        .replicas
+        .get(&id)
+        .and_then(|l| l.sync.as_ref())
+        .is_some_and(|s| s.phase == SyncPhase::WaitEnd { socket: true })
+}
+
+/// The stream grew by `data`: replicas in a full sync hold it until they
+/// are online (one over the hard replica output limit fails its sync).
+pub fn feed_syncing(srv: &mut Server, data: &[u8]) {
+    let hard = srv.config.client_output_buffer_limit.replica.hard;
+    for link in srv.repl.replicas.values_mut() {
+        let Some(sync) = link.sync.as_mut() else {
+            continue;
+        };
+        if matches!(sync.phase, SyncPhase::WaitStart { .. } | SyncPhase::Failed) {
+            continue;
+        }
+        sync.held.extend_from_slice(data);
+        if hard > 0 && sync.held.len() as u64 > hard {
+            sync.phase = SyncPhase::Failed;
+            sync.held = Vec::new();
+        }
+    }
+}
+
+/// The disk-less payload went to `ids` (or failed): they wait for their
+/// first ACK to start the stream.
+pub fn payload_sent(srv: &mut Server, ids: &[ClientId], ok: bool) {
+    for id in ids {
+        if let Some(sync) = sync_of(srv, *id) {
+            sync.phase = if ok {
+                SyncPhase::WaitAck
+            } else {
+                SyncPhase::Failed
+            };
+        }
+    }
+    let text = if ok {
+        "Diskless rdb transfer, done reading from pipe"
+    } else {
+        "Diskless rdb transfer failed"
+    };
+    crate::persist::log(srv, LogLevel::Notice, text);
+}
+
+/// Whether replicas wait for the file of the running BGSAVE.
+pub fn waiting_for_file(srv: &Server) -> bool {
+    srv.repl
+        .replicas
+        .values()
+        .filter_map(|l| l.sync.as_ref())
+        .any(|s| s.phase == SyncPhase::WaitEnd { socket: false })
+}
+
+/// The saved file was read (or the save failed): the replicas waiting for
+/// it start receiving it, with its length first.
+pub fn file_read(srv: &mut Server, result: DiskResult) {
+    let data = match result {
+        Ok(DiskReply::Data(bytes)) => Some(bytes),
+        _ => None,
+    };
+    let payload = data.map(|file| {
+        let mut out = format!("${}\r\n", file.len()).into_bytes();
+        out.extend_from_slice(&file);
+        Bytes::from(out)
+    });
+    for link in srv.repl.replicas.values_mut() {
+        let Some(sync) = link.sync.as_mut() else {
+            continue;
+        };
+        if sync.phase != (SyncPhase::WaitEnd { socket: false }) {
+            continue;
+        }
+        sync.phase = match &payload {
+            Some(data) => SyncPhase::SendFile {
+                data: data.clone(),
+                sent: 0,
+            },
+            None => SyncPhase::Failed,
+        };
+    }
+    if payload.is_none() {
+        crate::persist::log(
+            srv,
+            LogLevel::Warning,
+            "SYNC failed. BGSAVE child returned an error",
+        );
+    }
+    srv.persist.files_sending = true;
+    srv.persist.wake = true;
+}
+
+/// Sends the saved file to the replicas receiving it, a chunk at a time
+/// while each one's pending output is under [`REPLICA_PENDING_MAX`]; a
+/// replica that got all of it goes online.
+pub fn send_files(srv: &mut Server, clients: &mut Clients) {
+    if !srv.persist.files_sending {
+        return;
+    }
+    let mut still_sending = false;
+    let ids: Vec<ClientId> = srv.repl.replicas.keys().copied().collect();
+    for id in ids {
+        let Some(client) = clients.get_mut(&id) else {
+            continue;
+        };
+        let Some(SyncPhase::SendFile { data, sent }) = sync_of(srv, id).map(|s| s.phase.clone())
+        else {
+            continue;
+        };
+        let mut sent = sent;
+        while sent < data.len() && client.obuf_pending() < REPLICA_PENDING_MAX {
+            let end = (sent + FILE_CHUNK_BYTES).min(data.len());
+            client.out.extend_from_slice(&data[sent..end]);
+            crate::node::hand_over_replies(srv, client);
+            sent = end;
+        }
+        if sent == data.len() {
+            finish_sync(srv, client);
+        } else {
+            still_sending = true;
+            if let Some(sync) = sync_of(srv, id) {
+                sync.phase = SyncPhase::SendFile { data, sent };
+            }
+        }
+    }
+    srv.persist.files_sending = still_sending;
+}
+
+/// The payload is in: the held stream follows and the replica is online.
+fn finish_sync(srv: &mut Server, client: &mut Client) {
+    let Some(sync) = srv
+        .repl
+        .replicas
+        .get_mut(&client.id)
+        .and_then(|l| l.sync.take())
+    else {
+        return;
+    };
+    client.out.extend_from_slice(&sync.held);
+    crate::node::hand_over_replies(srv, client);
+    put_online(srv, client, sync.offset);
+}
+
+/// `+CONTINUE`'s end: the replica receives the stream from now on.
+fn go_online(ctx: &mut Ctx) {
+    let offset = ctx.srv.repl.offset;
+    put_online(ctx.srv, ctx.client, offset);
 }
 
 /// The replica receives the stream from now on. Anything it sends later
 /// (REPLCONF ACK) gets no reply: replies would corrupt its stream.
-fn go_online(ctx: &mut Ctx) {
-    let now = ctx.now().mono_ms;
-    let offset = ctx.srv.repl.offset;
-    let link = link_of(ctx);
+fn put_online(srv: &mut Server, client: &mut Client, offset: u64) {
+    let now = srv.now.mono_ms;
+    let ip = peer_ip(&client.info.addr);
+    let link = srv
+        .repl
+        .replicas
+        .entry(client.id)
+        .or_insert_with(|| ReplicaLink {
+            ip,
+            ..ReplicaLink::default()
+        });
     link.online = true;
     link.ack_time_ms = now;
     link.ack_offset = link.ack_offset.min(offset);
-    ctx.client.reply_mode = ReplyMode::Off;
-    if ctx.srv.repl.next_ping_ms == 0 {
-        ctx.srv.repl.next_ping_ms = now + ping_period_ms(ctx.srv);
+    client.reply_mode = ReplyMode::Off;
+    if srv.repl.next_ping_ms == 0 {
+        srv.repl.next_ping_ms = now + ping_period_ms(srv);
     }
 }
 
@@ -376,4 +730,80 @@ pub fn cron(srv: &mut Server, clients: &mut Clients, work: &mut CronWork) {
         feed_stream(srv, clients, &ping);
         srv.repl.next_ping_ms = now + ping_period_ms(srv);
     }
+    sync_cron(srv, clients, work);
 }
+
+/// Full syncs' periodic work: failed ones (or ones holding too much of
+/// the stream) are closed, waiting replicas get a keepalive newline, and
+/// the snapshot the waiting replicas need starts once it may.
+fn sync_cron(srv: &mut Server, clients: &mut Clients, work: &mut CronWork) {
+    let now = srv.now.mono_ms;
+    let limit = srv.config.client_output_buffer_limit.replica;
+    let mut keepalive = Vec::new();
+    for (id, link) in srv.repl.replicas.iter_mut() {
+        let Some(sync) = link.sync.as_mut() else {
+            continue;
+        };
+        let held = sync.held.len() as u64;
+        let over_soft = limit.soft > 0 && held > limit.soft;
+        let since = *sync.soft_since_ms.get_or_insert(now);
+        if !over_soft {
+            sync.soft_since_ms = None;
+        }
+        let soft_expired = over_soft && now.saturating_sub(since) > limit.soft_seconds * 1000;
+        if sync.phase == SyncPhase::Failed || soft_expired {
+            work.close.push(*id);
+            continue;
+        }
+        let quiet = matches!(
+            sync.phase,
+            SyncPhase::WaitStart { .. } | SyncPhase::WaitEnd { socket: false }
+        );
+        if quiet && now.saturating_sub(sync.last_keepalive_ms) >= KEEPALIVE_MS {
+            sync.last_keepalive_ms = now;
+            keepalive.push(*id);
+        }
+    }
+    let mut conns = Some(Conns {
+        current: None,
+        others: clients,
+    });
+    for id in keepalive {
+        write_to(srv, &mut conns, id, b"\n");
+    }
+    if start_due(srv) {
+        start_snapshot(srv, &mut conns);
+    }
+}
+
+/// Whether the replicas waiting for a snapshot should get one now, as
+/// Redis's `replicationStartPendingFork`: nothing else walks the data,
+/// and disk-backed, or enough replicas wait, or the first one waited
+/// `repl-diskless-sync-delay` seconds.
+fn start_due(srv: &Server) -> bool {
+    if srv.persist.walk_busy() || srv.persist.blocks_commands() {
+        return false;
+    }
+    let now = srv.now.mono_ms;
+    let waits: Vec<u64> = srv
+        .repl
+        .replicas
+        .values()
+        .filter_map(|l| match l.sync.as_ref().map(|s| &s.phase) {
+            Some(SyncPhase::WaitStart { since_ms }) => Some(now.saturating_sub(*since_ms)),
+            _ => None,
+        })
+        .collect();
+    let Some(longest) = waits.iter().max().copied() else {
+        return false;
+    };
+    let config = &srv.config;
+    let max_replicas = config.repl_diskless_sync_max_replicas;
+    !config.repl_diskless_sync
+        || (max_replicas > 0 && waits.len() as u64 >= max_replicas)
+        || longest >= config.repl_diskless_sync_delay.saturating_mul(1000)
+}
+
+#[cfg(test)]
+#[path = "master_tests.rs"]
+mod tests;

@@ -230,6 +230,7 @@ pub fn feed_stream(srv: &mut Server, clients: &mut Clients, data: &[u8]) {
     };
     backlog.feed(data);
     srv.repl.offset += data.len() as u64;
+    master::feed_syncing(srv, data);
     let online: Vec<ClientId> = srv.repl.online_replicas().map(|(id, _)| *id).collect();
     for id in online {
         if let Some(client) = clients.get_mut(&id) {

@@ -33,6 +33,8 @@ fn config(i: usize) -> Config {
     Config {
         port: BASE_PORT + i as u16,
         seed: 100 + i as u64,
+        // Syncs start at once (Redis's default waits 5 s for more replicas).
+        repl_diskless_sync_delay: 0,
         ..Config::default()
     }
 }
@@ -640,16 +642,20 @@ fn psync_answers_fullresync_with_the_snapshot() {
     let p = net.connect(0);
     net.call(p, &["SET", "k", "v"]);
     let c = net.connect(0);
+    assert_eq!(net.call(c, &["REPLCONF", "capa", "eof"]), ok());
     net.send(c, &["PSYNC", "?", "-1"]);
     let bytes = net.inbox.remove(&c).unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let replid = net.info(p, "master_replid");
-    assert!(
-        text.starts_with(&format!("+FULLRESYNC {replid} 0\r\n$")),
-        "{text}"
-    );
+    let head = format!("+FULLRESYNC {replid} 0\r\n$EOF:");
+    assert!(text.starts_with(&head), "{text}");
+    let mark = &text[head.len()..head.len() + 40];
     assert!(text.contains("REDIS0010"));
+    assert!(text.ends_with(mark), "{text}");
+    // The stream waits for the replica's first ACK (it ends the payload).
     net.call(p, &["SET", "k2", "v2"]);
+    assert!(net.inbox.remove(&c).unwrap_or_default().is_empty());
+    net.send(c, &["REPLCONF", "ACK", "0"]);
     let stream = net.inbox.remove(&c).unwrap_or_default();
     assert_eq!(
         String::from_utf8_lossy(&stream),
@@ -793,6 +799,8 @@ mod hostile_master {
         h.call(c, &["RPUSH", "l", "a", "b"]);
         let replica = h.connect();
         h.send_raw(replica, &request(&[b"PSYNC", b"?", b"-1"]));
+        // No `capa eof`: a BGSAVE, whose file is sent once saved.
+        h.advance(0);
         h.call(c, &["SET", "k2", "v2"]);
         let mut session = b"+PONG\r\n+OK\r\n+OK\r\n".to_vec();
         session.extend(h.pending_bytes(replica));
