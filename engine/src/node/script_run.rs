@@ -68,7 +68,8 @@ impl Node {
         let script = self.srv.scripting.running.as_deref()?;
         let busy = script.kind.busy_error();
         if full_name == "shutdown" {
-            return shutdown_saves(args).then(|| (busy, Outcome::Ran(full_name.to_string().into())));
+            return shutdown_saves(args)
+                .then(|| (busy, Outcome::Ran(full_name.to_string().into())));
         }
         if spec.has(flags::ALLOW_BUSY) {
             return None;

@@ -1189,6 +1189,17 @@ mod fsync_order {
             self.pump(hold);
         }
 
+        /// Runs the timers `steps` times, 10 ms apart (the snapshot for
+        /// the full sync is written and sent from them).
+        fn run_timers(&mut self, steps: usize) {
+            for _ in 0..steps {
+                self.now = Now::new(self.now.mono_ms + 10, self.now.unix_ms + 10);
+                let now = self.now;
+                self.node.handle_timeout(now);
+                self.pump(false);
+            }
+        }
+
         fn take(&mut self, client: ClientId) -> String {
             let bytes = self.received.remove(&client).unwrap_or_default();
             String::from_utf8_lossy(&bytes).into_owned()
@@ -1201,6 +1212,7 @@ mod fsync_order {
         let writer = p.connect();
         let replica = p.connect();
         p.send(replica, &[b"PSYNC", b"?", b"-1"], false);
+        p.run_timers(20);
         assert!(p.take(replica).starts_with("+FULLRESYNC "));
         p.send(writer, &[b"SET", b"k", b"v"], true);
         assert_eq!(p.held_syncs.len(), 1, "the write waits for its fsync");
@@ -1246,7 +1258,10 @@ fn wait_for_a_write_before_any_replica_counts_attached_replicas_as_redis() {
     let w = net.connect(0);
     net.call(w, &["SET", "k", "v"]);
     let silent = net.connect(0);
+    net.send(silent, &["REPLCONF", "capa", "eof"]);
     net.send(silent, &["PSYNC", "?", "-1"]);
+    net.run(100); // the disk-less payload is sent from the timer
+    net.send(silent, &["REPLCONF", "ACK", "0"]); // online from its first ACK
     assert_eq!(net.call(w, &["WAIT", "1", "100"]), int(1));
     // A write in the stream needs a real acknowledgement.
     net.call(w, &["SET", "k2", "v"]);
@@ -1292,7 +1307,17 @@ fn a_replica_restarted_with_its_saved_history_continues() {
     net.run(1500);
     let replid = net.info(r, "master_replid");
     let offset: u64 = net.info(r, "master_repl_offset").parse().expect("offset");
-    let saved = crate::repl::snapshot::build_rdb(net.nodes[1].server());
+    let saved = {
+        use crate::persist::encoder::{encode_all_now, Encoder, Header};
+        let srv = net.nodes[1].server();
+        let header = Header::Replication {
+            replid: replid.clone(),
+            offset,
+        };
+        let mut encoder = Encoder::rdb(srv, &header);
+        encode_all_now(srv, &mut encoder);
+        encoder.take()
+    };
     // Down for a while; the primary goes on.
     net.partition(0, 1);
     net.call(p, &["SET", "during", "1"]);
