@@ -202,7 +202,12 @@ async fn read_offsets(shared: &Shared) -> Vec<(String, String)> {
         } else {
             "slave_repl_offset"
         };
-        if let Some(offset) = info.get(field) {
+        // A replica still syncing may show the primary's offset (both
+        // 0 after a restart) without having its data: only a replica
+        // whose link is up counts.
+        let linked =
+            host == PRIMARY || info.get("master_link_status").map(String::as_str) == Some("up");
+        if let Some(offset) = info.get(field).filter(|_| linked) {
             offsets.push((host.to_string(), offset.clone()));
         }
     }

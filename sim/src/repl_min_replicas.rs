@@ -71,6 +71,9 @@ fn primary_config(seed: u64) -> Config {
         min_replicas_to_write: 1,
         min_replicas_max_lag: MAX_LAG_SECS,
         repl_ping_replica_period: 1,
+        // The check is about acknowledgement lag, not about batching
+        // replicas into one disk-less transfer: sync them at once.
+        repl_diskless_sync_delay: 0,
         ..server_config(seed)
     }
 }
