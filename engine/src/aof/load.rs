@@ -464,8 +464,11 @@ fn finish(srv: &mut Server) {
                     DiskOp::Truncate { file, len: size },
                     Job::Load(LoadJob::Finish),
                 );
-                request(srv, DiskOp::Sync { file }, Job::Load(LoadJob::Finish));
             }
+            // What was loaded counts as durable from here on: a process
+            // killed before its fsync left pages only the page cache
+            // holds, so they are synced before anything is appended.
+            request(srv, DiskOp::Sync { file }, Job::Load(LoadJob::Finish));
             srv.aof.incr = Some(OpenIncr { file });
             srv.aof.incr_size = size;
             srv.aof.synced_size = size;

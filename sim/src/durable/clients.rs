@@ -293,6 +293,8 @@ pub struct Audit {
     pub stop: Option<super::host::Stop>,
     pub audited_ms: u64,
     pub state: State,
+    /// Failed fsyncs the disk reported up to the death (or the final read).
+    pub failed_syncs: usize,
 }
 
 /// What the auditor shares with the runner.
@@ -321,6 +323,7 @@ pub async fn run_auditor(host: DurableHost, txns: bool, rec: Recorder, auditing:
                         stop: Some(pending.stop),
                         audited_ms: now_ms(),
                         state,
+                        failed_syncs: pending.failed_syncs,
                     });
                     host.audited(pending.generation);
                 }
@@ -340,6 +343,7 @@ pub async fn run_auditor(host: DurableHost, txns: bool, rec: Recorder, auditing:
                     stop: None,
                     audited_ms: now_ms(),
                     state,
+                    failed_syncs: host.failed_syncs(),
                 });
                 return;
             }

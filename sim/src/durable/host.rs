@@ -40,6 +40,8 @@ pub struct PendingAudit {
     pub stop: Stop,
     /// Bumped at every death: an audit read across one is retried.
     pub generation: u64,
+    /// Failed fsyncs the disk reported so far (at the latest death).
+    pub failed_syncs: usize,
 }
 
 /// A durable server host, as the harness sees it.
@@ -57,6 +59,8 @@ pub struct DurableHost {
     pub exits: Rc<RefCell<Vec<u64>>>,
     /// What the AOF files looked like at each exit (see [`diagnose`]).
     pub exit_notes: Rc<RefCell<Vec<String>>>,
+    /// The fatal errors processes stopped on (a refused load), with when.
+    pub fatal: Rc<RefCell<Vec<(u64, String)>>>,
 }
 
 impl DurableHost {
@@ -69,6 +73,7 @@ impl DurableHost {
             audits_done: Rc::new(Cell::new(0)),
             exits: Rc::new(RefCell::new(Vec::new())),
             exit_notes: Rc::new(RefCell::new(Vec::new())),
+            fatal: Rc::new(RefCell::new(Vec::new())),
         }
     }
 
@@ -96,7 +101,14 @@ impl DurableHost {
             died_ms,
             stop,
             generation,
+            failed_syncs: self.failed_syncs(),
         }));
+    }
+
+    /// Failed fsyncs the disk reported so far.
+    pub fn failed_syncs(&self) -> usize {
+        let log = self.control.disk.log();
+        log.iter().filter(|l| l.starts_with("fsync EIO")).count()
     }
 
     pub fn pending_audit(&self) -> Option<PendingAudit> {
@@ -132,10 +144,17 @@ impl DurableHost {
                     host.boots.set(host.boots.get() + 1);
                     let disk = SimDisk::new(PathBuf::from(DATA_DIR), host.control.disk.clone());
                     disk.boot()?;
-                    run_durable_server(config.clone(), &host.control, disk).await?;
+                    let ended = run_durable_server(config.clone(), &host.control, disk).await;
                     let now = crate::workload::now_ms();
                     host.exits.borrow_mut().push(now);
-                    let note = format!("exit at {now} ms: {}", diagnose(&config));
+                    let why = match ended {
+                        Ok(()) => String::new(),
+                        Err(e) => {
+                            host.fatal.borrow_mut().push((now, e.to_string()));
+                            format!(" (fatal: {e})")
+                        }
+                    };
+                    let note = format!("exit at {now} ms{why}: {}", diagnose(&config));
                     host.exit_notes.borrow_mut().push(note);
                     host.died(crate::workload::now_ms(), Stop::Exit);
                     tokio::time::sleep(Duration::from_millis(RESTART_DELAY_MS)).await;
