@@ -86,6 +86,11 @@ impl DurableHost {
         self.boots.get()
     }
 
+    /// A server process is starting (for software other than [`Self::software`]).
+    pub fn booted(&self) {
+        self.boots.set(self.boots.get() + 1);
+    }
+
     /// Records that the process died at `now_ms`: clients hold off until
     /// the auditor has read the recovered state. Deaths before that audit
     /// fold into the first one (nothing was acknowledged in between).

@@ -27,6 +27,7 @@ pub mod check;
 pub mod cli;
 pub mod clients;
 pub mod host;
+pub mod rdb;
 
 use crate::nemesis::{
     self, between, Action, Cast, DiskFault, Fault, FaultKind, FaultMix, Nemesis, Step,
