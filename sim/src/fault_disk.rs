@@ -496,7 +496,11 @@ impl DiskFile for SimFile {
         let undos = st.unsynced.remove(&self.path).unwrap_or_default();
         if st.fsync_errors > 0 {
             st.fsync_errors -= 1;
-            st.log.push(format!("fsync EIO on {}", self.path.display()));
+            let at_ms = keel_net::clock::millis(turmoil::sim_elapsed().unwrap_or_default());
+            st.log.push(format!(
+                "fsync EIO on {} at {at_ms} ms",
+                self.path.display()
+            ));
             // Linux marks the pages clean anyway: these writes are gone at
             // the next power loss, whatever a later sync says.
             let path = self.path.clone();

@@ -60,6 +60,9 @@ pub struct Loading {
     /// A torn tail was dropped: the file and the length it is cut to.
     truncate: Option<(usize, u64)>,
     sizes: Vec<u64>,
+    /// The bytes of the last file, kept to write again under `everysec`
+    /// if the first fsync after loading fails.
+    last_file: Option<Bytes>,
 }
 
 /// Starts loading: asks for the manifest.
@@ -76,6 +79,7 @@ pub fn start(srv: &mut Server) {
         multi: None,
         truncate: None,
         sizes: Vec::new(),
+        last_file: None,
     }));
     let path = path_in_dir(srv, &format::manifest_name(&srv.config.appendfilename));
     request(srv, DiskOp::Read { path }, Job::Load(LoadJob::Manifest));
@@ -400,6 +404,9 @@ fn file_done(srv: &mut Server, mut l: Box<Loading>, problem: Option<String>) {
             *size = valid as u64;
         }
     }
+    if last {
+        l.last_file = l.data.take();
+    }
     l.data = None;
     l.current += 1;
     srv.aof.loading = Some(l);
@@ -465,13 +472,10 @@ fn finish(srv: &mut Server) {
                     Job::Load(LoadJob::Finish),
                 );
             }
-            // What was loaded counts as durable from here on: a process
-            // killed before its fsync left pages only the page cache
-            // holds, so they are synced before anything is appended.
-            request(srv, DiskOp::Sync { file }, Job::Load(LoadJob::Finish));
             srv.aof.incr = Some(OpenIncr { file });
             srv.aof.incr_size = size;
             srv.aof.synced_size = size;
+            sync_loaded_incr(srv, file, l.last_file.as_ref(), size);
             srv.aof.old_incrs_size = incr_sizes.iter().rev().skip(1).sum();
         }
         None => {
@@ -488,6 +492,28 @@ fn finish(srv: &mut Server) {
     }
     srv.aof.rewrite_base_size = srv.aof.current_size();
     srv.aof.last_fsync_ms = srv.now.mono_ms;
+}
+
+/// What was loaded counts as durable from here on, so the last incr
+/// file is synced before anything is appended: a process killed before
+/// its fsync left pages only the page cache holds. Under `everysec` the
+/// sync is the log's own: if it fails, the pages may be marked clean and
+/// lost at the next power loss while later appends survive, so the whole
+/// file is written again ([`super::resync_after_failed_fsync`]); under
+/// `always` and `no` a failure refuses to start.
+fn sync_loaded_incr(srv: &mut Server, file: crate::disk::FileId, data: Option<&Bytes>, size: u64) {
+    let everysec = super::FsyncPolicy::of(&srv.config) == super::FsyncPolicy::EverySec;
+    let loaded = data.and_then(|d| d.get(..usize::try_from(size).ok()?));
+    match loaded.filter(|_| everysec) {
+        Some(bytes) => {
+            srv.aof.synced_size = 0;
+            srv.aof.since_sync = bytes.to_vec();
+            request(srv, DiskOp::Sync { file }, Job::Sync);
+        }
+        None => {
+            request(srv, DiskOp::Sync { file }, Job::Load(LoadJob::Finish));
+        }
+    }
 }
 
 /// Cuts file `name` to `len` bytes, durably.

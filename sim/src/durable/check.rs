@@ -35,19 +35,16 @@ pub fn check_run(
     let mut present = Vec::new();
     let mut prefix = Vec::new();
     let mut bounds = Vec::new();
-    let mut failed_syncs_before = 0;
     for (i, audit) in audits.iter().enumerate() {
         let State::Lists(snapshot) = &audit.state else {
             continue;
         };
-        let failed_syncs = audit.failed_syncs.saturating_sub(failed_syncs_before);
-        failed_syncs_before = audit.failed_syncs;
-        let bound = EVERYSEC_BOUND_MS + FAILED_SYNC_SLACK_MS * failed_syncs as u64;
+        let died = audit.died_ms.unwrap_or(audit.audited_ms);
+        let cutoff = must_survive_cutoff(died, &audit.failed_syncs);
+        let bound = died.saturating_sub(cutoff);
         let (h, snap) = scope(history, snapshot, audit, everysec.then_some(i));
         let must = match (everysec, audit.stop, audit.died_ms) {
-            (true, Some(Stop::PowerLoss), Some(died)) => {
-                MustSurvive::AckedBy(died.saturating_sub(bound))
-            }
+            (true, Some(Stop::PowerLoss), Some(_)) => MustSurvive::AckedBy(cutoff),
             _ => MustSurvive::All,
         };
         present.push((i, check_acknowledged_present(&h, &snap, must)));
@@ -73,6 +70,26 @@ pub fn check_run(
             .push(Finding::new(r.checker, r.is_valid(), detail));
     }
     verdict
+}
+
+/// Under `everysec`, the latest acknowledgement time from which a write
+/// may be lost at a power loss at `died`: [`EVERYSEC_BOUND_MS`] before
+/// it, plus [`FAILED_SYNC_SLACK_MS`] for each fsync that failed between
+/// the write and the crash (each delays its durability to the next
+/// attempt). Data a failed fsync covered that is lost later, after a
+/// retry should have saved it, falls before the cutoff.
+pub fn must_survive_cutoff(died: u64, failed_syncs: &[u64]) -> u64 {
+    let slack = |acked: u64| {
+        let fails = failed_syncs
+            .iter()
+            .filter(|&&t| t >= acked && t <= died)
+            .count() as u64;
+        EVERYSEC_BOUND_MS + FAILED_SYNC_SLACK_MS * fails
+    };
+    (0..=died)
+        .rev()
+        .find(|&acked| died - acked > slack(acked))
+        .unwrap_or(0)
 }
 
 fn audits_taken(audits: &[Audit]) -> Finding {
@@ -338,6 +355,18 @@ mod tests {
         assert!(twice[0].contains("twice"), "{twice:?}");
         let final_read = txn_problems(&t, &state(1, 1, &["t0.1"]), None);
         assert!(final_read[0].contains("t1.2"), "{final_read:?}");
+    }
+
+    #[test]
+    fn each_failed_fsync_after_a_write_extends_how_long_it_may_be_lost() {
+        assert_eq!(must_survive_cutoff(10_000, &[]), 7_999);
+        assert_eq!(must_survive_cutoff(10_000, &[9_000]), 6_999);
+        assert_eq!(
+            must_survive_cutoff(10_000, &[1_000]),
+            7_999,
+            "a failure before the write does not excuse its loss"
+        );
+        assert_eq!(must_survive_cutoff(1_500, &[]), 0);
     }
 
     #[test]

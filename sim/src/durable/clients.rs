@@ -293,8 +293,8 @@ pub struct Audit {
     pub stop: Option<super::host::Stop>,
     pub audited_ms: u64,
     pub state: State,
-    /// Failed fsyncs the disk reported up to the death (or the final read).
-    pub failed_syncs: usize,
+    /// When the disk failed an fsync (virtual ms), up to the audit.
+    pub failed_syncs: Vec<u64>,
 }
 
 /// What the auditor shares with the runner.
@@ -323,7 +323,7 @@ pub async fn run_auditor(host: DurableHost, txns: bool, rec: Recorder, auditing:
                         stop: Some(pending.stop),
                         audited_ms: now_ms(),
                         state,
-                        failed_syncs: pending.failed_syncs,
+                        failed_syncs: host.failed_syncs(),
                     });
                     host.audited(pending.generation);
                 }

@@ -40,8 +40,6 @@ pub struct PendingAudit {
     pub stop: Stop,
     /// Bumped at every death: an audit read across one is retried.
     pub generation: u64,
-    /// Failed fsyncs the disk reported so far (at the latest death).
-    pub failed_syncs: usize,
 }
 
 /// A durable server host, as the harness sees it.
@@ -106,14 +104,16 @@ impl DurableHost {
             died_ms,
             stop,
             generation,
-            failed_syncs: self.failed_syncs(),
         }));
     }
 
-    /// Failed fsyncs the disk reported so far.
-    pub fn failed_syncs(&self) -> usize {
+    /// When the disk failed an fsync (virtual ms), so far.
+    pub fn failed_syncs(&self) -> Vec<u64> {
         let log = self.control.disk.log();
-        log.iter().filter(|l| l.starts_with("fsync EIO")).count()
+        log.iter()
+            .filter(|l| l.starts_with("fsync EIO"))
+            .filter_map(|l| l.rsplit(" at ").next()?.strip_suffix(" ms")?.parse().ok())
+            .collect()
     }
 
     pub fn pending_audit(&self) -> Option<PendingAudit> {

@@ -8,7 +8,7 @@
 //! | `aof-always` | always | power loss (torn writes), kill, partition | every acknowledged append survives every restart; what is there is a prefix |
 //! | `aof-everysec` | everysec | the same | per power loss, the loss window (crash time minus the oldest lost acknowledged append) is at most [`EVERYSEC_BOUND_MS`]; measured and reported |
 //! | `aof-fsync-errors` | always | fsync EIO (the server exits, a supervisor restarts it), power loss, kill, partition | no acknowledged append lost across the error, the restart and later power losses |
-//! | `aof-everysec-fsync-errors` | everysec | fsync EIO (writes get `-MISCONF` until the covered bytes were written again and synced), power loss, kill, partition | per power loss, the loss window is at most [`EVERYSEC_BOUND_MS`] plus [`FAILED_SYNC_SLACK_MS`] per failed fsync since the previous death: data a failed fsync covered is never lost later |
+//! | `aof-everysec-fsync-errors` | everysec | fsync EIO (writes get `-MISCONF` until the covered bytes were written again and synced), power loss, kill, partition | per power loss, the loss window is at most [`EVERYSEC_BOUND_MS`] plus [`FAILED_SYNC_SLACK_MS`] per fsync that failed between the write and the crash: data a failed fsync covered is never lost later |
 //! | `exec-crash` | always | power loss, kill, partition | every transaction all or none: a == b == len(log), ids once, every acknowledged EXEC present |
 //!
 //! **fsyncgate.** After a failed fsync the writes it covered may stay in
