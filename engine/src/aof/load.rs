@@ -63,6 +63,8 @@ pub struct Loading {
     /// The bytes of the last file, kept to write again under `everysec`
     /// if the first fsync after loading fails.
     last_file: Option<Bytes>,
+    /// When loading started (monotonic ms), for the log line at its end.
+    started_ms: u64,
 }
 
 /// Starts loading: asks for the manifest.
@@ -80,6 +82,7 @@ pub fn start(srv: &mut Server) {
         truncate: None,
         sizes: Vec::new(),
         last_file: None,
+        started_ms: srv.now.mono_ms,
     }));
     let path = path_in_dir(srv, &format::manifest_name(&srv.config.appendfilename));
     request(srv, DiskOp::Read { path }, Job::Load(LoadJob::Manifest));
@@ -436,6 +439,13 @@ fn finish(srv: &mut Server) {
     let Some(l) = srv.aof.loading.take() else {
         return;
     };
+    let ms = srv.now.mono_ms.saturating_sub(l.started_ms);
+    let text = format!(
+        "DB loaded from append only file: {}.{:03} seconds",
+        ms / 1000,
+        ms % 1000
+    );
+    crate::persist::log(srv, crate::node::LogLevel::Notice, &text);
     let manifest = srv.aof.manifest.clone();
     let has_base = manifest.base.is_some();
     let base_size = if has_base {
@@ -627,7 +637,7 @@ mod zero_tail_tests {
 #[cfg(test)]
 mod upgrade_tests {
     use crate::config::Config;
-    use crate::node::{Input, LogLevel, Output};
+    use crate::node::{Input, Output};
     use crate::resp::frame::Frame;
     use crate::testing::Harness;
 
@@ -685,10 +695,12 @@ mod upgrade_tests {
             text(&h, MANIFEST),
             "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
         );
-        assert!(h.log.contains(&(
-            LogLevel::Notice,
-            "Successfully migrated an old-style AOF file (appendonly.aof) into the AOF directory (appendonlydir).".into()
-        )));
+        let notices: Vec<&str> = h.log.iter().map(|(_, text)| text.as_str()).collect();
+        assert!(
+            notices.contains(&"Successfully migrated an old-style AOF file (appendonly.aof) into the AOF directory (appendonlydir)."),
+            "{notices:?}"
+        );
+        assert!(notices.contains(&"DB loaded from append only file: 0.000 seconds"));
         let c = h.connect();
         h.call(c, &["SET", "after", "1"]);
         h.restart(config());
