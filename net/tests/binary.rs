@@ -79,10 +79,14 @@ fn serves_from_file_and_flags_and_exits_cleanly_on_sigterm() {
         ),
     )
     .unwrap();
+    let dir = scratch("dir");
+    std::fs::create_dir_all(&dir).unwrap();
     // The flag wins over the file's port: 0 picks a free one.
     let mut child = Command::new(BIN)
         .arg(&conf)
         .args(["--port", "0", "--loglevel", "notice", "--save", ""])
+        .arg("--dir")
+        .arg(&dir)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -107,8 +111,46 @@ fn serves_from_file_and_flags_and_exits_cleanly_on_sigterm() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     std::fs::remove_file(&conf).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     assert!(status.success(), "exit status {status}");
     assert!(!pidfile.exists(), "the pid file is removed on exit");
     let mut rest = Vec::new();
     assert_eq!(conn.read_to_end(&mut rest).unwrap(), 0, "connection closed");
+}
+
+#[test]
+fn a_corrupt_aof_stops_the_start_with_the_file_and_offset_in_the_log() {
+    let dir = scratch("corrupt-aof");
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof_dir).unwrap();
+    std::fs::write(
+        aof_dir.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    let select = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n";
+    std::fs::write(
+        aof_dir.join("appendonly.aof.1.incr.aof"),
+        format!("{select}!garbage\r\n{select}"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--bind", "127.0.0.1", "--save", ""])
+        .args(["--appendonly", "yes", "--loglevel", "notice"])
+        .arg("--dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&out.stdout);
+    let expected = format!(
+        "Bad file format reading the append only file appendonly.aof.1.incr.aof at offset {}",
+        select.len()
+    );
+    assert!(log.contains(&expected), "{log}");
+    assert!(
+        !log.contains("bye bye"),
+        "a failed start is no clean exit: {log}"
+    );
 }

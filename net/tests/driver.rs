@@ -8,12 +8,23 @@ use keel_engine::Config;
 use keel_net::{spawn_server, ServerHandle};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// A fresh scratch directory path under the system's temporary directory,
+/// so that no server of these tests writes into the repository.
+fn scratch_dir() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("keel-net-driver-{}-{n}", std::process::id()))
+}
 
 fn config() -> Config {
     Config {
         port: 0,
         bind: vec!["127.0.0.1".into()],
+        dir: scratch_dir().display().to_string(),
         ..Default::default()
     }
 }
@@ -62,8 +73,39 @@ impl Client {
     }
 }
 
-fn start(config: Config) -> ServerHandle {
-    spawn_server(config).expect("server starts")
+/// A server started by [`start`], with its scratch directory (removed
+/// once the server stopped).
+struct Running {
+    handle: Option<ServerHandle>,
+    dir: PathBuf,
+}
+
+impl Running {
+    fn addr(&self) -> SocketAddr {
+        self.handle.as_ref().expect("running").addr()
+    }
+
+    fn shutdown(mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        drop(self.handle.take());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start(config: Config) -> Running {
+    let dir = PathBuf::from(&config.dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    Running {
+        handle: Some(spawn_server(config).expect("server starts")),
+        dir,
+    }
 }
 
 #[test]

@@ -18,6 +18,12 @@
 //! - **bit flips at rest**: scheduled while the host is down, applied when
 //!   it boots, before its software runs: one bit of one file under the data
 //!   directory, written durably, so every later read sees it.
+//! - **power cut at an operation**: after the next N operations, every
+//!   operation fails with EIO and does nothing, until the harness cuts the
+//!   power ([`DiskFaults::power_cut_reached`] tells it when): a power loss
+//!   at an exact step of a file protocol (between a rename and the
+//!   directory sync, in the middle of a file), which a cut at a tick
+//!   boundary of the simulation cannot reach.
 //!
 //! The layer keeps, per file, an undo record (old bytes) of every write
 //! since the file's last successful sync; that is how it knows what a lost
@@ -65,6 +71,10 @@ struct FaultState {
     last_synced: std::collections::VecDeque<Vec<(PathBuf, Undo)>>,
     /// Those writes, to undo at the next boot (a power loss happened).
     broken_reverts: Vec<(PathBuf, Undo)>,
+    /// Operations left before the power cut, when one is armed.
+    cut_after: Option<u32>,
+    /// The armed cut was reached: operations fail until the power loss.
+    cut_reached: bool,
 }
 
 /// What a write replaced: enough to put it back.
@@ -94,7 +104,49 @@ impl DiskFaults {
             broken_syncs: 0,
             last_synced: std::collections::VecDeque::new(),
             broken_reverts: Vec::new(),
+            cut_after: None,
+            cut_reached: false,
         })))
+    }
+
+    /// The power goes after the next `n` operations (see the module docs).
+    pub fn cut_power_after(&self, n: u32) {
+        let mut st = self.0.borrow_mut();
+        st.cut_after = Some(n);
+        st.cut_reached = false;
+    }
+
+    /// Disarms a power cut that was not reached yet.
+    pub fn disarm_power_cut(&self) {
+        let mut st = self.0.borrow_mut();
+        if !st.cut_reached {
+            st.cut_after = None;
+        }
+    }
+
+    /// Whether an armed power cut was reached: the harness must now cut
+    /// the host's power ([`DiskFaults::power_loss`] disarms it).
+    pub fn power_cut_reached(&self) -> bool {
+        self.0.borrow().cut_reached
+    }
+
+    /// Counts one operation against an armed cut: EIO once it is reached.
+    fn pass_cut(&self, what: &str) -> io::Result<()> {
+        let mut st = self.0.borrow_mut();
+        match st.cut_after {
+            Some(0) => {
+                if !st.cut_reached {
+                    st.cut_reached = true;
+                    st.log.push(format!("power cut at {what}"));
+                }
+                Err(io::Error::from_raw_os_error(EIO))
+            }
+            Some(n) => {
+                st.cut_after = Some(n - 1);
+                Ok(())
+            }
+            None => Ok(()),
+        }
     }
 
     /// The next `n` syncs fail with EIO.
@@ -131,6 +183,8 @@ impl DiskFaults {
     pub fn power_loss(&self) {
         let mut st = self.0.borrow_mut();
         st.power_lost = true;
+        st.cut_after = None;
+        st.cut_reached = false;
         st.unsynced.clear();
         let broken = std::mem::take(&mut st.last_synced);
         st.broken_reverts.extend(broken.into_iter().flatten());
@@ -285,6 +339,7 @@ impl Disk for SimDisk {
     type File = SimFile;
 
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<SimFile> {
+        self.faults.pass_cut(&format!("open {}", path.display()))?;
         let mut options = sfs::OpenOptions::new();
         options.read(true);
         match mode {
@@ -304,6 +359,7 @@ impl Disk for SimDisk {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.faults.pass_cut(&format!("read {}", path.display()))?;
         sfs::read(path)
     }
 
@@ -312,6 +368,8 @@ impl Disk for SimDisk {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.faults
+            .pass_cut(&format!("rename {} to {}", from.display(), to.display()))?;
         sfs::rename(from, to)?;
         let mut st = self.faults.0.borrow_mut();
         st.unsynced.remove(to);
@@ -328,6 +386,8 @@ impl Disk for SimDisk {
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
+        self.faults
+            .pass_cut(&format!("remove {}", path.display()))?;
         sfs::remove_file(path)?;
         let mut st = self.faults.0.borrow_mut();
         st.unsynced.remove(path);
@@ -336,10 +396,14 @@ impl Disk for SimDisk {
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.faults
+            .pass_cut(&format!("sync of directory {}", dir.display()))?;
         sfs::sync_dir(dir)
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.faults
+            .pass_cut(&format!("create directory {}", dir.display()))?;
         sfs::create_dir_all(dir)
     }
 
@@ -381,6 +445,11 @@ impl DiskFile for SimFile {
     }
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.faults.pass_cut(&format!(
+            "write of {} bytes at {offset} of {}",
+            data.len(),
+            self.path.display()
+        ))?;
         let file_len = self.file.metadata()?.len();
         let end = offset.saturating_add(data.len() as u64);
         if end > file_len && self.faults.0.borrow().full {
@@ -421,11 +490,17 @@ impl DiskFile for SimFile {
     }
 
     fn sync(&mut self) -> io::Result<()> {
+        self.faults
+            .pass_cut(&format!("sync of {}", self.path.display()))?;
         let mut st = self.faults.0.borrow_mut();
         let undos = st.unsynced.remove(&self.path).unwrap_or_default();
         if st.fsync_errors > 0 {
             st.fsync_errors -= 1;
-            st.log.push(format!("fsync EIO on {}", self.path.display()));
+            let at_ms = keel_net::clock::millis(turmoil::sim_elapsed().unwrap_or_default());
+            st.log.push(format!(
+                "fsync EIO on {} at {at_ms} ms",
+                self.path.display()
+            ));
             // Linux marks the pages clean anyway: these writes are gone at
             // the next power loss, whatever a later sync says.
             let path = self.path.clone();
@@ -457,6 +532,8 @@ impl DiskFile for SimFile {
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.faults
+            .pass_cut(&format!("truncate of {}", self.path.display()))?;
         self.file.set_len(len)?;
         // What lay past `len` is gone: a revert must not later write its
         // old bytes over what is appended there next.
@@ -670,6 +747,32 @@ mod tests {
         assert_eq!(s.seen()[1], b"000011112222", "a kill loses nothing");
         s.power_cycle(|_| {});
         assert_eq!(s.seen()[2], b"00001111", "the last sync persisted nothing");
+    }
+
+    #[test]
+    fn a_power_cut_between_a_rename_and_its_directory_sync_keeps_the_old_file() {
+        let mut s = Scripted::boot(|boot, disk| {
+            write_then_read(boot, disk, |disk, _| {
+                let mut t = disk.open(&path("t"), OpenMode::Create)?;
+                t.append(b"new!")?;
+                t.sync()?;
+                disk.faults.cut_power_after(1);
+                disk.rename(&path("t"), &path("a"))?;
+                assert!(!disk.faults.power_cut_reached());
+                let cut = disk.sync_dir(Path::new(DIR)).unwrap_err();
+                assert_eq!(cut.raw_os_error(), Some(EIO));
+                assert!(disk.faults.power_cut_reached());
+                assert!(disk.read(&path("a")).is_err(), "nothing runs after the cut");
+                Ok(b"ok".to_vec())
+            })
+        });
+        s.power_cycle(|_| {});
+        assert_eq!(s.seen()[1], b"0000", "the rename was not durable");
+        assert!(!s.faults.power_cut_reached(), "the power loss disarms it");
+        assert_eq!(
+            s.faults.log(),
+            vec![format!("power cut at sync of directory {DIR}")]
+        );
     }
 
     #[test]

@@ -32,8 +32,17 @@ usage: keel-sim (--seed N | --seeds A..B) [options]
                         clock-drift, pause, disk
   --verbose             also print the fault schedule and what the nemesis did
   --scenario NAME       a durability scenario instead: aof-always,
-                        aof-everysec, aof-fsync-errors, exec-crash
+                        aof-everysec, aof-fsync-errors,
+                        aof-everysec-fsync-errors, exec-crash,
+                        rdb-snapshots
 ";
+
+/// A `--scenario` name: an AOF durability scenario or the RDB one.
+#[derive(Debug, Clone, Copy)]
+enum ScenarioArg {
+    Aof(keel_sim::durable::DurableKind),
+    Rdb,
+}
 
 #[derive(Debug)]
 struct Args {
@@ -42,7 +51,7 @@ struct Args {
     determinism: bool,
     history_out: Option<String>,
     verbose: bool,
-    scenario: Option<keel_sim::durable::DurableKind>,
+    scenario: Option<ScenarioArg>,
     options: Options,
     /// The options as given, for replay commands.
     replay_flags: String,
@@ -57,9 +66,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let ok = if let Some(kind) = args.scenario {
-        let seeds = args.seeds.clone();
+    let seeds = args.seeds.clone();
+    let ok = if let Some(ScenarioArg::Aof(kind)) = args.scenario {
         keel_sim::durable::cli::run_seeds(kind, seeds, args.single, args.determinism, args.verbose)
+    } else if let Some(ScenarioArg::Rdb) = args.scenario {
+        keel_sim::durable::rdb::run_seeds(seeds, args.single, args.determinism, args.verbose)
     } else if args.single {
         run_one(&args)
     } else {
@@ -113,8 +124,10 @@ fn parse(argv: &[String]) -> Result<Args, String> {
             "--verbose" => verbose = true,
             "--scenario" => {
                 let name = value()?;
-                let kind = keel_sim::durable::DurableKind::parse(name);
-                scenario = Some(kind.ok_or_else(|| format!("unknown scenario '{name}'"))?);
+                let kind = keel_sim::durable::DurableKind::parse(name).map(ScenarioArg::Aof);
+                let rdb = (name == keel_sim::durable::rdb::NAME).then_some(ScenarioArg::Rdb);
+                let known = kind.or(rdb);
+                scenario = Some(known.ok_or_else(|| format!("unknown scenario '{name}'"))?);
             }
             "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument '{other}'")),

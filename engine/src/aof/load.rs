@@ -7,6 +7,16 @@
 //! torn tail dropped and cut from the file; a MULTI left open at the end
 //! is rolled back the same way; anything else that is not a command as
 //! Redis writes it refuses to start, naming the file and the offset.
+//!
+//! **Upgrade.** A pre-7.0 single-file AOF (`dir/appendfilename`, no
+//! manifest) is moved into the AOF directory as Redis 7.0 does, keeping
+//! its name as the base (`file appendonly.aof seq 1 type b`): the
+//! directory is created, the manifest naming the base is made durable,
+//! then the file is renamed in and both directories synced. A crash
+//! between the manifest and the rename leaves a manifest naming a base
+//! that is still outside, with no incr file: the next start sees that
+//! and finishes the move ([`Manifest`] base named `appendfilename`, the
+//! old file present).
 
 use super::format::{self, FileKind, Manifest, ManifestEntry};
 use super::parse::{read_command, Read};
@@ -27,6 +37,10 @@ pub const LOAD_STEP_COMMANDS: usize = 4096;
 #[derive(Debug)]
 pub enum LoadJob {
     Manifest,
+    /// Looking for a pre-7.0 AOF at `dir/appendfilename`.
+    OldStyle,
+    /// Moving the old-style AOF into the directory.
+    Upgrade,
     File(usize),
     /// Cutting a torn tail, syncing, and other finishing requests.
     Finish,
@@ -46,6 +60,11 @@ pub struct Loading {
     /// A torn tail was dropped: the file and the length it is cut to.
     truncate: Option<(usize, u64)>,
     sizes: Vec<u64>,
+    /// The bytes of the last file, kept to write again under `everysec`
+    /// if the first fsync after loading fails.
+    last_file: Option<Bytes>,
+    /// When loading started (monotonic ms), for the log line at its end.
+    started_ms: u64,
 }
 
 /// Starts loading: asks for the manifest.
@@ -62,6 +81,8 @@ pub fn start(srv: &mut Server) {
         multi: None,
         truncate: None,
         sizes: Vec::new(),
+        last_file: None,
+        started_ms: srv.now.mono_ms,
     }));
     let path = path_in_dir(srv, &format::manifest_name(&srv.config.appendfilename));
     request(srv, DiskOp::Read { path }, Job::Load(LoadJob::Manifest));
@@ -75,6 +96,12 @@ pub fn has_work(srv: &Server) -> bool {
 pub fn on_done(srv: &mut Server, clients: &mut Clients, job: LoadJob, result: &DiskResult) {
     match job {
         LoadJob::Manifest => manifest_read(srv, result),
+        LoadJob::OldStyle => old_style_read(srv, result),
+        LoadJob::Upgrade => {
+            if let Err(e) = result {
+                refuse(srv, format!("Can't move the old-style AOF file: {e}"));
+            }
+        }
         LoadJob::File(index) => file_read(srv, clients, index, result),
         LoadJob::Finish => {
             if let Err(e) = result {
@@ -87,19 +114,93 @@ pub fn on_done(srv: &mut Server, clients: &mut Clients, job: LoadJob, result: &D
 fn manifest_read(srv: &mut Server, result: &DiskResult) {
     let data = match data_of(result) {
         Ok(Some(data)) => data,
-        Ok(None) => return create_fresh(srv),
+        Ok(None) => return look_for_old_style(srv),
         Err(e) => return refuse(srv, format!("Can't read the AOF manifest: {e}")),
     };
     let manifest = match Manifest::parse(&data) {
         Ok(m) => m,
         Err(e) => return refuse(srv, format!("Bad AOF manifest: {e}")),
     };
-    let files = manifest.load_order();
+    let unfinished_upgrade = manifest.incrs.is_empty()
+        && manifest
+            .base
+            .as_ref()
+            .is_some_and(|b| b.name == srv.config.appendfilename);
     srv.aof.manifest = manifest;
+    if unfinished_upgrade {
+        return look_for_old_style(srv);
+    }
+    load_manifest_files(srv);
+}
+
+fn load_manifest_files(srv: &mut Server) {
+    let files = srv.aof.manifest.load_order();
     if let Some(l) = srv.aof.loading.as_mut() {
         l.files = files;
     }
     read_next_file(srv);
+}
+
+/// `dir/appendfilename`: a pre-7.0 AOF, if it exists.
+fn old_style_path(srv: &Server) -> String {
+    format::join(&srv.config.dir, &srv.config.appendfilename)
+}
+
+/// No manifest (or one an upgrade wrote before its rename): is there a
+/// pre-7.0 AOF to move in?
+fn look_for_old_style(srv: &mut Server) {
+    let path = old_style_path(srv);
+    request(srv, DiskOp::Read { path }, Job::Load(LoadJob::OldStyle));
+}
+
+fn old_style_read(srv: &mut Server, result: &DiskResult) {
+    let found = match data_of(result) {
+        Ok(found) => found.is_some(),
+        Err(e) => return refuse(srv, format!("Can't read the old-style AOF file: {e}")),
+    };
+    let have_manifest = srv.aof.manifest.base.is_some();
+    match (found, have_manifest) {
+        (false, false) => create_fresh(srv),
+        (false, true) => load_manifest_files(srv),
+        (true, resuming) => {
+            upgrade(srv, resuming);
+            load_manifest_files(srv);
+        }
+    }
+}
+
+/// Moves the old-style AOF into the AOF directory as the base, in a
+/// crash-safe order (see the module docs). The reads of the files come
+/// after these requests, so they see the file in its new place.
+fn upgrade(srv: &mut Server, manifest_written: bool) {
+    let job = || Job::Load(LoadJob::Upgrade);
+    let dir = aof_dir(srv);
+    let filename = srv.config.appendfilename.clone();
+    if !manifest_written {
+        request(srv, DiskOp::CreateDir { dir: dir.clone() }, job());
+        srv.aof.manifest = Manifest {
+            base: Some(ManifestEntry {
+                name: filename.clone(),
+                seq: 1,
+                kind: FileKind::Base,
+            }),
+            incrs: Vec::new(),
+            history: Vec::new(),
+        };
+        let m = srv.aof.manifest.clone();
+        super::persist_manifest(srv, &m, job);
+    }
+    let from = old_style_path(srv);
+    let to = path_in_dir(srv, &filename);
+    request(srv, DiskOp::Rename { from, to }, job());
+    request(srv, DiskOp::SyncDir { dir }, job());
+    let parent = srv.config.dir.clone();
+    request(srv, DiskOp::SyncDir { dir: parent }, job());
+    let text = format!(
+        "Successfully migrated an old-style AOF file ({filename}) into the AOF directory ({}).",
+        srv.config.appenddirname
+    );
+    crate::persist::log(srv, crate::node::LogLevel::Notice, &text);
 }
 
 fn read_next_file(srv: &mut Server) {
@@ -306,6 +407,9 @@ fn file_done(srv: &mut Server, mut l: Box<Loading>, problem: Option<String>) {
             *size = valid as u64;
         }
     }
+    if last {
+        l.last_file = l.data.take();
+    }
     l.data = None;
     l.current += 1;
     srv.aof.loading = Some(l);
@@ -335,6 +439,13 @@ fn finish(srv: &mut Server) {
     let Some(l) = srv.aof.loading.take() else {
         return;
     };
+    let ms = srv.now.mono_ms.saturating_sub(l.started_ms);
+    let text = format!(
+        "DB loaded from append only file: {}.{:03} seconds",
+        ms / 1000,
+        ms % 1000
+    );
+    crate::persist::log(srv, crate::node::LogLevel::Notice, &text);
     let manifest = srv.aof.manifest.clone();
     let has_base = manifest.base.is_some();
     let base_size = if has_base {
@@ -370,11 +481,11 @@ fn finish(srv: &mut Server) {
                     DiskOp::Truncate { file, len: size },
                     Job::Load(LoadJob::Finish),
                 );
-                request(srv, DiskOp::Sync { file }, Job::Load(LoadJob::Finish));
             }
             srv.aof.incr = Some(OpenIncr { file });
             srv.aof.incr_size = size;
             srv.aof.synced_size = size;
+            sync_loaded_incr(srv, file, l.last_file.as_ref(), size);
             srv.aof.old_incrs_size = incr_sizes.iter().rev().skip(1).sum();
         }
         None => {
@@ -391,6 +502,28 @@ fn finish(srv: &mut Server) {
     }
     srv.aof.rewrite_base_size = srv.aof.current_size();
     srv.aof.last_fsync_ms = srv.now.mono_ms;
+}
+
+/// What was loaded counts as durable from here on, so the last incr
+/// file is synced before anything is appended: a process killed before
+/// its fsync left pages only the page cache holds. Under `everysec` the
+/// sync is the log's own: if it fails, the pages may be marked clean and
+/// lost at the next power loss while later appends survive, so the whole
+/// file is written again ([`super::resync_after_failed_fsync`]); under
+/// `always` and `no` a failure refuses to start.
+fn sync_loaded_incr(srv: &mut Server, file: crate::disk::FileId, data: Option<&Bytes>, size: u64) {
+    let everysec = super::FsyncPolicy::of(&srv.config) == super::FsyncPolicy::EverySec;
+    let loaded = data.and_then(|d| d.get(..usize::try_from(size).ok()?));
+    match loaded.filter(|_| everysec) {
+        Some(bytes) => {
+            srv.aof.synced_size = 0;
+            srv.aof.since_sync = bytes.to_vec();
+            request(srv, DiskOp::Sync { file }, Job::Sync);
+        }
+        None => {
+            request(srv, DiskOp::Sync { file }, Job::Load(LoadJob::Finish));
+        }
+    }
 }
 
 /// Cuts file `name` to `len` bytes, durably.
@@ -452,19 +585,21 @@ fn create_fresh(srv: &mut Server) {
     srv.aof.last_fsync_ms = srv.now.mono_ms;
 }
 
-/// Loading failed: the server refuses to start (the error names the file
-/// and offset; the driver reports it from [`super::Aof::load_error`]).
+/// Loading failed: the server refuses to start. The error names the file
+/// and offset; it stays in [`super::Aof::load_error`] and goes to the
+/// driver as [`Output::Fatal`], which logs it and exits with a failure
+/// status, as Redis exits.
 fn refuse(srv: &mut Server, message: String) {
     srv.aof.loading = None;
     // Never half-loaded: what was replayed before the error goes.
     for db in &mut srv.dbs {
         db.clear();
     }
-    srv.aof.load_error = Some(message);
+    srv.aof.load_error = Some(message.clone());
     srv.aof.status = Status::Off;
     if !srv.shutting_down {
         srv.shutting_down = true;
-        srv.outputs.push_back(Output::Shutdown);
+        srv.outputs.push_back(Output::Fatal(message));
     }
 }
 
@@ -496,5 +631,142 @@ mod zero_tail_tests {
             !torn_by_zeros(&with(&flipped), SET.len()),
             "bad before the NUL"
         );
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use crate::config::Config;
+    use crate::node::{Input, Output};
+    use crate::resp::frame::Frame;
+    use crate::testing::Harness;
+
+    const OLD: &str = "/data/appendonly.aof";
+    const BASE: &str = "/data/appendonlydir/appendonly.aof";
+    const MANIFEST: &str = "/data/appendonlydir/appendonly.aof.manifest";
+    const COMMANDS: &[u8] =
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n\
+*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\na\r\n";
+
+    fn config() -> Config {
+        Config {
+            appendonly: true,
+            appendfsync: "always".into(),
+            dir: "/data".into(),
+            ..Config::default()
+        }
+    }
+
+    fn with_old_style_file() -> Harness {
+        let mut h = Harness::new(config());
+        h.disk.put_durable(OLD, COMMANDS);
+        h
+    }
+
+    fn text(h: &Harness, path: &str) -> String {
+        String::from_utf8_lossy(h.disk.read(path).expect("the file exists")).into_owned()
+    }
+
+    /// The keys the node serves, checked with a client.
+    fn served(h: &mut Harness) -> (Frame, Frame) {
+        let c = h.connect();
+        (
+            h.call(c, &["GET", "k"]),
+            h.call(c, &["LRANGE", "l", "0", "-1"]),
+        )
+    }
+
+    fn expected() -> (Frame, Frame) {
+        (
+            Frame::Bulk("v".into()),
+            Frame::Array(vec![Frame::Bulk("a".into())]),
+        )
+    }
+
+    #[test]
+    fn an_old_style_aof_moves_into_the_directory_as_the_base_and_loads() {
+        let mut h = with_old_style_file();
+        h.advance(0);
+        assert_eq!(h.fatal, None);
+        assert_eq!(served(&mut h), expected());
+        assert_eq!(h.disk.read(OLD), None, "moved, not copied");
+        assert_eq!(h.disk.read(BASE), Some(COMMANDS));
+        assert_eq!(
+            text(&h, MANIFEST),
+            "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        );
+        let notices: Vec<&str> = h.log.iter().map(|(_, text)| text.as_str()).collect();
+        assert!(
+            notices.contains(&"Successfully migrated an old-style AOF file (appendonly.aof) into the AOF directory (appendonlydir)."),
+            "{notices:?}"
+        );
+        assert!(notices.contains(&"DB loaded from append only file: 0.000 seconds"));
+        let c = h.connect();
+        h.call(c, &["SET", "after", "1"]);
+        h.restart(config());
+        h.advance(0);
+        let c = h.connect();
+        assert_eq!(h.call(c, &["GET", "after"]), Frame::Bulk("1".into()));
+        assert_eq!(served(&mut h), expected());
+    }
+
+    #[test]
+    fn a_manifest_wins_over_a_stray_old_style_file() {
+        let mut h = with_old_style_file();
+        h.disk
+            .put_durable(MANIFEST, b"file appendonly.aof.1.incr.aof seq 1 type i\n");
+        h.disk
+            .put_durable("/data/appendonlydir/appendonly.aof.1.incr.aof", b"");
+        h.advance(0);
+        let c = h.connect();
+        assert_eq!(h.call(c, &["DBSIZE"]), Frame::Int(0));
+        assert_eq!(h.disk.read(OLD), Some(COMMANDS), "left alone");
+    }
+
+    /// Performs the first `limit` disk requests the node asks for, then
+    /// stops (the power goes). Returns whether the limit cut it short.
+    fn run_until_crash(h: &mut Harness, limit: &mut usize) -> bool {
+        while let Some(out) = h.node.poll_output() {
+            if let Output::Disk(req) = out {
+                if *limit == 0 {
+                    return true;
+                }
+                *limit -= 1;
+                let result = h.disk.apply(&req.op);
+                h.node
+                    .handle_input(h.now, Input::DiskDone { id: req.id, result });
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn a_power_loss_at_every_request_of_the_upgrade_loses_nothing() {
+        let mut crash_at = 0;
+        loop {
+            let mut h = with_old_style_file();
+            let mut limit = crash_at;
+            h.node.handle_timeout(h.now);
+            let mut crashed = run_until_crash(&mut h, &mut limit);
+            for _ in 0..10 {
+                if crashed {
+                    break;
+                }
+                h.now.mono_ms += 100;
+                h.node.handle_timeout(h.now);
+                crashed = run_until_crash(&mut h, &mut limit);
+            }
+            h.disk.power_loss();
+            h.restart(config());
+            h.advance(0);
+            assert_eq!(h.fatal, None, "crash at request {crash_at}");
+            assert_eq!(served(&mut h), expected(), "crash at request {crash_at}");
+            assert_eq!(h.disk.read(BASE), Some(COMMANDS), "crash at {crash_at}");
+            if !crashed {
+                break;
+            }
+            crash_at += 1;
+        }
+        assert!(crash_at > 8, "the upgrade made {crash_at} requests");
     }
 }

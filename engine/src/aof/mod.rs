@@ -16,6 +16,11 @@
 //! A failed append or fsync under `everysec`/`no` makes every write
 //! command fail with `-MISCONF` until a later retry (from the cron)
 //! succeeds, so no write is acknowledged while the log is known broken.
+//! A failed fsync under `everysec` also writes again what it covered
+//! ([`resync_after_failed_fsync`]): after the error the kernel may hold
+//! those pages clean and lose them at the next power loss, whatever a
+//! later fsync says, so they count as safe only once written again and
+//! covered by a later successful fsync.
 //!
 //! Loading ([`load`]) and rewriting ([`rewrite`]) run in bounded steps
 //! driven by disk answers and the cron. All disk work goes through
@@ -137,6 +142,10 @@ pub struct Aof {
     unsynced: bool,
     /// Bytes of the open incr file the last successful Sync covered.
     synced_size: u64,
+    /// Under `everysec`: the bytes the disk confirmed appended to the open
+    /// incr file past `synced_size`, to write again if the Sync covering
+    /// them fails.
+    since_sync: Vec<u8>,
     last_fsync_ms: u64,
     jobs: VecDeque<(RequestId, Job)>,
     /// Outputs held until the Sync request they wait for succeeded.
@@ -279,6 +288,7 @@ fn stop(srv: &mut Server) {
     srv.aof.write_error = None;
     srv.aof.fsync_error = None;
     srv.aof.retry.clear();
+    srv.aof.since_sync.clear();
     srv.record_effects(false);
 }
 
@@ -445,7 +455,12 @@ fn appended(srv: &mut Server, data: Bytes, discarded: bool, result: &DiskResult)
         return;
     }
     match result {
-        Ok(_) => srv.aof.incr_size += data.len() as u64,
+        Ok(_) => {
+            srv.aof.incr_size += data.len() as u64;
+            if FsyncPolicy::of(&srv.config) == FsyncPolicy::EverySec {
+                srv.aof.since_sync.extend_from_slice(&data);
+            }
+        }
         Err(e) => {
             srv.aof.retry.splice(0..0, data.iter().copied());
             write_failed(srv, e);
@@ -484,6 +499,7 @@ fn synced(srv: &mut Server, id: RequestId, result: &DiskResult) {
         Ok(_) => {
             srv.aof.fsync_error = None;
             srv.aof.synced_size = srv.aof.incr_size;
+            srv.aof.since_sync.clear();
             release_held(srv, id);
         }
         Err(e) if FsyncPolicy::of(&srv.config) == FsyncPolicy::Always => {
@@ -491,11 +507,28 @@ fn synced(srv: &mut Server, id: RequestId, result: &DiskResult) {
             fatal(srv);
         }
         Err(e) => {
+            resync_after_failed_fsync(srv, e);
             srv.aof.fsync_error = Some(strerror(e));
             srv.aof.unsynced = true;
             release_held(srv, id);
         }
     }
+}
+
+/// A Sync failed under `everysec`/`no` ("fsyncgate"): the pages it
+/// covered may be marked clean yet never reach the disk, so a later
+/// successful Sync would not make them durable. Under `everysec` the
+/// file is cut back to the last good Sync and the bytes since are queued
+/// to be written again, as after a failed write: writes get `-MISCONF`
+/// until the cron's retry wrote them and a later Sync covered them.
+fn resync_after_failed_fsync(srv: &mut Server, e: &DiskError) {
+    if srv.aof.incr.is_none() || FsyncPolicy::of(&srv.config) != FsyncPolicy::EverySec {
+        return;
+    }
+    let unsafe_bytes = std::mem::take(&mut srv.aof.since_sync);
+    srv.aof.incr_size = srv.aof.synced_size;
+    srv.aof.retry.splice(0..0, unsafe_bytes);
+    write_failed(srv, e);
 }
 
 /// Sends the outputs that waited for Sync `id` (or an earlier one).
@@ -680,6 +713,7 @@ fn open_new_incr(srv: &mut Server, seq: u64) {
     srv.aof.incr = Some(OpenIncr { file });
     srv.aof.incr_size = 0;
     srv.aof.synced_size = 0;
+    srv.aof.since_sync.clear();
     srv.aof.selected_db = None;
     srv.aof.unsynced = true;
 }
@@ -771,5 +805,65 @@ fn data_of(result: &DiskResult) -> Result<Option<Bytes>, DiskError> {
         Ok(_) => Ok(None),
         Err(e) if e.not_found => Ok(None),
         Err(e) => Err(e.clone()),
+    }
+}
+
+#[cfg(test)]
+mod fsyncgate_tests {
+    use crate::config::Config;
+    use crate::disk::DiskOp;
+    use crate::resp::frame::Frame;
+    use crate::testing::Harness;
+
+    const INCR: &str = "/data/appendonlydir/appendonly.aof.1.incr.aof";
+
+    fn everysec() -> Harness {
+        let mut h = Harness::new(Config {
+            appendonly: true,
+            appendfsync: "everysec".into(),
+            dir: "/data".into(),
+            ..Config::default()
+        });
+        h.advance(0);
+        h
+    }
+
+    fn incr_len(h: &Harness) -> usize {
+        h.disk.read(INCR).map_or(0, <[u8]>::len)
+    }
+
+    #[test]
+    fn a_failed_everysec_fsync_writes_its_bytes_again_before_they_count_as_safe() {
+        let mut h = everysec();
+        let c = h.connect();
+        h.call(c, &["SET", "a", "1"]);
+        h.advance_ticking(1100);
+        let synced = incr_len(&h) as u64;
+        assert_eq!(h.call(c, &["SET", "b", "2"]), Frame::Simple("OK".into()));
+        let unsafe_bytes = h.disk.read(INCR).unwrap()[synced as usize..].to_vec();
+        h.disk.log.clear();
+        h.disk.fail_next = 1; // the everysec Sync covering b
+        h.advance_ticking(1100);
+        let refused = h.call(c, &["SET", "c", "3"]);
+        assert!(
+            refused
+                .text()
+                .unwrap()
+                .starts_with("MISCONF Errors writing to the AOF file: Input/output error"),
+            "{refused:?}"
+        );
+        let log = std::mem::take(&mut h.disk.log);
+        let cut = log
+            .iter()
+            .position(|op| matches!(op, DiskOp::Truncate { len, .. } if *len == synced))
+            .expect("the file is cut back to the last good fsync");
+        let rewritten = log[cut..]
+            .iter()
+            .any(|op| matches!(op, DiskOp::Append { data, .. } if data.starts_with(&unsafe_bytes)));
+        assert!(rewritten, "b's bytes are written again: {log:?}");
+        h.advance_ticking(1100);
+        assert_eq!(h.call(c, &["SET", "c", "3"]), Frame::Simple("OK".into()));
+        let text = String::from_utf8_lossy(h.disk.read(INCR).unwrap()).into_owned();
+        assert_eq!(text.matches("$1\r\nb\r\n").count(), 1, "b once: {text:?}");
     }
 }

@@ -3,7 +3,7 @@
 
 use super::clients::{acked_appends, Audit, State, TxnOutcome, TxnState};
 use super::host::Stop;
-use super::{DurableKind, DurableScenario, EVERYSEC_BOUND_MS};
+use super::{DurableKind, DurableScenario, EVERYSEC_BOUND_MS, FAILED_SYNC_SLACK_MS};
 use crate::check::durability::{check_acknowledged_present, check_recovered_prefix, MustSurvive};
 use crate::check::{check_history, Budget, CheckResult, Snapshot, Stored};
 use crate::history::History;
@@ -31,24 +31,27 @@ pub fn check_run(
         verdict.findings.push(check_txn_audits(txns, audits));
         return verdict;
     }
-    let everysec = scenario.kind == DurableKind::AofEverysec;
+    let everysec = scenario.kind.everysec();
     let mut present = Vec::new();
     let mut prefix = Vec::new();
+    let mut bounds = Vec::new();
     for (i, audit) in audits.iter().enumerate() {
         let State::Lists(snapshot) = &audit.state else {
             continue;
         };
+        let died = audit.died_ms.unwrap_or(audit.audited_ms);
+        let cutoff = must_survive_cutoff(died, &audit.failed_syncs);
+        let bound = died.saturating_sub(cutoff);
         let (h, snap) = scope(history, snapshot, audit, everysec.then_some(i));
         let must = match (everysec, audit.stop, audit.died_ms) {
-            (true, Some(Stop::PowerLoss), Some(died)) => {
-                MustSurvive::AckedBy(died.saturating_sub(EVERYSEC_BOUND_MS))
-            }
+            (true, Some(Stop::PowerLoss), Some(_)) => MustSurvive::AckedBy(cutoff),
             _ => MustSurvive::All,
         };
         present.push((i, check_acknowledged_present(&h, &snap, must)));
         prefix.push((i, check_recovered_prefix(&h, &snap)));
         if let (Some(Stop::PowerLoss), Some(died)) = (audit.stop, audit.died_ms) {
             verdict.loss_windows_ms.push(loss_window(&h, &snap, died));
+            bounds.push(if everysec { bound } else { 0 });
         }
     }
     verdict
@@ -59,7 +62,7 @@ pub fn check_run(
         .push(fold("recovered-prefix", prefix, audits));
     verdict
         .findings
-        .push(loss_window_finding(everysec, &verdict.loss_windows_ms));
+        .push(loss_window_finding(&verdict.loss_windows_ms, &bounds));
     for r in check_history(history, Budget::default()).results {
         let detail = first_details(&r);
         verdict
@@ -67,6 +70,26 @@ pub fn check_run(
             .push(Finding::new(r.checker, r.is_valid(), detail));
     }
     verdict
+}
+
+/// Under `everysec`, the latest acknowledgement time from which a write
+/// may be lost at a power loss at `died`: [`EVERYSEC_BOUND_MS`] before
+/// it, plus [`FAILED_SYNC_SLACK_MS`] for each fsync that failed between
+/// the write and the crash (each delays its durability to the next
+/// attempt). Data a failed fsync covered that is lost later, after a
+/// retry should have saved it, falls before the cutoff.
+pub fn must_survive_cutoff(died: u64, failed_syncs: &[u64]) -> u64 {
+    let slack = |acked: u64| {
+        let fails = failed_syncs
+            .iter()
+            .filter(|&&t| t >= acked && t <= died)
+            .count() as u64;
+        EVERYSEC_BOUND_MS + FAILED_SYNC_SLACK_MS * fails
+    };
+    (0..=died)
+        .rev()
+        .find(|&acked| died - acked > slack(acked))
+        .unwrap_or(0)
 }
 
 fn audits_taken(audits: &[Audit]) -> Finding {
@@ -131,15 +154,23 @@ pub fn loss_window(history: &History, snapshot: &Snapshot, died_ms: u64) -> u64 
         .unwrap_or(0)
 }
 
-fn loss_window_finding(everysec: bool, windows: &[u64]) -> Finding {
+/// Every power loss's window against its own bound (0 under `always`;
+/// under `everysec` [`EVERYSEC_BOUND_MS`], plus slack per failed fsync).
+fn loss_window_finding(windows: &[u64], bounds: &[u64]) -> Finding {
     let max = windows.iter().copied().max().unwrap_or(0);
-    let bound = if everysec { EVERYSEC_BOUND_MS } else { 0 };
+    let over: Vec<(u64, u64)> = windows
+        .iter()
+        .zip(bounds)
+        .filter(|(w, b)| w > b)
+        .map(|(w, b)| (*w, *b))
+        .collect();
     let lossy = windows.iter().filter(|w| **w > 0).count();
     Finding::new(
         "loss window",
-        max <= bound,
+        over.is_empty(),
         format!(
-            "{} power loss(es), {lossy} lost acknowledged appends; max window {max} ms (bound {bound} ms): {windows:?}",
+            "{} power loss(es), {lossy} lost acknowledged appends; max window {max} ms; \
+             over their bound (window, bound): {over:?}; windows {windows:?}",
             windows.len()
         ),
     )
@@ -324,6 +355,18 @@ mod tests {
         assert!(twice[0].contains("twice"), "{twice:?}");
         let final_read = txn_problems(&t, &state(1, 1, &["t0.1"]), None);
         assert!(final_read[0].contains("t1.2"), "{final_read:?}");
+    }
+
+    #[test]
+    fn each_failed_fsync_after_a_write_extends_how_long_it_may_be_lost() {
+        assert_eq!(must_survive_cutoff(10_000, &[]), 7_999);
+        assert_eq!(must_survive_cutoff(10_000, &[9_000]), 6_999);
+        assert_eq!(
+            must_survive_cutoff(10_000, &[1_000]),
+            7_999,
+            "a failure before the write does not excuse its loss"
+        );
+        assert_eq!(must_survive_cutoff(1_500, &[]), 0);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn run_seeds(
         kind.name(),
         runs as f64 * 60.0 / secs.max(1e-9)
     );
-    if kind == DurableKind::AofEverysec {
+    if kind.everysec() {
         println!("{}", window_summary(&mut windows));
     }
     for (seed, reasons) in &failed {

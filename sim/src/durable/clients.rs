@@ -46,13 +46,13 @@ pub struct ClientSpec {
 }
 
 /// Waits while the host's audit gate is closed.
-async fn wait_for_audit(host: &DurableHost) {
+pub(super) async fn wait_for_audit(host: &DurableHost) {
     while host.pending_audit().is_some() {
         sleep_ms(GATE_POLL_MS).await;
     }
 }
 
-async fn connect(host: &DurableHost, id: u64, rec: &Recorder) -> Option<SimClient> {
+pub(super) async fn connect(host: &DurableHost, id: u64, rec: &Recorder) -> Option<SimClient> {
     let attempt = SimClient::connect(host.name(), id, rec.trace.clone());
     match tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), attempt).await {
         Ok(Ok(client)) => Some(client),
@@ -61,13 +61,13 @@ async fn connect(host: &DurableHost, id: u64, rec: &Recorder) -> Option<SimClien
 }
 
 /// A connection, made with exponential backoff while the server is away.
-struct Link {
-    client: Option<SimClient>,
+pub(super) struct Link {
+    pub(super) client: Option<SimClient>,
     backoff_ms: u64,
 }
 
 impl Link {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Link {
             client: None,
             backoff_ms: BACKOFF_MIN_MS,
@@ -75,7 +75,7 @@ impl Link {
     }
 
     /// The connection, or None after a failed attempt (and its backoff).
-    async fn get(
+    pub(super) async fn get(
         &mut self,
         host: &DurableHost,
         id: u64,
@@ -261,7 +261,7 @@ async fn transaction(client: &mut SimClient, id: &str, timeout_ms: u64) -> TxnOu
 }
 
 /// One command with a timeout: None when no reply came.
-async fn call(client: &mut SimClient, args: &[&str], timeout_ms: u64) -> Option<Frame> {
+pub(super) async fn call(client: &mut SimClient, args: &[&str], timeout_ms: u64) -> Option<Frame> {
     let timeout = Duration::from_millis(timeout_ms);
     match tokio::time::timeout(timeout, client.call(args)).await {
         Ok(Ok(frame)) => Some(frame.without_attributes()),
@@ -293,6 +293,8 @@ pub struct Audit {
     pub stop: Option<super::host::Stop>,
     pub audited_ms: u64,
     pub state: State,
+    /// When the disk failed an fsync (virtual ms), up to the audit.
+    pub failed_syncs: Vec<u64>,
 }
 
 /// What the auditor shares with the runner.
@@ -321,6 +323,7 @@ pub async fn run_auditor(host: DurableHost, txns: bool, rec: Recorder, auditing:
                         stop: Some(pending.stop),
                         audited_ms: now_ms(),
                         state,
+                        failed_syncs: host.failed_syncs(),
                     });
                     host.audited(pending.generation);
                 }
@@ -340,6 +343,7 @@ pub async fn run_auditor(host: DurableHost, txns: bool, rec: Recorder, auditing:
                     stop: None,
                     audited_ms: now_ms(),
                     state,
+                    failed_syncs: host.failed_syncs(),
                 });
                 return;
             }
@@ -384,7 +388,7 @@ async fn read_txn_state(client: &mut SimClient) -> Option<TxnState> {
     Some(TxnState { a, b, log })
 }
 
-async fn sleep_ms(ms: u64) {
+pub(super) async fn sleep_ms(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 

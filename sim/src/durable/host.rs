@@ -57,6 +57,8 @@ pub struct DurableHost {
     pub exits: Rc<RefCell<Vec<u64>>>,
     /// What the AOF files looked like at each exit (see [`diagnose`]).
     pub exit_notes: Rc<RefCell<Vec<String>>>,
+    /// The fatal errors processes stopped on (a refused load), with when.
+    pub fatal: Rc<RefCell<Vec<(u64, String)>>>,
 }
 
 impl DurableHost {
@@ -69,6 +71,7 @@ impl DurableHost {
             audits_done: Rc::new(Cell::new(0)),
             exits: Rc::new(RefCell::new(Vec::new())),
             exit_notes: Rc::new(RefCell::new(Vec::new())),
+            fatal: Rc::new(RefCell::new(Vec::new())),
         }
     }
 
@@ -79,6 +82,11 @@ impl DurableHost {
     /// How many server processes have started.
     pub fn boots(&self) -> u64 {
         self.boots.get()
+    }
+
+    /// A server process is starting (for software other than [`Self::software`]).
+    pub fn booted(&self) {
+        self.boots.set(self.boots.get() + 1);
     }
 
     /// Records that the process died at `now_ms`: clients hold off until
@@ -97,6 +105,15 @@ impl DurableHost {
             stop,
             generation,
         }));
+    }
+
+    /// When the disk failed an fsync (virtual ms), so far.
+    pub fn failed_syncs(&self) -> Vec<u64> {
+        let log = self.control.disk.log();
+        log.iter()
+            .filter(|l| l.starts_with("fsync EIO"))
+            .filter_map(|l| l.rsplit(" at ").next()?.strip_suffix(" ms")?.parse().ok())
+            .collect()
     }
 
     pub fn pending_audit(&self) -> Option<PendingAudit> {
@@ -132,10 +149,17 @@ impl DurableHost {
                     host.boots.set(host.boots.get() + 1);
                     let disk = SimDisk::new(PathBuf::from(DATA_DIR), host.control.disk.clone());
                     disk.boot()?;
-                    run_durable_server(config.clone(), &host.control, disk).await?;
+                    let ended = run_durable_server(config.clone(), &host.control, disk).await;
                     let now = crate::workload::now_ms();
                     host.exits.borrow_mut().push(now);
-                    let note = format!("exit at {now} ms: {}", diagnose(&config));
+                    let why = match ended {
+                        Ok(()) => String::new(),
+                        Err(e) => {
+                            host.fatal.borrow_mut().push((now, e.to_string()));
+                            format!(" (fatal: {e})")
+                        }
+                    };
+                    let note = format!("exit at {now} ms{why}: {}", diagnose(&config));
                     host.exit_notes.borrow_mut().push(note);
                     host.died(crate::workload::now_ms(), Stop::Exit);
                     tokio::time::sleep(Duration::from_millis(RESTART_DELAY_MS)).await;

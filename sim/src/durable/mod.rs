@@ -8,6 +8,7 @@
 //! | `aof-always` | always | power loss (torn writes), kill, partition | every acknowledged append survives every restart; what is there is a prefix |
 //! | `aof-everysec` | everysec | the same | per power loss, the loss window (crash time minus the oldest lost acknowledged append) is at most [`EVERYSEC_BOUND_MS`]; measured and reported |
 //! | `aof-fsync-errors` | always | fsync EIO (the server exits, a supervisor restarts it), power loss, kill, partition | no acknowledged append lost across the error, the restart and later power losses |
+//! | `aof-everysec-fsync-errors` | everysec | fsync EIO (writes get `-MISCONF` until the covered bytes were written again and synced), power loss, kill, partition | per power loss, the loss window is at most [`EVERYSEC_BOUND_MS`] plus [`FAILED_SYNC_SLACK_MS`] per fsync that failed between the write and the crash: data a failed fsync covered is never lost later |
 //! | `exec-crash` | always | power loss, kill, partition | every transaction all or none: a == b == len(log), ids once, every acknowledged EXEC present |
 //!
 //! **fsyncgate.** After a failed fsync the writes it covered may stay in
@@ -26,6 +27,7 @@ pub mod check;
 pub mod cli;
 pub mod clients;
 pub mod host;
+pub mod rdb;
 
 use crate::nemesis::{
     self, between, Action, Cast, DiskFault, Fault, FaultKind, FaultMix, Nemesis, Step,
@@ -43,6 +45,9 @@ use std::time::{Duration, UNIX_EPOCH};
 /// Redis's documented bound for `everysec`: a second of writes, two if
 /// an fsync is slow.
 pub const EVERYSEC_BOUND_MS: u64 = 2000;
+/// What each failed fsync adds to the everysec bound: the next attempt
+/// comes a second later (after the cron wrote the bytes again).
+pub const FAILED_SYNC_SLACK_MS: u64 = 1000;
 /// Extra virtual time past the liveness bound before a run counts as stuck.
 const WIND_DOWN_MS: u64 = 30_000;
 const SERVER: &str = "server0";
@@ -53,14 +58,16 @@ pub enum DurableKind {
     AofAlways,
     AofEverysec,
     AofFsyncErrors,
+    AofEverysecFsyncErrors,
     ExecCrash,
 }
 
 impl DurableKind {
-    pub const ALL: [DurableKind; 4] = [
+    pub const ALL: [DurableKind; 5] = [
         DurableKind::AofAlways,
         DurableKind::AofEverysec,
         DurableKind::AofFsyncErrors,
+        DurableKind::AofEverysecFsyncErrors,
         DurableKind::ExecCrash,
     ];
 
@@ -69,6 +76,7 @@ impl DurableKind {
             DurableKind::AofAlways => "aof-always",
             DurableKind::AofEverysec => "aof-everysec",
             DurableKind::AofFsyncErrors => "aof-fsync-errors",
+            DurableKind::AofEverysecFsyncErrors => "aof-everysec-fsync-errors",
             DurableKind::ExecCrash => "exec-crash",
         }
     }
@@ -79,13 +87,23 @@ impl DurableKind {
 
     pub fn appendfsync(self) -> &'static str {
         match self {
-            DurableKind::AofEverysec => "everysec",
+            DurableKind::AofEverysec | DurableKind::AofEverysecFsyncErrors => "everysec",
             _ => "always",
         }
     }
 
+    /// `everysec`: acknowledged writes may be lost within a bound, so
+    /// clients start fresh keys after each restart and each power loss is
+    /// judged on its own.
+    pub fn everysec(self) -> bool {
+        self.appendfsync() == "everysec"
+    }
+
     fn fsync_errors(self) -> bool {
-        self == DurableKind::AofFsyncErrors
+        matches!(
+            self,
+            DurableKind::AofFsyncErrors | DurableKind::AofEverysecFsyncErrors
+        )
     }
 
     /// The nemesis's fault kinds (fsync errors are added on top).
@@ -326,7 +344,7 @@ fn populate(
             op_timeout_ms: scenario.op_timeout_ms,
             think_max_ms: scenario.think_max_ms,
             seed: scenario.seed.rotate_left(17) ^ (i as u64 + 1),
-            epoch_keys: scenario.kind == DurableKind::AofEverysec,
+            epoch_keys: scenario.kind.everysec(),
         };
         let (host, rec, txns) = (host.clone(), rec.clone(), txns.clone());
         sim.client(client_name(i).as_str(), async move {
