@@ -188,6 +188,18 @@ impl Node {
         crate::persist::start(&mut self.srv);
     }
 
+    /// Whether the node was started and its data (RDB or AOF) is loaded:
+    /// from then on it serves every command (Redis logs `Ready to accept
+    /// connections` at that point).
+    pub fn is_ready(&self) -> bool {
+        let srv = &self.srv;
+        srv.persist.is_started()
+            && srv.aof.is_started()
+            && !srv.persist.is_loading()
+            && !srv.aof.is_loading()
+            && srv.aof.load_error().is_none()
+    }
+
     /// SIGTERM: stops as SHUTDOWN does (saving first when save points are
     /// set). When that save fails the node logs it and keeps serving.
     pub fn request_shutdown(&mut self, now: Now) {

@@ -252,6 +252,8 @@ struct Shared<C> {
     disk_wake: Notify,
     /// The node's fatal error, once it stopped on one.
     fatal: RefCell<Option<String>>,
+    /// `Ready to accept connections` was logged (once the data loaded).
+    ready_logged: Cell<bool>,
     #[cfg(feature = "broken-stale-read")]
     stale: broken::StaleReplies,
 }
@@ -320,6 +322,7 @@ impl<C: Clock> Shared<C> {
             disk_queue: RefCell::new(Vec::new()),
             disk_wake: Notify::new(),
             fatal: RefCell::new(None),
+            ready_logged: Cell::new(false),
             #[cfg(feature = "broken-stale-read")]
             stale: broken::StaleReplies::default(),
         }
@@ -453,6 +456,10 @@ impl<C: Clock> Shared<C> {
                     self.begin_stop();
                 }
             }
+        }
+        if !self.ready_logged.get() && node.is_ready() {
+            self.ready_logged.set(true);
+            tracing::info!("Ready to accept connections");
         }
         let deadline = node.poll_timeout();
         let armed = self.timer_armed.get();

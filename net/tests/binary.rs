@@ -153,4 +153,56 @@ fn a_corrupt_aof_stops_the_start_with_the_file_and_offset_in_the_log() {
         !log.contains("bye bye"),
         "a failed start is no clean exit: {log}"
     );
+    assert!(
+        !log.contains("Ready to accept connections"),
+        "a refused start is never ready: {log}"
+    );
+}
+
+#[test]
+fn ready_is_logged_after_the_data_loaded() {
+    let dir = scratch("ready-after-load");
+    let aof_dir = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof_dir).unwrap();
+    std::fs::write(
+        aof_dir.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aof_dir.join("appendonly.aof.1.incr.aof"),
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--bind", "127.0.0.1", "--save", ""])
+        .args(["--appendonly", "yes", "--loglevel", "notice"])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let ready = line.contains("Ready to accept connections");
+        lines.push(line);
+        if ready {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let loaded = lines
+        .iter()
+        .position(|l| l.contains("DB loaded from append only file"));
+    let ready = lines
+        .iter()
+        .position(|l| l.contains("Ready to accept connections"));
+    assert!(
+        matches!((loaded, ready), (Some(l), Some(r)) if l < r),
+        "the ready line follows the load: {lines:#?}"
+    );
 }

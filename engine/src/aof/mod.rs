@@ -180,6 +180,12 @@ impl Aof {
         self.status == Status::Loading
     }
 
+    /// Whether the AOF was started (and, with `appendonly yes`, its
+    /// loading begun) by [`ensure_started`].
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
     /// Why loading refused to start the server, naming file and offset.
     pub fn load_error(&self) -> Option<&str> {
         self.load_error.as_deref()

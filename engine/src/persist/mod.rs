@@ -144,6 +144,11 @@ impl Persist {
         }
     }
 
+    /// Whether [`start`] ran (the RDB load at start was begun, or skipped).
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
     /// The dataset is loading at start (INFO loading:1, `-LOADING`).
     pub fn is_loading(&self) -> bool {
         self.load

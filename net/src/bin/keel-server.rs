@@ -223,7 +223,6 @@ fn run(config: Config) -> io::Result<()> {
         for addr in &addrs {
             tracing::info!("Listening on {addr}");
         }
-        tracing::info!("Ready to accept connections");
         let result = server.run(shutdown_signal()).await;
         if !pidfile.is_empty() {
             let _ = std::fs::remove_file(&pidfile);
