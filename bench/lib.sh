@@ -364,3 +364,30 @@ config_accepted() {
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b + 0 > 0 ? a / b : 0) }'
 }
+
+# A scratch directory for the run (WORK), also holding the registry of
+# the servers spawn_server starts; both go at exit.
+setup_workdir() {
+    WORK=$(mktemp -d "/tmp/keel-$1-bench.XXXXXX")
+    SPAWN_REGISTRY="$WORK/spawned"
+    trap cleanup_workdir EXIT
+}
+
+cleanup_workdir() {
+    stop_spawned
+    rm -rf "$WORK"
+}
+
+# Whether the SECTIONS array names section $1.
+wants() {
+    local section
+    for section in "${SECTIONS[@]}"; do [[ "$section" == "$1" ]] && return 0; done
+    return 1
+}
+
+# redis-cli against the loopback server on port $1.
+cli() {
+    local port=$1
+    shift
+    redis-cli -h 127.0.0.1 -p "$port" "$@"
+}

@@ -74,25 +74,7 @@ LOAD_TIMEOUT_S=${LOAD_TIMEOUT_S:-600}
 require_tools redis-server redis-cli redis-benchmark taskset python3 bc
 ensure_keel_bin
 
-WORK=$(mktemp -d /tmp/keel-persist-bench.XXXXXX)
-SPAWN_REGISTRY="$WORK/spawned"
-cleanup() {
-    stop_spawned
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wants() {
-    local section
-    for section in "${SECTIONS[@]}"; do [[ "$section" == "$1" ]] && return 0; done
-    return 1
-}
-
-cli() {
-    local port=$1
-    shift
-    redis-cli -h 127.0.0.1 -p "$port" "$@"
-}
+setup_workdir persist
 
 # Wall seconds of a command that must answer OK.
 timed_ok() {

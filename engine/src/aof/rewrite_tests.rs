@@ -11,9 +11,9 @@ use proptest::prelude::*;
 
 const MANIFEST: &str = "/data/appendonlydir/appendonly.aof.manifest";
 /// More keys than one walk step covers, so the walk takes several steps.
-const KEYS: usize = 1500;
-
-use crate::persist::snapshot::test_support::Fingerprint;
+use crate::persist::snapshot::test_support::{
+    apply, op_args, op_strategy, populate, populate_requests, Fingerprint, Op, KEYS,
+};
 
 fn config(fsync: &str, preamble: bool) -> Config {
     Config {
@@ -45,98 +45,8 @@ fn fingerprint(h: &mut Harness) -> Fingerprint {
     crate::persist::snapshot::test_support::fingerprint(h.node.server())
 }
 
-/// Strings (some with a TTL), lists and counters in databases 0 and 1,
-/// sent as one pipeline.
-fn populate_requests() -> Vec<u8> {
-    let mut data = Vec::new();
-    for i in 0..KEYS {
-        let key = format!("k{i}");
-        let value = format!("v{i}");
-        data.extend(request(&[b"SET", key.as_bytes(), value.as_bytes()]));
-        if i % 7 == 0 {
-            data.extend(request(&[b"EXPIRE", key.as_bytes(), b"5000"]));
-        }
-    }
-    for i in 0..8 {
-        let list = format!("l{i}");
-        data.extend(request(&[b"RPUSH", list.as_bytes(), b"a", b"b"]));
-        data.extend(request(&[b"INCRBY", format!("n{i}").as_bytes(), b"10"]));
-    }
-    data.extend(request(&[b"SELECT", b"1"]));
-    for i in 0..300 {
-        let key = format!("d1:{i}");
-        data.extend(request(&[b"HSET", key.as_bytes(), b"f", b"1"]));
-    }
-    data.extend(request(&[b"SELECT", b"0"]));
-    data
-}
-
-/// Sends [`populate_requests`] and consumes the replies.
-fn populate(h: &mut Harness, c: crate::client::ClientId) {
-    h.send_raw(c, &populate_requests());
-    while h.read(c).is_some() {}
-    assert_eq!(h.node.server_mut().key_counts().0, KEYS + 16 + 300);
-}
-
 fn rewriting(h: &mut Harness) -> bool {
     h.node.server_mut().aof.rewrite_in_progress()
-}
-
-/// A write between two steps of the walk, or one step.
-#[derive(Debug, Clone)]
-enum Op {
-    Incr(u8),
-    Lpush(u8),
-    Set(u16),
-    Del(u16),
-    Expire(u16),
-    /// FLUSHDB of database 1 (every entry not walked yet is pre-imaged).
-    FlushDb1,
-    Step,
-}
-
-fn op_strategy() -> impl Strategy<Value = Op> {
-    let key = 0..(KEYS as u16 + 50);
-    prop_oneof![
-        (0u8..8).prop_map(Op::Incr),
-        (0u8..8).prop_map(Op::Lpush),
-        key.clone().prop_map(Op::Set),
-        key.clone().prop_map(Op::Del),
-        key.prop_map(Op::Expire),
-        Just(Op::FlushDb1),
-        Just(Op::Step),
-        Just(Op::Step),
-    ]
-}
-
-fn op_args(op: &Op) -> Vec<String> {
-    let words: Vec<String> = match op {
-        Op::Incr(i) => vec!["INCR".into(), format!("n{i}")],
-        Op::Lpush(i) => vec!["LPUSH".into(), format!("l{i}"), "x".into()],
-        Op::Set(i) => vec!["SET".into(), format!("k{i}"), "new".into()],
-        Op::Del(i) => vec!["DEL".into(), format!("k{i}")],
-        Op::Expire(i) => vec!["EXPIRE".into(), format!("k{i}"), "900".into()],
-        // Several commands: see [`apply`].
-        Op::FlushDb1 | Op::Step => vec![],
-    };
-    words
-}
-
-/// Runs `op` on client `c` (a step runs the node's timer once).
-fn apply(h: &mut Harness, c: crate::client::ClientId, op: &Op) {
-    match op {
-        Op::Step => h.tick(),
-        Op::FlushDb1 => {
-            h.call(c, &["SELECT", "1"]);
-            h.call(c, &["FLUSHDB"]);
-            h.call(c, &["SELECT", "0"]);
-        }
-        _ => {
-            let args = op_args(op);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            h.call(c, &args);
-        }
-    }
 }
 
 fn rewrite_under_writes(preamble: bool, ops: &[Op]) {

@@ -508,12 +508,110 @@ fn send(srv: &mut Server, conns: &mut Option<Conns>, ids: &[ClientId], data: &[u
     }
 }
 
-/// What tests compare datasets by.
 #[cfg(test)]
 pub(crate) mod test_support {
+    //! What the snapshot consumers' tests share: a dataset, the writes
+    //! that run between the walk's steps, and a fingerprint to compare.
+
+    use crate::client::ClientId;
     use crate::rdb::writer::{encode_value, ValueOptions};
     use crate::server::Server;
+    use crate::testing::{request, Harness};
+    use proptest::prelude::*;
     use std::collections::BTreeMap;
+
+    /// Keys [`populate`] writes as strings (beside lists, counters and hashes).
+    pub const KEYS: usize = 1500;
+
+    /// Strings (some with a TTL), lists and counters in databases 0 and 1,
+    /// sent as one pipeline.
+    pub fn populate_requests() -> Vec<u8> {
+        let mut data = Vec::new();
+        for i in 0..KEYS {
+            let key = format!("k{i}");
+            let value = format!("v{i}");
+            data.extend(request(&[b"SET", key.as_bytes(), value.as_bytes()]));
+            if i % 7 == 0 {
+                data.extend(request(&[b"EXPIRE", key.as_bytes(), b"5000"]));
+            }
+        }
+        for i in 0..8 {
+            let list = format!("l{i}");
+            data.extend(request(&[b"RPUSH", list.as_bytes(), b"a", b"b"]));
+            data.extend(request(&[b"INCRBY", format!("n{i}").as_bytes(), b"10"]));
+        }
+        data.extend(request(&[b"SELECT", b"1"]));
+        for i in 0..300 {
+            let key = format!("d1:{i}");
+            data.extend(request(&[b"HSET", key.as_bytes(), b"f", b"1"]));
+        }
+        data.extend(request(&[b"SELECT", b"0"]));
+        data
+    }
+
+    /// Sends [`populate_requests`] and consumes the replies.
+    pub fn populate(h: &mut Harness, c: ClientId) {
+        h.send_raw(c, &populate_requests());
+        while h.read(c).is_some() {}
+        assert_eq!(h.node.server_mut().key_counts().0, KEYS + 16 + 300);
+    }
+
+    /// A write between two steps of the walk, or one step.
+    #[derive(Debug, Clone)]
+    pub enum Op {
+        Incr(u8),
+        Lpush(u8),
+        Set(u16),
+        Del(u16),
+        Expire(u16),
+        /// FLUSHDB of database 1 (every entry not walked yet is pre-imaged).
+        FlushDb1,
+        Step,
+    }
+
+    pub fn op_strategy() -> impl Strategy<Value = Op> {
+        let key = 0..(KEYS as u16 + 50);
+        prop_oneof![
+            (0u8..8).prop_map(Op::Incr),
+            (0u8..8).prop_map(Op::Lpush),
+            key.clone().prop_map(Op::Set),
+            key.clone().prop_map(Op::Del),
+            key.prop_map(Op::Expire),
+            Just(Op::FlushDb1),
+            Just(Op::Step),
+            Just(Op::Step),
+        ]
+    }
+
+    pub fn op_args(op: &Op) -> Vec<String> {
+        let words: Vec<String> = match op {
+            Op::Incr(i) => vec!["INCR".into(), format!("n{i}")],
+            Op::Lpush(i) => vec!["LPUSH".into(), format!("l{i}"), "x".into()],
+            Op::Set(i) => vec!["SET".into(), format!("k{i}"), "new".into()],
+            Op::Del(i) => vec!["DEL".into(), format!("k{i}")],
+            Op::Expire(i) => vec!["EXPIRE".into(), format!("k{i}"), "900".into()],
+            // Several commands: see [`apply`].
+            Op::FlushDb1 | Op::Step => vec![],
+        };
+        words
+    }
+
+    /// Runs `op` on client `c` (a step runs the node's timer once).
+    pub fn apply(h: &mut Harness, c: ClientId, op: &Op) {
+        match op {
+            Op::Step => h.tick(),
+            Op::FlushDb1 => {
+                h.call(c, &["SELECT", "1"]);
+                h.call(c, &["FLUSHDB"]);
+                h.call(c, &["SELECT", "0"]);
+            }
+            _ => {
+                let args = op_args(op);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                h.call(c, &args);
+            }
+        }
+    }
 
     /// Every entry: (database, key) → (serialized value, expiry).
     pub type Fingerprint = BTreeMap<(usize, Vec<u8>), (Vec<u8>, Option<u64>)>;

@@ -8,14 +8,14 @@
 use crate::client::ClientId;
 use crate::config::Config;
 use crate::node::Input;
-use crate::persist::snapshot::test_support::{fingerprint, Fingerprint};
+use crate::persist::snapshot::test_support::{
+    apply, fingerprint, op_strategy, populate, Fingerprint, Op,
+};
 use crate::persist::snapshot::REPLICA_PENDING_MAX;
 use crate::resp::frame::Frame;
 use crate::testing::{request, Harness};
 use proptest::prelude::*;
 
-/// More keys than one walk step covers.
-const KEYS: usize = 1500;
 const EOF_LOG: &str = "Starting BGSAVE for SYNC with target: replicas sockets";
 
 fn config(delay: u64) -> Config {
@@ -27,29 +27,6 @@ fn config(delay: u64) -> Config {
 
 fn ok() -> Frame {
     Frame::Simple("OK".into())
-}
-
-/// Strings (some with a TTL), lists, counters and hashes in two databases.
-fn populate(h: &mut Harness, c: ClientId) {
-    let mut data = Vec::new();
-    for i in 0..KEYS {
-        let key = format!("k{i}");
-        data.extend(request(&[b"SET", key.as_bytes(), b"v"]));
-        if i % 7 == 0 {
-            data.extend(request(&[b"EXPIRE", key.as_bytes(), b"5000"]));
-        }
-    }
-    for i in 0..8 {
-        data.extend(request(&[b"RPUSH", format!("l{i}").as_bytes(), b"a", b"b"]));
-        data.extend(request(&[b"INCRBY", format!("n{i}").as_bytes(), b"10"]));
-    }
-    data.extend(request(&[b"SELECT", b"1"]));
-    for i in 0..300 {
-        data.extend(request(&[b"HSET", format!("h{i}").as_bytes(), b"f", b"1"]));
-    }
-    data.extend(request(&[b"SELECT", b"0"]));
-    h.send_raw(c, &data);
-    while h.read(c).is_some() {}
 }
 
 /// A connection that asks for a full sync, announcing `capa eof` or not.
@@ -140,50 +117,6 @@ fn master_offset(h: &Harness) -> u64 {
 }
 
 // ---- writes during the walk ----
-
-#[derive(Debug, Clone)]
-enum Op {
-    Incr(u8),
-    Lpush(u8),
-    Set(u16),
-    Del(u16),
-    Expire(u16),
-    FlushDb1,
-    Step,
-}
-
-fn op_strategy() -> impl Strategy<Value = Op> {
-    let key = 0..(KEYS as u16 + 50);
-    prop_oneof![
-        (0u8..8).prop_map(Op::Incr),
-        (0u8..8).prop_map(Op::Lpush),
-        key.clone().prop_map(Op::Set),
-        key.clone().prop_map(Op::Del),
-        key.prop_map(Op::Expire),
-        Just(Op::FlushDb1),
-        Just(Op::Step),
-        Just(Op::Step),
-    ]
-}
-
-fn apply(h: &mut Harness, c: ClientId, op: &Op) {
-    let args: Vec<String> = match op {
-        Op::Step => return h.tick(),
-        Op::FlushDb1 => {
-            h.call(c, &["SELECT", "1"]);
-            h.call(c, &["FLUSHDB"]);
-            h.call(c, &["SELECT", "0"]);
-            return;
-        }
-        Op::Incr(i) => vec!["INCR".into(), format!("n{i}")],
-        Op::Lpush(i) => vec!["LPUSH".into(), format!("l{i}"), "x".into()],
-        Op::Set(i) => vec!["SET".into(), format!("k{i}"), "new".into()],
-        Op::Del(i) => vec!["DEL".into(), format!("k{i}")],
-        Op::Expire(i) => vec!["EXPIRE".into(), format!("k{i}"), "900".into()],
-    };
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    h.call(c, &args);
-}
 
 fn full_sync_under_writes(ops: &[Op]) {
     let mut h = Harness::new(config(0));
