@@ -312,15 +312,32 @@ pub fn run_twice(scenario: &DurableScenario) -> (DurableRun, Finding) {
 }
 
 fn build_sim(scenario: &DurableScenario) -> turmoil::Sim<'static> {
-    let limit = scenario.safety_ms + LIVENESS_BOUND_MS + WIND_DOWN_MS;
+    durable_sim(
+        scenario.seed,
+        scenario.safety_ms + WIND_DOWN_MS,
+        scenario.latency_ms,
+        scenario.block_size,
+    )
+}
+
+/// A simulation for a durability scenario: seeded, link latencies in
+/// `latency_ms`, a simulated disk of `block_size` blocks, running at most
+/// `run_ms` plus the liveness bound.
+pub(crate) fn durable_sim(
+    seed: u64,
+    run_ms: u64,
+    latency_ms: (u64, u64),
+    block_size: u64,
+) -> turmoil::Sim<'static> {
+    let limit = run_ms + LIVENESS_BOUND_MS;
     let mut builder = turmoil::Builder::new();
     builder
-        .rng_seed(scenario.seed)
+        .rng_seed(seed)
         .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
-        .min_message_latency(Duration::from_millis(scenario.latency_ms.0))
-        .max_message_latency(Duration::from_millis(scenario.latency_ms.1))
+        .min_message_latency(Duration::from_millis(latency_ms.0))
+        .max_message_latency(Duration::from_millis(latency_ms.1))
         .simulation_duration(Duration::from_millis(limit));
-    builder.fs().block_size(scenario.block_size);
+    builder.fs().block_size(block_size);
     builder.build()
 }
 

@@ -29,7 +29,7 @@ use super::host::{run_durable_server, DurableHost, Stop, RESTART_DELAY_MS};
 use crate::fault::DATA_DIR;
 use crate::fault_disk::SimDisk;
 use crate::nemesis::{self, between};
-use crate::runner::{Finding, EPOCH_SECS, LIVENESS_BOUND_MS};
+use crate::runner::{Finding, LIVENESS_BOUND_MS};
 use crate::workload::{now_ms, Recorder};
 use check::Recorded;
 use clients::{Records, WriterSpec};
@@ -42,7 +42,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 use turmoil::fs::shim::std::fs as sfs;
 
 /// The scenario's name on the command line.
@@ -398,16 +398,12 @@ pub fn run(scenario: &RdbScenario) -> RdbRun {
 }
 
 fn build_sim(scenario: &RdbScenario) -> turmoil::Sim<'static> {
-    let limit = scenario.safety_ms + LIVENESS_BOUND_MS + WIND_DOWN_MS;
-    let mut builder = turmoil::Builder::new();
-    builder
-        .rng_seed(scenario.seed)
-        .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
-        .min_message_latency(Duration::from_millis(scenario.latency_ms.0))
-        .max_message_latency(Duration::from_millis(scenario.latency_ms.1))
-        .simulation_duration(Duration::from_millis(limit));
-    builder.fs().block_size(scenario.block_size);
-    builder.build()
+    super::durable_sim(
+        scenario.seed,
+        scenario.safety_ms + WIND_DOWN_MS,
+        scenario.latency_ms,
+        scenario.block_size,
+    )
 }
 
 fn populate(
