@@ -636,8 +636,8 @@ mod zero_tail_tests {
 
 #[cfg(test)]
 mod upgrade_tests {
+    use crate::aof::tests::run_until_crash;
     use crate::config::Config;
-    use crate::node::{Input, Output};
     use crate::resp::frame::Frame;
     use crate::testing::Harness;
 
@@ -721,23 +721,6 @@ mod upgrade_tests {
         let c = h.connect();
         assert_eq!(h.call(c, &["DBSIZE"]), Frame::Int(0));
         assert_eq!(h.disk.read(OLD), Some(COMMANDS), "left alone");
-    }
-
-    /// Performs the first `limit` disk requests the node asks for, then
-    /// stops (the power goes). Returns whether the limit cut it short.
-    fn run_until_crash(h: &mut Harness, limit: &mut usize) -> bool {
-        while let Some(out) = h.node.poll_output() {
-            if let Output::Disk(req) = out {
-                if *limit == 0 {
-                    return true;
-                }
-                *limit -= 1;
-                let result = h.disk.apply(&req.op);
-                h.node
-                    .handle_input(h.now, Input::DiskDone { id: req.id, result });
-            }
-        }
-        false
     }
 
     #[test]

@@ -11,6 +11,7 @@ use proptest::prelude::*;
 
 const MANIFEST: &str = "/data/appendonlydir/appendonly.aof.manifest";
 /// More keys than one walk step covers, so the walk takes several steps.
+use crate::aof::tests::{restart, started};
 use crate::persist::snapshot::test_support::{
     apply, op_args, op_strategy, populate, populate_requests, Fingerprint, Op, KEYS,
 };
@@ -23,22 +24,6 @@ fn config(fsync: &str, preamble: bool) -> Config {
         dir: "/data".into(),
         ..Config::default()
     }
-}
-
-fn started(config: Config) -> Harness {
-    let mut h = Harness::new(config);
-    h.advance(0);
-    h
-}
-
-fn restart(mut h: Harness, power_loss: bool) -> Harness {
-    if power_loss {
-        h.disk.power_loss();
-    }
-    let mut next = Harness::new(h.node.config().clone());
-    next.disk = std::mem::take(&mut h.disk);
-    next.advance(0);
-    next
 }
 
 fn fingerprint(h: &mut Harness) -> Fingerprint {

@@ -20,14 +20,14 @@ fn config(fsync: &str) -> Config {
     }
 }
 
-fn started(config: Config) -> Harness {
+pub(super) fn started(config: Config) -> Harness {
     let mut h = Harness::new(config);
     h.advance(0);
     h
 }
 
 /// A new node on the same disk (after a crash when `power_loss`).
-fn restart(mut h: Harness, power_loss: bool) -> Harness {
+pub(super) fn restart(mut h: Harness, power_loss: bool) -> Harness {
     if power_loss {
         h.disk.power_loss();
     }
@@ -299,7 +299,7 @@ fn a_base_without_preamble_is_commands() {
 
 /// Runs the node, applying only the first `limit` disk requests; the
 /// machine then loses power. Returns whether the limit was reached.
-fn run_until_crash(h: &mut Harness, limit: &mut usize) -> bool {
+pub(super) fn run_until_crash(h: &mut Harness, limit: &mut usize) -> bool {
     while let Some(out) = h.node.poll_output() {
         if let Output::Disk(req) = out {
             if *limit == 0 {
