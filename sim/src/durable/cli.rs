@@ -109,17 +109,21 @@ fn run_one(kind: DurableKind, seed: u64, determinism: bool, verbose: bool) -> bo
     }
     println!("checks:");
     println!("{}", result.report());
+    verdict(result.passed(), same)
+}
+
+/// Prints the determinism check's outcome (when it ran) and whether the
+/// seed passed: its checks, and the same trace hash twice.
+pub(crate) fn verdict(passed: bool, same: Option<bool>) -> bool {
     if let Some(same) = same {
-        println!(
-            "determinism: {}",
-            if same {
-                "same trace hash"
-            } else {
-                "DIFFERENT trace hashes"
-            }
-        );
+        let outcome = if same {
+            "same trace hash"
+        } else {
+            "DIFFERENT trace hashes"
+        };
+        println!("determinism: {outcome}");
     }
-    result.passed() && same != Some(false)
+    passed && same != Some(false)
 }
 
 /// The everysec loss windows: how many, the distribution and the maximum.

@@ -802,15 +802,5 @@ fn run_one(seed: u64, determinism: bool, verbose: bool) -> bool {
     println!("checks:");
     println!("{}", result.report());
     let same = determinism.then(|| run(&scenario).trace_hash == result.trace_hash);
-    if let Some(same) = same {
-        println!(
-            "determinism: {}",
-            if same {
-                "same trace hash"
-            } else {
-                "DIFFERENT trace hashes"
-            }
-        );
-    }
-    result.passed() && same != Some(false)
+    super::cli::verdict(result.passed(), same)
 }
