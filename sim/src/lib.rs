@@ -247,29 +247,41 @@ pub async fn run_server_on_disk(
     Ok(())
 }
 
-/// What clients observed, folded into one hash (64-bit FNV-1a): every
-/// reply's bytes, which client got it and at what virtual time.
+/// 64-bit FNV-1a: what every trace of a run is folded into, so two runs
+/// of one seed can be compared by a single number.
 #[derive(Debug, Clone)]
-pub struct Trace {
-    hash: u64,
-    replies: u64,
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
 }
 
-impl Default for Trace {
-    fn default() -> Self {
-        Trace {
-            hash: 0xcbf2_9ce4_8422_2325,
-            replies: 0,
+impl Fnv1a {
+    pub fn mix(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
+
+    pub fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+/// What clients observed, folded into one hash: every reply's bytes,
+/// which client got it and at what virtual time.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    hash: Fnv1a,
+    replies: u64,
 }
 
 impl Trace {
     fn mix(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.hash ^= u64::from(b);
-            self.hash = self.hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        self.hash.mix(bytes);
     }
 
     /// Records one reply received by client `client` at virtual time `at_ms`.
@@ -282,7 +294,7 @@ impl Trace {
     }
 
     pub fn hash(&self) -> u64 {
-        self.hash
+        self.hash.value()
     }
 
     /// How many replies were recorded.

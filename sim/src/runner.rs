@@ -489,13 +489,8 @@ fn every_invoke_completed(history: &History) -> Finding {
 
 /// FNV-1a over the replies' hash, every history event and the nemesis log.
 fn trace_hash(replies: u64, history: &History, log: &[String]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut hash = crate::Fnv1a::default();
+    let mut mix = |bytes: &[u8]| hash.mix(bytes);
     mix(&replies.to_le_bytes());
     for e in &history.events {
         mix(format!("{e:?}").as_bytes());
@@ -503,7 +498,7 @@ fn trace_hash(replies: u64, history: &History, log: &[String]) -> u64 {
     for line in log {
         mix(line.as_bytes());
     }
-    hash
+    hash.value()
 }
 
 /// Runs `scenario` twice; the verdict of the first run, plus whether the

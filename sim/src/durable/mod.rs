@@ -585,13 +585,8 @@ fn trace_hash(
     nemesis_log: &[String],
     disk_log: &[String],
 ) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut hash = crate::Fnv1a::default();
+    let mut mix = |bytes: &[u8]| hash.mix(bytes);
     mix(&replies.to_le_bytes());
     for e in &history.events {
         mix(format!("{e:?}").as_bytes());
@@ -602,7 +597,7 @@ fn trace_hash(
     for line in nemesis_log.iter().chain(disk_log) {
         mix(line.as_bytes());
     }
-    hash
+    hash.value()
 }
 
 /// Counts panics on this thread (server tasks' panics are caught by

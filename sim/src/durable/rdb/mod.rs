@@ -699,19 +699,14 @@ fn refused_starts_finding(flips: &[Flip], fatal: &[(u64, String)], rec: &Recorde
 
 /// FNV-1a over the replies' hash, the records and both logs.
 fn trace_hash(replies: u64, rec: &Recorded, log: &[String], disk_log: &[String]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut hash = crate::Fnv1a::default();
+    let mut mix = |bytes: &[u8]| hash.mix(bytes);
     mix(&replies.to_le_bytes());
     mix(format!("{rec:?}").as_bytes());
     for line in log.iter().chain(disk_log) {
         mix(line.as_bytes());
     }
-    hash
+    hash.value()
 }
 
 /// `keel-sim --scenario rdb-snapshots`: one seed in full, or a line per
