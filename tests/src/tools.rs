@@ -54,3 +54,17 @@ pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
     listener.local_addr().expect("local address").port()
 }
+
+/// Runs `redis-check-rdb` (at `check`) on `file` and fails the test unless
+/// it exits 0 and reports `RDB looks OK`.
+pub fn assert_check_rdb_accepts(check: &Path, file: &Path) {
+    let checked = std::process::Command::new(check)
+        .arg(file)
+        .output()
+        .expect("run redis-check-rdb");
+    let report = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(
+        checked.status.success() && report.contains("RDB looks OK"),
+        "redis-check-rdb refused Keel's file:\n{report}"
+    );
+}

@@ -11,10 +11,9 @@
 
 use keel_engine::resp::frame::Frame;
 use keel_engine::Config;
-use keel_tests::tools::require_tool;
+use keel_tests::tools::{assert_check_rdb_accepts, require_tool};
 use keel_tests::{KeelServer, RedisServer, RespConn};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A temporary directory, removed on drop.
@@ -134,15 +133,7 @@ fn keel_bgsave_file_passes_redis_check_rdb_and_loads_into_redis() {
     }
     assert_eq!(info_field(&mut k, "rdb_last_bgsave_status"), "ok");
     let path = dir.0.join("dump.rdb");
-    let checked = Command::new(check)
-        .arg(&path)
-        .output()
-        .expect("run redis-check-rdb");
-    let report = String::from_utf8_lossy(&checked.stdout).into_owned();
-    assert!(
-        checked.status.success() && report.contains("RDB looks OK"),
-        "redis-check-rdb refused Keel's file:\n{report}"
-    );
+    assert_check_rdb_accepts(&check, &path);
     let dir_text = dir.text();
     let args = ["--dir", dir_text.as_str(), "--dbfilename", "dump.rdb"];
     let redis = RedisServer::start(&binary, &args).expect("redis-server loads Keel's file");

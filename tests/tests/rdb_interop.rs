@@ -18,11 +18,10 @@ use keel_engine::rdb::Encodings;
 use keel_engine::resp::frame::Frame;
 use keel_engine::types::Value;
 use keel_engine::{Config, Now};
-use keel_tests::tools::require_tool;
+use keel_tests::tools::{assert_check_rdb_accepts, require_tool};
 use keel_tests::{KeelServer, RedisServer, RespConn};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A value read back whatever its encoding, to compare across servers.
@@ -360,15 +359,7 @@ fn redis_loads_a_keel_rdb_file() {
     let path = dir.path().join("dump.rdb");
     std::fs::write(&path, &file).expect("write dump.rdb");
 
-    let checked = Command::new(check)
-        .arg(&path)
-        .output()
-        .expect("run redis-check-rdb");
-    let report = String::from_utf8_lossy(&checked.stdout).into_owned();
-    assert!(
-        checked.status.success() && report.contains("RDB looks OK"),
-        "redis-check-rdb refused Keel's file:\n{report}"
-    );
+    assert_check_rdb_accepts(&check, &path);
 
     let dir_text = dir.text();
     let args = ["--dir", dir_text.as_str(), "--dbfilename", "dump.rdb"];
