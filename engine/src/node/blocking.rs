@@ -210,6 +210,14 @@ impl Node {
         }
     }
 
+    /// After a write whose keys are not known from its arguments (a
+    /// script): every waited key is checked.
+    pub(super) fn signal_every_waited_key(&mut self) {
+        if !self.waits.is_empty() {
+            self.waits.signal_all();
+        }
+    }
+
     /// A client that goes away while blocked leaves every queue.
     pub(super) fn forget_wait(&mut self, id: ClientId) {
         self.waits.remove(id);
@@ -288,7 +296,7 @@ impl Node {
         let id = client.id;
         client.blocked = None;
         self.waits.remove(id);
-        self.count(&reply, &Outcome::Ran(client.last_cmd.clone()));
+        self.count(&reply, &Outcome::Ran(client.last_cmd.as_str()));
         if client.replies_enabled() {
             encode(&reply, client.protocol, &mut client.out);
         }

@@ -105,14 +105,10 @@ impl Node {
         if self.script_suspended_for(client) {
             return;
         }
-        if spec.group != "scripting" {
+        if spec.group == "scripting" {
+            self.signal_every_waited_key();
+        } else {
             self.signal_written_keys(spec, args);
-            return;
-        }
-        // EXEC's spec names no key: the blocking machinery signals every
-        // waited key for it.
-        if let Some(exec) = self.srv.table.lookup(b"exec") {
-            self.signal_written_keys(exec, args);
         }
     }
 
