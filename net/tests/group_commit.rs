@@ -112,6 +112,28 @@ fn set_command(key: &str) -> Vec<u8> {
     format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$1\r\nv\r\n", key.len()).into_bytes()
 }
 
+/// Waits until the server has loaded its (empty) AOF: PING answers
+/// `+PONG` instead of `-LOADING ...`.
+fn wait_until_loaded(stream: &mut TcpStream) {
+    for _ in 0..500 {
+        stream.write_all(b"*1\r\n$4\r\nPING\r\n").expect("send");
+        let mut reply = [0u8; 7];
+        stream.read_exact(&mut reply[..1]).expect("reply");
+        if reply[0] == b'+' {
+            stream.read_exact(&mut reply[1..]).expect("reply");
+            assert_eq!(&reply, b"+PONG\r\n");
+            return;
+        }
+        // An error line: read it to its end, then ask again.
+        let mut byte = [0u8; 1];
+        while byte[0] != b'\n' {
+            stream.read_exact(&mut byte).expect("reply");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the server never finished loading");
+}
+
 fn read_ok(stream: &mut TcpStream) {
     let mut reply = [0u8; 5];
     stream.read_exact(&mut reply).expect("reply");
@@ -143,6 +165,7 @@ fn clients_served_in_one_turn_share_one_fsync() {
     let mut clients: Vec<TcpStream> = (0..CLIENTS)
         .map(|_| TcpStream::connect(addr).expect("connect"))
         .collect();
+    wait_until_loaded(&mut clients[0]);
     let before = syncs.load(Ordering::SeqCst);
     for round in 0..ROUNDS {
         for (i, client) in clients.iter_mut().enumerate() {
