@@ -111,7 +111,9 @@ impl Effects {
         if self.depth > 0 || self.pending.is_empty() {
             return;
         }
-        let mut unit = std::mem::take(&mut self.pending);
+        // `pending` is moved out element by element, so it keeps its
+        // capacity for the next unit (no allocation per write).
+        let unit = &mut self.pending;
         if unit.len() > 1 {
             let first_db = unit[0].db;
             let last_db = unit[unit.len() - 1].db;
@@ -120,12 +122,12 @@ impl Effects {
         }
         match (self.recording, self.replicas) {
             (true, true) => {
-                self.done_for_replicas.extend_from_slice(&unit);
-                self.done.append(&mut unit);
+                self.done_for_replicas.extend_from_slice(unit);
+                self.done.append(unit);
             }
-            (true, false) => self.done.append(&mut unit),
-            (false, true) => self.done_for_replicas.append(&mut unit),
-            (false, false) => {}
+            (true, false) => self.done.append(unit),
+            (false, true) => self.done_for_replicas.append(unit),
+            (false, false) => unit.clear(),
         }
     }
 
@@ -174,6 +176,26 @@ impl Effects {
     /// Takes the finished effects for the replication stream, oldest first.
     pub fn drain_for_replicas(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.done_for_replicas)
+    }
+
+    /// Whether finished effects wait for the replication stream.
+    pub fn has_for_replicas(&self) -> bool {
+        !self.done_for_replicas.is_empty()
+    }
+
+    /// Passes the finished effects for the replication stream to `f`,
+    /// oldest first, and forgets them (keeping the queue's capacity: the
+    /// stream's consumer runs after every write).
+    pub fn for_each_for_replicas(&mut self, mut f: impl FnMut(&Effect)) {
+        for effect in &self.done_for_replicas {
+            f(effect);
+        }
+        self.done_for_replicas.clear();
+    }
+
+    /// Forgets the finished effects for the replication stream.
+    pub fn clear_for_replicas(&mut self) {
+        self.done_for_replicas.clear();
     }
 }
 

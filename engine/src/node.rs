@@ -6,7 +6,6 @@ use crate::cmd::{self, flags, Ctx, Resolved};
 use crate::config::Config;
 use crate::limits;
 use crate::notify;
-use crate::pubsub::obuf;
 use crate::resp::{encode, ParseLimits, Protocol, Reply};
 use crate::server::Server;
 use crate::time::Now;
@@ -289,6 +288,7 @@ impl Node {
             }
         }
         self.serve_repl_waiters();
+        self.flush_replica_stream();
     }
 
     /// Runs timers that are due: the end of a DEBUG SLEEP, blocked clients'
@@ -328,6 +328,7 @@ impl Node {
         self.resume_unblocked();
         self.serve_repl_waiters();
         self.fan_out_effects(None);
+        self.flush_replica_stream();
     }
 
     // ---- polls ----
@@ -433,11 +434,10 @@ impl Node {
         if !self.srv.repl.consumes_effects() {
             return;
         }
-        let effects = self.srv.effects.drain_for_replicas();
-        if effects.is_empty() {
+        if !self.srv.effects.has_for_replicas() {
             return;
         }
-        crate::repl::propagate(&mut self.srv, &mut self.clients, &effects);
+        crate::repl::propagate_pending(&mut self.srv, &mut self.clients);
         if let Some(id) = writer {
             let offset = self.srv.repl.offset;
             self.srv.repl.write_offsets.insert(id, offset);
@@ -505,6 +505,16 @@ impl Node {
     /// until it blocks (the rest waits in its buffer).
     fn process(&mut self, client: &mut Client) {
         let from_master = self.srv.repl.is_master_client(client.id);
+        if from_master {
+            crate::repl::master_view(&mut self.srv, true);
+        }
+        self.process_commands(client, from_master);
+        if from_master {
+            crate::repl::master_view(&mut self.srv, false);
+        }
+    }
+
+    fn process_commands(&mut self, client: &mut Client, from_master: bool) {
         while self.srv.paused_until.is_none()
             && !self.srv.persist.blocks_commands()
             && !self.srv.shutting_down
@@ -566,6 +576,16 @@ impl Node {
             self.clients.insert(id, client);
         }
         self.flush_subscribers();
+        self.flush_replica_stream();
+    }
+
+    /// Hands the replication stream the last commands fed to the
+    /// replicas, one write each per batch, and closes those over their
+    /// output limit.
+    fn flush_replica_stream(&mut self) {
+        for id in crate::repl::flush_stream(&mut self.srv, &mut self.clients) {
+            self.drop_client(id);
+        }
     }
 
     /// Hands the messages the last commands sent to other clients to the
@@ -629,8 +649,7 @@ impl Node {
         if client.reply_mode == ReplyMode::Skipping {
             client.reply_mode = ReplyMode::On;
         }
-        let limits = &self.srv.config.client_output_buffer_limit;
-        if obuf::over_limit(client, limits, self.srv.now.mono_ms) {
+        if crate::repl::over_output_limit(&self.srv, client, self.srv.now.mono_ms) {
             client.killed = true;
         }
         self.after_command(client, others_before);
@@ -989,12 +1008,12 @@ impl Node {
     /// even with nothing new for it, is closed once the soft seconds pass.
     fn enforce_output_limits(&mut self) {
         let now = self.srv.now.mono_ms;
-        let limits = &self.srv.config.client_output_buffer_limit;
+        let srv = &self.srv;
         let over: Vec<ClientId> = self
             .clients
             .values_mut()
             .filter(|c| c.obuf_pending() > 0 || c.obuf_soft_since.is_some())
-            .filter_map(|c| obuf::over_limit(c, limits, now).then_some(c.id))
+            .filter_map(|c| crate::repl::over_output_limit(srv, c, now).then_some(c.id))
             .collect();
         for id in over {
             self.drop_client(id);

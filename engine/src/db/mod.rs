@@ -124,6 +124,12 @@ pub enum ExpiryRule {
     /// removes it; a write lookup deletes it first (Redis forces that for
     /// a writable replica's writes).
     HideOnRead,
+    /// The master client's view on a replica (Redis 7.0's `expireIfNeeded`
+    /// answers "not expired" to it): a key whose TTL passed by the
+    /// replica's clock is still live, as it is on the master until the
+    /// master's `DEL` comes; a write from the stream (INCR, APPEND) thus
+    /// works on the value the master has.
+    Keep,
 }
 
 /// One database. The tables are private so that every change goes through
@@ -243,13 +249,14 @@ impl Db {
         match self.expiry_rule {
             ExpiryRule::Delete => self.purge_if_expired(key, now_ms),
             ExpiryRule::HideOnRead => self.is_expired(key, now_ms),
+            ExpiryRule::Keep => false,
         }
     }
 
-    /// Lazy expiry for a write: deletes `key` if its time has come,
-    /// whatever the rule. True if it was deleted.
+    /// Lazy expiry for a write: deletes `key` if its time has come (under
+    /// any rule but [`ExpiryRule::Keep`]). True if it was deleted.
     fn purge_if_expired(&mut self, key: &[u8], now_ms: u64) -> bool {
-        if !self.is_expired(key, now_ms) {
+        if self.expiry_rule == ExpiryRule::Keep || !self.is_expired(key, now_ms) {
             return false;
         }
         self.purge(key);

@@ -33,7 +33,7 @@ impl ClassLimit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub normal: ClassLimit,
-    /// Replicas (kept and reported; Keel has no replication yet).
+    /// Online replicas (see [`crate::repl::output_limit`]).
     pub replica: ClassLimit,
     pub pubsub: ClassLimit,
 }
@@ -97,8 +97,9 @@ impl Limits {
         Ok(())
     }
 
-    /// The limits for `client`'s class (pub/sub while subscribed).
-    fn of(&self, client: &Client) -> ClassLimit {
+    /// The limits for `client`'s class when it is not a replica (pub/sub
+    /// while subscribed).
+    pub fn of(&self, client: &Client) -> ClassLimit {
         if client.subs.any() {
             self.pubsub
         } else {
@@ -138,7 +139,12 @@ fn parse_soft_seconds(text: &str) -> Option<u64> {
 /// the client stayed over it for more than the soft seconds (in whole
 /// seconds, as Redis counts them).
 pub fn over_limit(client: &mut Client, limits: &Limits, now_ms: u64) -> bool {
-    let limit = limits.of(client);
+    over_class_limit(client, limits.of(client), now_ms)
+}
+
+/// [`over_limit`] with the limits of a class given (a replica's: the
+/// client does not know it is one).
+pub fn over_class_limit(client: &mut Client, limit: ClassLimit, now_ms: u64) -> bool {
     let used = client.obuf_pending();
     let hard = limit.hard > 0 && used >= limit.hard;
     if limit.soft == 0 || used < limit.soft {

@@ -297,6 +297,8 @@ fn full_sync(ctx: &mut Ctx, psync: bool) {
     let id = ctx.client.id;
     let link = link_of(ctx);
     let capa_eof = link.capa_eof;
+    // INFO's lag counts from here until its first acknowledgement.
+    link.ack_time_ms = now;
     link.sync = Some(FullSync {
         phase: SyncPhase::WaitStart { since_ms: now },
         psync,
@@ -596,9 +598,9 @@ fn put_online(srv: &mut Server, client: &mut Client, offset: u64) {
             ip,
             ..ReplicaLink::default()
         });
-    link.online = true;
     link.ack_time_ms = now;
     link.ack_offset = link.ack_offset.min(offset);
+    srv.repl.mark_online(client.id);
     client.reply_mode = ReplyMode::Off;
     if srv.repl.next_ping_ms == 0 {
         srv.repl.next_ping_ms = now + ping_period_ms(srv);
@@ -618,6 +620,44 @@ pub fn good_replicas(srv: &Server) -> u64 {
         .online_replicas()
         .filter(|(_, l)| now.saturating_sub(l.ack_time_ms) / 1000 <= max_lag)
         .count() as u64
+}
+
+/// INFO's `slave<N>` values, in client id order: every replica whose
+/// SYNC/PSYNC was accepted, as Redis 7.0 lists its slaves (their count is
+/// `connected_slaves`), with its state as Redis names it (`wait_bgsave`
+/// until its snapshot is sent, `send_bulk` while a saved file is, then
+/// `online`; a disk-less one waiting for its first ACK already counts as
+/// online), its last acknowledged offset and the seconds since then (or
+/// since its sync started).
+pub fn info_replica_values(srv: &Server) -> Vec<String> {
+    let now = srv.now.mono_ms;
+    srv.repl
+        .replicas
+        .values()
+        .filter_map(|link| {
+            let state = info_state(link)?;
+            let lag = now.saturating_sub(link.ack_time_ms) / 1000;
+            Some(format!(
+                "ip={},port={},state={state},offset={},lag={lag}",
+                link.ip, link.listening_port, link.ack_offset
+            ))
+        })
+        .collect()
+}
+
+/// A replica's state in INFO, None for a client that only sent REPLCONF.
+fn info_state(link: &ReplicaLink) -> Option<&'static str> {
+    if link.online {
+        return Some("online");
+    }
+    let phase = &link.sync.as_ref()?.phase;
+    Some(match phase {
+        SyncPhase::SendFile { .. } => "send_bulk",
+        SyncPhase::WaitAck => "online",
+        SyncPhase::WaitStart { .. } | SyncPhase::WaitEnd { .. } | SyncPhase::Failed => {
+            "wait_bgsave"
+        }
+    })
 }
 
 /// Replicas that acknowledged `offset` or more.

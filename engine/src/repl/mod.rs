@@ -32,8 +32,8 @@ pub use backlog::Backlog;
 use crate::client::{Client, ClientId, ReplLink};
 use crate::cmd::{flags, CommandSpec};
 use crate::db::ExpiryRule;
-use crate::effects::Effect;
 use crate::node::Clients;
+use crate::pubsub::obuf;
 use crate::resp::Reply;
 use crate::server::Server;
 use std::collections::BTreeMap;
@@ -66,6 +66,16 @@ pub struct Repl {
     pub stream_db: Option<usize>,
     /// Clients that sent REPLCONF or PSYNC, by client id.
     pub replicas: BTreeMap<ClientId, master::ReplicaLink>,
+    /// The online replicas' ids in id order (the ones the stream goes
+    /// to), kept with `replicas` so that feeding the stream does not
+    /// search for them on every write.
+    online: Vec<ClientId>,
+    /// Stream bytes were appended to the online replicas' output since the
+    /// last [`flush_stream`].
+    stream_unflushed: bool,
+    /// The encoding of the last execution unit's effects (its capacity is
+    /// kept from one write to the next).
+    scratch: Vec<u8>,
     /// Clients blocked in WAIT.
     pub waiters: Vec<master::Waiter>,
     /// Each client's offset after its last write (what WAIT waits for).
@@ -89,6 +99,9 @@ impl Default for Repl {
             backlog: None,
             stream_db: None,
             replicas: BTreeMap::new(),
+            online: Vec::new(),
+            stream_unflushed: false,
+            scratch: Vec::new(),
             waiters: Vec::new(),
             write_offsets: BTreeMap::new(),
             getack_requested: false,
@@ -115,12 +128,13 @@ impl Repl {
     }
 
     /// The part connection `id` plays in replication (CLIENT LIST flags
-    /// and TYPE): a replica once it completed PSYNC/SYNC, as Redis marks
-    /// its `CLIENT_SLAVE`s; the master client once the link is synced.
+    /// and TYPE): a replica once its PSYNC/SYNC was accepted (in its full
+    /// sync or online), as Redis marks its `CLIENT_SLAVE`s; the master
+    /// client once the link is synced.
     pub fn link_role(&self, id: ClientId) -> ReplLink {
         if self.is_master_client(id) {
             ReplLink::Master
-        } else if self.replicas.get(&id).is_some_and(|l| l.online) {
+        } else if self.is_attached_replica(id) {
             ReplLink::Replica
         } else {
             ReplLink::None
@@ -137,6 +151,24 @@ impl Repl {
         self.replicas.iter().filter(|(_, l)| l.online)
     }
 
+    /// Replica `id` receives the stream from now on.
+    pub(crate) fn mark_online(&mut self, id: ClientId) {
+        if let Some(link) = self.replicas.get_mut(&id) {
+            link.online = true;
+        }
+        if let Err(at) = self.online.binary_search(&id) {
+            self.online.insert(at, id);
+        }
+    }
+
+    /// Whether `id` is a replica (online, or in its full sync): Redis's
+    /// `CLIENT_SLAVE`, set once SYNC/PSYNC is accepted.
+    pub fn is_attached_replica(&self, id: ClientId) -> bool {
+        self.replicas
+            .get(&id)
+            .is_some_and(|l| l.online || l.sync.is_some())
+    }
+
     /// Whether the node consumes write effects (it has a backlog).
     pub fn consumes_effects(&self) -> bool {
         self.backlog.is_some()
@@ -145,6 +177,7 @@ impl Repl {
     /// A client is gone: it is no longer a replica, a waiter or a writer.
     pub fn forget_client(&mut self, id: ClientId) {
         self.replicas.remove(&id);
+        self.online.retain(|online| *online != id);
         self.waiters.retain(|w| w.client != id);
         self.write_offsets.remove(&id);
     }
@@ -173,6 +206,22 @@ pub fn set_expiry_rule(srv: &mut Server, replica: bool) {
     }
 }
 
+/// The master client's commands run with every database showing keys
+/// whose TTL passed by this replica's clock as live (`on`), as Redis 7.0
+/// does for its master client: the master decides when a key expires, and
+/// its stream must apply to the values the master has. Off again, the
+/// lookups follow the node's role (which the stream may have changed).
+pub fn master_view(srv: &mut Server, on: bool) {
+    if on {
+        for db in &mut srv.dbs {
+            db.set_expiry_rule(ExpiryRule::Keep);
+        }
+    } else {
+        let replica = srv.repl.is_replica();
+        set_expiry_rule(srv, replica);
+    }
+}
+
 /// Seed mix for the replication id a node starts with.
 const REPLID_MIX: u64 = 0x6869_7374_6f72_7931;
 
@@ -192,38 +241,75 @@ pub fn startup_replid(seed: u64, now: crate::time::Now) -> String {
 
 /// Encodes one command as a RESP multibulk, as it travels in the stream.
 pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
-    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    push_header(out, b'*', argv.len());
     for arg in argv {
         let arg = arg.as_ref();
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        push_header(out, b'$', arg.len());
         out.extend_from_slice(arg);
         out.extend_from_slice(b"\r\n");
     }
 }
 
-/// The writes of the last execution unit go to the backlog and to the
-/// online replicas. A replica does not propagate its own writes: what it
-/// passes on is its master's stream ([`replica::applied`]).
-pub fn propagate(srv: &mut Server, clients: &mut Clients, effects: &[Effect]) {
-    if srv.repl.is_replica() || srv.repl.backlog.is_none() || effects.is_empty() {
+/// `<kind><n>\r\n` (a multibulk or bulk header), without formatting
+/// machinery: this runs for every argument of every replicated write.
+fn push_header(out: &mut Vec<u8>, kind: u8, n: usize) {
+    let mut buf = [0u8; 20];
+    out.push(kind);
+    out.extend_from_slice(decimal(n, &mut buf));
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// The writes of the execution units that ended since the last call go
+/// to the backlog and to the online replicas. A replica does not
+/// propagate its own writes: what it passes on is its master's stream
+/// ([`replica::applied`]).
+pub fn propagate_pending(srv: &mut Server, clients: &mut Clients) {
+    if !srv.effects.has_for_replicas() {
         return;
     }
-    let mut bytes = Vec::new();
-    for effect in effects {
-        if srv.repl.stream_db != Some(effect.db) {
-            encode_command(
-                &mut bytes,
-                &[b"SELECT".to_vec(), effect.db.to_string().into_bytes()],
-            );
-            srv.repl.stream_db = Some(effect.db);
+    if srv.repl.is_replica() || srv.repl.backlog.is_none() {
+        srv.effects.clear_for_replicas();
+        return;
+    }
+    let mut bytes = std::mem::take(&mut srv.repl.scratch);
+    bytes.clear();
+    let mut stream_db = srv.repl.stream_db;
+    srv.effects.for_each_for_replicas(|effect| {
+        if stream_db != Some(effect.db) {
+            encode_select(&mut bytes, effect.db);
+            stream_db = Some(effect.db);
         }
         encode_command(&mut bytes, &effect.argv);
-    }
+    });
+    srv.repl.stream_db = stream_db;
     feed_stream(srv, clients, &bytes);
+    srv.repl.scratch = bytes;
+}
+
+/// `SELECT <db>`, as the stream switches databases.
+fn encode_select(out: &mut Vec<u8>, db: usize) {
+    let mut buf = [0u8; 20];
+    encode_command(out, &[&b"SELECT"[..], decimal(db, &mut buf)]);
 }
 
 /// Appends bytes to the replication stream: the offset moves, the backlog
-/// keeps them, every online replica is sent them.
+/// keeps them, every online replica's output gets them. The node hands
+/// that output to the driver once per batch of input ([`flush_stream`]),
+/// as Redis writes to its replicas once per event-loop turn.
 pub fn feed_stream(srv: &mut Server, clients: &mut Clients, data: &[u8]) {
     let Some(backlog) = srv.repl.backlog.as_mut() else {
         return;
@@ -231,13 +317,68 @@ pub fn feed_stream(srv: &mut Server, clients: &mut Clients, data: &[u8]) {
     backlog.feed(data);
     srv.repl.offset += data.len() as u64;
     master::feed_syncing(srv, data);
-    let online: Vec<ClientId> = srv.repl.online_replicas().map(|(id, _)| *id).collect();
-    for id in online {
-        if let Some(client) = clients.get_mut(&id) {
+    for id in &srv.repl.online {
+        if let Some(client) = clients.get_mut(id) {
             client.out.extend_from_slice(data);
-            crate::node::flush_output(srv, client);
+            srv.repl.stream_unflushed = true;
         }
     }
+}
+
+/// Hands the stream fed since the last call to the driver, one write per
+/// online replica. Returns the replicas whose output passed the replica
+/// class's hard limit (`client-output-buffer-limit replica`): the node
+/// closes them (they reconnect and resync, as with Redis).
+#[must_use]
+pub fn flush_stream(srv: &mut Server, clients: &mut Clients) -> Vec<ClientId> {
+    if !std::mem::take(&mut srv.repl.stream_unflushed) {
+        return Vec::new();
+    }
+    let limit = srv.config.client_output_buffer_limit.replica;
+    let now = srv.now.mono_ms;
+    let mut over = Vec::new();
+    let online = std::mem::take(&mut srv.repl.online);
+    for id in &online {
+        let Some(client) = clients.get_mut(id) else {
+            continue;
+        };
+        crate::node::flush_output(srv, client);
+        if obuf::over_class_limit(client, limit, now) {
+            log_over_limit(srv, client);
+            over.push(*id);
+        }
+    }
+    srv.repl.online = online;
+    over
+}
+
+/// Redis's warning for a client closed for its output buffer.
+fn log_over_limit(srv: &mut Server, client: &Client) {
+    let text = format!(
+        "Client id={} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
+        client.id, client.info.addr
+    );
+    crate::persist::log(srv, crate::node::LogLevel::Warning, &text);
+}
+
+/// The output limit of connection `client`: the replica class for an
+/// online replica, none for a replica in its full sync (what it holds of
+/// the stream is limited by [`master::feed_syncing`] and the cron, and
+/// its snapshot does not count, as in Redis), and the client's own class
+/// otherwise (the master client counts as a normal client, as in Redis).
+pub fn output_limit(srv: &Server, client: &Client) -> Option<obuf::ClassLimit> {
+    let limits = &srv.config.client_output_buffer_limit;
+    match srv.repl.replicas.get(&client.id) {
+        Some(link) if link.online => Some(limits.replica),
+        Some(link) if link.sync.is_some() => None,
+        _ => Some(limits.of(client)),
+    }
+}
+
+/// Whether `client` is over its output limit as of `now_ms` (see
+/// [`output_limit`]).
+pub fn over_output_limit(srv: &Server, client: &mut Client, now_ms: u64) -> bool {
+    output_limit(srv, client).is_some_and(|limit| obuf::over_class_limit(client, limit, now_ms))
 }
 
 /// Why a command may not run now, as Redis's `processCommand` checks it:
