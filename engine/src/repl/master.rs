@@ -297,8 +297,6 @@ fn full_sync(ctx: &mut Ctx, psync: bool) {
     let id = ctx.client.id;
     let link = link_of(ctx);
     let capa_eof = link.capa_eof;
-    // INFO's lag counts from here until its first acknowledgement.
-    link.ack_time_ms = now;
     link.sync = Some(FullSync {
         phase: SyncPhase::WaitStart { since_ms: now },
         psync,
@@ -464,7 +462,12 @@ pub fn feed_syncing(srv: &mut Server, data: &[u8]) {
 /// The disk-less payload went to `ids` (or failed): they wait for their
 /// first ACK to start the stream.
 pub fn payload_sent(srv: &mut Server, ids: &[ClientId], ok: bool) {
+    let now = srv.now.mono_ms;
     for id in ids {
+        if let Some(link) = srv.repl.replicas.get_mut(id).filter(|_| ok) {
+            // Online for INFO (as Redis puts it): its lag counts from now.
+            link.ack_time_ms = now;
+        }
         if let Some(sync) = sync_of(srv, *id) {
             sync.phase = if ok {
                 SyncPhase::WaitAck
@@ -627,8 +630,8 @@ pub fn good_replicas(srv: &Server) -> u64 {
 /// `connected_slaves`), with its state as Redis names it (`wait_bgsave`
 /// until its snapshot is sent, `send_bulk` while a saved file is, then
 /// `online`; a disk-less one waiting for its first ACK already counts as
-/// online), its last acknowledged offset and the seconds since then (or
-/// since its sync started).
+/// online), its last acknowledged offset and, once online, the seconds
+/// since (0 before, as Redis reports it).
 pub fn info_replica_values(srv: &Server) -> Vec<String> {
     let now = srv.now.mono_ms;
     srv.repl
@@ -636,7 +639,11 @@ pub fn info_replica_values(srv: &Server) -> Vec<String> {
         .values()
         .filter_map(|link| {
             let state = info_state(link)?;
-            let lag = now.saturating_sub(link.ack_time_ms) / 1000;
+            let lag = if state == "online" {
+                now.saturating_sub(link.ack_time_ms) / 1000
+            } else {
+                0
+            };
             Some(format!(
                 "ip={},port={},state={state},offset={},lag={lag}",
                 link.ip, link.listening_port, link.ack_offset

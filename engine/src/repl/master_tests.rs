@@ -5,9 +5,10 @@
 //! from what the connection received (the payload loaded, the stream run
 //! as commands) and compared with the primary.
 
+use super::info_replica_values;
 use crate::client::ClientId;
 use crate::config::Config;
-use crate::node::Input;
+use crate::node::{Input, LogLevel, Output};
 use crate::persist::snapshot::test_support::{
     apply, fingerprint, op_strategy, populate, Fingerprint, Op,
 };
@@ -15,6 +16,7 @@ use crate::persist::snapshot::REPLICA_PENDING_MAX;
 use crate::resp::frame::Frame;
 use crate::testing::{request, Harness};
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
 const EOF_LOG: &str = "Starting BGSAVE for SYNC with target: replicas sockets";
 
@@ -427,4 +429,304 @@ fn diskless_settings_have_redis_defaults_and_bounds() {
         ok()
     );
     assert!(!h.node.server().config.repl_diskless_sync);
+}
+
+// ---- feeding the stream ----
+
+/// A replica brought online through a disk-backed full sync, its payload
+/// reported written (what is pending for it from then on is the stream).
+fn online_replica(h: &mut Harness) -> ClientId {
+    let r = attach(h, false);
+    h.advance(0);
+    assert!(parse(&h.pending_bytes(r)).is_some(), "the file was sent");
+    written(h, r);
+    r
+}
+
+/// The driver wrote everything handed to it for `id`.
+fn written(h: &mut Harness, id: ClientId) {
+    let input = Input::ClientWritten {
+        client: id,
+        bytes: usize::MAX,
+    };
+    h.node.handle_input(h.now, input);
+}
+
+/// Runs `data` from client `c` as one batch of input and returns the
+/// writes it produced, per connection: how many, and their bytes.
+fn batch_writes(h: &mut Harness, c: ClientId, data: &[u8]) -> BTreeMap<ClientId, (usize, Vec<u8>)> {
+    h.node
+        .handle_input(h.now, Input::ClientData { client: c, data });
+    let mut writes: BTreeMap<ClientId, (usize, Vec<u8>)> = BTreeMap::new();
+    while let Some(out) = h.node.poll_output() {
+        if let Output::Write { client, data } = out {
+            let entry = writes.entry(client).or_default();
+            entry.0 += 1;
+            entry.1.extend_from_slice(&data);
+        }
+    }
+    writes
+}
+
+#[test]
+fn a_pipeline_reaches_each_replica_in_one_write_in_order() {
+    let mut h = Harness::new(config(0));
+    let c = h.connect();
+    h.call(c, &["SET", "k", "v"]);
+    let (a, b) = (online_replica(&mut h), online_replica(&mut h));
+    h.call(c, &["SET", "first", "1"]); // the stream selects its db here
+    let before = master_offset(&h);
+    let mut pipeline = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..16 {
+        let key = format!("key:{i}");
+        pipeline.extend(request(&[b"SET", key.as_bytes(), b"xxx"]));
+        crate::repl::encode_command(&mut expected, &["SET", key.as_str(), "xxx"]);
+    }
+    pipeline.extend(request(&[b"INCR", b"n"]));
+    crate::repl::encode_command(&mut expected, &["INCR", "n"]);
+    pipeline.extend(request(&[b"GET", b"n"]));
+    let writes = batch_writes(&mut h, c, &pipeline);
+    assert_eq!(
+        writes[&a],
+        (1, expected.clone()),
+        "one write, the writes in order"
+    );
+    assert_eq!(writes[&b], (1, expected.clone()));
+    assert_eq!(writes[&c].0, 1, "the writer's replies: one write too");
+    assert_eq!(master_offset(&h), before + expected.len() as u64);
+    // What the replicas got, from the payload on, rebuilds the primary.
+    for r in [a, b] {
+        let got = parse(&h.pending_bytes(r)).expect("the payload");
+        let mut stream = got.rest.clone();
+        stream.extend_from_slice(&writes[&r].1);
+        assert_eq!(
+            replica_dataset(&got.rdb, &stream),
+            fingerprint(h.node.server())
+        );
+    }
+}
+
+#[test]
+fn a_replica_is_held_to_the_replica_hard_limit_not_the_normal_one() {
+    let mut h = Harness::new(config(0));
+    let c = h.connect();
+    let r = online_replica(&mut h);
+    let limits = "normal 1kb 0 0 replica 4kb 0 0";
+    assert_eq!(
+        h.call(c, &["CONFIG", "SET", "client-output-buffer-limit", limits]),
+        ok()
+    );
+    written(&mut h, c);
+    // 2 kB pending for the replica: over the normal limit, under its own,
+    // through a cron too.
+    h.call(c, &["SET", "a", &"x".repeat(2000)]);
+    written(&mut h, c);
+    h.advance_ticking(1500);
+    assert!(!h.is_closed(r));
+    assert_eq!(info_replica_values(h.node.server()).len(), 1);
+    // Past 4 kB: closed at once, with Redis's warning.
+    h.call(c, &["SET", "b", &"x".repeat(2500)]);
+    assert!(h.is_closed(r), "over the replica hard limit");
+    assert!(!h.is_closed(c));
+    let warned = h.log.iter().any(|(level, text)| {
+        *level == LogLevel::Warning && text.contains("overcoming of output buffer limits")
+    });
+    assert!(warned, "{:?}", h.log);
+    let info = h.call(c, &["INFO", "replication"]).text().expect("INFO");
+    assert!(info.contains("connected_slaves:0\r\n"), "{info}");
+}
+
+#[test]
+fn a_replica_over_the_soft_limit_is_dropped_after_the_soft_seconds() {
+    let mut h = Harness::new(config(0));
+    let c = h.connect();
+    let limits = "replica 0 1kb 2";
+    assert_eq!(
+        h.call(c, &["CONFIG", "SET", "client-output-buffer-limit", limits]),
+        ok()
+    );
+    let (slow, fast) = (online_replica(&mut h), online_replica(&mut h));
+    h.call(c, &["SET", "a", &"x".repeat(1500)]);
+    // The fast one's driver writes; the slow one's does not.
+    written(&mut h, fast);
+    h.advance_ticking(2500);
+    written(&mut h, fast);
+    assert!(
+        !h.is_closed(slow),
+        "2 s over the soft limit: not more than 2"
+    );
+    h.advance_ticking(1000);
+    assert!(h.is_closed(slow), "over the soft limit for more than 2 s");
+    assert!(!h.is_closed(fast));
+    h.call(c, &["SET", "b", "1"]);
+    assert_eq!(info_replica_values(h.node.server()).len(), 1);
+}
+
+#[test]
+fn info_lists_replicas_in_their_full_sync_as_redis() {
+    let mut h = Harness::new(config(5));
+    let c = h.connect();
+    h.call(c, &["SET", "k", "v"]);
+    let r = h.connect();
+    assert_eq!(h.call(r, &["REPLCONF", "listening-port", "7001"]), ok());
+    // REPLCONF alone does not make a replica.
+    assert!(info_replica_values(h.node.server()).is_empty());
+    assert_eq!(
+        h.call(r, &["REPLCONF", "capa", "eof", "capa", "psync2"]),
+        ok()
+    );
+    h.send_raw(r, &request(&[b"PSYNC", b"?", b"-1"]));
+    h.advance_ticking(2000);
+    let waiting = "ip=127.0.0.1,port=7001,state=wait_bgsave,offset=0,lag=0";
+    assert_eq!(info_replica_values(h.node.server()), vec![waiting]);
+    let list = h
+        .call(c, &["CLIENT", "LIST", "TYPE", "replica"])
+        .text()
+        .expect("a list");
+    assert!(list.contains(" flags=S "), "{list}");
+    // ROLE lists online replicas only, as Redis.
+    let Frame::Array(role) = h.call(c, &["ROLE"]) else {
+        panic!("ROLE is an array")
+    };
+    assert_eq!(role[2], Frame::Array(vec![]));
+    h.advance_ticking(4000);
+    while walking(&h) {
+        h.tick();
+    }
+    let got = parse(&h.pending_bytes(r)).expect("the payload");
+    // Sent, waiting for the first ACK: online for INFO, as in Redis.
+    let values = info_replica_values(h.node.server());
+    assert!(
+        values[0].starts_with("ip=127.0.0.1,port=7001,state=online,offset=0,lag="),
+        "{values:?}"
+    );
+    ack_and_stream(&mut h, r, &got);
+    h.advance_ticking(2000);
+    let offset = got.offset;
+    assert_eq!(
+        info_replica_values(h.node.server()),
+        vec![format!(
+            "ip=127.0.0.1,port=7001,state=online,offset={offset},lag=2"
+        )]
+    );
+}
+
+#[test]
+fn info_says_send_bulk_while_a_saved_file_is_sent() {
+    let mut h = Harness::new(config(0));
+    let c = h.connect();
+    for i in 0..40 {
+        h.call(c, &["SET", &format!("big{i}"), &incompressible(200_000, i)]);
+    }
+    let r = attach(&mut h, false);
+    // The driver reports nothing written: the file waits past the bound.
+    for _ in 0..200 {
+        if !walking(&h) {
+            break;
+        }
+        h.tick();
+    }
+    h.advance(0);
+    let values = info_replica_values(h.node.server());
+    assert_eq!(values.len(), 1);
+    assert!(values[0].contains(",state=send_bulk,"), "{values:?}");
+    assert!(!h.is_closed(r));
+}
+
+// ---- the master client's view of expired keys (replica side) ----
+
+/// A replica whose master is this test: the node's client, and the peer
+/// id of its link, synced with `session` (the master's replies to the
+/// handshake, then its payload).
+fn replica_fed(session: &[u8]) -> (Harness, ClientId, ClientId) {
+    let mut replica = Harness::new(Config::default());
+    let c = replica.connect();
+    let now = replica.now;
+    let data = request(&[b"REPLICAOF", b"127.0.0.1", b"7999"]);
+    replica.node.handle_input(
+        now,
+        Input::ClientData {
+            client: c,
+            data: &data,
+        },
+    );
+    let mut peer = None;
+    while let Some(out) = replica.node.poll_output() {
+        if let Output::Connect { peer: p, .. } = out {
+            peer = Some(p);
+        }
+    }
+    let peer = peer.expect("REPLICAOF opens a connection");
+    replica
+        .node
+        .handle_input(now, Input::PeerConnected { peer });
+    replica.node.handle_input(
+        now,
+        Input::PeerData {
+            peer,
+            data: session,
+        },
+    );
+    while replica.node.poll_output().is_some() {}
+    (replica, c, peer)
+}
+
+fn stream_data(h: &mut Harness, peer: ClientId, commands: &[&[&str]]) {
+    let mut data = Vec::new();
+    for argv in commands {
+        crate::repl::encode_command(&mut data, argv);
+    }
+    h.node
+        .handle_input(h.now, Input::PeerData { peer, data: &data });
+    while h.node.poll_output().is_some() {}
+}
+
+#[test]
+fn the_master_stream_writes_over_keys_expired_by_the_replicas_clock() {
+    let mut primary = Harness::new(config(0));
+    let pc = primary.connect();
+    primary.call(pc, &["SET", "n", "10", "PX", "1000"]);
+    primary.call(pc, &["SET", "s", "abc", "PX", "1000"]);
+    primary.call(pc, &["SET", "t", "gone", "PX", "1000"]);
+    let link = attach(&mut primary, false);
+    primary.advance(0);
+    let mut session = b"+PONG\r\n+OK\r\n+OK\r\n".to_vec();
+    session.extend(primary.pending_bytes(link));
+    let (mut replica, c, peer) = replica_fed(&session);
+    assert_eq!(replica.call(c, &["GET", "n"]), Frame::Bulk("10".into()));
+    // The replica's clock passes the TTLs; the master's (whose DELs would
+    // remove the keys) is behind: its stream still writes to them.
+    replica.advance(2000);
+    assert_eq!(
+        replica.call(c, &["GET", "n"]),
+        Frame::Null,
+        "hidden from reads"
+    );
+    stream_data(
+        &mut replica,
+        peer,
+        &[
+            &["SELECT", "0"],
+            &["INCR", "n"],
+            &["APPEND", "s", "def"],
+            &["PERSIST", "n"],
+            &["PERSIST", "s"],
+        ],
+    );
+    assert_eq!(replica.call(c, &["GET", "n"]), Frame::Bulk("11".into()));
+    assert_eq!(replica.call(c, &["GET", "s"]), Frame::Bulk("abcdef".into()));
+    // The replica's own clients still see the third key as expired, and
+    // the replica kept it for the master's DEL.
+    assert_eq!(replica.call(c, &["GET", "t"]), Frame::Null);
+    assert_eq!(replica.call(c, &["DBSIZE"]), Frame::Int(3));
+    assert_eq!(
+        replica
+            .call(c, &["INFO", "stats"])
+            .text()
+            .map(|t| t.contains("expired_keys:0\r\n")),
+        Some(true)
+    );
+    stream_data(&mut replica, peer, &[&["DEL", "t"]]);
+    assert_eq!(replica.call(c, &["DBSIZE"]), Frame::Int(2));
 }
