@@ -64,7 +64,14 @@ pub struct Effects {
     done: Vec<Effect>,
     /// The same, for the replication stream.
     done_for_replicas: Vec<Effect>,
+    /// Emptied argument vectors of effects the replication stream
+    /// consumed, reused by the next commands' effects (a write then costs
+    /// no allocation for its effect), at most [`SPARE_ARGVS`].
+    spare_argvs: Vec<Vec<Bytes>>,
 }
+
+/// Most argument vectors kept for reuse: a batch of writes' worth.
+const SPARE_ARGVS: usize = 64;
 
 impl Effects {
     /// Whether any consumer is attached (effects are being recorded).
@@ -164,7 +171,11 @@ impl Effects {
         match rewrite {
             Some(argv) if argv.is_empty() => {}
             Some(argv) => self.pending.push(Effect::new(db, argv)),
-            None => self.pending.push(Effect::new(db, args.to_vec())),
+            None => {
+                let mut argv = self.spare_argvs.pop().unwrap_or_default();
+                argv.extend_from_slice(args);
+                self.pending.push(Effect::new(db, argv));
+            }
         }
     }
 
@@ -187,10 +198,13 @@ impl Effects {
     /// oldest first, and forgets them (keeping the queue's capacity: the
     /// stream's consumer runs after every write).
     pub fn for_each_for_replicas(&mut self, mut f: impl FnMut(&Effect)) {
-        for effect in &self.done_for_replicas {
-            f(effect);
+        for mut effect in self.done_for_replicas.drain(..) {
+            f(&effect);
+            if self.spare_argvs.len() < SPARE_ARGVS {
+                effect.argv.clear();
+                self.spare_argvs.push(effect.argv);
+            }
         }
-        self.done_for_replicas.clear();
     }
 
     /// Forgets the finished effects for the replication stream.
@@ -398,5 +412,25 @@ mod tests {
         );
         e.set_replicas(false);
         assert!(!e.is_recording());
+    }
+
+    #[test]
+    fn the_stream_consumer_sees_each_effect_once_and_their_vectors_are_reused() {
+        let mut e = Effects::default();
+        e.set_replicas(true);
+        let mut seen = Vec::new();
+        for round in 0..3 {
+            e.begin_unit();
+            let key = format!("k{round}");
+            e.command_done(0, &argv(&["SET", &key, "v"]), true);
+            e.end_unit();
+            e.for_each_for_replicas(|effect| seen.push(effect.words()));
+            assert!(!e.has_for_replicas());
+            assert_eq!(e.spare_argvs.len(), 1, "one vector, in use in turn");
+        }
+        let expected: Vec<Vec<String>> = (0..3)
+            .map(|round| argv_words(&["SET", &format!("k{round}"), "v"]))
+            .collect();
+        assert_eq!(seen, expected, "no argument left over from a reused vector");
     }
 }
