@@ -327,8 +327,9 @@ pub fn feed_stream(srv: &mut Server, clients: &mut Clients, data: &[u8]) {
 
 /// Hands the stream fed since the last call to the driver, one write per
 /// online replica. Returns the replicas whose output passed the replica
-/// class's hard limit (`client-output-buffer-limit replica`): the node
-/// closes them (they reconnect and resync, as with Redis).
+/// class's limits (`client-output-buffer-limit replica`: the hard one, or
+/// the soft one for longer than its seconds): the node closes them (they
+/// reconnect and resync, as with Redis).
 #[must_use]
 pub fn flush_stream(srv: &mut Server, clients: &mut Clients) -> Vec<ClientId> {
     if !std::mem::take(&mut srv.repl.stream_unflushed) {
