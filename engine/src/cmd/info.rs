@@ -309,14 +309,9 @@ fn replication(snap: &Snapshot, s: &mut Section) {
         None => s.field("role", "master"),
         Some(link) => replica_link_fields(srv, link, s),
     }
-    s.field("connected_slaves", repl.online_replicas().count());
-    let now = srv.now.mono_ms;
-    for (i, (_, r)) in repl.online_replicas().enumerate() {
-        let lag = now.saturating_sub(r.ack_time_ms) / 1000;
-        let value = format!(
-            "ip={},port={},state=online,offset={},lag={lag}",
-            r.ip, r.listening_port, r.ack_offset
-        );
+    let listed = crate::repl::master::info_replica_values(srv);
+    s.field("connected_slaves", listed.len());
+    for (i, value) in listed.into_iter().enumerate() {
         s.field(&format!("slave{i}"), value);
     }
     if srv.config.min_replicas_to_write > 0 && srv.config.min_replicas_max_lag > 0 {
