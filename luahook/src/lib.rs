@@ -31,6 +31,7 @@
 use mlua::{ffi, Lua, MultiValue, Thread, Value};
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void, CStr};
+use std::ptr::NonNull;
 
 /// How one slice of a run ended.
 #[derive(Debug)]
@@ -163,6 +164,137 @@ unsafe extern "C-unwind" fn forward(state: *mut ffi::lua_State) -> c_int {
         ffi::lua_insert(state, 2);
         ffi::lua_call(state, nargs + 1, ffi::LUA_MULTRET);
         ffi::lua_gettop(state)
+    }
+}
+
+/// What a permanent Lua function (see [`BridgeSlot`]) reaches while a
+/// host lends it: the host's side of `redis.call` and its siblings.
+pub trait Bridge {
+    /// Handles one call of the permanent function with its arguments.
+    fn call(&mut self, lua: &Lua, args: MultiValue) -> mlua::Result<Value>;
+}
+
+/// A place where a host lends a [`Bridge`] for the span of a closure (one
+/// slice of a script), so a permanent Lua function reaches it without a
+/// new scoped function per slice.
+///
+/// Soundness: the pointer is set only inside [`BridgeSlot::lend`], which
+/// holds the `&mut` borrow for its whole run and puts the previous value
+/// back when it returns or unwinds, so it never outlives the borrow. While
+/// [`BridgeSlot::with`] uses it the slot is empty, so a re-entrant call
+/// finds no bridge instead of a second `&mut` to the same host.
+#[derive(Default)]
+pub struct BridgeSlot {
+    current: Cell<Option<NonNull<dyn Bridge + 'static>>>,
+}
+
+impl std::fmt::Debug for BridgeSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lent = self.current.get().is_some();
+        f.debug_struct("BridgeSlot").field("lent", &lent).finish()
+    }
+}
+
+/// Puts a slot's previous value back when dropped (on return or unwind).
+struct Restore<'s> {
+    slot: &'s Cell<Option<NonNull<dyn Bridge + 'static>>>,
+    previous: Option<NonNull<dyn Bridge + 'static>>,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        self.slot.set(self.previous);
+    }
+}
+
+impl BridgeSlot {
+    /// Runs `f` with `bridge` reachable through [`BridgeSlot::with`].
+    pub fn lend<R>(&self, bridge: &mut dyn Bridge, f: impl FnOnce() -> R) -> R {
+        let ptr: NonNull<dyn Bridge + '_> = NonNull::from(bridge);
+        // SAFETY: only the trait object's lifetime bound is erased (same
+        // fat-pointer layout). The pointer is dereferenced only by `with`,
+        // and only while it is in the slot: from here until `_restore`
+        // drops at the end of this call, during which `bridge` stays
+        // mutably borrowed by this function and is not otherwise used.
+        let ptr: NonNull<dyn Bridge + 'static> = unsafe { std::mem::transmute(ptr) };
+        let previous = self.current.replace(Some(ptr));
+        let _restore = Restore {
+            slot: &self.current,
+            previous,
+        };
+        f()
+    }
+
+    /// Runs `f` on the lent bridge; `None` when none is lent (outside a
+    /// [`BridgeSlot::lend`], or re-entered from inside `f`).
+    pub fn with<R>(&self, f: impl FnOnce(&mut dyn Bridge) -> R) -> Option<R> {
+        let ptr = self.current.take()?;
+        let _restore = Restore {
+            slot: &self.current,
+            previous: Some(ptr),
+        };
+        // SAFETY: the pointer was in the slot, so the `lend` that put it
+        // there is still running and its borrow is live; it was taken out
+        // of the slot, so no other `with` makes a second reference until
+        // `_restore` puts it back after `f`. `f` cannot keep the reference:
+        // its lifetime ends with this call.
+        let bridge = unsafe { &mut *ptr.as_ptr() };
+        Some(f(bridge))
+    }
+
+    /// Whether a bridge is lent now (and not in use).
+    pub fn is_lent(&self) -> bool {
+        self.current.get().is_some()
+    }
+}
+
+/// Sets each `(name, items)` of `arrays` as a global: a new table of the
+/// items as strings, `1..=n` (Redis's KEYS and ARGV), set raw in the
+/// globals table, in one call into Lua instead of one per item.
+pub fn set_global_arrays<T: AsRef<[u8]>>(lua: &Lua, arrays: &[(&str, &[T])]) -> mlua::Result<()> {
+    // SAFETY: each step pushes at most three values after checking the
+    // stack has room (luaL_checkstack) and leaves the stack as it found
+    // it; LUA_GLOBALSINDEX is a valid pseudo-index for lua_rawset. The
+    // strings are copied by Lua (lua_pushlstring with their length).
+    unsafe {
+        lua.exec_raw((), |state| {
+            for (name, items) in arrays {
+                ffi::luaL_checkstack(state, 3, std::ptr::null());
+                ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
+                push_string_array(state, items);
+                ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
+            }
+        })
+    }
+}
+
+/// A new table of `items` as strings, `1..=n`.
+pub fn string_array<T: AsRef<[u8]>>(lua: &Lua, items: &[T]) -> mlua::Result<mlua::Table> {
+    // SAFETY: pushes the table after checking the stack has room; exec_raw
+    // returns the value left on the stack.
+    unsafe {
+        lua.exec_raw((), |state| {
+            ffi::luaL_checkstack(state, 2, std::ptr::null());
+            push_string_array(state, items);
+        })
+    }
+}
+
+/// Pushes a new table of `items` (one value more on the stack).
+///
+/// # Safety
+/// `state` is live with room for two more values.
+unsafe fn push_string_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &[T]) {
+    let size = c_int::try_from(items.len()).unwrap_or(c_int::MAX);
+    // SAFETY: the caller's contract; each item is pushed, then popped into
+    // the table by lua_rawseti.
+    unsafe {
+        ffi::lua_createtable(state, size, 0);
+        for (index, item) in (1..=size).zip(items) {
+            let item = item.as_ref();
+            ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+            ffi::lua_rawseti_(state, -2, index);
+        }
     }
 }
 

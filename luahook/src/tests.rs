@@ -296,3 +296,124 @@ fn a_coroutine_that_returned_restarts_with_another_function() {
     let dead = restart(&lua, &thread, &first, 1_000, SKIP).expect("restart");
     assert!(dead.is_none(), "a dead coroutine stays dead");
 }
+
+/// A bridge that counts its calls and answers their first argument doubled.
+struct Doubler {
+    calls: usize,
+}
+
+impl Bridge for Doubler {
+    fn call(&mut self, _lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
+        self.calls += 1;
+        match args.front() {
+            Some(Value::Integer(n)) => Ok(Value::Integer(n * 2)),
+            _ => Ok(Value::Nil),
+        }
+    }
+}
+
+fn slot_function(lua: &Lua, slot: &std::rc::Rc<BridgeSlot>) -> mlua::Function {
+    let slot = slot.clone();
+    lua.create_function(move |lua, args: MultiValue| {
+        slot.with(|bridge| bridge.call(lua, args))
+            .unwrap_or_else(|| Err(mlua::Error::RuntimeError("no bridge".into())))
+    })
+    .expect("function")
+}
+
+#[test]
+fn a_lent_bridge_is_reached_only_while_lent() {
+    let lua = Lua::new();
+    let slot = std::rc::Rc::new(BridgeSlot::default());
+    let f = slot_function(&lua, &slot);
+    let mut doubler = Doubler { calls: 0 };
+    let got: i64 = slot.lend(&mut doubler, || f.call(21).expect("call"));
+    assert_eq!(got, 42);
+    assert_eq!(doubler.calls, 1);
+    assert!(!slot.is_lent(), "cleared after lend");
+    let err = f.call::<i64>(1).expect_err("no bridge outside lend");
+    assert!(err.to_string().contains("no bridge"), "{err}");
+}
+
+#[test]
+fn a_lent_bridge_is_cleared_when_the_closure_unwinds() {
+    let slot = BridgeSlot::default();
+    let mut doubler = Doubler { calls: 0 };
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        slot.lend(&mut doubler, || panic!("boom"))
+    }));
+    assert!(unwound.is_err());
+    assert!(!slot.is_lent());
+}
+
+#[test]
+fn a_re_entrant_use_finds_no_bridge_and_nested_lends_restore() {
+    let slot = BridgeSlot::default();
+    let (mut outer, mut inner) = (Doubler { calls: 0 }, Doubler { calls: 0 });
+    let lua = Lua::new();
+    slot.lend(&mut outer, || {
+        let nested = slot.with(|_| slot.with(|_| ()));
+        assert_eq!(nested, Some(None), "re-entry sees no bridge");
+        slot.lend(&mut inner, || {
+            let answer = slot.with(|b| b.call(&lua, MultiValue::new()));
+            assert!(matches!(answer, Some(Ok(Value::Nil))), "inner: {answer:?}");
+        });
+        let answer = slot.with(|b| b.call(&lua, MultiValue::new()));
+        assert!(matches!(answer, Some(Ok(Value::Nil))), "outer: {answer:?}");
+    });
+    assert_eq!((outer.calls, inner.calls), (1, 1));
+    assert!(!slot.is_lent());
+}
+
+#[test]
+fn a_slice_of_a_script_reaches_the_bridge_through_a_forwarder() {
+    let lua = Lua::new();
+    let slot = std::rc::Rc::new(BridgeSlot::default());
+    let table = lua.create_table().expect("table");
+    table.raw_set(1, slot_function(&lua, &slot)).expect("set");
+    let call = forwarder(&lua, &table, 5).expect("forwarder");
+    lua.globals().set("call", call).expect("global");
+    let func = lua
+        .load("local n = 0 for i = 1, 3000 do n = n + call() end return n")
+        .into_function()
+        .expect("compiles");
+    let thread = lua.create_thread(func).expect("thread");
+    let mut doubler = Doubler { calls: 0 };
+    let mut slices = 0;
+    let total = loop {
+        slices += 1;
+        let slice = slot.lend(&mut doubler, || {
+            resume(&lua, &thread, 1_000, SKIP).expect("resume")
+        });
+        if let Slice::Returned(values) = slice {
+            break returned_number(&Slice::Returned(values));
+        }
+    };
+    assert_eq!(total, 30_000.0, "the tag 5 doubled, 3000 times");
+    assert_eq!(doubler.calls, 3000);
+    assert!(slices > 3, "{slices} slices");
+}
+
+#[test]
+fn global_arrays_are_new_tables_of_strings() {
+    let lua = Lua::new();
+    let keys: [&[u8]; 2] = [b"k1", b"a\0b"];
+    let none: [&[u8]; 0] = [];
+    set_global_arrays(&lua, &[("KEYS", &keys[..]), ("ARGV", &none[..])]).expect("set");
+    let check = "return #KEYS, KEYS[1], KEYS[2], #ARGV";
+    let (n, first, second, argc): (i64, String, mlua::String, i64) =
+        lua.load(check).eval().expect("eval");
+    assert_eq!((n, first.as_str(), argc), (2, "k1", 0));
+    assert_eq!(&second.as_bytes()[..], b"a\0b");
+    let before: mlua::Table = lua.globals().get("KEYS").expect("KEYS");
+    set_global_arrays(&lua, &[("KEYS", &none[..])]).expect("set again");
+    let after: mlua::Table = lua.globals().get("KEYS").expect("KEYS");
+    assert_eq!(
+        (before.raw_len(), after.raw_len()),
+        (2, 0),
+        "a new table each time"
+    );
+    let t = string_array(&lua, &["x", "y", "z"]).expect("array");
+    assert_eq!(t.raw_len(), 3);
+    assert_eq!(t.raw_get::<String>(3).expect("3"), "z");
+}

@@ -250,30 +250,24 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by: By, ro_command: bool) -> Repl
         Ok(n) => n,
         Err(e) => return e,
     };
-    let sha = match script_sha(ctx, &args[1], by) {
-        Ok(sha) => sha,
+    let (prepared, flags) = match prepare_script(ctx, &args[1], by) {
+        Ok(found) => found,
         Err(e) => return e,
     };
-    let flags = ctx.srv.scripting.flags(&sha).unwrap_or(0);
     let compat = flags & script_flags::EVAL_COMPAT_MODE != 0;
     if ro_command && !compat && flags & script_flags::NO_WRITES == 0 {
         return Reply::err("ERR Can not execute a script with write flag using *_ro command.");
     }
     let read_only = ro_command || flags & script_flags::NO_WRITES != 0;
     let (keys, argv) = args[3..].split_at(numkeys);
-    let reply = match ctx.srv.scripting.prepare(&sha) {
-        Ok(prepared) => {
-            let run = ScriptCall {
-                args,
-                keys,
-                argv,
-                read_only,
-                kind: Kind::Eval,
-            };
-            run_prepared(ctx, prepared, &run)
-        }
-        Err(e) => e,
+    let run = ScriptCall {
+        args,
+        keys,
+        argv,
+        read_only,
+        kind: Kind::Eval,
     };
+    let reply = run_prepared(ctx, prepared, &run);
     // The script's writes propagated one by one; the EVAL itself does not.
     ctx.prevent_propagation();
     reply
@@ -292,19 +286,18 @@ pub(crate) fn parse_numkeys(arg: &[u8], available: usize) -> Result<usize, Reply
     }
 }
 
-/// The cached script's sha: EVAL compiles and caches the body first.
-fn script_sha(ctx: &mut Ctx, arg: &[u8], by: By) -> Result<String, Reply> {
-    match by {
-        By::Body => ctx.srv.scripting.load(arg),
-        By::Sha => {
-            let sha = String::from_utf8_lossy(arg).to_ascii_lowercase();
-            if ctx.srv.scripting.exists(sha.as_bytes()) {
-                Ok(sha)
-            } else {
-                Err(Reply::err(NOSCRIPT_ERR))
-            }
+/// The cached script to run and its flags: EVAL compiles and caches the
+/// body first; EVALSHA finds it by sha (in either case).
+fn prepare_script(ctx: &mut Ctx, arg: &[u8], by: By) -> Result<(PreparedRun, u32), Reply> {
+    let scripting = &mut ctx.srv.scripting;
+    let found = match by {
+        By::Body => {
+            let sha = scripting.load(arg)?;
+            scripting.prepare(sha.as_bytes())
         }
-    }
+        By::Sha => scripting.prepare(arg),
+    };
+    found.ok_or_else(|| Reply::err(NOSCRIPT_ERR))
 }
 
 /// A script or function to run, from the command that asks for it.

@@ -339,10 +339,9 @@ impl Functions {
         let base = &state.base;
         let run = PreparedRun {
             lua: base.lua.clone(),
-            bridge: base.bridge.clone(),
-            globals: base.globals.clone(),
+            slot: base.slot.clone(),
             func: def.callback.clone(),
-            name: def.name.clone(),
+            name: std::rc::Rc::from(def.name.as_str()),
             binder: Some(state.binder.clone()),
         };
         Ok((run, def.flags))

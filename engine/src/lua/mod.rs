@@ -14,9 +14,10 @@
 //! so the node can hand control back to its driver, answer other clients
 //! (`-BUSY` past `busy-reply-threshold`, SCRIPT KILL) and resume it later.
 //! `redis.call`, `redis.pcall` and `redis.acl_check_cmd` are permanent
-//! forwarders ([`keel_luahook::forwarder`]) to the bridge function set for
-//! each slice (a scoped function over that slice's [`Host`]), so a script
-//! may keep them in locals across slices.
+//! forwarders ([`keel_luahook::forwarder`]) to a permanent bridge function
+//! that reaches the [`Host`] each slice lends it
+//! ([`keel_luahook::BridgeSlot`]), so a script may keep them in locals
+//! across slices and a slice sets up nothing.
 
 mod args;
 mod bit;
@@ -34,10 +35,10 @@ mod structlib;
 
 use crate::resp::Reply;
 use bytes::Bytes;
-use keel_luahook::Slice;
+use keel_luahook::{Bridge, BridgeSlot, Slice};
 use mlua::{ChunkMode, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
-use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 /// VM instructions between two yields of a running script (a slice).
 pub const HOOK_PERIOD: u32 = 100_000;
@@ -113,6 +114,8 @@ pub struct Script {
     pub body: Bytes,
     pub flags: u32,
     func: Function,
+    /// Its sha, as error messages name it.
+    name: Rc<str>,
 }
 
 /// The Lua state and what was built in it.
@@ -120,11 +123,9 @@ struct State {
     lua: Lua,
     /// The real `redis` table.
     redis: Table,
-    /// `bridge[1]`: the function `redis.call` and its siblings reach the
-    /// running slice's host through (see the module documentation).
-    bridge: Table,
-    /// The real globals (where KEYS and ARGV are set).
-    globals: Table,
+    /// Where a slice lends its host to the permanent bridge function
+    /// `redis.call` and its siblings forward to (see the module documentation).
+    slot: Rc<BridgeSlot>,
     /// The read-only view of the globals scripts run in.
     env: Table,
     scripts: HashMap<String, Script>,
@@ -194,12 +195,13 @@ impl Scripting {
     }
 
     pub fn exists(&self, sha: &[u8]) -> bool {
-        let Ok(sha) = std::str::from_utf8(sha) else {
-            return false;
-        };
-        self.state
-            .as_ref()
-            .is_some_and(|s| s.scripts.contains_key(&*cache_key(sha)))
+        self.script(sha).is_some()
+    }
+
+    /// The cached script of sha `sha` (in lower or upper case).
+    fn script(&self, sha: &[u8]) -> Option<&Script> {
+        let key = CacheKey::of(sha)?;
+        self.state.as_ref()?.scripts.get(key.as_str())
     }
 
     /// The lines scripts wrote with `redis.log`, oldest first.
@@ -239,44 +241,53 @@ impl Scripting {
             .set_environment(state.env.clone())
             .into_function()
             .map_err(compile_error)?;
-        let body = Bytes::copy_from_slice(body);
-        state
-            .scripts
-            .insert(sha.clone(), Script { body, flags, func });
+        let script = Script {
+            body: Bytes::copy_from_slice(body),
+            flags,
+            func,
+            name: Rc::from(sha.as_str()),
+        };
+        state.scripts.insert(sha.clone(), script);
         Ok(sha)
     }
 
-    /// The flags of a cached script (by lower- or upper-case sha).
-    pub fn flags(&self, sha: &str) -> Option<u32> {
+    /// Readies cached script `sha` (lower or upper case) to run: the
+    /// handles the run needs, so the caller may lend the server to the
+    /// [`Host`] meanwhile, and the script's flags. `None`: no such script.
+    pub fn prepare(&self, sha: &[u8]) -> Option<(PreparedRun, u32)> {
         let state = self.state.as_ref()?;
-        state.scripts.get(&*cache_key(sha)).map(|s| s.flags)
-    }
-
-    /// Readies cached script `sha` to run: the handles the run needs, so
-    /// the caller may lend the server to the [`Host`] meanwhile.
-    pub fn prepare(&mut self, sha: &str) -> Result<PreparedRun, Reply> {
-        let state = self.state()?;
-        let sha = cache_key(sha);
-        let Some(script) = state.scripts.get(&*sha) else {
-            return Err(Reply::err("NOSCRIPT No matching script. Please use EVAL."));
-        };
-        Ok(PreparedRun {
+        let script = self.script(sha)?;
+        let run = PreparedRun {
             lua: state.lua.clone(),
-            bridge: state.bridge.clone(),
-            globals: state.globals.clone(),
+            slot: state.slot.clone(),
             func: script.func.clone(),
-            name: sha.into_owned(),
+            name: Rc::clone(&script.name),
             binder: None,
-        })
+        };
+        Some((run, script.flags))
     }
 }
 
-/// A sha as the cache keys it: lower case (copied only when it is not).
-fn cache_key(sha: &str) -> std::borrow::Cow<'_, str> {
-    if sha.bytes().any(|b| b.is_ascii_uppercase()) {
-        std::borrow::Cow::Owned(sha.to_ascii_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(sha)
+/// A sha as the cache keys it, lower case, in a buffer of its own (no
+/// allocation per EVALSHA).
+struct CacheKey([u8; 40]);
+
+impl CacheKey {
+    /// `None` for anything but 40 ASCII characters (no cached sha).
+    fn of(sha: &[u8]) -> Option<Self> {
+        let mut key = [0u8; 40];
+        if sha.len() != key.len() || !sha.is_ascii() {
+            return None;
+        }
+        for (k, b) in key.iter_mut().zip(sha) {
+            *k = b.to_ascii_lowercase();
+        }
+        Some(CacheKey(key))
+    }
+
+    fn as_str(&self) -> &str {
+        // ASCII only (checked in `of`): always valid UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -284,11 +295,10 @@ fn cache_key(sha: &str) -> std::borrow::Cow<'_, str> {
 /// reference-counted) so the host may borrow the server meanwhile.
 pub struct PreparedRun {
     lua: Lua,
-    bridge: Table,
-    globals: Table,
+    slot: Rc<BridgeSlot>,
     func: Function,
     /// What error messages call the script (its sha, or a function's name).
-    name: String,
+    name: Rc<str>,
     /// For a function: makes `func(keys, args)` a function of no
     /// arguments (the coroutine's body); EVAL scripts read KEYS and ARGV
     /// from globals instead.
@@ -302,7 +312,7 @@ impl PreparedRun {
         match started {
             Ok((thread, restart_with)) => Ok(ScriptRun {
                 lua: self.lua,
-                bridge: self.bridge,
+                slot: self.slot,
                 thread,
                 restart_with,
                 name: self.name,
@@ -337,18 +347,15 @@ impl PreparedRun {
     /// Sets KEYS and ARGV (or binds them as a function's arguments) and
     /// resets the per-run choices: the coroutine's body.
     fn body(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<Function> {
-        let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
-            let t = self.lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, item) in items.iter().enumerate() {
-                t.raw_set(i + 1, self.lua.create_string(item)?)?;
-            }
-            Ok(t)
-        };
+        let lua = &self.lua;
         let func = match &self.binder {
-            Some(binder) => binder.call((self.func.clone(), to_table(keys)?, to_table(argv)?))?,
+            Some(binder) => binder.call((
+                self.func.clone(),
+                keel_luahook::string_array(lua, keys)?,
+                keel_luahook::string_array(lua, argv)?,
+            ))?,
             None => {
-                self.globals.raw_set("KEYS", to_table(keys)?)?;
-                self.globals.raw_set("ARGV", to_table(argv)?)?;
+                keel_luahook::set_global_arrays(lua, &[("KEYS", keys), ("ARGV", argv)])?;
                 self.func.clone()
             }
         };
@@ -372,11 +379,11 @@ pub enum Step {
 /// A started script or function: a coroutine resumed slice by slice.
 pub struct ScriptRun {
     lua: Lua,
-    bridge: Table,
+    slot: Rc<BridgeSlot>,
     thread: mlua::Thread,
     /// The body to restart `thread` with (a spare coroutine) at the first slice.
     restart_with: Option<Function>,
-    name: String,
+    name: Rc<str>,
     /// Where the last slice stopped the script.
     at: Option<keel_luahook::Location>,
 }
@@ -398,16 +405,12 @@ impl ScriptRun {
     /// Runs one slice (about [`HOOK_PERIOD`] VM instructions, more when
     /// the script cannot yield), calling commands through `host`.
     pub fn resume(&mut self, host: &mut dyn Host) -> Step {
-        let host = RefCell::new(host);
         let restart_with = self.restart_with.take();
-        let (lua, slot, thread) = (&self.lua, &self.bridge, &mut self.thread);
-        let slice = lua.scope(|scope| {
-            let bridge = scope.create_function(|lua, args: MultiValue| bridge(lua, &host, args))?;
-            slot.raw_set(1, bridge)?;
-            let slice = next_slice(lua, thread, restart_with);
-            slot.raw_set(1, Value::Nil)?;
-            slice
-        });
+        let (lua, thread) = (&self.lua, &mut self.thread);
+        let mut bridge = HostBridge { host };
+        let slice = self
+            .slot
+            .lend(&mut bridge, || next_slice(lua, thread, restart_with));
         let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
         let reply = match slice {
             Ok(Slice::Yielded { at }) => {
@@ -510,29 +513,41 @@ const CALL: i64 = 1;
 const PCALL: i64 = 2;
 const ACL_CHECK: i64 = 3;
 
-/// The slice's bridge: `redis.call` (kind 1), `redis.pcall` (2) and
-/// `redis.acl_check_cmd` (3) with their arguments after the kind.
-fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, mut args: MultiValue) -> mlua::Result<Value> {
-    let kind = match args.pop_front() {
-        Some(Value::Integer(k)) => k,
-        Some(Value::Number(k)) => k as i64,
-        _ => 0,
-    };
-    match kind {
-        CALL => command(lua, host, args, true),
-        PCALL => command(lua, host, args, false),
-        _ => acl_check(lua, host, args).map(Value::Boolean),
+/// The host a slice lends to the permanent bridge function.
+struct HostBridge<'h> {
+    host: &'h mut dyn Host,
+}
+
+impl Bridge for HostBridge<'_> {
+    /// `redis.call` (kind 1), `redis.pcall` (2) and `redis.acl_check_cmd`
+    /// (3) with their arguments after the kind.
+    fn call(&mut self, lua: &Lua, mut args: MultiValue) -> mlua::Result<Value> {
+        let kind = match args.pop_front() {
+            Some(Value::Integer(k)) => k,
+            Some(Value::Number(k)) => k as i64,
+            _ => 0,
+        };
+        match kind {
+            CALL => command(lua, self.host, args, true),
+            PCALL => command(lua, self.host, args, false),
+            _ => acl_check(self.host, args).map(Value::Boolean),
+        }
     }
+}
+
+/// The permanent function the forwarders call: the lent host's bridge.
+/// Outside a slice (no host lent) there is nothing to call.
+fn bridge_function(lua: &Lua, slot: &Rc<BridgeSlot>) -> mlua::Result<Function> {
+    let slot = Rc::clone(slot);
+    lua.create_function(move |lua, args: MultiValue| {
+        slot.with(|bridge| bridge.call(lua, args))
+            .unwrap_or_else(|| Err(mlua::Error::runtime("attempt to call a nil value")))
+    })
 }
 
 /// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
 /// table) and `redis.pcall` (it is returned as one).
-fn command(
-    lua: &Lua,
-    host: &RefCell<&mut dyn Host>,
-    args: MultiValue,
-    raise: bool,
-) -> mlua::Result<Value> {
+fn command(lua: &Lua, host: &mut dyn Host, args: MultiValue, raise: bool) -> mlua::Result<Value> {
     let argv = match command_args(&args) {
         Ok(argv) => argv,
         Err(message) if raise => return Err(raise::table(message)),
@@ -548,7 +563,7 @@ fn command(
             repl: REPL_ALL,
         },
     };
-    let reply = host.borrow_mut().call(&argv, env);
+    let reply = host.call(&argv, env);
     match &reply {
         Reply::Error(text) if raise => Err(raise::table(convert::normalize_error(text))),
         other => convert::reply_to_lua(lua, other, env.resp3),
@@ -573,9 +588,9 @@ fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static str> {
 
 /// `redis.acl_check_cmd`: every user may run every command (no ACLs yet),
 /// so true for any existing command.
-fn acl_check(_lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::Result<bool> {
+fn acl_check(host: &mut dyn Host, args: MultiValue) -> mlua::Result<bool> {
     let argv = command_args(&args).map_err(raise::table)?;
-    if !host.borrow().command_exists(&argv) {
+    if !host.command_exists(&argv) {
         return Err(raise::table(
             "ERR Invalid command passed to redis.acl_check_cmd()",
         ));
@@ -659,7 +674,9 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     )?;
     native.raw_set("error_text", lua.create_function(raise::error_text)?)?;
     native.raw_set("error_object", lua.create_function(raise::error_object)?)?;
+    let slot = Rc::new(BridgeSlot::default());
     let bridge = lua.create_table()?;
+    bridge.raw_set(1, bridge_function(&lua, &slot)?)?;
     let redis_native = redis_lib::redis_functions(&lua)?;
     for (name, kind) in [
         ("call", CALL),
@@ -687,8 +704,7 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     Ok(State {
         lua,
         redis,
-        bridge,
-        globals,
+        slot,
         env,
         scripts: HashMap::new(),
     })
