@@ -248,38 +248,6 @@ impl BridgeSlot {
     }
 }
 
-/// Sets each `(name, items)` of `arrays` as a global: a new table of the
-/// items as strings, `1..=n` (Redis's KEYS and ARGV), set raw in the
-/// globals table, in one call into Lua instead of one per item.
-pub fn set_global_arrays<T: AsRef<[u8]>>(lua: &Lua, arrays: &[(&str, &[T])]) -> mlua::Result<()> {
-    // SAFETY: each step pushes at most three values after checking the
-    // stack has room (luaL_checkstack) and leaves the stack as it found
-    // it; LUA_GLOBALSINDEX is a valid pseudo-index for lua_rawset. The
-    // strings are copied by Lua (lua_pushlstring with their length).
-    unsafe {
-        lua.exec_raw((), |state| {
-            for (name, items) in arrays {
-                ffi::luaL_checkstack(state, 3, std::ptr::null());
-                ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
-                push_string_array(state, items);
-                ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
-            }
-        })
-    }
-}
-
-/// A new table of `items` as strings, `1..=n`.
-pub fn string_array<T: AsRef<[u8]>>(lua: &Lua, items: &[T]) -> mlua::Result<mlua::Table> {
-    // SAFETY: pushes the table after checking the stack has room; exec_raw
-    // returns the value left on the stack.
-    unsafe {
-        lua.exec_raw((), |state| {
-            ffi::luaL_checkstack(state, 2, std::ptr::null());
-            push_string_array(state, items);
-        })
-    }
-}
-
 /// Pushes a new table of `items` (one value more on the stack).
 ///
 /// # Safety
@@ -316,7 +284,7 @@ pub fn resume(lua: &Lua, thread: &Thread, period: u32, skip_source: &str) -> mlu
     // gives it (whose stack holds `thread`) and on that thread, within
     // their stack limits (lua_checkstack / luaL_checkstack before pushes).
     let values: MultiValue =
-        unsafe { lua.exec_raw(thread, |state| resume_raw(state, period, skip_source)) }?;
+        unsafe { lua.exec_raw(thread, |state| resume_raw(state, 0, period, skip_source)) }?;
     decode(values)?.ok_or_else(|| internal("a resume without a start"))
 }
 
@@ -332,39 +300,106 @@ pub fn restart(
     period: u32,
     skip_source: &str,
 ) -> mlua::Result<Option<Slice>> {
+    let run = Start::<&[u8]> {
+        args: &[],
+        globals: &[],
+    };
+    start(lua, thread, func, &run, period, skip_source)
+}
+
+/// What a run of [`start`] begins with: the function's arguments and
+/// globals to set first, each a new table of strings `1..=n` (Redis's
+/// KEYS and ARGV), built in the same call into Lua as the first slice.
+pub struct Start<'a, T> {
+    pub args: &'a [&'a [T]],
+    pub globals: &'a [(&'a str, &'a [T])],
+}
+
+/// [`restart`] with arguments and globals: `thread` (idle: new from
+/// [`new_thread`], or its last function returned) runs `func` with
+/// `run.args` after `run.globals` are set, for a first slice. `None`, and
+/// nothing changes, when the thread is not idle.
+pub fn start<T: AsRef<[u8]>>(
+    lua: &Lua,
+    thread: &Thread,
+    func: &mlua::Function,
+    run: &Start<'_, T>,
+    period: u32,
+    skip_source: &str,
+) -> mlua::Result<Option<Slice>> {
     let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
-    // SAFETY: as in `resume`; the function is moved to the thread only
-    // when it is idle (status OK, empty stack: its last function returned).
+    // SAFETY: as in `resume`; the function and the argument tables go to
+    // the thread only when it is idle (status OK, empty stack).
     let values: MultiValue = unsafe {
         lua.exec_raw((thread, func), |state| {
-            resume_raw(state, period, skip_source)
+            start_raw(state, run, period, skip_source)
         })
     }?;
     decode(values)
 }
 
-/// The raw part of [`resume`] and [`restart`]: leaves on `state`'s stack a
-/// code, then the returned values, or the error value and its location.
+/// An idle coroutine (no function yet) for [`start`].
+pub fn new_thread(lua: &Lua) -> mlua::Result<Thread> {
+    // SAFETY: lua_newthread pushes one value (room for one is always
+    // there: LUA_MINSTACK); exec_raw returns the value it leaves.
+    unsafe {
+        lua.exec_raw((), |state| {
+            ffi::lua_newthread(state);
+        })
+    }
+}
+
+/// The raw part of [`start`]: `state`'s stack holds the thread and the
+/// function; leaves what [`resume_raw`] leaves, or the NOT_IDLE code.
 ///
 /// # Safety
-/// `state` is a live state whose stack holds a thread, and for a restart
-/// the function to start it with.
-unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &str) {
-    // SAFETY: index 1 is the thread exec_raw pushed; index 2, if there, the
-    // function (on top), moved to the thread when it is idle.
-    let co = unsafe {
+/// `state` is a live state whose stack holds a thread, then a function.
+unsafe fn start_raw<T: AsRef<[u8]>>(
+    state: *mut ffi::lua_State,
+    run: &Start<'_, T>,
+    period: c_int,
+    skip_source: &str,
+) {
+    // SAFETY: index 1 is the thread exec_raw pushed, 2 the function. Each
+    // push is preceded by a check that the stack has room; the globals go
+    // to the table shared by the state and its coroutines.
+    unsafe {
         let co = ffi::lua_tothread(state, 1);
-        if ffi::lua_gettop(state) == 2 && !co.is_null() {
-            let idle = ffi::lua_status(co) == ffi::LUA_OK && ffi::lua_gettop(co) == 0;
-            if !idle {
-                ffi::lua_settop(state, 0);
-                ffi::lua_pushinteger(state, NOT_IDLE as ffi::lua_Integer);
-                return;
-            }
-            ffi::lua_xmove(state, co, 1);
+        let idle = !co.is_null() && ffi::lua_status(co) == ffi::LUA_OK && ffi::lua_gettop(co) == 0;
+        if !idle {
+            ffi::lua_settop(state, 0);
+            ffi::lua_pushinteger(state, NOT_IDLE as ffi::lua_Integer);
+            return;
         }
-        co
-    };
+        for (name, items) in run.globals {
+            ffi::luaL_checkstack(state, 3, std::ptr::null());
+            ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
+            push_string_array(state, items);
+            ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
+        }
+        let nargs = c_int::try_from(run.args.len()).unwrap_or(c_int::MAX);
+        ffi::luaL_checkstack(state, nargs.saturating_add(2), std::ptr::null());
+        for items in run.args {
+            push_string_array(state, items);
+        }
+        // The function and its arguments, in order, to the coroutine.
+        ffi::lua_xmove(state, co, nargs.saturating_add(1));
+        ffi::lua_settop(state, 1);
+        resume_raw(state, nargs, period, skip_source);
+    }
+}
+
+/// The raw part of [`resume`] and [`start`]: resumes the coroutine at
+/// index 1 of `state` (the function and its `nargs` arguments already on
+/// its stack for a start) and leaves on `state`'s stack a code, then the
+/// returned values, or the error value and its location.
+///
+/// # Safety
+/// `state` is a live state whose stack holds a thread at index 1, with
+/// `nargs` values on top of its stack when it starts.
+unsafe fn resume_raw(state: *mut ffi::lua_State, nargs: c_int, period: c_int, skip_source: &str) {
+    // SAFETY: index 1 is the thread.
+    let co = unsafe { ffi::lua_tothread(state, 1) };
     // SAFETY: `state` is live; its values are no longer needed (the
     // caller's Thread handle keeps the coroutine alive).
     unsafe { ffi::lua_settop(state, 0) };
@@ -388,9 +423,9 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &st
     });
     let previous = RESUMING.with(|r| r.replace(co));
     HOOK_YIELDED.with(|y| y.set(false));
-    // SAFETY: `co` is a new coroutine with its function pushed, or one
-    // suspended by a yield; it is resumed with no arguments.
-    let status = unsafe { ffi::lua_resume_(co, 0) };
+    // SAFETY: `co` is a new coroutine with its function (and arguments)
+    // pushed, or one suspended by a yield.
+    let status = unsafe { ffi::lua_resume_(co, nargs) };
     RESUMING.with(|r| r.set(previous));
     let by_hook = HOOK_YIELDED.with(|y| y.replace(false));
     // SAFETY: `state` is live; room for the code, an error and a location.

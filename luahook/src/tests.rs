@@ -395,25 +395,37 @@ fn a_slice_of_a_script_reaches_the_bridge_through_a_forwarder() {
 }
 
 #[test]
-fn global_arrays_are_new_tables_of_strings() {
+fn a_start_passes_argument_tables_and_sets_global_tables() {
     let lua = Lua::new();
     let keys: [&[u8]; 2] = [b"k1", b"a\0b"];
-    let none: [&[u8]; 0] = [];
-    set_global_arrays(&lua, &[("KEYS", &keys[..]), ("ARGV", &none[..])]).expect("set");
-    let check = "return #KEYS, KEYS[1], KEYS[2], #ARGV";
-    let (n, first, second, argc): (i64, String, mlua::String, i64) =
-        lua.load(check).eval().expect("eval");
-    assert_eq!((n, first.as_str(), argc), (2, "k1", 0));
-    assert_eq!(&second.as_bytes()[..], b"a\0b");
-    let before: mlua::Table = lua.globals().get("KEYS").expect("KEYS");
-    set_global_arrays(&lua, &[("KEYS", &none[..])]).expect("set again");
-    let after: mlua::Table = lua.globals().get("KEYS").expect("KEYS");
-    assert_eq!(
-        (before.raw_len(), after.raw_len()),
-        (2, 0),
-        "a new table each time"
-    );
-    let t = string_array(&lua, &["x", "y", "z"]).expect("array");
-    assert_eq!(t.raw_len(), 3);
-    assert_eq!(t.raw_get::<String>(3).expect("3"), "z");
+    let argv: [&[u8]; 1] = [b"v"];
+    let func = lua
+        .load("local k, a = ... return #k, k[2], #a, a[1], #G1, G1[1], #G2")
+        .into_function()
+        .expect("compiles");
+    let thread = new_thread(&lua).expect("thread");
+    let run = Start {
+        args: &[&keys[..], &argv[..]],
+        globals: &[("G1", &argv[..]), ("G2", &[][..])],
+    };
+    let slice = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("start");
+    let Some(Slice::Returned(values)) = slice else {
+        panic!("not returned: {slice:?}");
+    };
+    let got: Vec<String> = values
+        .iter()
+        .map(|v| v.to_string().expect("printable"))
+        .collect();
+    assert_eq!(got, ["2", "a\0b", "1", "v", "1", "v", "0"]);
+    // Idle again: it starts the next run; a new table each time.
+    let again = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("again");
+    assert!(matches!(again, Some(Slice::Returned(_))), "{again:?}");
+    let suspended = lua
+        .load("for i = 1, 100000 do end")
+        .into_function()
+        .expect("loop");
+    let long = start(&lua, &thread, &suspended, &run, 1_000, SKIP).expect("long");
+    assert!(matches!(long, Some(Slice::Yielded { .. })), "{long:?}");
+    let busy = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("busy");
+    assert!(busy.is_none(), "a suspended coroutine is not restarted");
 }

@@ -314,7 +314,7 @@ pub(crate) struct ScriptCall<'a> {
 /// reply, or [`Reply::NoReply`] when it goes on in the background (see
 /// the module documentation).
 pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: PreparedRun, call: &ScriptCall) -> Reply {
-    let run = match prepared.start(call.keys, call.argv) {
+    let run = match prepared.start() {
         Ok(run) => run,
         Err(e) => return e,
     };
@@ -335,8 +335,9 @@ pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: PreparedRun, call: &ScriptCa
         caller: ClientContext::of(ctx.client),
         db: ctx.client.db,
     };
+    let mut inputs = Some((call.keys, call.argv));
     loop {
-        match run_slice(ctx, &mut script) {
+        match run_slice(ctx, &mut script, inputs.take()) {
             Step::Done(reply) => return reply,
             Step::Yielded if suspendable => {
                 script.command = call.args.to_vec();
@@ -349,10 +350,14 @@ pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: PreparedRun, call: &ScriptCa
     }
 }
 
-/// One slice of `script`, with its context applied to its client for the
-/// slice (database, no blocking, read-only, the time it started at) and
-/// the client's own put back after it.
-fn run_slice(ctx: &mut Ctx, script: &mut RunningScript) -> Step {
+/// The keys and arguments a run starts with (its first slice).
+type Inputs<'a> = (&'a [Bytes], &'a [Bytes]);
+
+/// One slice of `script` (the first one with its `inputs`), with its
+/// context applied to its client for the slice (database, no blocking,
+/// read-only, the time it started at) and the client's own put back
+/// after it.
+fn run_slice(ctx: &mut Ctx, script: &mut RunningScript, inputs: Option<Inputs>) -> Step {
     let now = std::mem::replace(&mut ctx.srv.now, script.started);
     ctx.client.db = script.db;
     ctx.client.deny_blocking = true;
@@ -362,7 +367,10 @@ fn run_slice(ctx: &mut Ctx, script: &mut RunningScript) -> Step {
             ctx,
             wrote: &mut script.wrote,
         };
-        script.run.resume(&mut host)
+        match inputs {
+            Some((keys, argv)) => script.run.first_slice(&mut host, keys, argv),
+            None => script.run.resume(&mut host),
+        }
     };
     ctx.srv.scripting.read_only_run = was_read_only;
     ctx.srv.now = now;
@@ -395,7 +403,7 @@ pub fn resume_running(
         client,
         others,
     };
-    match run_slice(&mut ctx, &mut script) {
+    match run_slice(&mut ctx, &mut script, None) {
         Step::Done(reply) => Some(Finished { reply, script }),
         Step::Yielded => {
             ctx.srv.scripting.running = Some(script);

@@ -236,7 +236,6 @@ struct FnState {
     lib_meta: Table,
     lib_env: Table,
     load_api: Table,
-    binder: Function,
 }
 
 /// What `redis.register_function` collects while a library loads (in the
@@ -342,7 +341,7 @@ impl Functions {
             slot: base.slot.clone(),
             func: def.callback.clone(),
             name: std::rc::Rc::from(def.name.as_str()),
-            binder: Some(state.binder.clone()),
+            takes_args: true,
         };
         Ok((run, def.flags))
     }
@@ -450,7 +449,7 @@ fn new_fn_state(rand: super::rand48::Rand48) -> mlua::Result<FnState> {
     ] {
         load_redis.raw_set(name, base.redis.raw_get::<Value>(name)?)?;
     }
-    let (lib_env, lib_meta, load_api, binder): (Table, Table, Table, Function) = lua
+    let (lib_env, lib_meta, load_api): (Table, Table, Table) = lua
         .load(include_str!("functions_prelude.lua"))
         .set_name(PRELUDE_NAME)
         .call((base.env.clone(), load_redis))?;
@@ -459,7 +458,6 @@ fn new_fn_state(rand: super::rand48::Rand48) -> mlua::Result<FnState> {
         lib_meta,
         lib_env,
         load_api,
-        binder,
     })
 }
 

@@ -262,7 +262,7 @@ impl Scripting {
             slot: state.slot.clone(),
             func: script.func.clone(),
             name: Rc::clone(&script.name),
-            binder: None,
+            takes_args: false,
         };
         Some((run, script.flags))
     }
@@ -299,72 +299,46 @@ pub struct PreparedRun {
     func: Function,
     /// What error messages call the script (its sha, or a function's name).
     name: Rc<str>,
-    /// For a function: makes `func(keys, args)` a function of no
-    /// arguments (the coroutine's body); EVAL scripts read KEYS and ARGV
-    /// from globals instead.
-    binder: Option<Function>,
+    /// A function takes its keys and arguments as its two arguments; an
+    /// EVAL script reads them from the globals KEYS and ARGV.
+    takes_args: bool,
 }
 
 impl PreparedRun {
-    /// Starts a run with `keys` and `argv`: a coroutine, not resumed yet.
-    pub fn start(self, keys: &[Bytes], argv: &[Bytes]) -> Result<ScriptRun, Reply> {
-        let started = self.body(keys, argv).and_then(|body| self.coroutine(body));
-        match started {
-            Ok((thread, restart_with)) => Ok(ScriptRun {
-                lua: self.lua,
-                slot: self.slot,
-                thread,
-                restart_with,
-                name: self.name,
-                at: None,
-            }),
-            Err(e) => Err(Reply::error(format!("ERR Error running script: {e}"))),
-        }
-    }
-
-    /// A coroutine to run `body`: the spare one (restarted with `body` by
-    /// the first slice), or a new one.
-    fn coroutine(&self, body: Function) -> mlua::Result<(mlua::Thread, Option<Function>)> {
-        let spare = self
-            .lua
-            .app_data_mut::<RunState>()
-            .and_then(|mut run| run.spare_thread.take());
-        match spare {
-            Some(thread) => Ok((thread, Some(body))),
-            None => Ok((self.lua.create_thread(body)?, None)),
-        }
-    }
-
-    /// Runs the script to its end with `keys` and `argv`, calling commands
-    /// through `host`.
-    pub fn run(self, keys: &[Bytes], argv: &[Bytes], host: &mut dyn Host) -> Reply {
-        match self.start(keys, argv) {
-            Ok(mut run) => run.finish(host),
-            Err(e) => e,
-        }
-    }
-
-    /// Sets KEYS and ARGV (or binds them as a function's arguments) and
-    /// resets the per-run choices: the coroutine's body.
-    fn body(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<Function> {
-        let lua = &self.lua;
-        let func = match &self.binder {
-            Some(binder) => binder.call((
-                self.func.clone(),
-                keel_luahook::string_array(lua, keys)?,
-                keel_luahook::string_array(lua, argv)?,
-            ))?,
-            None => {
-                keel_luahook::set_global_arrays(lua, &[("KEYS", keys), ("ARGV", argv)])?;
-                self.func.clone()
+    /// The run, on a coroutine (the spare one, or a new one), not started:
+    /// [`ScriptRun::first_slice`] starts it with its keys and arguments.
+    pub fn start(self) -> Result<ScriptRun, Reply> {
+        let spare = match self.lua.app_data_mut::<RunState>() {
+            Some(mut run) => {
+                run.resp3 = false;
+                run.repl = REPL_ALL;
+                run.spare_thread.take()
             }
+            None => None,
         };
-        if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
-            run.resp3 = false;
-            run.repl = REPL_ALL;
-        }
-        Ok(func)
+        let thread = match spare {
+            Some(thread) => thread,
+            None => keel_luahook::new_thread(&self.lua)
+                .map_err(|e| Reply::error(format!("ERR Error running script: {e}")))?,
+        };
+        Ok(ScriptRun {
+            lua: self.lua,
+            slot: self.slot,
+            thread,
+            pending: Some(Pending {
+                func: self.func,
+                takes_args: self.takes_args,
+            }),
+            name: self.name,
+            at: None,
+        })
     }
+}
+
+/// What a run not started yet starts with.
+struct Pending {
+    func: Function,
+    takes_args: bool,
 }
 
 /// How a slice of a run ended.
@@ -381,8 +355,8 @@ pub struct ScriptRun {
     lua: Lua,
     slot: Rc<BridgeSlot>,
     thread: mlua::Thread,
-    /// The body to restart `thread` with (a spare coroutine) at the first slice.
-    restart_with: Option<Function>,
+    /// The function to start `thread` with, until the first slice.
+    pending: Option<Pending>,
     name: Rc<str>,
     /// Where the last slice stopped the script.
     at: Option<keel_luahook::Location>,
@@ -402,15 +376,27 @@ impl ScriptRun {
         &self.name
     }
 
-    /// Runs one slice (about [`HOOK_PERIOD`] VM instructions, more when
-    /// the script cannot yield), calling commands through `host`.
+    /// Starts the run with `keys` and `argv` and runs its first slice
+    /// (about [`HOOK_PERIOD`] VM instructions, more when the script cannot
+    /// yield), calling commands through `host`.
+    pub fn first_slice(&mut self, host: &mut dyn Host, keys: &[Bytes], argv: &[Bytes]) -> Step {
+        self.slice(host, keys, argv)
+    }
+
+    /// Runs the next slice, calling commands through `host`.
     pub fn resume(&mut self, host: &mut dyn Host) -> Step {
-        let restart_with = self.restart_with.take();
+        self.slice(host, &[], &[])
+    }
+
+    /// A slice: the first one (with `keys` and `argv`) or the next one.
+    fn slice(&mut self, host: &mut dyn Host, keys: &[Bytes], argv: &[Bytes]) -> Step {
+        let pending = self.pending.take();
         let (lua, thread) = (&self.lua, &mut self.thread);
         let mut bridge = HostBridge { host };
-        let slice = self
-            .slot
-            .lend(&mut bridge, || next_slice(lua, thread, restart_with));
+        let slice = self.slot.lend(&mut bridge, || match &pending {
+            Some(pending) => start_slice(lua, thread, pending, keys, argv),
+            None => keel_luahook::resume(lua, thread, HOOK_PERIOD, PRELUDE_NAME),
+        });
         let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
         let reply = match slice {
             Ok(Slice::Yielded { at }) => {
@@ -447,15 +433,6 @@ impl ScriptRun {
         }
     }
 
-    /// Resumes the run until it ends (where it may not be suspended).
-    pub fn finish(&mut self, host: &mut dyn Host) -> Reply {
-        loop {
-            if let Step::Done(reply) = self.resume(host) {
-                return reply;
-            }
-        }
-    }
-
     /// The error its caller gets when the run is killed (SCRIPT KILL,
     /// FUNCTION KILL) where it stands.
     pub fn killed_reply(&self) -> Reply {
@@ -469,20 +446,36 @@ impl ScriptRun {
 
 const REPL_ALL: u8 = 3;
 
-/// Resumes `thread`, or first restarts it with `restart_with` (a spare
-/// coroutine; a new one if it cannot be restarted).
-fn next_slice(
+/// Starts `thread` with the pending function and runs its first slice:
+/// KEYS and ARGV set for a script, passed as arguments to a function. A
+/// new coroutine replaces `thread` if it cannot be restarted.
+fn start_slice(
     lua: &Lua,
     thread: &mut mlua::Thread,
-    restart_with: Option<Function>,
+    pending: &Pending,
+    keys: &[Bytes],
+    argv: &[Bytes],
 ) -> mlua::Result<Slice> {
-    if let Some(body) = restart_with {
-        if let Some(slice) = keel_luahook::restart(lua, thread, &body, HOOK_PERIOD, PRELUDE_NAME)? {
-            return Ok(slice);
+    let (args, globals) = ([keys, argv], [("KEYS", keys), ("ARGV", argv)]);
+    let run = if pending.takes_args {
+        keel_luahook::Start {
+            args: &args,
+            globals: &[],
         }
-        *thread = lua.create_thread(body)?;
+    } else {
+        keel_luahook::Start {
+            args: &[],
+            globals: &globals,
+        }
+    };
+    let start = |thread: &mlua::Thread| {
+        keel_luahook::start(lua, thread, &pending.func, &run, HOOK_PERIOD, PRELUDE_NAME)
+    };
+    if let Some(slice) = start(thread)? {
+        return Ok(slice);
     }
-    keel_luahook::resume(lua, thread, HOOK_PERIOD, PRELUDE_NAME)
+    *thread = keel_luahook::new_thread(lua)?;
+    start(thread)?.ok_or_else(|| mlua::Error::runtime("a new coroutine is not idle"))
 }
 
 /// `<err> script: <name>, on <source>:<line>.`
