@@ -19,7 +19,13 @@
 //!   fails, the error *value* is kept as raised (an `{err=...}` table stays
 //!   a table: mlua's own `Thread::resume` turns it into a string), with the
 //!   location of the innermost frame of Lua code, read from the dead
-//!   coroutine's stack (Lua 5.1 does not unwind it after an error).
+//!   coroutine's stack (Lua 5.1 does not unwind it after an error);
+//! - [`bridged`] C functions (`redis.call` and its siblings) reach the
+//!   host's [`Bridge`] that [`lend`] lends for the span of a slice: they
+//!   read their arguments off the Lua stack and push the answer, with no
+//!   per-slice function and no per-call conversion through mlua values;
+//! - [`start`] starts a coroutine with argument and global string tables
+//!   (KEYS, ARGV) and runs its first slice in one call into Lua.
 //!
 //! The two `lua_State` fields the hook reads are not in the C API: they
 //! are read through [`StateHead`], a `#[repr(C)]` mirror of the start of
@@ -130,122 +136,263 @@ unsafe extern "C-unwind" fn yield_hook(state: *mut ffi::lua_State, _ar: *mut ffi
     unsafe { ffi::lua_yield(state, 0) };
 }
 
-/// A C function that calls `slot[1]` with `tag` before its own arguments
-/// and returns what that returns: a permanent function a script may keep
-/// (`local call = redis.call`) that reaches whatever `slot[1]` is at call
-/// time. Being a C function, it leaves the caller's frame on the stack
-/// even when called as `return f(...)` (Lua 5.1 only turns calls of Lua
-/// functions into tail calls), so errors are located at the caller's line.
-pub fn forwarder(lua: &Lua, slot: &mlua::Table, tag: i64) -> mlua::Result<mlua::Function> {
-    // SAFETY: the closure pushes one C closure over the two values
-    // exec_raw pushed (the slot table and the tag), which it consumes.
+/// One argument of a [`bridged`] call, as the Lua stack holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg<'a> {
+    Str(&'a [u8]),
+    Number(f64),
+    /// Any other value: its Lua type name.
+    Other(&'static str),
+}
+
+/// What a [`Bridge`] answers a call with, pushed on the caller's stack
+/// (or raised) by the [`bridged`] function.
+#[derive(Debug)]
+pub enum Answer<'a> {
+    Nil,
+    Boolean(bool),
+    Number(f64),
+    Str(&'a [u8]),
+    /// A table of one string field (`{ok='OK'}`, `{err='ERR ...'}`).
+    Field(&'a str, &'a [u8]),
+    /// Any other value, built with mlua in this state.
+    Value(&'a Lua, Value),
+    /// Raises a table of one string field (`{err='ERR ...'}`).
+    Raise(&'a str, &'a [u8]),
+    /// Raises a string.
+    RaiseMessage(&'a str),
+}
+
+/// What a [`bridged`] function reaches while a host lends it ([`lend`]):
+/// the host's side of `redis.call` and its siblings.
+pub trait Bridge {
+    /// Answers one call of the bridged function tagged `tag`.
+    fn call(&mut self, tag: i64, args: &[Arg<'_>]) -> Answer<'_>;
+}
+
+thread_local! {
+    /// The bridge a [`lend`] running on this thread lends, while not in use.
+    static LENT: Cell<Option<NonNull<dyn Bridge + 'static>>> = const { Cell::new(None) };
+}
+
+/// Puts the lent bridge of before back when dropped (on return or unwind).
+struct Restore(Option<NonNull<dyn Bridge + 'static>>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        LENT.with(|lent| lent.set(self.0));
+    }
+}
+
+/// Runs `f` with `bridge` reachable by the [`bridged`] functions (one
+/// slice of a script), instead of a new scoped function per slice.
+///
+/// Soundness: the pointer is in the thread-local slot only during this
+/// call, which holds the `&mut` borrow for its whole run and puts the
+/// previous value back when it returns or unwinds, so it never outlives
+/// the borrow. While [`with_lent`] uses it the slot is empty, so a
+/// re-entrant call finds no bridge rather than a second `&mut`.
+pub fn lend<R>(bridge: &mut dyn Bridge, f: impl FnOnce() -> R) -> R {
+    let ptr: NonNull<dyn Bridge + '_> = NonNull::from(bridge);
+    // SAFETY: only the trait object's lifetime bound is erased (same
+    // fat-pointer layout). The pointer is dereferenced only by
+    // `with_lent`, and only while it is in the slot: from here until
+    // `_restore` drops at the end of this call, during which `bridge`
+    // stays mutably borrowed by this function and is not otherwise used.
+    let ptr: NonNull<dyn Bridge + 'static> = unsafe { std::mem::transmute(ptr) };
+    let _restore = Restore(LENT.with(|lent| lent.replace(Some(ptr))));
+    f()
+}
+
+/// Runs `f` on the lent bridge; `None` when none is lent (outside a
+/// [`lend`], or re-entered from inside `f`).
+pub fn with_lent<R>(f: impl FnOnce(&mut dyn Bridge) -> R) -> Option<R> {
+    let ptr = LENT.with(Cell::take)?;
+    let _restore = Restore(Some(ptr));
+    // SAFETY: the pointer was in the slot, so the `lend` that put it there
+    // is still running and its borrow is live; it was taken out of the
+    // slot, so no other `with_lent` makes a second reference until
+    // `_restore` puts it back after `f`. `f` cannot keep the reference:
+    // its lifetime ends with this call.
+    let bridge = unsafe { &mut *ptr.as_ptr() };
+    Some(f(bridge))
+}
+
+/// Whether a bridge is lent now (and not in use).
+pub fn is_lent() -> bool {
+    LENT.with(|lent| lent.get().is_some())
+}
+
+/// The message a [`bridged`] function raises when no bridge is lent.
+pub const NOT_LENT: &str = "attempt to call a nil value";
+
+/// A permanent C function that answers through the lent [`Bridge`]:
+/// `bridge.call(tag, args)`. A script may keep it (`local call =
+/// redis.call`): it reaches whatever bridge is lent at call time. Being a
+/// C function, it leaves the caller's frame on the stack even when called
+/// as `return f(...)`, so errors are located at the caller's line.
+pub fn bridged(lua: &Lua, tag: i64) -> mlua::Result<mlua::Function> {
+    // SAFETY: the closure pushes one C closure over the value exec_raw
+    // pushed (the tag), which it consumes.
     unsafe {
-        lua.exec_raw((slot, tag), |state| {
-            ffi::lua_pushcclosure(state, forward, 2);
+        lua.exec_raw(tag, |state| {
+            ffi::lua_pushcclosure(state, bridged_call, 1);
         })
     }
 }
 
-/// The body of a [`forwarder`]: upvalue 1 is the slot table, 2 the tag.
+/// How [`answer_call`] left the stack.
+enum Pushed {
+    /// This many results on top.
+    Results(c_int),
+    /// An error value on top, to raise.
+    Error,
+}
+
+/// The body of a [`bridged`] function: upvalue 1 is the tag.
 ///
 /// # Safety
-/// Called by Lua as a C closure made by [`forwarder`].
-unsafe extern "C-unwind" fn forward(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: `state` is the calling state; the upvalues are the ones
-    // forwarder set; the stack grows by two values, checked first. An
-    // error raised by the call unwinds through this frame, which owns
-    // nothing to drop.
-    unsafe {
-        let nargs = ffi::lua_gettop(state);
-        ffi::luaL_checkstack(state, 2, std::ptr::null());
-        ffi::lua_rawgeti(state, ffi::lua_upvalueindex(1), 1);
-        ffi::lua_insert(state, 1);
-        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
-        ffi::lua_insert(state, 2);
-        ffi::lua_call(state, nargs + 1, ffi::LUA_MULTRET);
-        ffi::lua_gettop(state)
+/// Called by Lua as a C closure made by [`bridged`].
+unsafe extern "C-unwind" fn bridged_call(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `state` is the calling state (Lua's contract).
+    match unsafe { answer_call(state) } {
+        Pushed::Results(n) => n,
+        // SAFETY: the error value is on top, and no Rust value that needs
+        // dropping lives in this frame (answer_call has returned).
+        Pushed::Error => unsafe { ffi::lua_error(state) },
     }
 }
 
-/// What a permanent Lua function (see [`BridgeSlot`]) reaches while a
-/// host lends it: the host's side of `redis.call` and its siblings.
-pub trait Bridge {
-    /// Handles one call of the permanent function with its arguments.
-    fn call(&mut self, lua: &Lua, args: MultiValue) -> mlua::Result<Value>;
-}
-
-/// A place where a host lends a [`Bridge`] for the span of a closure (one
-/// slice of a script), so a permanent Lua function reaches it without a
-/// new scoped function per slice.
+/// Reads the arguments, asks the lent bridge and pushes its answer (at
+/// most three values: a C function has LUA_MINSTACK free slots).
 ///
-/// Soundness: the pointer is set only inside [`BridgeSlot::lend`], which
-/// holds the `&mut` borrow for its whole run and puts the previous value
-/// back when it returns or unwinds, so it never outlives the borrow. While
-/// [`BridgeSlot::with`] uses it the slot is empty, so a re-entrant call
-/// finds no bridge instead of a second `&mut` to the same host.
-#[derive(Default)]
-pub struct BridgeSlot {
-    current: Cell<Option<NonNull<dyn Bridge + 'static>>>,
-}
-
-impl std::fmt::Debug for BridgeSlot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let lent = self.current.get().is_some();
-        f.debug_struct("BridgeSlot").field("lent", &lent).finish()
-    }
-}
-
-/// Puts a slot's previous value back when dropped (on return or unwind).
-struct Restore<'s> {
-    slot: &'s Cell<Option<NonNull<dyn Bridge + 'static>>>,
-    previous: Option<NonNull<dyn Bridge + 'static>>,
-}
-
-impl Drop for Restore<'_> {
-    fn drop(&mut self) {
-        self.slot.set(self.previous);
-    }
-}
-
-impl BridgeSlot {
-    /// Runs `f` with `bridge` reachable through [`BridgeSlot::with`].
-    pub fn lend<R>(&self, bridge: &mut dyn Bridge, f: impl FnOnce() -> R) -> R {
-        let ptr: NonNull<dyn Bridge + '_> = NonNull::from(bridge);
-        // SAFETY: only the trait object's lifetime bound is erased (same
-        // fat-pointer layout). The pointer is dereferenced only by `with`,
-        // and only while it is in the slot: from here until `_restore`
-        // drops at the end of this call, during which `bridge` stays
-        // mutably borrowed by this function and is not otherwise used.
-        let ptr: NonNull<dyn Bridge + 'static> = unsafe { std::mem::transmute(ptr) };
-        let previous = self.current.replace(Some(ptr));
-        let _restore = Restore {
-            slot: &self.current,
-            previous,
+/// # Safety
+/// `state` is a live state running a [`bridged`] closure.
+unsafe fn answer_call(state: *mut ffi::lua_State) -> Pushed {
+    // SAFETY: the upvalue is the tag the closure was made with; the
+    // arguments are read in place (strings stay anchored on the stack
+    // for the whole call); pushes stay within LUA_MINSTACK.
+    unsafe {
+        let tag = ffi::lua_tointeger(state, ffi::lua_upvalueindex(1));
+        let count = ffi::lua_gettop(state);
+        let mut args = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        for index in 1..=count {
+            args.push(read_arg(state, index));
+        }
+        // A panic must not unwind through Lua's C frames: it becomes an error.
+        let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with_lent(|bridge| {
+                let answer = bridge.call(tag, &args);
+                push_answer(state, answer)
+            })
+        }));
+        let failure = match asked {
+            Ok(Some(pushed)) => return pushed,
+            Ok(None) => NOT_LENT,
+            Err(_) => "keel-luahook: the bridge panicked",
         };
-        f()
+        push_bytes(state, failure.as_bytes());
+        Pushed::Error
     }
+}
 
-    /// Runs `f` on the lent bridge; `None` when none is lent (outside a
-    /// [`BridgeSlot::lend`], or re-entered from inside `f`).
-    pub fn with<R>(&self, f: impl FnOnce(&mut dyn Bridge) -> R) -> Option<R> {
-        let ptr = self.current.take()?;
-        let _restore = Restore {
-            slot: &self.current,
-            previous: Some(ptr),
-        };
-        // SAFETY: the pointer was in the slot, so the `lend` that put it
-        // there is still running and its borrow is live; it was taken out
-        // of the slot, so no other `with` makes a second reference until
-        // `_restore` puts it back after `f`. `f` cannot keep the reference:
-        // its lifetime ends with this call.
-        let bridge = unsafe { &mut *ptr.as_ptr() };
-        Some(f(bridge))
+/// Argument `index` of the running C function.
+///
+/// # Safety
+/// `index` is a valid stack index of `state`; a string argument's bytes
+/// are borrowed for as long as it stays on the stack.
+unsafe fn read_arg<'a>(state: *mut ffi::lua_State, index: c_int) -> Arg<'a> {
+    // SAFETY: the caller's contract; lua_tolstring does not convert a
+    // string (its type was checked) and returns its length.
+    unsafe {
+        match ffi::lua_type(state, index) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                let ptr = ffi::lua_tolstring(state, index, &mut len);
+                Arg::Str(std::slice::from_raw_parts(ptr.cast::<u8>(), len))
+            }
+            ffi::LUA_TNUMBER => Arg::Number(ffi::lua_tonumber(state, index)),
+            other => {
+                let name = CStr::from_ptr(ffi::lua_typename(state, other));
+                Arg::Other(name.to_str().unwrap_or("?"))
+            }
+        }
     }
+}
 
-    /// Whether a bridge is lent now (and not in use).
-    pub fn is_lent(&self) -> bool {
-        self.current.get().is_some()
+/// Pushes `answer` on `state` (an error value for the raising answers).
+///
+/// # Safety
+/// `state` has room for three values.
+unsafe fn push_answer(state: *mut ffi::lua_State, answer: Answer<'_>) -> Pushed {
+    // SAFETY: at most three pushes (the caller's contract); the strings
+    // are copied by Lua.
+    unsafe {
+        match answer {
+            Answer::Nil => ffi::lua_pushnil(state),
+            Answer::Boolean(b) => ffi::lua_pushboolean(state, c_int::from(b)),
+            Answer::Number(n) => ffi::lua_pushnumber(state, n),
+            Answer::Str(bytes) => push_bytes(state, bytes),
+            Answer::Field(key, value) => push_field_table(state, key, value),
+            Answer::Value(lua, value) => return push_value(state, lua, value),
+            Answer::Raise(key, value) => {
+                push_field_table(state, key, value);
+                return Pushed::Error;
+            }
+            Answer::RaiseMessage(text) => {
+                push_bytes(state, text.as_bytes());
+                return Pushed::Error;
+            }
+        }
     }
+    Pushed::Results(1)
+}
+
+/// # Safety
+/// `state` has room for one value.
+unsafe fn push_bytes(state: *mut ffi::lua_State, bytes: &[u8]) {
+    // SAFETY: the caller's contract; Lua copies the bytes.
+    unsafe { ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+/// Pushes `{[key] = value}`.
+///
+/// # Safety
+/// `state` has room for three values.
+unsafe fn push_field_table(state: *mut ffi::lua_State, key: &str, value: &[u8]) {
+    // SAFETY: the caller's contract; the key and value are popped into
+    // the table by lua_rawset.
+    unsafe {
+        ffi::lua_createtable(state, 0, 1);
+        push_bytes(state, key.as_bytes());
+        push_bytes(state, value);
+        ffi::lua_rawset(state, -3);
+    }
+}
+
+/// The registry field an mlua-built answer passes through.
+const ANSWER_FIELD: &str = "keel_luahook.answer";
+const ANSWER_FIELD_C: &CStr = c"keel_luahook.answer";
+
+/// Pushes a value built with mlua: handed over through the registry
+/// (shared by every coroutine of the state), then cleared there.
+///
+/// # Safety
+/// `state` belongs to `lua` and has room for two values.
+unsafe fn push_value(state: *mut ffi::lua_State, lua: &Lua, value: Value) -> Pushed {
+    if let Err(e) = lua.set_named_registry_value(ANSWER_FIELD, value) {
+        let text = e.to_string();
+        // SAFETY: room for one value (the caller's contract).
+        unsafe { push_bytes(state, text.as_bytes()) };
+        return Pushed::Error;
+    }
+    // SAFETY: the field was just set; it is read, then cleared.
+    unsafe {
+        ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, ANSWER_FIELD_C.as_ptr());
+        ffi::lua_pushnil(state);
+        ffi::lua_setfield(state, ffi::LUA_REGISTRYINDEX, ANSWER_FIELD_C.as_ptr());
+    }
+    Pushed::Results(1)
 }
 
 /// Pushes a new table of `items` (one value more on the stack).

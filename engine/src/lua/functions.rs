@@ -338,7 +338,6 @@ impl Functions {
         let base = &state.base;
         let run = PreparedRun {
             lua: base.lua.clone(),
-            slot: base.slot.clone(),
             func: def.callback.clone(),
             name: std::rc::Rc::from(def.name.as_str()),
             takes_args: true,

@@ -13,11 +13,11 @@
 //! a metamethod or a sort comparator: there it goes on to the next hook),
 //! so the node can hand control back to its driver, answer other clients
 //! (`-BUSY` past `busy-reply-threshold`, SCRIPT KILL) and resume it later.
-//! `redis.call`, `redis.pcall` and `redis.acl_check_cmd` are permanent
-//! forwarders ([`keel_luahook::forwarder`]) to a permanent bridge function
-//! that reaches the [`Host`] each slice lends it
-//! ([`keel_luahook::BridgeSlot`]), so a script may keep them in locals
-//! across slices and a slice sets up nothing.
+//! `redis.call`, `redis.pcall` and `redis.acl_check_cmd` are permanent C
+//! functions ([`keel_luahook::bridged`]) that reach the [`Host`] each
+//! slice lends them ([`keel_luahook::lend`]), so a script may keep them in
+//! locals across slices and a slice sets up nothing; they read their
+//! arguments from the Lua stack and push the common replies directly.
 
 mod args;
 mod bit;
@@ -35,8 +35,8 @@ mod structlib;
 
 use crate::resp::Reply;
 use bytes::Bytes;
-use keel_luahook::{Bridge, BridgeSlot, Slice};
-use mlua::{ChunkMode, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use keel_luahook::{Answer, Arg, Bridge, Slice};
+use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
@@ -123,9 +123,6 @@ struct State {
     lua: Lua,
     /// The real `redis` table.
     redis: Table,
-    /// Where a slice lends its host to the permanent bridge function
-    /// `redis.call` and its siblings forward to (see the module documentation).
-    slot: Rc<BridgeSlot>,
     /// The read-only view of the globals scripts run in.
     env: Table,
     scripts: HashMap<String, Script>,
@@ -259,7 +256,6 @@ impl Scripting {
         let script = self.script(sha)?;
         let run = PreparedRun {
             lua: state.lua.clone(),
-            slot: state.slot.clone(),
             func: script.func.clone(),
             name: Rc::clone(&script.name),
             takes_args: false,
@@ -295,7 +291,6 @@ impl CacheKey {
 /// reference-counted) so the host may borrow the server meanwhile.
 pub struct PreparedRun {
     lua: Lua,
-    slot: Rc<BridgeSlot>,
     func: Function,
     /// What error messages call the script (its sha, or a function's name).
     name: Rc<str>,
@@ -323,7 +318,6 @@ impl PreparedRun {
         };
         Ok(ScriptRun {
             lua: self.lua,
-            slot: self.slot,
             thread,
             pending: Some(Pending {
                 func: self.func,
@@ -353,7 +347,6 @@ pub enum Step {
 /// A started script or function: a coroutine resumed slice by slice.
 pub struct ScriptRun {
     lua: Lua,
-    slot: Rc<BridgeSlot>,
     thread: mlua::Thread,
     /// The function to start `thread` with, until the first slice.
     pending: Option<Pending>,
@@ -392,8 +385,13 @@ impl ScriptRun {
     fn slice(&mut self, host: &mut dyn Host, keys: &[Bytes], argv: &[Bytes]) -> Step {
         let pending = self.pending.take();
         let (lua, thread) = (&self.lua, &mut self.thread);
-        let mut bridge = HostBridge { host };
-        let slice = self.slot.lend(&mut bridge, || match &pending {
+        let mut bridge = HostBridge {
+            lua,
+            host,
+            reply: Reply::NoReply,
+            text: String::new(),
+        };
+        let slice = keel_luahook::lend(&mut bridge, || match &pending {
             Some(pending) => start_slice(lua, thread, pending, keys, argv),
             None => keel_luahook::resume(lua, thread, HOOK_PERIOD, PRELUDE_NAME),
         });
@@ -506,89 +504,107 @@ const CALL: i64 = 1;
 const PCALL: i64 = 2;
 const ACL_CHECK: i64 = 3;
 
-/// The host a slice lends to the permanent bridge function.
+/// The host a slice lends to the bridged functions.
 struct HostBridge<'h> {
+    lua: &'h Lua,
     host: &'h mut dyn Host,
+    /// The last command's reply (an answer borrows it).
+    reply: Reply,
+    /// The last error text (an answer borrows it).
+    text: String,
 }
 
 impl Bridge for HostBridge<'_> {
-    /// `redis.call` (kind 1), `redis.pcall` (2) and `redis.acl_check_cmd`
-    /// (3) with their arguments after the kind.
-    fn call(&mut self, lua: &Lua, mut args: MultiValue) -> mlua::Result<Value> {
-        let kind = match args.pop_front() {
-            Some(Value::Integer(k)) => k,
-            Some(Value::Number(k)) => k as i64,
-            _ => 0,
-        };
-        match kind {
-            CALL => command(lua, self.host, args, true),
-            PCALL => command(lua, self.host, args, false),
-            _ => acl_check(self.host, args).map(Value::Boolean),
+    /// `redis.call` (tag 1), `redis.pcall` (2) and `redis.acl_check_cmd` (3).
+    fn call(&mut self, tag: i64, args: &[Arg<'_>]) -> Answer<'_> {
+        match tag {
+            CALL => self.command(args, true),
+            PCALL => self.command(args, false),
+            _ => self.acl_check(args),
         }
     }
 }
 
-/// The permanent function the forwarders call: the lent host's bridge.
-/// Outside a slice (no host lent) there is nothing to call.
-fn bridge_function(lua: &Lua, slot: &Rc<BridgeSlot>) -> mlua::Result<Function> {
-    let slot = Rc::clone(slot);
-    lua.create_function(move |lua, args: MultiValue| {
-        slot.with(|bridge| bridge.call(lua, args))
-            .unwrap_or_else(|| Err(mlua::Error::runtime("attempt to call a nil value")))
-    })
-}
+impl HostBridge<'_> {
+    /// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
+    /// table) and `redis.pcall` (it is returned as one).
+    fn command(&mut self, args: &[Arg<'_>], raise: bool) -> Answer<'_> {
+        let argv = match command_args(args) {
+            Ok(argv) => argv,
+            Err(message) if raise => return Answer::Raise("err", message.as_bytes()),
+            Err(message) => return Answer::Field("err", message.as_bytes()),
+        };
+        let env = match self.lua.app_data_ref::<RunState>() {
+            Some(run) => CallEnv {
+                resp3: run.resp3,
+                repl: run.repl,
+            },
+            None => CallEnv {
+                resp3: false,
+                repl: REPL_ALL,
+            },
+        };
+        self.reply = self.host.call(&argv, env);
+        self.answer(raise, env.resp3)
+    }
 
-/// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
-/// table) and `redis.pcall` (it is returned as one).
-fn command(lua: &Lua, host: &mut dyn Host, args: MultiValue, raise: bool) -> mlua::Result<Value> {
-    let argv = match command_args(&args) {
-        Ok(argv) => argv,
-        Err(message) if raise => return Err(raise::table(message)),
-        Err(message) => return Ok(Value::Table(convert::error_table(lua, message)?)),
-    };
-    let env = match lua.app_data_ref::<RunState>() {
-        Some(run) => CallEnv {
-            resp3: run.resp3,
-            repl: run.repl,
-        },
-        None => CallEnv {
-            resp3: false,
-            repl: REPL_ALL,
-        },
-    };
-    let reply = host.call(&argv, env);
-    match &reply {
-        Reply::Error(text) if raise => Err(raise::table(convert::normalize_error(text))),
-        other => convert::reply_to_lua(lua, other, env.resp3),
+    /// The last reply as Lua sees it (see [`convert::reply_to_lua`]; the
+    /// common shapes are pushed directly).
+    fn answer(&mut self, raise: bool, resp3: bool) -> Answer<'_> {
+        if let Reply::Error(text) = &self.reply {
+            self.text = convert::normalize_error(text);
+            let text = self.text.as_bytes();
+            return if raise {
+                Answer::Raise("err", text)
+            } else {
+                Answer::Field("err", text)
+            };
+        }
+        match &self.reply {
+            Reply::Int(n) => Answer::Number(*n as f64),
+            Reply::Bulk(b) => Answer::Str(b),
+            Reply::Status(s) => Answer::Field("ok", s.as_bytes()),
+            Reply::Null | Reply::NullArray | Reply::NoReply if resp3 => Answer::Nil,
+            Reply::Null | Reply::NullArray | Reply::NoReply => Answer::Boolean(false),
+            other => match convert::reply_to_lua(self.lua, other, resp3) {
+                Ok(value) => Answer::Value(self.lua, value),
+                Err(e) => {
+                    self.text = format!("ERR {}", raise::root_message(&e));
+                    Answer::RaiseMessage(&self.text)
+                }
+            },
+        }
+    }
+
+    /// `redis.acl_check_cmd`: every user may run every command (no ACLs
+    /// yet), so true for any existing command.
+    fn acl_check(&mut self, args: &[Arg<'_>]) -> Answer<'_> {
+        let found = command_args(args).and_then(|argv| {
+            self.host
+                .command_exists(&argv)
+                .then_some(())
+                .ok_or("ERR Invalid command passed to redis.acl_check_cmd()")
+        });
+        match found {
+            Ok(()) => Answer::Boolean(true),
+            Err(message) => Answer::Raise("err", message.as_bytes()),
+        }
     }
 }
 
 /// A command's arguments from Lua values: strings, and numbers as Lua
 /// prints them.
-fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static str> {
+fn command_args(args: &[Arg<'_>]) -> Result<Vec<Bytes>, &'static str> {
     if args.is_empty() {
         return Err("ERR Please specify at least one argument for this redis lib call");
     }
     args.iter()
-        .map(|v| match v {
-            Value::String(_) | Value::Integer(_) | Value::Number(_) => {
-                args::to_bytes(v).map(Bytes::from).ok_or("")
-            }
-            _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
+        .map(|arg| match arg {
+            Arg::Str(s) => Ok(Bytes::copy_from_slice(s)),
+            Arg::Number(n) => Ok(Bytes::from(numfmt::lua_number(*n))),
+            Arg::Other(_) => Err("ERR Lua redis lib command arguments must be strings or integers"),
         })
         .collect()
-}
-
-/// `redis.acl_check_cmd`: every user may run every command (no ACLs yet),
-/// so true for any existing command.
-fn acl_check(host: &mut dyn Host, args: MultiValue) -> mlua::Result<bool> {
-    let argv = command_args(&args).map_err(raise::table)?;
-    if !host.command_exists(&argv) {
-        return Err(raise::table(
-            "ERR Invalid command passed to redis.acl_check_cmd()",
-        ));
-    }
-    Ok(true)
 }
 
 /// Splits a `#!lua flags=a,b` first line from `body`: the flags and the
@@ -667,16 +683,13 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     )?;
     native.raw_set("error_text", lua.create_function(raise::error_text)?)?;
     native.raw_set("error_object", lua.create_function(raise::error_object)?)?;
-    let slot = Rc::new(BridgeSlot::default());
-    let bridge = lua.create_table()?;
-    bridge.raw_set(1, bridge_function(&lua, &slot)?)?;
     let redis_native = redis_lib::redis_functions(&lua)?;
-    for (name, kind) in [
+    for (name, tag) in [
         ("call", CALL),
         ("pcall", PCALL),
         ("acl_check_cmd", ACL_CHECK),
     ] {
-        redis_native.raw_set(name, keel_luahook::forwarder(&lua, &bridge, kind)?)?;
+        redis_native.raw_set(name, keel_luahook::bridged(&lua, tag)?)?;
     }
     native.raw_set("redis", redis_native)?;
     native.raw_set("math", redis_lib::math_functions(&lua)?)?;
@@ -697,7 +710,6 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     Ok(State {
         lua,
         redis,
-        slot,
         env,
         scripts: HashMap::new(),
     })
