@@ -426,13 +426,7 @@ const NOT_IDLE: i64 = 4;
 /// Frames of chunk `skip_source` (a runtime's own Lua code) and C frames
 /// are skipped when locating an error.
 pub fn resume(lua: &Lua, thread: &Thread, period: u32, skip_source: &str) -> mlua::Result<Slice> {
-    let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
-    // SAFETY: the closure only uses the Lua C API on the state exec_raw
-    // gives it (whose stack holds `thread`) and on that thread, within
-    // their stack limits (lua_checkstack / luaL_checkstack before pushes).
-    let values: MultiValue =
-        unsafe { lua.exec_raw(thread, |state| resume_raw(state, 0, period, skip_source)) }?;
-    decode(values)?.ok_or_else(|| internal("a resume without a start"))
+    Runner::new(lua)?.resume(thread, period, skip_source)
 }
 
 /// Restarts `thread`, a coroutine whose function returned normally, with
@@ -474,15 +468,120 @@ pub fn start<T: AsRef<[u8]>>(
     period: u32,
     skip_source: &str,
 ) -> mlua::Result<Option<Slice>> {
-    let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
-    // SAFETY: as in `resume`; the function and the argument tables go to
-    // the thread only when it is idle (status OK, empty stack).
-    let values: MultiValue = unsafe {
-        lua.exec_raw((thread, func), |state| {
-            start_raw(state, run, period, skip_source)
-        })
-    }?;
-    decode(values)
+    Runner::new(lua)?.start(thread, func, run, period, skip_source)
+}
+
+/// Runs slices through a permanent C function of the state, called as
+/// any Lua function: [`Runner::resume`] and [`Runner::start`] are
+/// [`resume`] and [`start`] without the two C closures that `exec_raw`
+/// allocates per call under Lua 5.1 (garbage for the collector on every
+/// script run).
+#[derive(Debug, Clone)]
+pub struct Runner {
+    func: mlua::Function,
+}
+
+/// What [`run_slice`] is asked to do, passed as a light userdata that
+/// points to this, on the caller's stack for the span of the call.
+struct Params<'a> {
+    period: c_int,
+    skip_source: &'a str,
+    /// For a start: the [`Start`] (erased) and the function that pushes it.
+    start: Option<(*const c_void, StartFn)>,
+}
+
+/// [`start_raw`] for one `T`, with the [`Start`] behind a pointer.
+type StartFn = unsafe fn(*mut ffi::lua_State, *const c_void, c_int, &str);
+
+/// # Safety
+/// `run` points to a live `Start<'_, T>`; as [`start_raw`] otherwise.
+unsafe fn start_erased<T: AsRef<[u8]>>(
+    state: *mut ffi::lua_State,
+    run: *const c_void,
+    period: c_int,
+    skip_source: &str,
+) {
+    // SAFETY: the caller's contract.
+    unsafe { start_raw(state, &*run.cast::<Start<'_, T>>(), period, skip_source) }
+}
+
+impl Runner {
+    /// The runner of `lua`'s state (make it once per state: this call
+    /// creates its C function).
+    pub fn new(lua: &Lua) -> mlua::Result<Self> {
+        // SAFETY: pushes one C function (room for one value is always
+        // there: LUA_MINSTACK); exec_raw returns the value it leaves.
+        let func = unsafe {
+            lua.exec_raw((), |state| {
+                ffi::lua_pushcfunction(state, run_slice);
+            })
+        }?;
+        Ok(Runner { func })
+    }
+
+    /// [`resume`].
+    pub fn resume(&self, thread: &Thread, period: u32, skip_source: &str) -> mlua::Result<Slice> {
+        let params = Params {
+            period: c_int::try_from(period.max(1)).unwrap_or(c_int::MAX),
+            skip_source,
+            start: None,
+        };
+        decode(self.call((thread, Value::Nil), &params)?)?
+            .ok_or_else(|| internal("a resume without a start"))
+    }
+
+    /// [`start`].
+    pub fn start<T: AsRef<[u8]>>(
+        &self,
+        thread: &Thread,
+        func: &mlua::Function,
+        run: &Start<'_, T>,
+        period: u32,
+        skip_source: &str,
+    ) -> mlua::Result<Option<Slice>> {
+        let erased: StartFn = start_erased::<T>;
+        let params = Params {
+            period: c_int::try_from(period.max(1)).unwrap_or(c_int::MAX),
+            skip_source,
+            start: Some((std::ptr::from_ref(run).cast(), erased)),
+        };
+        decode(self.call((thread, func), &params)?)
+    }
+
+    /// Calls the C function with `(thread, function)` and `params`.
+    fn call(
+        &self,
+        (thread, func): (&Thread, impl mlua::IntoLua),
+        params: &Params<'_>,
+    ) -> mlua::Result<MultiValue> {
+        let params = mlua::LightUserData(std::ptr::from_ref(params).cast_mut().cast());
+        self.func.call((thread, func, params))
+    }
+}
+
+/// The runner's C function: `(thread, function or nil, params)`; leaves
+/// what [`resume_raw`] or [`start_raw`] leaves.
+///
+/// # Safety
+/// Called by Lua, only by [`Runner::call`] (scripts never see it), whose
+/// third argument points to a [`Params`] alive for the call.
+unsafe extern "C-unwind" fn run_slice(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: the arguments are as Runner::call passes them; the
+    // pointed-to Params (and the Start it points to) outlive this call.
+    unsafe {
+        let params = &*ffi::lua_touserdata(state, 3).cast::<Params<'_>>();
+        match params.start {
+            Some((run, start)) => {
+                ffi::lua_settop(state, 2);
+                start(state, run, params.period, params.skip_source);
+            }
+            None => {
+                ffi::lua_settop(state, 1);
+                resume_raw(state, 0, params.period, params.skip_source);
+            }
+        }
+        ffi::lua_gettop(state)
+    }
 }
 
 /// An idle coroutine (no function yet) for [`start`].

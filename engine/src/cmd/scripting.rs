@@ -25,6 +25,7 @@ use crate::resp::{Protocol, Reply};
 use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
+use std::borrow::Cow;
 
 #[rustfmt::skip]
 mod docs;
@@ -435,16 +436,18 @@ impl Host for ScriptHost<'_, '_> {
     }
 }
 
-/// The command `args` names, with its full name (`client|list`).
-fn lookup(ctx: &Ctx, args: &[Bytes]) -> Option<(&'static CommandSpec, String)> {
+/// The command `args` names, with its full name (`client|list`; only a
+/// subcommand's is allocated).
+fn lookup(ctx: &Ctx, args: &[Bytes]) -> Option<(&'static CommandSpec, Cow<'static, str>)> {
     let spec = ctx.srv.table.lookup(&args[0])?;
+    let name = Cow::Borrowed(spec.name);
     if spec.subcommands.is_empty() {
-        return Some((spec, spec.name.to_string()));
+        return Some((spec, name));
     }
     match args.get(1).and_then(|sub| spec.find_subcommand(sub)) {
-        Some(sub) => Some((sub, format!("{}|{}", spec.name, sub.name))),
-        None if spec.handler.is_some() => Some((spec, spec.name.to_string())),
-        None if args.len() < 2 => Some((spec, spec.name.to_string())),
+        Some(sub) => Some((sub, Cow::Owned(format!("{}|{}", spec.name, sub.name)))),
+        None if spec.handler.is_some() => Some((spec, name)),
+        None if args.len() < 2 => Some((spec, name)),
         None => None,
     }
 }

@@ -338,6 +338,7 @@ impl Functions {
         let base = &state.base;
         let run = PreparedRun {
             lua: base.lua.clone(),
+            runner: std::rc::Rc::clone(&base.runner),
             func: def.callback.clone(),
             name: std::rc::Rc::from(def.name.as_str()),
             takes_args: true,

@@ -35,7 +35,7 @@ mod structlib;
 
 use crate::resp::Reply;
 use bytes::Bytes;
-use keel_luahook::{Answer, Arg, Bridge, Slice};
+use keel_luahook::{Answer, Arg, Bridge, Runner, Slice};
 use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -121,6 +121,8 @@ pub struct Script {
 /// The Lua state and what was built in it.
 struct State {
     lua: Lua,
+    /// Runs the slices of scripts (see [`keel_luahook::Runner`]).
+    runner: Rc<Runner>,
     /// The real `redis` table.
     redis: Table,
     /// The read-only view of the globals scripts run in.
@@ -256,6 +258,7 @@ impl Scripting {
         let script = self.script(sha)?;
         let run = PreparedRun {
             lua: state.lua.clone(),
+            runner: Rc::clone(&state.runner),
             func: script.func.clone(),
             name: Rc::clone(&script.name),
             takes_args: false,
@@ -291,6 +294,7 @@ impl CacheKey {
 /// reference-counted) so the host may borrow the server meanwhile.
 pub struct PreparedRun {
     lua: Lua,
+    runner: Rc<Runner>,
     func: Function,
     /// What error messages call the script (its sha, or a function's name).
     name: Rc<str>,
@@ -318,6 +322,7 @@ impl PreparedRun {
         };
         Ok(ScriptRun {
             lua: self.lua,
+            runner: self.runner,
             thread,
             pending: Some(Pending {
                 func: self.func,
@@ -347,6 +352,7 @@ pub enum Step {
 /// A started script or function: a coroutine resumed slice by slice.
 pub struct ScriptRun {
     lua: Lua,
+    runner: Rc<Runner>,
     thread: mlua::Thread,
     /// The function to start `thread` with, until the first slice.
     pending: Option<Pending>,
@@ -384,16 +390,17 @@ impl ScriptRun {
     /// A slice: the first one (with `keys` and `argv`) or the next one.
     fn slice(&mut self, host: &mut dyn Host, keys: &[Bytes], argv: &[Bytes]) -> Step {
         let pending = self.pending.take();
-        let (lua, thread) = (&self.lua, &mut self.thread);
+        let (lua, runner, thread) = (&self.lua, &*self.runner, &mut self.thread);
         let mut bridge = HostBridge {
             lua,
             host,
             reply: Reply::NoReply,
             text: String::new(),
+            argv: Vec::new(),
         };
         let slice = keel_luahook::lend(&mut bridge, || match &pending {
-            Some(pending) => start_slice(lua, thread, pending, keys, argv),
-            None => keel_luahook::resume(lua, thread, HOOK_PERIOD, PRELUDE_NAME),
+            Some(pending) => start_slice(lua, runner, thread, pending, keys, argv),
+            None => runner.resume(thread, HOOK_PERIOD, PRELUDE_NAME),
         });
         let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
         let reply = match slice {
@@ -449,6 +456,7 @@ const REPL_ALL: u8 = 3;
 /// new coroutine replaces `thread` if it cannot be restarted.
 fn start_slice(
     lua: &Lua,
+    runner: &Runner,
     thread: &mut mlua::Thread,
     pending: &Pending,
     keys: &[Bytes],
@@ -467,7 +475,7 @@ fn start_slice(
         }
     };
     let start = |thread: &mlua::Thread| {
-        keel_luahook::start(lua, thread, &pending.func, &run, HOOK_PERIOD, PRELUDE_NAME)
+        runner.start(thread, &pending.func, &run, HOOK_PERIOD, PRELUDE_NAME)
     };
     if let Some(slice) = start(thread)? {
         return Ok(slice);
@@ -512,6 +520,8 @@ struct HostBridge<'h> {
     reply: Reply,
     /// The last error text (an answer borrows it).
     text: String,
+    /// The last command's arguments (the buffer is reused for the next).
+    argv: Vec<Bytes>,
 }
 
 impl Bridge for HostBridge<'_> {
@@ -529,11 +539,13 @@ impl HostBridge<'_> {
     /// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
     /// table) and `redis.pcall` (it is returned as one).
     fn command(&mut self, args: &[Arg<'_>], raise: bool) -> Answer<'_> {
-        let argv = match command_args(args) {
-            Ok(argv) => argv,
-            Err(message) if raise => return Answer::Raise("err", message.as_bytes()),
-            Err(message) => return Answer::Field("err", message.as_bytes()),
-        };
+        if let Err(message) = command_args(args, &mut self.argv) {
+            return if raise {
+                Answer::Raise("err", message.as_bytes())
+            } else {
+                Answer::Field("err", message.as_bytes())
+            };
+        }
         let env = match self.lua.app_data_ref::<RunState>() {
             Some(run) => CallEnv {
                 resp3: run.resp3,
@@ -544,7 +556,7 @@ impl HostBridge<'_> {
                 repl: REPL_ALL,
             },
         };
-        self.reply = self.host.call(&argv, env);
+        self.reply = self.host.call(&self.argv, env);
         self.answer(raise, env.resp3)
     }
 
@@ -579,9 +591,9 @@ impl HostBridge<'_> {
     /// `redis.acl_check_cmd`: every user may run every command (no ACLs
     /// yet), so true for any existing command.
     fn acl_check(&mut self, args: &[Arg<'_>]) -> Answer<'_> {
-        let found = command_args(args).and_then(|argv| {
+        let found = command_args(args, &mut self.argv).and_then(|()| {
             self.host
-                .command_exists(&argv)
+                .command_exists(&self.argv)
                 .then_some(())
                 .ok_or("ERR Invalid command passed to redis.acl_check_cmd()")
         });
@@ -592,19 +604,23 @@ impl HostBridge<'_> {
     }
 }
 
-/// A command's arguments from Lua values: strings, and numbers as Lua
-/// prints them.
-fn command_args(args: &[Arg<'_>]) -> Result<Vec<Bytes>, &'static str> {
+/// A command's arguments from Lua values, into `argv` (cleared first):
+/// strings, and numbers as Lua prints them.
+fn command_args(args: &[Arg<'_>], argv: &mut Vec<Bytes>) -> Result<(), &'static str> {
+    argv.clear();
     if args.is_empty() {
         return Err("ERR Please specify at least one argument for this redis lib call");
     }
-    args.iter()
-        .map(|arg| match arg {
-            Arg::Str(s) => Ok(Bytes::copy_from_slice(s)),
-            Arg::Number(n) => Ok(Bytes::from(numfmt::lua_number(*n))),
-            Arg::Other(_) => Err("ERR Lua redis lib command arguments must be strings or integers"),
-        })
-        .collect()
+    for arg in args {
+        argv.push(match arg {
+            Arg::Str(s) => Bytes::copy_from_slice(s),
+            Arg::Number(n) => Bytes::from(numfmt::lua_number(*n)),
+            Arg::Other(_) => {
+                return Err("ERR Lua redis lib command arguments must be strings or integers")
+            }
+        });
+    }
+    Ok(())
 }
 
 /// Splits a `#!lua flags=a,b` first line from `body`: the flags and the
@@ -708,6 +724,7 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     let handler = lua.create_function(error_handler)?;
     globals.raw_set("__redis__err__handler", handler)?;
     Ok(State {
+        runner: Rc::new(Runner::new(&lua)?),
         lua,
         redis,
         env,
