@@ -34,7 +34,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use mlua::{ffi, Lua, MultiValue, Thread, Value};
+use mlua::{ffi, Lua, Thread, Value};
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::NonNull;
@@ -52,7 +52,9 @@ pub enum Slice {
     /// is the script line that yielded.
     ScriptYield { location: Option<Location> },
     /// The function returned these values.
-    Returned(MultiValue),
+    /// The function returned: its first value (nil when none), the one
+    /// a script's reply is made of.
+    Returned(Value),
     /// The function raised `error`. The coroutine is dead.
     Failed {
         error: Value,
@@ -263,6 +265,9 @@ unsafe extern "C-unwind" fn bridged_call(state: *mut ffi::lua_State) -> c_int {
     }
 }
 
+/// Arguments a bridged call reads without allocating.
+const INLINE_ARGS: usize = 8;
+
 /// Reads the arguments, asks the lent bridge and pushes its answer (at
 /// most three values: a C function has LUA_MINSTACK free slots).
 ///
@@ -275,14 +280,26 @@ unsafe fn answer_call(state: *mut ffi::lua_State) -> Pushed {
     unsafe {
         let tag = ffi::lua_tointeger(state, ffi::lua_upvalueindex(1));
         let count = ffi::lua_gettop(state);
-        let mut args = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-        for index in 1..=count {
-            args.push(read_arg(state, index));
-        }
+        // Up to INLINE_ARGS arguments (most commands) are read into an
+        // array on the stack, more into a vector.
+        let mut inline = [Arg::Other("nil"); INLINE_ARGS];
+        let spilled: Vec<Arg<'_>>;
+        let args = match usize::try_from(count) {
+            Ok(n) if n <= INLINE_ARGS => {
+                for (slot, index) in inline.iter_mut().zip(1..=count) {
+                    *slot = read_arg(state, index);
+                }
+                &inline[..n]
+            }
+            _ => {
+                spilled = (1..=count).map(|index| read_arg(state, index)).collect();
+                &spilled[..]
+            }
+        };
         // A panic must not unwind through Lua's C frames: it becomes an error.
         let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             with_lent(|bridge| {
-                let answer = bridge.call(tag, &args);
+                let answer = bridge.call(tag, args);
                 push_answer(state, answer)
             })
         }));
@@ -419,6 +436,7 @@ const YIELDED: i64 = 1;
 const SCRIPT_YIELD: i64 = 2;
 const FAILED: i64 = 3;
 const NOT_IDLE: i64 = 4;
+const NOT_RUNNABLE: i64 = 5;
 
 /// Runs `thread` (a coroutine created with `Lua::create_thread`, new or
 /// yielded by the hook) for one slice: until it returns, fails, or has run
@@ -553,7 +571,7 @@ impl Runner {
         &self,
         (thread, func): (&Thread, impl mlua::IntoLua),
         params: &Params<'_>,
-    ) -> mlua::Result<MultiValue> {
+    ) -> mlua::Result<Stack> {
         let params = mlua::LightUserData(std::ptr::from_ref(params).cast_mut().cast());
         self.func.call((thread, func, params))
     }
@@ -651,7 +669,7 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, nargs: c_int, period: c_int, sk
     unsafe { ffi::lua_settop(state, 0) };
     if co.is_null() {
         // SAFETY: room for one value is always there (LUA_MINSTACK).
-        unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
+        unsafe { ffi::lua_pushinteger(state, NOT_RUNNABLE as ffi::lua_Integer) };
         return;
     }
     // SAFETY: `co` is a live coroutine (kept by the caller's handle).
@@ -659,7 +677,7 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, nargs: c_int, period: c_int, sk
     // SAFETY: `co` is live; StateHead mirrors the start of its struct.
     if !unsafe { layout_matches(co, period) } {
         // SAFETY: room for one value is always there.
-        unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
+        unsafe { ffi::lua_pushinteger(state, NOT_RUNNABLE as ffi::lua_Integer) };
         return;
     }
     SKIP.with(|skip| {
@@ -688,10 +706,14 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, nargs: c_int, period: c_int, sk
                 }
             }
             ffi::LUA_OK => {
-                let n = ffi::lua_gettop(co);
-                ffi::luaL_checkstack(state, n.saturating_add(1), std::ptr::null());
                 ffi::lua_pushinteger(state, RETURNED as ffi::lua_Integer);
-                ffi::lua_xmove(co, state, n);
+                if ffi::lua_gettop(co) == 0 {
+                    ffi::lua_pushnil(state);
+                } else {
+                    // The first value only; the coroutine is left empty (idle).
+                    ffi::lua_settop(co, 1);
+                    ffi::lua_xmove(co, state, 1);
+                }
             }
             _ => {
                 ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer);
@@ -775,15 +797,24 @@ unsafe fn c_text(p: *const std::ffi::c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
+/// What the raw part leaves: a code and at most three values (missing
+/// ones are nil).
+type Stack = (Value, Value, Value, Value);
+
 /// The [`Slice`] the raw part's stack describes (None: not idle).
-fn decode(values: MultiValue) -> mlua::Result<Option<Slice>> {
-    let mut values = values.into_iter();
-    let Some(code) = values.next().as_ref().and_then(integer) else {
+fn decode((code, first, second, third): Stack) -> mlua::Result<Option<Slice>> {
+    let Some(code) = integer(&code) else {
         return Err(internal("no resume status"));
     };
+    let mut values = [first, second, third].into_iter();
     let slice = match code {
         NOT_IDLE => return Ok(None),
-        RETURNED => Slice::Returned(values.collect()),
+        NOT_RUNNABLE => {
+            return Err(internal(
+                "not a coroutine, or the Lua state layout is not Lua 5.1.5's",
+            ))
+        }
+        RETURNED => Slice::Returned(values.next().unwrap_or(Value::Nil)),
         YIELDED => Slice::Yielded {
             at: YIELD_AT.with(|y| y.borrow_mut().take()),
         },
@@ -791,9 +822,7 @@ fn decode(values: MultiValue) -> mlua::Result<Option<Slice>> {
             location: location_of(&mut values),
         },
         _ => {
-            let Some(error) = values.next() else {
-                return Err(internal("the Lua state layout is not Lua 5.1.5's"));
-            };
+            let error = values.next().unwrap_or(Value::Nil);
             let location = location_of(&mut values);
             Slice::Failed { error, location }
         }

@@ -408,9 +408,9 @@ impl ScriptRun {
                 self.at = at;
                 return Step::Yielded;
             }
-            Ok(Slice::Returned(values)) => {
+            Ok(Slice::Returned(value)) => {
                 self.spare_coroutine();
-                convert::lua_to_reply(values.front().unwrap_or(&Value::Nil), resp3)
+                convert::lua_to_reply(&value, resp3)
             }
             Ok(Slice::Failed { error, location }) => {
                 let text = error_text(error);
