@@ -113,7 +113,7 @@ pub mod script_flags {
 pub struct Script {
     pub body: Bytes,
     pub flags: u32,
-    func: Function,
+    func: Rc<Function>,
     /// Its sha, as error messages name it.
     name: Rc<str>,
 }
@@ -243,7 +243,7 @@ impl Scripting {
         let script = Script {
             body: Bytes::copy_from_slice(body),
             flags,
-            func,
+            func: Rc::new(func),
             name: Rc::from(sha.as_str()),
         };
         state.scripts.insert(sha.clone(), script);
@@ -259,7 +259,7 @@ impl Scripting {
         let run = PreparedRun {
             lua: state.lua.clone(),
             runner: Rc::clone(&state.runner),
-            func: script.func.clone(),
+            func: Rc::clone(&script.func),
             name: Rc::clone(&script.name),
             takes_args: false,
         };
@@ -295,7 +295,7 @@ impl CacheKey {
 pub struct PreparedRun {
     lua: Lua,
     runner: Rc<Runner>,
-    func: Function,
+    func: Rc<Function>,
     /// What error messages call the script (its sha, or a function's name).
     name: Rc<str>,
     /// A function takes its keys and arguments as its two arguments; an
@@ -336,7 +336,7 @@ impl PreparedRun {
 
 /// What a run not started yet starts with.
 struct Pending {
-    func: Function,
+    func: Rc<Function>,
     takes_args: bool,
 }
 
