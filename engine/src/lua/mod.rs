@@ -323,7 +323,7 @@ impl PreparedRun {
         Ok(ScriptRun {
             lua: self.lua,
             runner: self.runner,
-            thread,
+            thread: Some(thread),
             pending: Some(Pending {
                 func: self.func,
                 takes_args: self.takes_args,
@@ -353,7 +353,9 @@ pub enum Step {
 pub struct ScriptRun {
     lua: Lua,
     runner: Rc<Runner>,
-    thread: mlua::Thread,
+    /// Its coroutine (given back to [`RunState::spare_thread`] once its
+    /// script returned).
+    thread: Option<mlua::Thread>,
     /// The function to start `thread` with, until the first slice.
     pending: Option<Pending>,
     name: Rc<str>,
@@ -390,7 +392,10 @@ impl ScriptRun {
     /// A slice: the first one (with `keys` and `argv`) or the next one.
     fn slice(&mut self, host: &mut dyn Host, keys: &[Bytes], argv: &[Bytes]) -> Step {
         let pending = self.pending.take();
-        let (lua, runner, thread) = (&self.lua, &*self.runner, &mut self.thread);
+        let (lua, runner) = (&self.lua, &*self.runner);
+        let Some(thread) = self.thread.as_mut() else {
+            return Step::Done(Reply::err("ERR Error running script: the run has ended"));
+        };
         let mut bridge = HostBridge {
             lua,
             host,
@@ -430,10 +435,10 @@ impl ScriptRun {
     }
 
     /// Keeps the coroutine, whose script returned, for the next run.
-    fn spare_coroutine(&self) {
+    fn spare_coroutine(&mut self) {
         if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
             if run.spare_thread.is_none() {
-                run.spare_thread = Some(self.thread.clone());
+                run.spare_thread = self.thread.take();
             }
         }
     }
