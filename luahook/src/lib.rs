@@ -19,7 +19,13 @@
 //!   fails, the error *value* is kept as raised (an `{err=...}` table stays
 //!   a table: mlua's own `Thread::resume` turns it into a string), with the
 //!   location of the innermost frame of Lua code, read from the dead
-//!   coroutine's stack (Lua 5.1 does not unwind it after an error).
+//!   coroutine's stack (Lua 5.1 does not unwind it after an error);
+//! - [`bridged`] C functions (`redis.call` and its siblings) reach the
+//!   host's [`Bridge`] that [`lend`] lends for the span of a slice: they
+//!   read their arguments off the Lua stack and push the answer, with no
+//!   per-slice function and no per-call conversion through mlua values;
+//! - [`start`] starts a coroutine with argument and global string tables
+//!   (KEYS, ARGV) and runs its first slice in one call into Lua.
 //!
 //! The two `lua_State` fields the hook reads are not in the C API: they
 //! are read through [`StateHead`], a `#[repr(C)]` mirror of the start of
@@ -28,9 +34,10 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use mlua::{ffi, Lua, MultiValue, Thread, Value};
+use mlua::{ffi, Lua, Thread, Value};
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void, CStr};
+use std::ptr::NonNull;
 
 /// How one slice of a run ended.
 #[derive(Debug)]
@@ -45,7 +52,9 @@ pub enum Slice {
     /// is the script line that yielded.
     ScriptYield { location: Option<Location> },
     /// The function returned these values.
-    Returned(MultiValue),
+    /// The function returned: its first value (nil when none), the one
+    /// a script's reply is made of.
+    Returned(Value),
     /// The function raised `error`. The coroutine is dead.
     Failed {
         error: Value,
@@ -129,40 +138,295 @@ unsafe extern "C-unwind" fn yield_hook(state: *mut ffi::lua_State, _ar: *mut ffi
     unsafe { ffi::lua_yield(state, 0) };
 }
 
-/// A C function that calls `slot[1]` with `tag` before its own arguments
-/// and returns what that returns: a permanent function a script may keep
-/// (`local call = redis.call`) that reaches whatever `slot[1]` is at call
-/// time. Being a C function, it leaves the caller's frame on the stack
-/// even when called as `return f(...)` (Lua 5.1 only turns calls of Lua
-/// functions into tail calls), so errors are located at the caller's line.
-pub fn forwarder(lua: &Lua, slot: &mlua::Table, tag: i64) -> mlua::Result<mlua::Function> {
-    // SAFETY: the closure pushes one C closure over the two values
-    // exec_raw pushed (the slot table and the tag), which it consumes.
+/// One argument of a [`bridged`] call, as the Lua stack holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg<'a> {
+    Str(&'a [u8]),
+    Number(f64),
+    /// Any other value: its Lua type name.
+    Other(&'static str),
+}
+
+/// What a [`Bridge`] answers a call with, pushed on the caller's stack
+/// (or raised) by the [`bridged`] function.
+#[derive(Debug)]
+pub enum Answer<'a> {
+    Nil,
+    Boolean(bool),
+    Number(f64),
+    Str(&'a [u8]),
+    /// A table of one string field (`{ok='OK'}`, `{err='ERR ...'}`).
+    Field(&'a str, &'a [u8]),
+    /// Any other value, built with mlua in this state.
+    Value(&'a Lua, Value),
+    /// Raises a table of one string field (`{err='ERR ...'}`).
+    Raise(&'a str, &'a [u8]),
+    /// Raises a string.
+    RaiseMessage(&'a str),
+}
+
+/// What a [`bridged`] function reaches while a host lends it ([`lend`]):
+/// the host's side of `redis.call` and its siblings.
+pub trait Bridge {
+    /// Answers one call of the bridged function tagged `tag`.
+    fn call(&mut self, tag: i64, args: &[Arg<'_>]) -> Answer<'_>;
+}
+
+thread_local! {
+    /// The bridge a [`lend`] running on this thread lends, while not in use.
+    static LENT: Cell<Option<NonNull<dyn Bridge + 'static>>> = const { Cell::new(None) };
+}
+
+/// Puts the lent bridge of before back when dropped (on return or unwind).
+struct Restore(Option<NonNull<dyn Bridge + 'static>>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        LENT.with(|lent| lent.set(self.0));
+    }
+}
+
+/// Runs `f` with `bridge` reachable by the [`bridged`] functions (one
+/// slice of a script), instead of a new scoped function per slice.
+///
+/// Soundness: the pointer is in the thread-local slot only during this
+/// call, which holds the `&mut` borrow for its whole run and puts the
+/// previous value back when it returns or unwinds, so it never outlives
+/// the borrow. While [`with_lent`] uses it the slot is empty, so a
+/// re-entrant call finds no bridge rather than a second `&mut`.
+pub fn lend<R>(bridge: &mut dyn Bridge, f: impl FnOnce() -> R) -> R {
+    let ptr: NonNull<dyn Bridge + '_> = NonNull::from(bridge);
+    // SAFETY: only the trait object's lifetime bound is erased (same
+    // fat-pointer layout). The pointer is dereferenced only by
+    // `with_lent`, and only while it is in the slot: from here until
+    // `_restore` drops at the end of this call, during which `bridge`
+    // stays mutably borrowed by this function and is not otherwise used.
+    let ptr: NonNull<dyn Bridge + 'static> = unsafe { std::mem::transmute(ptr) };
+    let _restore = Restore(LENT.with(|lent| lent.replace(Some(ptr))));
+    f()
+}
+
+/// Runs `f` on the lent bridge; `None` when none is lent (outside a
+/// [`lend`], or re-entered from inside `f`).
+pub fn with_lent<R>(f: impl FnOnce(&mut dyn Bridge) -> R) -> Option<R> {
+    let ptr = LENT.with(Cell::take)?;
+    let _restore = Restore(Some(ptr));
+    // SAFETY: the pointer was in the slot, so the `lend` that put it there
+    // is still running and its borrow is live; it was taken out of the
+    // slot, so no other `with_lent` makes a second reference until
+    // `_restore` puts it back after `f`. `f` cannot keep the reference:
+    // its lifetime ends with this call.
+    let bridge = unsafe { &mut *ptr.as_ptr() };
+    Some(f(bridge))
+}
+
+/// Whether a bridge is lent now (and not in use).
+pub fn is_lent() -> bool {
+    LENT.with(|lent| lent.get().is_some())
+}
+
+/// The message a [`bridged`] function raises when no bridge is lent.
+pub const NOT_LENT: &str = "attempt to call a nil value";
+
+/// A permanent C function that answers through the lent [`Bridge`]:
+/// `bridge.call(tag, args)`. A script may keep it (`local call =
+/// redis.call`): it reaches whatever bridge is lent at call time. Being a
+/// C function, it leaves the caller's frame on the stack even when called
+/// as `return f(...)`, so errors are located at the caller's line.
+pub fn bridged(lua: &Lua, tag: i64) -> mlua::Result<mlua::Function> {
+    // SAFETY: the closure pushes one C closure over the value exec_raw
+    // pushed (the tag), which it consumes.
     unsafe {
-        lua.exec_raw((slot, tag), |state| {
-            ffi::lua_pushcclosure(state, forward, 2);
+        lua.exec_raw(tag, |state| {
+            ffi::lua_pushcclosure(state, bridged_call, 1);
         })
     }
 }
 
-/// The body of a [`forwarder`]: upvalue 1 is the slot table, 2 the tag.
+/// How [`answer_call`] left the stack.
+enum Pushed {
+    /// This many results on top.
+    Results(c_int),
+    /// An error value on top, to raise.
+    Error,
+}
+
+/// The body of a [`bridged`] function: upvalue 1 is the tag.
 ///
 /// # Safety
-/// Called by Lua as a C closure made by [`forwarder`].
-unsafe extern "C-unwind" fn forward(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: `state` is the calling state; the upvalues are the ones
-    // forwarder set; the stack grows by two values, checked first. An
-    // error raised by the call unwinds through this frame, which owns
-    // nothing to drop.
+/// Called by Lua as a C closure made by [`bridged`].
+unsafe extern "C-unwind" fn bridged_call(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `state` is the calling state (Lua's contract).
+    match unsafe { answer_call(state) } {
+        Pushed::Results(n) => n,
+        // SAFETY: the error value is on top, and no Rust value that needs
+        // dropping lives in this frame (answer_call has returned).
+        Pushed::Error => unsafe { ffi::lua_error(state) },
+    }
+}
+
+/// Arguments a bridged call reads without allocating.
+const INLINE_ARGS: usize = 8;
+
+/// Reads the arguments, asks the lent bridge and pushes its answer (at
+/// most three values: a C function has LUA_MINSTACK free slots).
+///
+/// # Safety
+/// `state` is a live state running a [`bridged`] closure.
+unsafe fn answer_call(state: *mut ffi::lua_State) -> Pushed {
+    // SAFETY: the upvalue is the tag the closure was made with; the
+    // arguments are read in place (strings stay anchored on the stack
+    // for the whole call); pushes stay within LUA_MINSTACK.
     unsafe {
-        let nargs = ffi::lua_gettop(state);
-        ffi::luaL_checkstack(state, 2, std::ptr::null());
-        ffi::lua_rawgeti(state, ffi::lua_upvalueindex(1), 1);
-        ffi::lua_insert(state, 1);
-        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(2));
-        ffi::lua_insert(state, 2);
-        ffi::lua_call(state, nargs + 1, ffi::LUA_MULTRET);
-        ffi::lua_gettop(state)
+        let tag = ffi::lua_tointeger(state, ffi::lua_upvalueindex(1));
+        let count = ffi::lua_gettop(state);
+        // Up to INLINE_ARGS arguments (most commands) are read into an
+        // array on the stack, more into a vector.
+        let mut inline = [Arg::Other("nil"); INLINE_ARGS];
+        let spilled: Vec<Arg<'_>>;
+        let args = match usize::try_from(count) {
+            Ok(n) if n <= INLINE_ARGS => {
+                for (slot, index) in inline.iter_mut().zip(1..=count) {
+                    *slot = read_arg(state, index);
+                }
+                &inline[..n]
+            }
+            _ => {
+                spilled = (1..=count).map(|index| read_arg(state, index)).collect();
+                &spilled[..]
+            }
+        };
+        // A panic must not unwind through Lua's C frames: it becomes an error.
+        let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with_lent(|bridge| {
+                let answer = bridge.call(tag, args);
+                push_answer(state, answer)
+            })
+        }));
+        let failure = match asked {
+            Ok(Some(pushed)) => return pushed,
+            Ok(None) => NOT_LENT,
+            Err(_) => "keel-luahook: the bridge panicked",
+        };
+        push_bytes(state, failure.as_bytes());
+        Pushed::Error
+    }
+}
+
+/// Argument `index` of the running C function.
+///
+/// # Safety
+/// `index` is a valid stack index of `state`; a string argument's bytes
+/// are borrowed for as long as it stays on the stack.
+unsafe fn read_arg<'a>(state: *mut ffi::lua_State, index: c_int) -> Arg<'a> {
+    // SAFETY: the caller's contract; lua_tolstring does not convert a
+    // string (its type was checked) and returns its length.
+    unsafe {
+        match ffi::lua_type(state, index) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                let ptr = ffi::lua_tolstring(state, index, &mut len);
+                Arg::Str(std::slice::from_raw_parts(ptr.cast::<u8>(), len))
+            }
+            ffi::LUA_TNUMBER => Arg::Number(ffi::lua_tonumber(state, index)),
+            other => {
+                let name = CStr::from_ptr(ffi::lua_typename(state, other));
+                Arg::Other(name.to_str().unwrap_or("?"))
+            }
+        }
+    }
+}
+
+/// Pushes `answer` on `state` (an error value for the raising answers).
+///
+/// # Safety
+/// `state` has room for three values.
+unsafe fn push_answer(state: *mut ffi::lua_State, answer: Answer<'_>) -> Pushed {
+    // SAFETY: at most three pushes (the caller's contract); the strings
+    // are copied by Lua.
+    unsafe {
+        match answer {
+            Answer::Nil => ffi::lua_pushnil(state),
+            Answer::Boolean(b) => ffi::lua_pushboolean(state, c_int::from(b)),
+            Answer::Number(n) => ffi::lua_pushnumber(state, n),
+            Answer::Str(bytes) => push_bytes(state, bytes),
+            Answer::Field(key, value) => push_field_table(state, key, value),
+            Answer::Value(lua, value) => return push_value(state, lua, value),
+            Answer::Raise(key, value) => {
+                push_field_table(state, key, value);
+                return Pushed::Error;
+            }
+            Answer::RaiseMessage(text) => {
+                push_bytes(state, text.as_bytes());
+                return Pushed::Error;
+            }
+        }
+    }
+    Pushed::Results(1)
+}
+
+/// # Safety
+/// `state` has room for one value.
+unsafe fn push_bytes(state: *mut ffi::lua_State, bytes: &[u8]) {
+    // SAFETY: the caller's contract; Lua copies the bytes.
+    unsafe { ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+/// Pushes `{[key] = value}`.
+///
+/// # Safety
+/// `state` has room for three values.
+unsafe fn push_field_table(state: *mut ffi::lua_State, key: &str, value: &[u8]) {
+    // SAFETY: the caller's contract; the key and value are popped into
+    // the table by lua_rawset.
+    unsafe {
+        ffi::lua_createtable(state, 0, 1);
+        push_bytes(state, key.as_bytes());
+        push_bytes(state, value);
+        ffi::lua_rawset(state, -3);
+    }
+}
+
+/// The registry field an mlua-built answer passes through.
+const ANSWER_FIELD: &str = "keel_luahook.answer";
+const ANSWER_FIELD_C: &CStr = c"keel_luahook.answer";
+
+/// Pushes a value built with mlua: handed over through the registry
+/// (shared by every coroutine of the state), then cleared there.
+///
+/// # Safety
+/// `state` belongs to `lua` and has room for two values.
+unsafe fn push_value(state: *mut ffi::lua_State, lua: &Lua, value: Value) -> Pushed {
+    if let Err(e) = lua.set_named_registry_value(ANSWER_FIELD, value) {
+        let text = e.to_string();
+        // SAFETY: room for one value (the caller's contract).
+        unsafe { push_bytes(state, text.as_bytes()) };
+        return Pushed::Error;
+    }
+    // SAFETY: the field was just set; it is read, then cleared.
+    unsafe {
+        ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, ANSWER_FIELD_C.as_ptr());
+        ffi::lua_pushnil(state);
+        ffi::lua_setfield(state, ffi::LUA_REGISTRYINDEX, ANSWER_FIELD_C.as_ptr());
+    }
+    Pushed::Results(1)
+}
+
+/// Pushes a new table of `items` (one value more on the stack).
+///
+/// # Safety
+/// `state` is live with room for two more values.
+unsafe fn push_string_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &[T]) {
+    let size = c_int::try_from(items.len()).unwrap_or(c_int::MAX);
+    // SAFETY: the caller's contract; each item is pushed, then popped into
+    // the table by lua_rawseti.
+    unsafe {
+        ffi::lua_createtable(state, size, 0);
+        for (index, item) in (1..=size).zip(items) {
+            let item = item.as_ref();
+            ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+            ffi::lua_rawseti_(state, -2, index);
+        }
     }
 }
 
@@ -172,6 +436,7 @@ const YIELDED: i64 = 1;
 const SCRIPT_YIELD: i64 = 2;
 const FAILED: i64 = 3;
 const NOT_IDLE: i64 = 4;
+const NOT_RUNNABLE: i64 = 5;
 
 /// Runs `thread` (a coroutine created with `Lua::create_thread`, new or
 /// yielded by the hook) for one slice: until it returns, fails, or has run
@@ -179,13 +444,7 @@ const NOT_IDLE: i64 = 4;
 /// Frames of chunk `skip_source` (a runtime's own Lua code) and C frames
 /// are skipped when locating an error.
 pub fn resume(lua: &Lua, thread: &Thread, period: u32, skip_source: &str) -> mlua::Result<Slice> {
-    let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
-    // SAFETY: the closure only uses the Lua C API on the state exec_raw
-    // gives it (whose stack holds `thread`) and on that thread, within
-    // their stack limits (lua_checkstack / luaL_checkstack before pushes).
-    let values: MultiValue =
-        unsafe { lua.exec_raw(thread, |state| resume_raw(state, period, skip_source)) }?;
-    decode(values)?.ok_or_else(|| internal("a resume without a start"))
+    Runner::new(lua)?.resume(thread, period, skip_source)
 }
 
 /// Restarts `thread`, a coroutine whose function returned normally, with
@@ -200,45 +459,217 @@ pub fn restart(
     period: u32,
     skip_source: &str,
 ) -> mlua::Result<Option<Slice>> {
-    let period = c_int::try_from(period.max(1)).unwrap_or(c_int::MAX);
-    // SAFETY: as in `resume`; the function is moved to the thread only
-    // when it is idle (status OK, empty stack: its last function returned).
-    let values: MultiValue = unsafe {
-        lua.exec_raw((thread, func), |state| {
-            resume_raw(state, period, skip_source)
-        })
-    }?;
-    decode(values)
+    let run = Start::<&[u8]> {
+        args: &[],
+        globals: &[],
+    };
+    start(lua, thread, func, &run, period, skip_source)
 }
 
-/// The raw part of [`resume`] and [`restart`]: leaves on `state`'s stack a
-/// code, then the returned values, or the error value and its location.
+/// What a run of [`start`] begins with: the function's arguments and
+/// globals to set first, each a new table of strings `1..=n` (Redis's
+/// KEYS and ARGV), built in the same call into Lua as the first slice.
+pub struct Start<'a, T> {
+    pub args: &'a [&'a [T]],
+    pub globals: &'a [(&'a str, &'a [T])],
+}
+
+/// [`restart`] with arguments and globals: `thread` (idle: new from
+/// [`new_thread`], or its last function returned) runs `func` with
+/// `run.args` after `run.globals` are set, for a first slice. `None`, and
+/// nothing changes, when the thread is not idle.
+pub fn start<T: AsRef<[u8]>>(
+    lua: &Lua,
+    thread: &Thread,
+    func: &mlua::Function,
+    run: &Start<'_, T>,
+    period: u32,
+    skip_source: &str,
+) -> mlua::Result<Option<Slice>> {
+    Runner::new(lua)?.start(thread, func, run, period, skip_source)
+}
+
+/// Runs slices through a permanent C function of the state, called as
+/// any Lua function: [`Runner::resume`] and [`Runner::start`] are
+/// [`resume`] and [`start`] without the two C closures that `exec_raw`
+/// allocates per call under Lua 5.1 (garbage for the collector on every
+/// script run).
+#[derive(Debug, Clone)]
+pub struct Runner {
+    func: mlua::Function,
+}
+
+/// What [`run_slice`] is asked to do, passed as a light userdata that
+/// points to this, on the caller's stack for the span of the call.
+struct Params<'a> {
+    period: c_int,
+    skip_source: &'a str,
+    /// For a start: the [`Start`] (erased) and the function that pushes it.
+    start: Option<(*const c_void, StartFn)>,
+}
+
+/// [`start_raw`] for one `T`, with the [`Start`] behind a pointer.
+type StartFn = unsafe fn(*mut ffi::lua_State, *const c_void, c_int, &str);
+
+/// # Safety
+/// `run` points to a live `Start<'_, T>`; as [`start_raw`] otherwise.
+unsafe fn start_erased<T: AsRef<[u8]>>(
+    state: *mut ffi::lua_State,
+    run: *const c_void,
+    period: c_int,
+    skip_source: &str,
+) {
+    // SAFETY: the caller's contract.
+    unsafe { start_raw(state, &*run.cast::<Start<'_, T>>(), period, skip_source) }
+}
+
+impl Runner {
+    /// The runner of `lua`'s state (make it once per state: this call
+    /// creates its C function).
+    pub fn new(lua: &Lua) -> mlua::Result<Self> {
+        // SAFETY: pushes one C function (room for one value is always
+        // there: LUA_MINSTACK); exec_raw returns the value it leaves.
+        let func = unsafe {
+            lua.exec_raw((), |state| {
+                ffi::lua_pushcfunction(state, run_slice);
+            })
+        }?;
+        Ok(Runner { func })
+    }
+
+    /// [`resume`].
+    pub fn resume(&self, thread: &Thread, period: u32, skip_source: &str) -> mlua::Result<Slice> {
+        let params = Params {
+            period: c_int::try_from(period.max(1)).unwrap_or(c_int::MAX),
+            skip_source,
+            start: None,
+        };
+        decode(self.call((thread, Value::Nil), &params)?)?
+            .ok_or_else(|| internal("a resume without a start"))
+    }
+
+    /// [`start`].
+    pub fn start<T: AsRef<[u8]>>(
+        &self,
+        thread: &Thread,
+        func: &mlua::Function,
+        run: &Start<'_, T>,
+        period: u32,
+        skip_source: &str,
+    ) -> mlua::Result<Option<Slice>> {
+        let erased: StartFn = start_erased::<T>;
+        let params = Params {
+            period: c_int::try_from(period.max(1)).unwrap_or(c_int::MAX),
+            skip_source,
+            start: Some((std::ptr::from_ref(run).cast(), erased)),
+        };
+        decode(self.call((thread, func), &params)?)
+    }
+
+    /// Calls the C function with `(thread, function)` and `params`.
+    fn call(
+        &self,
+        (thread, func): (&Thread, impl mlua::IntoLua),
+        params: &Params<'_>,
+    ) -> mlua::Result<Stack> {
+        let params = mlua::LightUserData(std::ptr::from_ref(params).cast_mut().cast());
+        self.func.call((thread, func, params))
+    }
+}
+
+/// The runner's C function: `(thread, function or nil, params)`; leaves
+/// what [`resume_raw`] or [`start_raw`] leaves.
 ///
 /// # Safety
-/// `state` is a live state whose stack holds a thread, and for a restart
-/// the function to start it with.
-unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &str) {
-    // SAFETY: index 1 is the thread exec_raw pushed; index 2, if there, the
-    // function (on top), moved to the thread when it is idle.
-    let co = unsafe {
-        let co = ffi::lua_tothread(state, 1);
-        if ffi::lua_gettop(state) == 2 && !co.is_null() {
-            let idle = ffi::lua_status(co) == ffi::LUA_OK && ffi::lua_gettop(co) == 0;
-            if !idle {
-                ffi::lua_settop(state, 0);
-                ffi::lua_pushinteger(state, NOT_IDLE as ffi::lua_Integer);
-                return;
+/// Called by Lua, only by [`Runner::call`] (scripts never see it), whose
+/// third argument points to a [`Params`] alive for the call.
+unsafe extern "C-unwind" fn run_slice(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: the arguments are as Runner::call passes them; the
+    // pointed-to Params (and the Start it points to) outlive this call.
+    unsafe {
+        let params = &*ffi::lua_touserdata(state, 3).cast::<Params<'_>>();
+        match params.start {
+            Some((run, start)) => {
+                ffi::lua_settop(state, 2);
+                start(state, run, params.period, params.skip_source);
             }
-            ffi::lua_xmove(state, co, 1);
+            None => {
+                ffi::lua_settop(state, 1);
+                resume_raw(state, 0, params.period, params.skip_source);
+            }
         }
-        co
-    };
+        ffi::lua_gettop(state)
+    }
+}
+
+/// An idle coroutine (no function yet) for [`start`].
+pub fn new_thread(lua: &Lua) -> mlua::Result<Thread> {
+    // SAFETY: lua_newthread pushes one value (room for one is always
+    // there: LUA_MINSTACK); exec_raw returns the value it leaves.
+    unsafe {
+        lua.exec_raw((), |state| {
+            ffi::lua_newthread(state);
+        })
+    }
+}
+
+/// The raw part of [`start`]: `state`'s stack holds the thread and the
+/// function; leaves what [`resume_raw`] leaves, or the NOT_IDLE code.
+///
+/// # Safety
+/// `state` is a live state whose stack holds a thread, then a function.
+unsafe fn start_raw<T: AsRef<[u8]>>(
+    state: *mut ffi::lua_State,
+    run: &Start<'_, T>,
+    period: c_int,
+    skip_source: &str,
+) {
+    // SAFETY: index 1 is the thread exec_raw pushed, 2 the function. Each
+    // push is preceded by a check that the stack has room; the globals go
+    // to the table shared by the state and its coroutines.
+    unsafe {
+        let co = ffi::lua_tothread(state, 1);
+        let idle = !co.is_null() && ffi::lua_status(co) == ffi::LUA_OK && ffi::lua_gettop(co) == 0;
+        if !idle {
+            ffi::lua_settop(state, 0);
+            ffi::lua_pushinteger(state, NOT_IDLE as ffi::lua_Integer);
+            return;
+        }
+        for (name, items) in run.globals {
+            ffi::luaL_checkstack(state, 3, std::ptr::null());
+            ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
+            push_string_array(state, items);
+            ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
+        }
+        let nargs = c_int::try_from(run.args.len()).unwrap_or(c_int::MAX);
+        ffi::luaL_checkstack(state, nargs.saturating_add(2), std::ptr::null());
+        for items in run.args {
+            push_string_array(state, items);
+        }
+        // The function and its arguments, in order, to the coroutine.
+        ffi::lua_xmove(state, co, nargs.saturating_add(1));
+        ffi::lua_settop(state, 1);
+        resume_raw(state, nargs, period, skip_source);
+    }
+}
+
+/// The raw part of [`resume`] and [`start`]: resumes the coroutine at
+/// index 1 of `state` (the function and its `nargs` arguments already on
+/// its stack for a start) and leaves on `state`'s stack a code, then the
+/// returned values, or the error value and its location.
+///
+/// # Safety
+/// `state` is a live state whose stack holds a thread at index 1, with
+/// `nargs` values on top of its stack when it starts.
+unsafe fn resume_raw(state: *mut ffi::lua_State, nargs: c_int, period: c_int, skip_source: &str) {
+    // SAFETY: index 1 is the thread.
+    let co = unsafe { ffi::lua_tothread(state, 1) };
     // SAFETY: `state` is live; its values are no longer needed (the
     // caller's Thread handle keeps the coroutine alive).
     unsafe { ffi::lua_settop(state, 0) };
     if co.is_null() {
         // SAFETY: room for one value is always there (LUA_MINSTACK).
-        unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
+        unsafe { ffi::lua_pushinteger(state, NOT_RUNNABLE as ffi::lua_Integer) };
         return;
     }
     // SAFETY: `co` is a live coroutine (kept by the caller's handle).
@@ -246,7 +677,7 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &st
     // SAFETY: `co` is live; StateHead mirrors the start of its struct.
     if !unsafe { layout_matches(co, period) } {
         // SAFETY: room for one value is always there.
-        unsafe { ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer) };
+        unsafe { ffi::lua_pushinteger(state, NOT_RUNNABLE as ffi::lua_Integer) };
         return;
     }
     SKIP.with(|skip| {
@@ -256,9 +687,9 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &st
     });
     let previous = RESUMING.with(|r| r.replace(co));
     HOOK_YIELDED.with(|y| y.set(false));
-    // SAFETY: `co` is a new coroutine with its function pushed, or one
-    // suspended by a yield; it is resumed with no arguments.
-    let status = unsafe { ffi::lua_resume_(co, 0) };
+    // SAFETY: `co` is a new coroutine with its function (and arguments)
+    // pushed, or one suspended by a yield.
+    let status = unsafe { ffi::lua_resume_(co, nargs) };
     RESUMING.with(|r| r.set(previous));
     let by_hook = HOOK_YIELDED.with(|y| y.replace(false));
     // SAFETY: `state` is live; room for the code, an error and a location.
@@ -275,10 +706,14 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, period: c_int, skip_source: &st
                 }
             }
             ffi::LUA_OK => {
-                let n = ffi::lua_gettop(co);
-                ffi::luaL_checkstack(state, n.saturating_add(1), std::ptr::null());
                 ffi::lua_pushinteger(state, RETURNED as ffi::lua_Integer);
-                ffi::lua_xmove(co, state, n);
+                if ffi::lua_gettop(co) == 0 {
+                    ffi::lua_pushnil(state);
+                } else {
+                    // The first value only; the coroutine is left empty (idle).
+                    ffi::lua_settop(co, 1);
+                    ffi::lua_xmove(co, state, 1);
+                }
             }
             _ => {
                 ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer);
@@ -362,15 +797,24 @@ unsafe fn c_text(p: *const std::ffi::c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
+/// What the raw part leaves: a code and at most three values (missing
+/// ones are nil).
+type Stack = (Value, Value, Value, Value);
+
 /// The [`Slice`] the raw part's stack describes (None: not idle).
-fn decode(values: MultiValue) -> mlua::Result<Option<Slice>> {
-    let mut values = values.into_iter();
-    let Some(code) = values.next().as_ref().and_then(integer) else {
+fn decode((code, first, second, third): Stack) -> mlua::Result<Option<Slice>> {
+    let Some(code) = integer(&code) else {
         return Err(internal("no resume status"));
     };
+    let mut values = [first, second, third].into_iter();
     let slice = match code {
         NOT_IDLE => return Ok(None),
-        RETURNED => Slice::Returned(values.collect()),
+        NOT_RUNNABLE => {
+            return Err(internal(
+                "not a coroutine, or the Lua state layout is not Lua 5.1.5's",
+            ))
+        }
+        RETURNED => Slice::Returned(values.next().unwrap_or(Value::Nil)),
         YIELDED => Slice::Yielded {
             at: YIELD_AT.with(|y| y.borrow_mut().take()),
         },
@@ -378,9 +822,7 @@ fn decode(values: MultiValue) -> mlua::Result<Option<Slice>> {
             location: location_of(&mut values),
         },
         _ => {
-            let Some(error) = values.next() else {
-                return Err(internal("the Lua state layout is not Lua 5.1.5's"));
-            };
+            let error = values.next().unwrap_or(Value::Nil);
             let location = location_of(&mut values);
             Slice::Failed { error, location }
         }

@@ -22,9 +22,9 @@ fn run(lua: &Lua, code: &str, period: u32) -> (Slice, usize) {
 
 fn returned_number(slice: &Slice) -> f64 {
     match slice {
-        Slice::Returned(values) => match values.front() {
-            Some(Value::Integer(n)) => *n as f64,
-            Some(Value::Number(n)) => *n,
+        Slice::Returned(value) => match value {
+            Value::Integer(n) => *n as f64,
+            Value::Number(n) => *n,
             other => panic!("not a number: {other:?}"),
         },
         other => panic!("not returned: {other:?}"),
@@ -218,46 +218,25 @@ fn a_suspended_coroutine_tells_where_it_stands() {
 }
 
 #[test]
-fn a_forwarder_reaches_the_slot_s_function_of_the_moment() {
+fn an_error_raised_by_a_bridged_function_is_located_at_the_caller_even_in_a_tail_call() {
     let lua = Lua::new();
-    let slot = lua.create_table().expect("table");
-    let call = forwarder(&lua, &slot, 7).expect("forwarder");
-    lua.globals().set("call", call).expect("set");
-    let add = lua
-        .create_function(|_, (tag, a, b): (i64, i64, i64)| Ok((tag, a + b)))
-        .expect("function");
-    slot.raw_set(1, add).expect("slot");
-    let (tag, sum): (i64, i64) = lua.load("return call(2, 3)").eval().expect("eval");
-    assert_eq!((tag, sum), (7, 5));
-    let times = lua
-        .create_function(|_, (_tag, a, b): (i64, i64, i64)| Ok(a * b))
-        .expect("function");
-    slot.raw_set(1, times).expect("slot");
-    let product: i64 = lua
-        .load("local c = call return c(2, 3)")
-        .eval()
-        .expect("eval");
-    assert_eq!(product, 6);
-}
-
-#[test]
-fn an_error_through_a_forwarder_is_located_at_the_caller_even_in_a_tail_call() {
-    let lua = Lua::new();
-    let slot = lua.create_table().expect("table");
-    let fail = lua
-        .create_function(|_, _: mlua::MultiValue| {
-            Err::<(), _>(mlua::Error::RuntimeError("no".into()))
-        })
-        .expect("function");
-    slot.raw_set(1, fail).expect("slot");
-    lua.globals()
-        .set("call", forwarder(&lua, &slot, 1).expect("forwarder"))
-        .expect("set");
-    let (slice, _) = run(&lua, "for i = 1, 20000 do end\n\nreturn call('x')", 1_000);
+    with_bridged(&lua);
+    let mut echo = Echo {
+        lua: &lua,
+        calls: 0,
+        last: Vec::new(),
+        text: Vec::new(),
+    };
+    let (slice, _) = lend(&mut echo, || {
+        run(&lua, "for i = 1, 20000 do end\n\nreturn b3('x')", 1_000)
+    });
     let Slice::Failed { error, location } = slice else {
         panic!("{slice:?}")
     };
-    assert!(matches!(error, Value::Error(_)), "{error:?}");
+    let Value::Table(error) = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(error.raw_get::<String>("err").expect("err"), "ERR boom");
     assert_eq!(location.map(|l| l.line), Some(3));
 }
 
@@ -295,4 +274,196 @@ fn a_coroutine_that_returned_restarts_with_another_function() {
     assert!(matches!(failed, Some(Slice::Failed { .. })), "{failed:?}");
     let dead = restart(&lua, &thread, &first, 1_000, SKIP).expect("restart");
     assert!(dead.is_none(), "a dead coroutine stays dead");
+}
+
+/// A bridge that counts its calls and answers after its arguments.
+struct Echo<'l> {
+    lua: &'l Lua,
+    calls: usize,
+    last: Vec<String>,
+    text: Vec<u8>,
+}
+
+impl Bridge for Echo<'_> {
+    fn call(&mut self, tag: i64, args: &[Arg<'_>]) -> Answer<'_> {
+        self.calls += 1;
+        self.last = args.iter().map(|a| format!("{a:?}")).collect();
+        match (tag, args.first()) {
+            (1, Some(Arg::Number(n))) => Answer::Number(n * 2.0),
+            (1, Some(Arg::Str(s))) => {
+                self.text = s.to_vec();
+                Answer::Str(&self.text)
+            }
+            (2, _) => Answer::Field("ok", b"fine"),
+            (3, _) => Answer::Raise("err", b"ERR boom"),
+            (4, _) => Answer::RaiseMessage("plain"),
+            (5, _) => {
+                let t = self.lua.create_sequence_from([7, 8, 9]).expect("table");
+                Answer::Value(self.lua, Value::Table(t))
+            }
+            (6, _) => Answer::Boolean(true),
+            _ => Answer::Nil,
+        }
+    }
+}
+
+fn with_bridged(lua: &Lua) {
+    for tag in [1, 2, 3, 4, 5, 6, 9] {
+        let f = bridged(lua, tag).expect("bridged");
+        lua.globals().set(format!("b{tag}"), f).expect("global");
+    }
+}
+
+#[test]
+fn a_bridged_function_answers_through_the_lent_bridge_only_while_lent() {
+    let lua = Lua::new();
+    with_bridged(&lua);
+    let mut echo = Echo {
+        lua: &lua,
+        calls: 0,
+        last: Vec::new(),
+        text: Vec::new(),
+    };
+    let check = r#"
+        local t = b5()
+        local ok, e = pcall(b3)
+        local ok2, e2 = pcall(b4)
+        return b1(21), b1('s'), b2().ok, e.err, e2, t[1] + t[2] + t[3], b6(), b9(true, nil)
+    "#;
+    let got: (i64, String, String, String, String, i64, bool, Value) =
+        lend(&mut echo, || lua.load(check).eval().expect("eval"));
+    assert_eq!(
+        (
+            got.0,
+            got.1.as_str(),
+            got.2.as_str(),
+            got.3.as_str(),
+            got.4.as_str(),
+            got.5,
+            got.6
+        ),
+        (42, "s", "fine", "ERR boom", "plain", 24, true)
+    );
+    assert!(got.7.is_nil());
+    assert_eq!(echo.last, ["Other(\"boolean\")", "Other(\"nil\")"]);
+    assert_eq!(echo.calls, 8);
+    // More arguments than are read without allocating.
+    let many = "return b9(1, 2, 3, 4, 5, 6, 7, 8, 9, 'ten')";
+    lend(&mut echo, || lua.load(many).exec().expect("many"));
+    assert_eq!(echo.last.len(), 10);
+    assert_eq!(echo.last[9], "Str([116, 101, 110])");
+    assert!(!is_lent(), "cleared after lend");
+    let err = lua
+        .load("return b1(1)")
+        .exec()
+        .expect_err("no bridge outside lend");
+    assert!(err.to_string().contains(NOT_LENT), "{err}");
+}
+
+#[test]
+fn a_lent_bridge_is_cleared_when_the_closure_unwinds() {
+    let lua = Lua::new();
+    let mut echo = Echo {
+        lua: &lua,
+        calls: 0,
+        last: Vec::new(),
+        text: Vec::new(),
+    };
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lend(&mut echo, || panic!("boom"))
+    }));
+    assert!(unwound.is_err());
+    assert!(!is_lent());
+}
+
+#[test]
+fn a_re_entrant_use_finds_no_bridge_and_nested_lends_restore() {
+    let lua = Lua::new();
+    let new_echo = || Echo {
+        lua: &lua,
+        calls: 0,
+        last: Vec::new(),
+        text: Vec::new(),
+    };
+    let (mut outer, mut inner) = (new_echo(), new_echo());
+    lend(&mut outer, || {
+        let nested = with_lent(|_| with_lent(|_| ()));
+        assert_eq!(nested, Some(None), "re-entry sees no bridge");
+        lend(&mut inner, || {
+            let answer = with_lent(|b| matches!(b.call(0, &[]), Answer::Nil));
+            assert_eq!(answer, Some(true));
+        });
+        let answer = with_lent(|b| matches!(b.call(0, &[]), Answer::Nil));
+        assert_eq!(answer, Some(true));
+    });
+    assert_eq!((outer.calls, inner.calls), (1, 1));
+    assert!(!is_lent());
+}
+
+#[test]
+fn a_suspended_script_reaches_the_bridge_lent_for_each_slice() {
+    let lua = Lua::new();
+    with_bridged(&lua);
+    let func = lua
+        .load("local call, n = b1, 0 for i = 1, 3000 do n = n + call(5) end return n")
+        .into_function()
+        .expect("compiles");
+    let thread = lua.create_thread(func).expect("thread");
+    let mut slices = 0;
+    let mut calls = 0;
+    let total = loop {
+        slices += 1;
+        let mut echo = Echo {
+            lua: &lua,
+            calls: 0,
+            last: Vec::new(),
+            text: Vec::new(),
+        };
+        let slice = lend(&mut echo, || {
+            resume(&lua, &thread, 1_000, SKIP).expect("resume")
+        });
+        calls += echo.calls;
+        if let Slice::Returned(values) = slice {
+            break returned_number(&Slice::Returned(values));
+        }
+    };
+    assert_eq!(total, 30_000.0, "5 doubled, 3000 times");
+    assert_eq!(calls, 3000);
+    assert!(slices > 3, "{slices} slices");
+}
+
+#[test]
+fn a_start_passes_argument_tables_and_sets_global_tables() {
+    let lua = Lua::new();
+    let keys: [&[u8]; 2] = [b"k1", b"a\0b"];
+    let argv: [&[u8]; 1] = [b"v"];
+    let func = lua
+        .load("local k, a = ... return table.concat({#k, k[2], #a, a[1], #G1, G1[1], #G2}, ','), 'more'")
+        .into_function()
+        .expect("compiles");
+    let thread = new_thread(&lua).expect("thread");
+    let run = Start {
+        args: &[&keys[..], &argv[..]],
+        globals: &[("G1", &argv[..]), ("G2", &[][..])],
+    };
+    let slice = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("start");
+    let Some(Slice::Returned(Value::String(got))) = slice else {
+        panic!("not returned: {slice:?}");
+    };
+    assert_eq!(
+        &got.as_bytes()[..],
+        b"2,a\0b,1,v,1,v,0",
+        "the first value only"
+    );
+    // Idle again: it starts the next run; a new table each time.
+    let again = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("again");
+    assert!(matches!(again, Some(Slice::Returned(_))), "{again:?}");
+    let suspended = lua
+        .load("for i = 1, 100000 do end")
+        .into_function()
+        .expect("loop");
+    let long = start(&lua, &thread, &suspended, &run, 1_000, SKIP).expect("long");
+    assert!(matches!(long, Some(Slice::Yielded { .. })), "{long:?}");
+    let busy = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("busy");
+    assert!(busy.is_none(), "a suspended coroutine is not restarted");
 }

@@ -25,6 +25,7 @@ use crate::resp::{Protocol, Reply};
 use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
+use std::borrow::Cow;
 
 #[rustfmt::skip]
 mod docs;
@@ -250,30 +251,24 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by: By, ro_command: bool) -> Repl
         Ok(n) => n,
         Err(e) => return e,
     };
-    let sha = match script_sha(ctx, &args[1], by) {
-        Ok(sha) => sha,
+    let (prepared, flags) = match prepare_script(ctx, &args[1], by) {
+        Ok(found) => found,
         Err(e) => return e,
     };
-    let flags = ctx.srv.scripting.flags(&sha).unwrap_or(0);
     let compat = flags & script_flags::EVAL_COMPAT_MODE != 0;
     if ro_command && !compat && flags & script_flags::NO_WRITES == 0 {
         return Reply::err("ERR Can not execute a script with write flag using *_ro command.");
     }
     let read_only = ro_command || flags & script_flags::NO_WRITES != 0;
     let (keys, argv) = args[3..].split_at(numkeys);
-    let reply = match ctx.srv.scripting.prepare(&sha) {
-        Ok(prepared) => {
-            let run = ScriptCall {
-                args,
-                keys,
-                argv,
-                read_only,
-                kind: Kind::Eval,
-            };
-            run_prepared(ctx, prepared, &run)
-        }
-        Err(e) => e,
+    let run = ScriptCall {
+        args,
+        keys,
+        argv,
+        read_only,
+        kind: Kind::Eval,
     };
+    let reply = run_prepared(ctx, prepared, &run);
     // The script's writes propagated one by one; the EVAL itself does not.
     ctx.prevent_propagation();
     reply
@@ -292,19 +287,18 @@ pub(crate) fn parse_numkeys(arg: &[u8], available: usize) -> Result<usize, Reply
     }
 }
 
-/// The cached script's sha: EVAL compiles and caches the body first.
-fn script_sha(ctx: &mut Ctx, arg: &[u8], by: By) -> Result<String, Reply> {
-    match by {
-        By::Body => ctx.srv.scripting.load(arg),
-        By::Sha => {
-            let sha = String::from_utf8_lossy(arg).to_ascii_lowercase();
-            if ctx.srv.scripting.exists(sha.as_bytes()) {
-                Ok(sha)
-            } else {
-                Err(Reply::err(NOSCRIPT_ERR))
-            }
+/// The cached script to run and its flags: EVAL compiles and caches the
+/// body first; EVALSHA finds it by sha (in either case).
+fn prepare_script(ctx: &mut Ctx, arg: &[u8], by: By) -> Result<(PreparedRun, u32), Reply> {
+    let scripting = &mut ctx.srv.scripting;
+    let found = match by {
+        By::Body => {
+            let sha = scripting.load(arg)?;
+            scripting.prepare(sha.as_bytes())
         }
-    }
+        By::Sha => scripting.prepare(arg),
+    };
+    found.ok_or_else(|| Reply::err(NOSCRIPT_ERR))
 }
 
 /// A script or function to run, from the command that asks for it.
@@ -321,7 +315,7 @@ pub(crate) struct ScriptCall<'a> {
 /// reply, or [`Reply::NoReply`] when it goes on in the background (see
 /// the module documentation).
 pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: PreparedRun, call: &ScriptCall) -> Reply {
-    let run = match prepared.start(call.keys, call.argv) {
+    let run = match prepared.start() {
         Ok(run) => run,
         Err(e) => return e,
     };
@@ -342,8 +336,9 @@ pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: PreparedRun, call: &ScriptCa
         caller: ClientContext::of(ctx.client),
         db: ctx.client.db,
     };
+    let mut inputs = Some((call.keys, call.argv));
     loop {
-        match run_slice(ctx, &mut script) {
+        match run_slice(ctx, &mut script, inputs.take()) {
             Step::Done(reply) => return reply,
             Step::Yielded if suspendable => {
                 script.command = call.args.to_vec();
@@ -356,10 +351,14 @@ pub(crate) fn run_prepared(ctx: &mut Ctx, prepared: PreparedRun, call: &ScriptCa
     }
 }
 
-/// One slice of `script`, with its context applied to its client for the
-/// slice (database, no blocking, read-only, the time it started at) and
-/// the client's own put back after it.
-fn run_slice(ctx: &mut Ctx, script: &mut RunningScript) -> Step {
+/// The keys and arguments a run starts with (its first slice).
+type Inputs<'a> = (&'a [Bytes], &'a [Bytes]);
+
+/// One slice of `script` (the first one with its `inputs`), with its
+/// context applied to its client for the slice (database, no blocking,
+/// read-only, the time it started at) and the client's own put back
+/// after it.
+fn run_slice(ctx: &mut Ctx, script: &mut RunningScript, inputs: Option<Inputs>) -> Step {
     let now = std::mem::replace(&mut ctx.srv.now, script.started);
     ctx.client.db = script.db;
     ctx.client.deny_blocking = true;
@@ -369,7 +368,10 @@ fn run_slice(ctx: &mut Ctx, script: &mut RunningScript) -> Step {
             ctx,
             wrote: &mut script.wrote,
         };
-        script.run.resume(&mut host)
+        match inputs {
+            Some((keys, argv)) => script.run.first_slice(&mut host, keys, argv),
+            None => script.run.resume(&mut host),
+        }
     };
     ctx.srv.scripting.read_only_run = was_read_only;
     ctx.srv.now = now;
@@ -402,7 +404,7 @@ pub fn resume_running(
         client,
         others,
     };
-    match run_slice(&mut ctx, &mut script) {
+    match run_slice(&mut ctx, &mut script, None) {
         Step::Done(reply) => Some(Finished { reply, script }),
         Step::Yielded => {
             ctx.srv.scripting.running = Some(script);
@@ -434,16 +436,18 @@ impl Host for ScriptHost<'_, '_> {
     }
 }
 
-/// The command `args` names, with its full name (`client|list`).
-fn lookup(ctx: &Ctx, args: &[Bytes]) -> Option<(&'static CommandSpec, String)> {
+/// The command `args` names, with its full name (`client|list`; only a
+/// subcommand's is allocated).
+fn lookup(ctx: &Ctx, args: &[Bytes]) -> Option<(&'static CommandSpec, Cow<'static, str>)> {
     let spec = ctx.srv.table.lookup(&args[0])?;
+    let name = Cow::Borrowed(spec.name);
     if spec.subcommands.is_empty() {
-        return Some((spec, spec.name.to_string()));
+        return Some((spec, name));
     }
     match args.get(1).and_then(|sub| spec.find_subcommand(sub)) {
-        Some(sub) => Some((sub, format!("{}|{}", spec.name, sub.name))),
-        None if spec.handler.is_some() => Some((spec, spec.name.to_string())),
-        None if args.len() < 2 => Some((spec, spec.name.to_string())),
+        Some(sub) => Some((sub, Cow::Owned(format!("{}|{}", spec.name, sub.name)))),
+        None if spec.handler.is_some() => Some((spec, name)),
+        None if args.len() < 2 => Some((spec, name)),
         None => None,
     }
 }

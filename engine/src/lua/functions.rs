@@ -236,7 +236,6 @@ struct FnState {
     lib_meta: Table,
     lib_env: Table,
     load_api: Table,
-    binder: Function,
 }
 
 /// What `redis.register_function` collects while a library loads (in the
@@ -339,11 +338,10 @@ impl Functions {
         let base = &state.base;
         let run = PreparedRun {
             lua: base.lua.clone(),
-            bridge: base.bridge.clone(),
-            globals: base.globals.clone(),
-            func: def.callback.clone(),
-            name: def.name.clone(),
-            binder: Some(state.binder.clone()),
+            runner: std::rc::Rc::clone(&base.runner),
+            func: std::rc::Rc::new(def.callback.clone()),
+            name: std::rc::Rc::from(def.name.as_str()),
+            takes_args: true,
         };
         Ok((run, def.flags))
     }
@@ -451,7 +449,7 @@ fn new_fn_state(rand: super::rand48::Rand48) -> mlua::Result<FnState> {
     ] {
         load_redis.raw_set(name, base.redis.raw_get::<Value>(name)?)?;
     }
-    let (lib_env, lib_meta, load_api, binder): (Table, Table, Table, Function) = lua
+    let (lib_env, lib_meta, load_api): (Table, Table, Table) = lua
         .load(include_str!("functions_prelude.lua"))
         .set_name(PRELUDE_NAME)
         .call((base.env.clone(), load_redis))?;
@@ -460,7 +458,6 @@ fn new_fn_state(rand: super::rand48::Rand48) -> mlua::Result<FnState> {
         lib_meta,
         lib_env,
         load_api,
-        binder,
     })
 }
 

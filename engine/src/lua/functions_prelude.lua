@@ -37,11 +37,4 @@ local load_api = strict_readonly({ redis = strict_readonly(load_redis) })
 local lib_meta = { __index = script_env, __newindex = refuse_write, __metatable = false }
 local lib_env = setmetatable_({}, lib_meta)
 
--- Lua 5.1's xpcall passes no arguments: a function runs as this closure.
-local function bind(f, keys, args)
-  return function()
-    return f(keys, args)
-  end
-end
-
-return lib_env, lib_meta, load_api, bind
+return lib_env, lib_meta, load_api

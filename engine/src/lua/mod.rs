@@ -13,10 +13,11 @@
 //! a metamethod or a sort comparator: there it goes on to the next hook),
 //! so the node can hand control back to its driver, answer other clients
 //! (`-BUSY` past `busy-reply-threshold`, SCRIPT KILL) and resume it later.
-//! `redis.call`, `redis.pcall` and `redis.acl_check_cmd` are permanent
-//! forwarders ([`keel_luahook::forwarder`]) to the bridge function set for
-//! each slice (a scoped function over that slice's [`Host`]), so a script
-//! may keep them in locals across slices.
+//! `redis.call`, `redis.pcall` and `redis.acl_check_cmd` are permanent C
+//! functions ([`keel_luahook::bridged`]) that reach the [`Host`] each
+//! slice lends them ([`keel_luahook::lend`]), so a script may keep them in
+//! locals across slices and a slice sets up nothing; they read their
+//! arguments from the Lua stack and push the common replies directly.
 
 mod args;
 mod bit;
@@ -34,10 +35,10 @@ mod structlib;
 
 use crate::resp::Reply;
 use bytes::Bytes;
-use keel_luahook::Slice;
-use mlua::{ChunkMode, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
-use std::cell::RefCell;
+use keel_luahook::{Answer, Arg, Bridge, Runner, Slice};
+use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value};
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 /// VM instructions between two yields of a running script (a slice).
 pub const HOOK_PERIOD: u32 = 100_000;
@@ -112,19 +113,18 @@ pub mod script_flags {
 pub struct Script {
     pub body: Bytes,
     pub flags: u32,
-    func: Function,
+    func: Rc<Function>,
+    /// Its sha, as error messages name it.
+    name: Rc<str>,
 }
 
 /// The Lua state and what was built in it.
 struct State {
     lua: Lua,
+    /// Runs the slices of scripts (see [`keel_luahook::Runner`]).
+    runner: Rc<Runner>,
     /// The real `redis` table.
     redis: Table,
-    /// `bridge[1]`: the function `redis.call` and its siblings reach the
-    /// running slice's host through (see the module documentation).
-    bridge: Table,
-    /// The real globals (where KEYS and ARGV are set).
-    globals: Table,
     /// The read-only view of the globals scripts run in.
     env: Table,
     scripts: HashMap<String, Script>,
@@ -194,12 +194,13 @@ impl Scripting {
     }
 
     pub fn exists(&self, sha: &[u8]) -> bool {
-        let Ok(sha) = std::str::from_utf8(sha) else {
-            return false;
-        };
-        self.state
-            .as_ref()
-            .is_some_and(|s| s.scripts.contains_key(&*cache_key(sha)))
+        self.script(sha).is_some()
+    }
+
+    /// The cached script of sha `sha` (in lower or upper case).
+    fn script(&self, sha: &[u8]) -> Option<&Script> {
+        let key = CacheKey::of(sha)?;
+        self.state.as_ref()?.scripts.get(key.as_str())
     }
 
     /// The lines scripts wrote with `redis.log`, oldest first.
@@ -239,44 +240,53 @@ impl Scripting {
             .set_environment(state.env.clone())
             .into_function()
             .map_err(compile_error)?;
-        let body = Bytes::copy_from_slice(body);
-        state
-            .scripts
-            .insert(sha.clone(), Script { body, flags, func });
+        let script = Script {
+            body: Bytes::copy_from_slice(body),
+            flags,
+            func: Rc::new(func),
+            name: Rc::from(sha.as_str()),
+        };
+        state.scripts.insert(sha.clone(), script);
         Ok(sha)
     }
 
-    /// The flags of a cached script (by lower- or upper-case sha).
-    pub fn flags(&self, sha: &str) -> Option<u32> {
+    /// Readies cached script `sha` (lower or upper case) to run: the
+    /// handles the run needs, so the caller may lend the server to the
+    /// [`Host`] meanwhile, and the script's flags. `None`: no such script.
+    pub fn prepare(&self, sha: &[u8]) -> Option<(PreparedRun, u32)> {
         let state = self.state.as_ref()?;
-        state.scripts.get(&*cache_key(sha)).map(|s| s.flags)
-    }
-
-    /// Readies cached script `sha` to run: the handles the run needs, so
-    /// the caller may lend the server to the [`Host`] meanwhile.
-    pub fn prepare(&mut self, sha: &str) -> Result<PreparedRun, Reply> {
-        let state = self.state()?;
-        let sha = cache_key(sha);
-        let Some(script) = state.scripts.get(&*sha) else {
-            return Err(Reply::err("NOSCRIPT No matching script. Please use EVAL."));
-        };
-        Ok(PreparedRun {
+        let script = self.script(sha)?;
+        let run = PreparedRun {
             lua: state.lua.clone(),
-            bridge: state.bridge.clone(),
-            globals: state.globals.clone(),
-            func: script.func.clone(),
-            name: sha.into_owned(),
-            binder: None,
-        })
+            runner: Rc::clone(&state.runner),
+            func: Rc::clone(&script.func),
+            name: Rc::clone(&script.name),
+            takes_args: false,
+        };
+        Some((run, script.flags))
     }
 }
 
-/// A sha as the cache keys it: lower case (copied only when it is not).
-fn cache_key(sha: &str) -> std::borrow::Cow<'_, str> {
-    if sha.bytes().any(|b| b.is_ascii_uppercase()) {
-        std::borrow::Cow::Owned(sha.to_ascii_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(sha)
+/// A sha as the cache keys it, lower case, in a buffer of its own (no
+/// allocation per EVALSHA).
+struct CacheKey([u8; 40]);
+
+impl CacheKey {
+    /// `None` for anything but 40 ASCII characters (no cached sha).
+    fn of(sha: &[u8]) -> Option<Self> {
+        let mut key = [0u8; 40];
+        if sha.len() != key.len() || !sha.is_ascii() {
+            return None;
+        }
+        for (k, b) in key.iter_mut().zip(sha) {
+            *k = b.to_ascii_lowercase();
+        }
+        Some(CacheKey(key))
+    }
+
+    fn as_str(&self) -> &str {
+        // ASCII only (checked in `of`): always valid UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -284,80 +294,50 @@ fn cache_key(sha: &str) -> std::borrow::Cow<'_, str> {
 /// reference-counted) so the host may borrow the server meanwhile.
 pub struct PreparedRun {
     lua: Lua,
-    bridge: Table,
-    globals: Table,
-    func: Function,
+    runner: Rc<Runner>,
+    func: Rc<Function>,
     /// What error messages call the script (its sha, or a function's name).
-    name: String,
-    /// For a function: makes `func(keys, args)` a function of no
-    /// arguments (the coroutine's body); EVAL scripts read KEYS and ARGV
-    /// from globals instead.
-    binder: Option<Function>,
+    name: Rc<str>,
+    /// A function takes its keys and arguments as its two arguments; an
+    /// EVAL script reads them from the globals KEYS and ARGV.
+    takes_args: bool,
 }
 
 impl PreparedRun {
-    /// Starts a run with `keys` and `argv`: a coroutine, not resumed yet.
-    pub fn start(self, keys: &[Bytes], argv: &[Bytes]) -> Result<ScriptRun, Reply> {
-        let started = self.body(keys, argv).and_then(|body| self.coroutine(body));
-        match started {
-            Ok((thread, restart_with)) => Ok(ScriptRun {
-                lua: self.lua,
-                bridge: self.bridge,
-                thread,
-                restart_with,
-                name: self.name,
-                at: None,
+    /// The run, on a coroutine (the spare one, or a new one), not started:
+    /// [`ScriptRun::first_slice`] starts it with its keys and arguments.
+    pub fn start(self) -> Result<ScriptRun, Reply> {
+        let spare = match self.lua.app_data_mut::<RunState>() {
+            Some(mut run) => {
+                run.resp3 = false;
+                run.repl = REPL_ALL;
+                run.spare_thread.take()
+            }
+            None => None,
+        };
+        let thread = match spare {
+            Some(thread) => thread,
+            None => keel_luahook::new_thread(&self.lua)
+                .map_err(|e| Reply::error(format!("ERR Error running script: {e}")))?,
+        };
+        Ok(ScriptRun {
+            lua: self.lua,
+            runner: self.runner,
+            thread: Some(thread),
+            pending: Some(Pending {
+                func: self.func,
+                takes_args: self.takes_args,
             }),
-            Err(e) => Err(Reply::error(format!("ERR Error running script: {e}"))),
-        }
+            name: self.name,
+            at: None,
+        })
     }
+}
 
-    /// A coroutine to run `body`: the spare one (restarted with `body` by
-    /// the first slice), or a new one.
-    fn coroutine(&self, body: Function) -> mlua::Result<(mlua::Thread, Option<Function>)> {
-        let spare = self
-            .lua
-            .app_data_mut::<RunState>()
-            .and_then(|mut run| run.spare_thread.take());
-        match spare {
-            Some(thread) => Ok((thread, Some(body))),
-            None => Ok((self.lua.create_thread(body)?, None)),
-        }
-    }
-
-    /// Runs the script to its end with `keys` and `argv`, calling commands
-    /// through `host`.
-    pub fn run(self, keys: &[Bytes], argv: &[Bytes], host: &mut dyn Host) -> Reply {
-        match self.start(keys, argv) {
-            Ok(mut run) => run.finish(host),
-            Err(e) => e,
-        }
-    }
-
-    /// Sets KEYS and ARGV (or binds them as a function's arguments) and
-    /// resets the per-run choices: the coroutine's body.
-    fn body(&self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<Function> {
-        let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
-            let t = self.lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, item) in items.iter().enumerate() {
-                t.raw_set(i + 1, self.lua.create_string(item)?)?;
-            }
-            Ok(t)
-        };
-        let func = match &self.binder {
-            Some(binder) => binder.call((self.func.clone(), to_table(keys)?, to_table(argv)?))?,
-            None => {
-                self.globals.raw_set("KEYS", to_table(keys)?)?;
-                self.globals.raw_set("ARGV", to_table(argv)?)?;
-                self.func.clone()
-            }
-        };
-        if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
-            run.resp3 = false;
-            run.repl = REPL_ALL;
-        }
-        Ok(func)
-    }
+/// What a run not started yet starts with.
+struct Pending {
+    func: Rc<Function>,
+    takes_args: bool,
 }
 
 /// How a slice of a run ended.
@@ -372,11 +352,13 @@ pub enum Step {
 /// A started script or function: a coroutine resumed slice by slice.
 pub struct ScriptRun {
     lua: Lua,
-    bridge: Table,
-    thread: mlua::Thread,
-    /// The body to restart `thread` with (a spare coroutine) at the first slice.
-    restart_with: Option<Function>,
-    name: String,
+    runner: Rc<Runner>,
+    /// Its coroutine (given back to [`RunState::spare_thread`] once its
+    /// script returned).
+    thread: Option<mlua::Thread>,
+    /// The function to start `thread` with, until the first slice.
+    pending: Option<Pending>,
+    name: Rc<str>,
     /// Where the last slice stopped the script.
     at: Option<keel_luahook::Location>,
 }
@@ -395,18 +377,35 @@ impl ScriptRun {
         &self.name
     }
 
-    /// Runs one slice (about [`HOOK_PERIOD`] VM instructions, more when
-    /// the script cannot yield), calling commands through `host`.
+    /// Starts the run with `keys` and `argv` and runs its first slice
+    /// (about [`HOOK_PERIOD`] VM instructions, more when the script cannot
+    /// yield), calling commands through `host`.
+    pub fn first_slice(&mut self, host: &mut dyn Host, keys: &[Bytes], argv: &[Bytes]) -> Step {
+        self.slice(host, keys, argv)
+    }
+
+    /// Runs the next slice, calling commands through `host`.
     pub fn resume(&mut self, host: &mut dyn Host) -> Step {
-        let host = RefCell::new(host);
-        let restart_with = self.restart_with.take();
-        let (lua, slot, thread) = (&self.lua, &self.bridge, &mut self.thread);
-        let slice = lua.scope(|scope| {
-            let bridge = scope.create_function(|lua, args: MultiValue| bridge(lua, &host, args))?;
-            slot.raw_set(1, bridge)?;
-            let slice = next_slice(lua, thread, restart_with);
-            slot.raw_set(1, Value::Nil)?;
-            slice
+        self.slice(host, &[], &[])
+    }
+
+    /// A slice: the first one (with `keys` and `argv`) or the next one.
+    fn slice(&mut self, host: &mut dyn Host, keys: &[Bytes], argv: &[Bytes]) -> Step {
+        let pending = self.pending.take();
+        let (lua, runner) = (&self.lua, &*self.runner);
+        let Some(thread) = self.thread.as_mut() else {
+            return Step::Done(Reply::err("ERR Error running script: the run has ended"));
+        };
+        let mut bridge = HostBridge {
+            lua,
+            host,
+            reply: Reply::NoReply,
+            text: String::new(),
+            argv: Vec::new(),
+        };
+        let slice = keel_luahook::lend(&mut bridge, || match &pending {
+            Some(pending) => start_slice(lua, runner, thread, pending, keys, argv),
+            None => runner.resume(thread, HOOK_PERIOD, PRELUDE_NAME),
         });
         let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
         let reply = match slice {
@@ -414,9 +413,9 @@ impl ScriptRun {
                 self.at = at;
                 return Step::Yielded;
             }
-            Ok(Slice::Returned(values)) => {
+            Ok(Slice::Returned(value)) => {
                 self.spare_coroutine();
-                convert::lua_to_reply(values.front().unwrap_or(&Value::Nil), resp3)
+                convert::lua_to_reply(&value, resp3)
             }
             Ok(Slice::Failed { error, location }) => {
                 let text = error_text(error);
@@ -436,19 +435,10 @@ impl ScriptRun {
     }
 
     /// Keeps the coroutine, whose script returned, for the next run.
-    fn spare_coroutine(&self) {
+    fn spare_coroutine(&mut self) {
         if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
             if run.spare_thread.is_none() {
-                run.spare_thread = Some(self.thread.clone());
-            }
-        }
-    }
-
-    /// Resumes the run until it ends (where it may not be suspended).
-    pub fn finish(&mut self, host: &mut dyn Host) -> Reply {
-        loop {
-            if let Step::Done(reply) = self.resume(host) {
-                return reply;
+                run.spare_thread = self.thread.take();
             }
         }
     }
@@ -466,20 +456,37 @@ impl ScriptRun {
 
 const REPL_ALL: u8 = 3;
 
-/// Resumes `thread`, or first restarts it with `restart_with` (a spare
-/// coroutine; a new one if it cannot be restarted).
-fn next_slice(
+/// Starts `thread` with the pending function and runs its first slice:
+/// KEYS and ARGV set for a script, passed as arguments to a function. A
+/// new coroutine replaces `thread` if it cannot be restarted.
+fn start_slice(
     lua: &Lua,
+    runner: &Runner,
     thread: &mut mlua::Thread,
-    restart_with: Option<Function>,
+    pending: &Pending,
+    keys: &[Bytes],
+    argv: &[Bytes],
 ) -> mlua::Result<Slice> {
-    if let Some(body) = restart_with {
-        if let Some(slice) = keel_luahook::restart(lua, thread, &body, HOOK_PERIOD, PRELUDE_NAME)? {
-            return Ok(slice);
+    let (args, globals) = ([keys, argv], [("KEYS", keys), ("ARGV", argv)]);
+    let run = if pending.takes_args {
+        keel_luahook::Start {
+            args: &args,
+            globals: &[],
         }
-        *thread = lua.create_thread(body)?;
+    } else {
+        keel_luahook::Start {
+            args: &[],
+            globals: &globals,
+        }
+    };
+    let start = |thread: &mlua::Thread| {
+        runner.start(thread, &pending.func, &run, HOOK_PERIOD, PRELUDE_NAME)
+    };
+    if let Some(slice) = start(thread)? {
+        return Ok(slice);
     }
-    keel_luahook::resume(lua, thread, HOOK_PERIOD, PRELUDE_NAME)
+    *thread = keel_luahook::new_thread(lua)?;
+    start(thread)?.ok_or_else(|| mlua::Error::runtime("a new coroutine is not idle"))
 }
 
 /// `<err> script: <name>, on <source>:<line>.`
@@ -510,77 +517,115 @@ const CALL: i64 = 1;
 const PCALL: i64 = 2;
 const ACL_CHECK: i64 = 3;
 
-/// The slice's bridge: `redis.call` (kind 1), `redis.pcall` (2) and
-/// `redis.acl_check_cmd` (3) with their arguments after the kind.
-fn bridge(lua: &Lua, host: &RefCell<&mut dyn Host>, mut args: MultiValue) -> mlua::Result<Value> {
-    let kind = match args.pop_front() {
-        Some(Value::Integer(k)) => k,
-        Some(Value::Number(k)) => k as i64,
-        _ => 0,
-    };
-    match kind {
-        CALL => command(lua, host, args, true),
-        PCALL => command(lua, host, args, false),
-        _ => acl_check(lua, host, args).map(Value::Boolean),
+/// The host a slice lends to the bridged functions.
+struct HostBridge<'h> {
+    lua: &'h Lua,
+    host: &'h mut dyn Host,
+    /// The last command's reply (an answer borrows it).
+    reply: Reply,
+    /// The last error text (an answer borrows it).
+    text: String,
+    /// The last command's arguments (the buffer is reused for the next).
+    argv: Vec<Bytes>,
+}
+
+impl Bridge for HostBridge<'_> {
+    /// `redis.call` (tag 1), `redis.pcall` (2) and `redis.acl_check_cmd` (3).
+    fn call(&mut self, tag: i64, args: &[Arg<'_>]) -> Answer<'_> {
+        match tag {
+            CALL => self.command(args, true),
+            PCALL => self.command(args, false),
+            _ => self.acl_check(args),
+        }
     }
 }
 
-/// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
-/// table) and `redis.pcall` (it is returned as one).
-fn command(
-    lua: &Lua,
-    host: &RefCell<&mut dyn Host>,
-    args: MultiValue,
-    raise: bool,
-) -> mlua::Result<Value> {
-    let argv = match command_args(&args) {
-        Ok(argv) => argv,
-        Err(message) if raise => return Err(raise::table(message)),
-        Err(message) => return Ok(Value::Table(convert::error_table(lua, message)?)),
-    };
-    let env = match lua.app_data_ref::<RunState>() {
-        Some(run) => CallEnv {
-            resp3: run.resp3,
-            repl: run.repl,
-        },
-        None => CallEnv {
-            resp3: false,
-            repl: REPL_ALL,
-        },
-    };
-    let reply = host.borrow_mut().call(&argv, env);
-    match &reply {
-        Reply::Error(text) if raise => Err(raise::table(convert::normalize_error(text))),
-        other => convert::reply_to_lua(lua, other, env.resp3),
+impl HostBridge<'_> {
+    /// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
+    /// table) and `redis.pcall` (it is returned as one).
+    fn command(&mut self, args: &[Arg<'_>], raise: bool) -> Answer<'_> {
+        if let Err(message) = command_args(args, &mut self.argv) {
+            return if raise {
+                Answer::Raise("err", message.as_bytes())
+            } else {
+                Answer::Field("err", message.as_bytes())
+            };
+        }
+        let env = match self.lua.app_data_ref::<RunState>() {
+            Some(run) => CallEnv {
+                resp3: run.resp3,
+                repl: run.repl,
+            },
+            None => CallEnv {
+                resp3: false,
+                repl: REPL_ALL,
+            },
+        };
+        self.reply = self.host.call(&self.argv, env);
+        self.answer(raise, env.resp3)
+    }
+
+    /// The last reply as Lua sees it (see [`convert::reply_to_lua`]; the
+    /// common shapes are pushed directly).
+    fn answer(&mut self, raise: bool, resp3: bool) -> Answer<'_> {
+        if let Reply::Error(text) = &self.reply {
+            self.text = convert::normalize_error(text);
+            let text = self.text.as_bytes();
+            return if raise {
+                Answer::Raise("err", text)
+            } else {
+                Answer::Field("err", text)
+            };
+        }
+        match &self.reply {
+            Reply::Int(n) => Answer::Number(*n as f64),
+            Reply::Bulk(b) => Answer::Str(b),
+            Reply::Status(s) => Answer::Field("ok", s.as_bytes()),
+            Reply::Null | Reply::NullArray | Reply::NoReply if resp3 => Answer::Nil,
+            Reply::Null | Reply::NullArray | Reply::NoReply => Answer::Boolean(false),
+            other => match convert::reply_to_lua(self.lua, other, resp3) {
+                Ok(value) => Answer::Value(self.lua, value),
+                Err(e) => {
+                    self.text = format!("ERR {}", raise::root_message(&e));
+                    Answer::RaiseMessage(&self.text)
+                }
+            },
+        }
+    }
+
+    /// `redis.acl_check_cmd`: every user may run every command (no ACLs
+    /// yet), so true for any existing command.
+    fn acl_check(&mut self, args: &[Arg<'_>]) -> Answer<'_> {
+        let found = command_args(args, &mut self.argv).and_then(|()| {
+            self.host
+                .command_exists(&self.argv)
+                .then_some(())
+                .ok_or("ERR Invalid command passed to redis.acl_check_cmd()")
+        });
+        match found {
+            Ok(()) => Answer::Boolean(true),
+            Err(message) => Answer::Raise("err", message.as_bytes()),
+        }
     }
 }
 
-/// A command's arguments from Lua values: strings, and numbers as Lua
-/// prints them.
-fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static str> {
+/// A command's arguments from Lua values, into `argv` (cleared first):
+/// strings, and numbers as Lua prints them.
+fn command_args(args: &[Arg<'_>], argv: &mut Vec<Bytes>) -> Result<(), &'static str> {
+    argv.clear();
     if args.is_empty() {
         return Err("ERR Please specify at least one argument for this redis lib call");
     }
-    args.iter()
-        .map(|v| match v {
-            Value::String(_) | Value::Integer(_) | Value::Number(_) => {
-                args::to_bytes(v).map(Bytes::from).ok_or("")
+    for arg in args {
+        argv.push(match arg {
+            Arg::Str(s) => Bytes::copy_from_slice(s),
+            Arg::Number(n) => Bytes::from(numfmt::lua_number(*n)),
+            Arg::Other(_) => {
+                return Err("ERR Lua redis lib command arguments must be strings or integers")
             }
-            _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
-        })
-        .collect()
-}
-
-/// `redis.acl_check_cmd`: every user may run every command (no ACLs yet),
-/// so true for any existing command.
-fn acl_check(_lua: &Lua, host: &RefCell<&mut dyn Host>, args: MultiValue) -> mlua::Result<bool> {
-    let argv = command_args(&args).map_err(raise::table)?;
-    if !host.borrow().command_exists(&argv) {
-        return Err(raise::table(
-            "ERR Invalid command passed to redis.acl_check_cmd()",
-        ));
+        });
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Splits a `#!lua flags=a,b` first line from `body`: the flags and the
@@ -659,14 +704,13 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     )?;
     native.raw_set("error_text", lua.create_function(raise::error_text)?)?;
     native.raw_set("error_object", lua.create_function(raise::error_object)?)?;
-    let bridge = lua.create_table()?;
     let redis_native = redis_lib::redis_functions(&lua)?;
-    for (name, kind) in [
+    for (name, tag) in [
         ("call", CALL),
         ("pcall", PCALL),
         ("acl_check_cmd", ACL_CHECK),
     ] {
-        redis_native.raw_set(name, keel_luahook::forwarder(&lua, &bridge, kind)?)?;
+        redis_native.raw_set(name, keel_luahook::bridged(&lua, tag)?)?;
     }
     native.raw_set("redis", redis_native)?;
     native.raw_set("math", redis_lib::math_functions(&lua)?)?;
@@ -685,10 +729,9 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     let handler = lua.create_function(error_handler)?;
     globals.raw_set("__redis__err__handler", handler)?;
     Ok(State {
+        runner: Rc::new(Runner::new(&lua)?),
         lua,
         redis,
-        bridge,
-        globals,
         env,
         scripts: HashMap::new(),
     })

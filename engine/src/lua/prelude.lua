@@ -36,8 +36,8 @@ local function unproxy(t)
 end
 
 -- The Redis library. `call`, `pcall` and `acl_check_cmd` are among the
--- native functions: permanent forwarders to the function Rust sets for
--- each slice of a run (it reaches that slice's host).
+-- native functions: permanent C functions that reach the host Rust lends
+-- for each slice of a run.
 local redis = {}
 G.redis = redis
 for name, f in next_, native.redis do

@@ -578,3 +578,42 @@ fn precompiled_chunks_are_refused() {
         "{message:?}"
     );
 }
+
+/// `used_memory_lua` from INFO memory.
+fn lua_memory(h: &mut Harness, c: u64) -> u64 {
+    let Frame::Bulk(info) = h.call(c, &["INFO", "memory"]) else {
+        panic!("INFO is a bulk string");
+    };
+    let text = String::from_utf8_lossy(&info).into_owned();
+    text.lines()
+        .find_map(|line| line.strip_prefix("used_memory_lua:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("used_memory_lua")
+}
+
+#[test]
+fn a_hundred_thousand_evalsha_keep_lua_memory_bounded() {
+    let (mut h, c) = setup();
+    let script = "redis.call('INCR', KEYS[1]); return redis.call('GET', KEYS[1])";
+    let Frame::Bulk(sha) = h.call(c, &["SCRIPT", "LOAD", script]) else {
+        panic!("a sha");
+    };
+    let sha = String::from_utf8_lossy(&sha).into_owned();
+    let mut baseline = 0;
+    for run in 1..=100_000u64 {
+        let reply = h.call(c, &["EVALSHA", &sha, "1", "counter", "an-arg"]);
+        if run == 1_000 {
+            baseline = lua_memory(&mut h, c);
+        }
+        if run % 10_000 == 0 {
+            assert_eq!(reply, bulk(&run.to_string()));
+            let now = lua_memory(&mut h, c);
+            // The collector keeps up: at most its pause (twice the live
+            // heap) above where it stood after the first thousand runs.
+            assert!(
+                now <= 3 * baseline,
+                "run {run}: {now} bytes, {baseline} at run 1000"
+            );
+        }
+    }
+}
