@@ -90,9 +90,30 @@ pub struct Stats {
     pub ops: RateMeter,
     pub net_input: RateMeter,
     pub net_output: RateMeter,
-    pub commands: std::collections::BTreeMap<String, CommandStats>,
+    /// Counters per command name, hashed: counting a call is one short
+    /// hash and compare (a sorted map cost ~8 string compares per call).
+    /// INFO sorts the names when it prints them.
+    pub commands: std::collections::HashMap<String, CommandStats, FixedHasher>,
     /// Error replies by code (the first word: `ERR`, `WRONGTYPE`, ...).
     pub errors: std::collections::BTreeMap<String, u64>,
+}
+
+/// ahash with fixed seeds: iteration order never reaches a reply unsorted,
+/// and the engine reads no OS randomness.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FixedHasher;
+
+impl std::hash::BuildHasher for FixedHasher {
+    type Hasher = ahash::AHasher;
+    fn build_hasher(&self) -> ahash::AHasher {
+        const STATE: ahash::RandomState = ahash::RandomState::with_seeds(
+            0x6b65_656c_5f73_7461,
+            0x7473_5f63_6d64_5f31,
+            0x9e37_79b9_7f4a_7c15,
+            0x2545_f491_4f6c_dd1d,
+        );
+        STATE.build_hasher()
+    }
 }
 
 impl Stats {

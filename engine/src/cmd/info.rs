@@ -388,7 +388,9 @@ fn replica_link_fields(srv: &Server, link: &crate::repl::replica::MasterLink, s:
 /// Calls and outcomes per command. Keel's engine has no clock of its own
 /// while a command runs, so the time fields are 0.
 fn commandstats(snap: &Snapshot, s: &mut Section) {
-    for (name, c) in &snap.srv.stats.commands {
+    let mut names: Vec<_> = snap.srv.stats.commands.iter().collect();
+    names.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (name, c) in names {
         let value = format!(
             "calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}",
             c.calls, c.rejected_calls, c.failed_calls
