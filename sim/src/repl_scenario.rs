@@ -38,6 +38,10 @@
 //!   final list holds every acknowledged push in order, its counter every
 //!   acknowledged increment, across its power losses.
 //!
+//! - **RDB restart** ([`rdb_restart`], a small scripted run of its own per
+//!   seed): a replica restarted after a power loss from the RDB it saved
+//!   resumes with exactly one partial resync and converges.
+//!
 //! The timed `min-replicas-to-write` check is its own small scenario,
 //! [`min_replicas`].
 
@@ -47,6 +51,8 @@ pub mod checks;
 mod clients;
 #[path = "repl_min_replicas.rs"]
 pub mod min_replicas;
+#[path = "repl_rdb_restart.rs"]
+pub mod rdb_restart;
 
 use crate::check::{CheckResult, Verdict};
 use crate::fault::HostControl;
@@ -116,6 +122,8 @@ impl Persistence {
 /// The replicas' persistence, by index.
 pub const REPLICA_PERSISTENCE: [Persistence; 2] =
     [Persistence::AofEverysec, Persistence::RdbSavePoints];
+/// The host of the replica with RDB save points (`replica2`).
+const RDB_REPLICA_HOST: HostIndex = 2;
 
 /// One run's settings, drawn from its seed.
 #[derive(Debug, Clone)]
@@ -167,6 +175,8 @@ pub struct ReplRun {
     /// Power losses of the primary and of the replicas.
     pub primary_crashes: usize,
     pub replica_crashes: usize,
+    /// Power losses of the replica that restarts from its RDB (`replica2`).
+    pub rdb_replica_crashes: usize,
     pub sim_error: Option<String>,
     /// Every reply the clients got, with when: equal for equal seeds.
     pub trace_hash: u64,
@@ -181,10 +191,11 @@ impl ReplRun {
     pub fn line(&self, seed: u64) -> String {
         let status = if self.passed() { "ok" } else { "FAIL" };
         let mut line = format!(
-            "seed {seed}: {status} faults={} crashes(primary/replicas)={}/{} full={} partial={} waits_acked={}",
+            "seed {seed}: {status} faults={} crashes(primary/replicas/of which rdb)={}/{}/{} full={} partial={} waits_acked={}",
             self.faults,
             self.primary_crashes,
             self.replica_crashes,
+            self.rdb_replica_crashes,
             self.full_resyncs,
             self.partial_resyncs,
             self.acknowledged_waits
@@ -265,7 +276,22 @@ pub fn run_replication(scenario: &ReplScenario) -> ReplRun {
         Ok(())
     });
     let (sim_error, faults) = drive(&mut sim, scenario, &shared, &hosts);
-    verdicts(scenario, &shared, sim_error, faults)
+    let mut run = verdicts(scenario, &shared, sim_error, faults);
+    add_rdb_restart(&mut run, scenario.seed);
+    run
+}
+
+/// Runs the seed's [`rdb_restart`] check and adds it to `run`.
+fn add_rdb_restart(run: &mut ReplRun, seed: u64) {
+    let restart = rdb_restart::run_rdb_restart(seed);
+    run.results.push(restart.result);
+    if run.sim_error.is_none() {
+        run.sim_error = restart.sim_error;
+    }
+    let mut hash = crate::Fnv1a::default();
+    hash.mix(&run.trace_hash.to_le_bytes());
+    hash.mix(&restart.trace_hash.to_le_bytes());
+    run.trace_hash = hash.value();
 }
 
 /// Steps the simulation with the nemesis until the writer is done, then
@@ -439,6 +465,10 @@ fn verdicts(
         faults,
         primary_crashes,
         replica_crashes: crashes.len() - primary_crashes,
+        rdb_replica_crashes: crashes
+            .iter()
+            .filter(|c| c.host == RDB_REPLICA_HOST)
+            .count(),
         sim_error,
         trace_hash: shared.trace.borrow().hash(),
     }

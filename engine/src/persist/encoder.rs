@@ -32,21 +32,38 @@ pub enum Encoder {
 
 impl Encoder {
     /// An RDB encoder with its header and the function libraries written.
+    /// Besides the standard fields, a dump or a full-sync payload carries
+    /// the replication history as of now (Redis's `rdbSaveInfoAuxFields`):
+    /// a dump the node's own ([`crate::repl::snapshot::history_to_save`]),
+    /// a payload the one the replicas were told; an AOF base none.
     pub fn rdb(srv: &Server, header: &Header) -> Encoder {
+        use crate::repl::snapshot::{history_to_save, SavedHistory};
         let now = srv.now;
         let mut w = RdbWriter::new(WriteOptions::from_config(&srv.config, now));
         let mut aux = standard_aux(now.unix_ms / 1000, srv.memory_usage(0).total);
-        match header {
-            Header::Dump => {}
-            Header::AofBase => set_aux(&mut aux, "aof-base", "1".into()),
-            Header::Replication { replid, offset } => {
-                // Redis's order: the replication fields before aof-base.
-                aux.retain(|(k, _)| *k != "aof-base");
-                aux.push(("repl-stream-db", "0".to_string()));
-                aux.push(("repl-id", replid.clone()));
-                aux.push(("repl-offset", offset.to_string()));
-                aux.push(("aof-base", "0".to_string()));
+        let history = match header {
+            Header::Dump => history_to_save(srv),
+            Header::AofBase => {
+                set_aux(&mut aux, "aof-base", "1".into());
+                None
             }
+            Header::Replication { replid, offset } => Some(SavedHistory {
+                replid: replid.clone(),
+                offset: *offset,
+                // The stream after the snapshot selects its database again.
+                stream_db: 0,
+            }),
+        };
+        if let Some(history) = history {
+            // Redis's order: the replication fields before aof-base.
+            let aof_base = aux.iter().position(|(k, _)| *k == "aof-base");
+            let at = aof_base.unwrap_or(aux.len());
+            let fields = [
+                ("repl-stream-db", history.stream_db.to_string()),
+                ("repl-id", history.replid),
+                ("repl-offset", history.offset.to_string()),
+            ];
+            aux.splice(at..at, fields);
         }
         w.begin(&aux);
         crate::lua::functions::write_libraries(srv, &mut w);

@@ -54,6 +54,13 @@ pub struct LoadJob {
     pub keys_expired: u64,
     /// The next percentage at which progress is logged.
     next_log_perc: u64,
+    /// The replication history fields of the file (`repl-id`, ...).
+    history: crate::repl::snapshot::HistoryFields,
+    /// The keys dropped as already expired, by database, for the stream
+    /// of a primary that continues its saved history (see
+    /// [`crate::repl::snapshot::restore_history`]). Filled by `insert`
+    /// when it names what it drops; `keys_expired` counts them all.
+    pub expired_on_load: Vec<(usize, Bytes)>,
 }
 
 impl LoadJob {
@@ -71,6 +78,8 @@ impl LoadJob {
             keys_loaded: 0,
             keys_expired: 0,
             next_log_perc: super::LOAD_LOG_EVERY_PERCENT,
+            history: Default::default(),
+            expired_on_load: Vec::new(),
         }
     }
 
@@ -80,6 +89,16 @@ impl LoadJob {
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The replication history the file was saved with, if it has a sound one.
+    pub fn saved_history(&self, databases: usize) -> Option<crate::repl::snapshot::SavedHistory> {
+        self.history.history(databases)
+    }
+
+    /// Whether every key dropped as expired is named in `expired_on_load`.
+    pub fn expired_keys_known(&self) -> bool {
+        self.keys_expired == self.expired_on_load.len() as u64
     }
 
     /// The file arrived (or did not). A reload loads it at once; a start
@@ -156,6 +175,7 @@ impl LoadJob {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
             }
+            Item::Aux { key, value } => self.history.note(&key, &value),
             Item::SelectDb(n) if n >= srv.dbs.len() as u64 => {
                 return Err(too_many_databases(srv.dbs.len()));
             }
@@ -164,7 +184,7 @@ impl LoadJob {
                     .map_err(|e| format!("function library: {e:?}"))?;
             }
             Item::Entry(entry) => self.insert(srv, entry)?,
-            Item::Aux { .. } | Item::SelectDb(_) | Item::ResizeDb { .. } => {}
+            Item::SelectDb(_) | Item::ResizeDb { .. } => {}
         }
         Ok(())
     }

@@ -731,11 +731,17 @@ fn record_load(srv: &mut Server, job: &LoadJob) {
     srv.persist.last_load_keys_expired = job.keys_expired;
 }
 
-/// Loading at start ended: serve, or stop with the reason.
+/// Loading at start ended: serve, or stop with the reason. The
+/// replication history the file carries is restored (see
+/// [`crate::repl::snapshot::restore_history`]); a replica's PSYNC, held
+/// while loading, goes out.
 fn startup_load_done(srv: &mut Server, job: &LoadJob, end: LoadEnd) {
     record_load(srv, job);
     match end {
         LoadEnd::Loaded => {
+            let history = job.saved_history(srv.dbs.len());
+            let expired = &job.expired_on_load;
+            crate::repl::snapshot::restore_history(srv, history, expired, job.expired_keys_known());
             let ms = srv.now.mono_ms.saturating_sub(job.started.mono_ms);
             let text = format!(
                 "DB loaded from disk: {}.{:03} seconds ({} keys loaded, {} expired keys dropped)",
@@ -745,8 +751,9 @@ fn startup_load_done(srv: &mut Server, job: &LoadJob, end: LoadEnd) {
                 job.keys_expired
             );
             log(srv, LogLevel::Notice, &text);
+            crate::repl::replica::release_held_psync(srv);
         }
-        LoadEnd::NotFound => {}
+        LoadEnd::NotFound => crate::repl::replica::release_held_psync(srv),
         LoadEnd::Failed(reason) => {
             srv.outputs.push_back(Output::Fatal(format!(
                 "Fatal error loading the DB: {reason}. Exiting."

@@ -81,9 +81,13 @@ pub struct MasterLink {
     /// dropped: a partial resync continues in it (as Redis's cached master).
     pub stream_db: usize,
     /// PSYNC offers this node's history (replid, offset): it was a master
-    /// or synced before. A replica started from the config file with no
-    /// history asks `PSYNC ? -1`, as Redis's does.
+    /// or synced before, or restarted from an RDB that saved it. A replica
+    /// started from the config file with no history asks `PSYNC ? -1`, as
+    /// Redis's does.
     offers_history: bool,
+    /// The handshake is done but the dataset still loads at start: the
+    /// PSYNC waits for the load (which may bring the history to offer).
+    psync_held: bool,
 }
 
 impl MasterLink {
@@ -106,6 +110,7 @@ impl MasterLink {
             read_offset: 0,
             stream_db: 0,
             offers_history,
+            psync_held: false,
         }
     }
 
@@ -148,6 +153,19 @@ impl MasterLink {
     fn set_state(&mut self, state: LinkState, now_ms: u64) {
         self.state = state;
         self.state_since_ms = now_ms;
+    }
+
+    /// Whether the PSYNC waits for the dataset to load.
+    pub fn psync_held(&self) -> bool {
+        self.psync_held
+    }
+
+    /// The stream database an RDB saved now records, when this replica
+    /// holds its master's history: synced (Redis's `server.master`) or
+    /// between links with it (its cached master). None while a full sync
+    /// replaces the history, or before any, as Redis saves no fields then.
+    pub fn saved_stream_db(&self) -> Option<usize> {
+        (self.offers_history && self.state != LinkState::Transfer).then_some(self.stream_db)
     }
 }
 
@@ -255,6 +273,7 @@ fn connect(srv: &mut Server) {
         return;
     };
     link.peer = Some(peer);
+    link.psync_held = false;
     link.buf.clear();
     link.transfer_len = None;
     link.full_sync = None;
@@ -473,8 +492,17 @@ fn send_capa(srv: &mut Server, peer: PeerId, now: u64) {
 }
 
 /// PSYNC with our history (replication id and the next offset we need):
-/// a master that shares it answers +CONTINUE.
+/// a master that shares it answers +CONTINUE. While the dataset loads at
+/// start the PSYNC is held (the link stays in `Capa`): Redis connects
+/// only once loaded, and the load may bring the history to offer; the
+/// load's end or the cron sends it ([`release_held_psync`]).
 fn send_psync(srv: &mut Server, peer: PeerId, now: u64) {
+    if loading_at_start(srv) {
+        if let Some(link) = srv.repl.link.as_mut() {
+            link.psync_held = true;
+        }
+        return;
+    }
     let offers = srv.repl.link.as_ref().is_some_and(|l| l.offers_history);
     let (replid, next) = if offers {
         (srv.replid.clone(), (srv.repl.offset + 1).to_string())
@@ -483,6 +511,29 @@ fn send_psync(srv: &mut Server, peer: PeerId, now: u64) {
     };
     send_command(srv, peer, &["PSYNC", &replid, &next]);
     set_state(srv, LinkState::Psync, now);
+}
+
+/// The dataset (RDB or AOF) is still loading at start.
+fn loading_at_start(srv: &Server) -> bool {
+    srv.persist.is_loading() || srv.aof.is_loading()
+}
+
+/// Sends the PSYNC held while the dataset loaded, once it has loaded.
+pub fn release_held_psync(srv: &mut Server) {
+    let now = srv.now.mono_ms;
+    let loading = loading_at_start(srv);
+    let Some(link) = srv.repl.link.as_mut() else {
+        return;
+    };
+    let held = link.psync_held && link.state == LinkState::Capa;
+    if !held || loading {
+        return;
+    }
+    link.psync_held = false;
+    let Some(peer) = link.peer else {
+        return;
+    };
+    send_psync(srv, peer, now);
 }
 
 fn psync_reply(srv: &mut Server, line: &str) -> Result<Progress, String> {
@@ -674,6 +725,8 @@ pub fn cron(srv: &mut Server, clients: &mut Clients, _work: &mut CronWork) {
     match link.state {
         LinkState::Connect if now >= link.retry_at_ms => connect(srv),
         LinkState::Connect => {}
+        // The AOF loaded since (the cron does not run meanwhile).
+        LinkState::Capa if link.psync_held => release_held_psync(srv),
         LinkState::Connected => {
             if now.saturating_sub(link.last_io_ms) > timeout_ms {
                 link_down(srv, clients);
@@ -695,14 +748,16 @@ pub fn cron(srv: &mut Server, clients: &mut Clients, _work: &mut CronWork) {
     }
 }
 
-/// A restarted replica's saved history (Redis's `repl-id` and
-/// `repl-offset` RDB aux fields, read by the loader): its next PSYNC
-/// offers it, so that a master whose backlog covers the gap continues
-/// instead of sending a whole snapshot. Ignored once the link has sent
-/// its PSYNC (the history is then the master's answer), for an id that is
-/// not one, and on a node that follows no master. True if taken.
-pub fn resume_saved_history(srv: &mut Server, replid: &str, offset: u64) -> bool {
-    let valid_id = replid.len() == NO_REPLID.len() && replid.bytes().all(|b| b.is_ascii_hexdigit());
+/// A restarted replica's saved history (an RDB's `repl-id`,
+/// `repl-offset` and `repl-stream-db`, see [`super::snapshot`]): its next
+/// PSYNC offers it, and a partial resync continues in the saved stream
+/// database, so that a master whose backlog covers the gap continues
+/// instead of sending a whole snapshot (Redis's cached master made from
+/// itself). Ignored once the link has sent its PSYNC (the history is then
+/// the master's answer), for an id that is not one, and on a node that
+/// follows no master. True if taken.
+pub fn resume_saved_history(srv: &mut Server, history: &snapshot::SavedHistory) -> bool {
+    let valid_id = snapshot::is_replid(&history.replid);
     let Some(link) = srv.repl.link.as_mut() else {
         return false;
     };
@@ -720,8 +775,9 @@ pub fn resume_saved_history(srv: &mut Server, replid: &str, offset: u64) -> bool
         return false;
     }
     link.offers_history = true;
-    srv.replid = replid.to_string();
-    srv.repl.offset = offset;
+    link.stream_db = history.stream_db;
+    srv.replid = history.replid.clone();
+    srv.repl.offset = history.offset;
     true
 }
 

@@ -1,11 +1,15 @@
-//! Loading a full-sync payload received from a master in place of the
-//! dataset. The payload a primary sends is the forkless snapshot walk of
-//! [`crate::persist`] (see [`super::master`]).
+//! Replication and RDB snapshots: loading a full-sync payload received
+//! from a master in place of the dataset (the payload a primary sends is
+//! the forkless snapshot walk of [`crate::persist`], see
+//! [`super::master`]); the replication history a saved RDB carries
+//! ([`history_to_save`]) and what a node restarted from such a file makes
+//! of it ([`restore_history`]).
 
 use crate::db::Object;
 use crate::rdb::loader::{restored_access, Item, RdbLoader};
 use crate::rdb::Encodings;
 use crate::server::Server;
+use bytes::Bytes;
 
 /// Replaces the dataset with the RDB `data` (keys already expired are
 /// kept: on a replica the master's DEL removes them). The old values are
@@ -48,4 +52,153 @@ fn empty_all(srv: &mut Server) {
         let cleared = srv.dbs[index].clear();
         srv.free_lazily(cleared);
     }
+}
+
+// ---- the replication history a saved RDB carries ----
+
+/// The replication history an RDB file was saved with (Redis's
+/// `repl-stream-db`, `repl-id`, `repl-offset` aux fields): the stream's
+/// id, the offset of the last byte the data holds, and the database the
+/// stream had selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedHistory {
+    pub replid: String,
+    pub offset: u64,
+    pub stream_db: usize,
+}
+
+/// The history fields met while an RDB loads, as text, until the load
+/// ends ([`HistoryFields::history`] then judges them).
+#[derive(Debug, Default, Clone)]
+pub struct HistoryFields {
+    stream_db: Option<String>,
+    replid: Option<String>,
+    offset: Option<String>,
+}
+
+impl HistoryFields {
+    /// Keeps `key`'s value if it is one of the history fields.
+    pub fn note(&mut self, key: &[u8], value: &[u8]) {
+        let slot = match key {
+            b"repl-stream-db" => &mut self.stream_db,
+            b"repl-id" => &mut self.replid,
+            b"repl-offset" => &mut self.offset,
+            _ => return,
+        };
+        *slot = Some(String::from_utf8_lossy(value).into_owned());
+    }
+
+    /// The saved history, when all three fields are present and sound: a
+    /// 40-character hex id, an offset and a database that exist on this
+    /// node (`databases`). Redis takes the fields when the id has its
+    /// length and neither number is -1; an unsound field here means no
+    /// history (a full resync), never a wrong one.
+    pub fn history(&self, databases: usize) -> Option<SavedHistory> {
+        let replid = self.replid.as_deref().filter(|id| is_replid(id))?;
+        let offset = self.offset.as_deref()?.parse::<u64>().ok()?;
+        let stream_db = self.stream_db.as_deref()?.parse::<usize>().ok()?;
+        (stream_db < databases).then(|| SavedHistory {
+            replid: replid.to_string(),
+            offset,
+            stream_db,
+        })
+    }
+}
+
+/// 40 hexadecimal digits, as a replication id is.
+pub fn is_replid(id: &str) -> bool {
+    id.len() == super::NO_REPLID.len() && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The history an RDB saved now carries, as Redis's `rdbPopulateSaveInfo`
+/// decides: a primary that has a backlog (it is part of a replication
+/// chain) saves its id and offset with the database its stream selected
+/// last (0 when none: its next write selects again); a replica saves its
+/// master's id and offset while it holds that history (synced, or between
+/// links with it), with the master link's database. A replica receiving a
+/// full sync, or started with no history, saves none; nor does a primary
+/// that never fed a replica.
+pub fn history_to_save(srv: &Server) -> Option<SavedHistory> {
+    let stream_db = match &srv.repl.link {
+        None => {
+            srv.repl.backlog.as_ref()?;
+            srv.repl.stream_db.unwrap_or(0)
+        }
+        Some(link) => link.saved_stream_db()?,
+    };
+    Some(SavedHistory {
+        replid: srv.replid.clone(),
+        offset: srv.repl.offset,
+        stream_db,
+    })
+}
+
+/// The dataset loaded at start came with `history` (`None`: the file had
+/// none, or there was no file). On a replica it becomes the history its
+/// first PSYNC offers (Redis's cached master made from itself). On a
+/// primary it becomes `replid2`, valid up to the saved offset, and a
+/// backlog starts right after it, so the replicas of its previous life
+/// continue with `+CONTINUE <new id>` instead of a full sync; a primary
+/// without such a file starts a new history with no backlog.
+///
+/// `expired` are the keys the load dropped as already expired (as a
+/// primary does): their deletions enter the stream right after the saved
+/// offset, as Redis feeds them to its backlog while it loads, so that the
+/// replicas, which hold them, delete them too. `all_expired_known` false
+/// means some were dropped without being named: the replicas could not
+/// be told, so the history is not offered (they full-sync instead of
+/// keeping keys the primary no longer has).
+pub fn restore_history(
+    srv: &mut Server,
+    history: Option<SavedHistory>,
+    expired: &[(usize, Bytes)],
+    all_expired_known: bool,
+) {
+    let Some(history) = history else {
+        return;
+    };
+    if srv.repl.is_replica() {
+        super::replica::resume_saved_history(srv, &history);
+    } else if all_expired_known {
+        continue_as_primary(srv, &history, expired);
+    }
+}
+
+/// A primary restarted with its saved history: see [`restore_history`].
+fn continue_as_primary(srv: &mut Server, history: &SavedHistory, expired: &[(usize, Bytes)]) {
+    srv.repl.replid2 = history.replid.clone();
+    srv.repl.second_offset = i64::try_from(history.offset)
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
+    srv.repl.offset = history.offset;
+    srv.repl.backlog = None;
+    let size = srv.config.repl_backlog_size;
+    srv.repl.ensure_backlog(size);
+    srv.record_effects_for_replicas(true);
+    srv.repl.stream_db = None;
+    let deletions = expired_deletions(srv, expired);
+    if let Some(backlog) = srv.repl.backlog.as_mut() {
+        backlog.feed(&deletions);
+        srv.repl.offset += deletions.len() as u64;
+    }
+}
+
+/// The stream bytes deleting `expired` (`SELECT` when the database
+/// changes, then `DEL`, or `UNLINK` with `lazyfree-lazy-expire yes`, as
+/// Redis propagates expiry).
+fn expired_deletions(srv: &mut Server, expired: &[(usize, Bytes)]) -> Vec<u8> {
+    let verb: &[u8] = if srv.config.lazyfree_lazy_expire {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    let mut out = Vec::new();
+    for (db, key) in expired {
+        if srv.repl.stream_db != Some(*db) {
+            super::encode_command(&mut out, &[b"SELECT".as_slice(), db.to_string().as_bytes()]);
+            srv.repl.stream_db = Some(*db);
+        }
+        super::encode_command(&mut out, &[verb, key.as_ref()]);
+    }
+    out
 }

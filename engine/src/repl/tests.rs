@@ -27,6 +27,8 @@ struct Net {
     cut: Vec<(usize, usize)>,
     /// Each node's disk (requests are answered at once).
     disks: Vec<crate::testing::mem_disk::MemDisk>,
+    /// Every byte each node received on its link to its master.
+    wire: BTreeMap<usize, Vec<u8>>,
 }
 
 fn config(i: usize) -> Config {
@@ -61,6 +63,7 @@ impl Net {
             inbox: HashMap::new(),
             cut: Vec::new(),
             disks,
+            wire: BTreeMap::new(),
         };
         net.settle();
         net
@@ -160,6 +163,7 @@ impl Net {
     fn deliver(&mut self, from: usize, client: ClientId, to: usize, id: ClientId, data: &[u8]) {
         let now = self.now;
         let input = if self.is_peer(to, id) {
+            self.wire.entry(to).or_default().extend_from_slice(data);
             Input::PeerData { peer: id, data }
         } else {
             Input::ClientData { client: id, data }
@@ -190,6 +194,15 @@ impl Net {
 
     fn heal(&mut self) {
         self.cut.clear();
+    }
+
+    /// Node `i` restarts with `config` from what its disk holds (its
+    /// links must be cut already), as a driver starts a node.
+    fn restart(&mut self, i: usize, config: Config) {
+        self.wire.remove(&i);
+        self.nodes[i] = Node::new(config, self.now);
+        self.nodes[i].start(self.now);
+        self.settle();
     }
 
     fn connect(&mut self, node: usize) -> End {
@@ -1297,44 +1310,412 @@ fn a_replica_aof_holds_the_snapshot_it_loaded() {
     assert_eq!(net.dataset(1), synced);
 }
 
-/// What the RDB loader would hand over from a replica's saved snapshot
-/// (`repl-id`, `repl-offset`): the restarted replica continues.
+// ---- restarting from a saved RDB (its replication history) ----
+
+/// Node `i`'s config when its config file says `replicaof` node `of`.
+fn replica_config(i: usize, of: usize) -> Config {
+    Config {
+        replicaof: Some(("127.0.0.1".into(), BASE_PORT + of as u16)),
+        ..config(i)
+    }
+}
+
+/// `n` keys `prefix:<i>` in the current database of `c`, by MSETs.
+fn fill(net: &mut Net, c: End, prefix: &str, n: usize) {
+    let keys: Vec<String> = (0..n).map(|i| format!("{prefix}:{i}")).collect();
+    for chunk in keys.chunks(500) {
+        let mut args = vec!["MSET"];
+        for k in chunk {
+            args.extend([k.as_str(), "v"]);
+        }
+        assert_eq!(net.call(c, &args), ok());
+    }
+}
+
+/// The aux fields of the RDB file `path` on node `i`'s disk, in file order.
+fn rdb_aux_in_order(net: &Net, i: usize, path: &str) -> Vec<(String, String)> {
+    use crate::rdb::loader::{Item, RdbLoader};
+    let data = net.disks[i].read(path).expect("the file exists").to_vec();
+    let enc = crate::rdb::Encodings::from_config(&Config::default());
+    let mut loader = RdbLoader::new(&data, enc).expect("an RDB file");
+    let mut aux = Vec::new();
+    while let Some(item) = loader.next_item().expect("a sound file") {
+        if let Item::Aux { key, value } = item {
+            let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+            aux.push((text(key), text(value)));
+        }
+    }
+    aux
+}
+
+fn rdb_aux(net: &Net, i: usize, path: &str) -> BTreeMap<String, String> {
+    rdb_aux_in_order(net, i, path).into_iter().collect()
+}
+
+/// What node `i` received on its master link after the `+CONTINUE` line.
+fn after_continue(net: &Net, i: usize) -> Vec<u8> {
+    let wire = net.wire.get(&i).cloned().unwrap_or_default();
+    let at = wire
+        .windows(10)
+        .position(|w| w == b"+CONTINUE ")
+        .expect("a +CONTINUE");
+    let end = at
+        + wire[at..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("its line end");
+    wire[end + 2..].to_vec()
+}
+
+fn offset_of(net: &mut Net, end: End) -> u64 {
+    net.info(end, "master_repl_offset")
+        .parse()
+        .expect("an offset")
+}
+
+/// A synced replica saved its dataset (SAVE) while its master's stream
+/// had database 3 selected, then went down while the primary wrote on
+/// in that database (no `SELECT` in the stream). `keys` keys make the
+/// file load in several steps. Returns the net (replica down, links
+/// healed), the primary's end, the saved offset and the missing stream.
+fn replica_saved_then_down(keys: usize) -> (Net, End, u64, Vec<u8>) {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    fill(&mut net, p, "bulk", keys);
+    write_every_type(&mut net, p, "a");
+    net.run(1500);
+    assert_eq!(net.call(r, &["SAVE"]), ok());
+    let saved = offset_of(&mut net, r);
+    assert_eq!(saved, offset_of(&mut net, p), "the replica was caught up");
+    let aux = rdb_aux(&net, 1, "./dump.rdb");
+    assert_eq!(aux["repl-id"], net.info(p, "master_replid"));
+    assert_eq!(aux["repl-offset"], saved.to_string());
+    assert_eq!(aux["repl-stream-db"], "3", "the stream's last SELECT");
+    net.partition(0, 1);
+    net.call(p, &["SELECT", "3"]);
+    net.call(p, &["SET", "during", "1"]);
+    net.call(p, &["SELECT", "0"]);
+    net.call(p, &["RPUSH", "a:list", "d"]);
+    let missing = net.nodes[0]
+        .server()
+        .repl
+        .backlog
+        .as_ref()
+        .and_then(|b| b.since(saved + 1))
+        .expect("the backlog holds the gap");
+    net.heal();
+    (net, p, saved, missing)
+}
+
+/// Redis 7.0 (checked with redis-server 7.0.15: SAVE on a replica,
+/// restart it) restores the history from the RDB and its first PSYNC
+/// continues; here the link connects while the file still loads, and the
+/// PSYNC waits for the load.
 #[test]
-fn a_replica_restarted_with_its_saved_history_continues() {
+fn a_replica_restarted_from_its_rdb_continues_with_exactly_the_missing_stream() {
+    let (mut net, p, saved, missing) = replica_saved_then_down(2500);
+    net.restart(1, replica_config(1, 0));
+    {
+        let srv = net.nodes[1].server();
+        assert!(srv.persist.is_loading(), "2500 keys load in steps");
+        let link = srv.repl.link.as_ref().expect("a replica");
+        assert_eq!(link.state, crate::repl::replica::LinkState::Capa);
+        assert!(link.psync_held(), "no PSYNC before the data is loaded");
+    }
+    net.run(2000);
+    assert_eq!(net.info(p, "sync_partial_ok"), "1");
+    assert_eq!(net.info(p, "sync_full"), "1", "only the first sync");
+    assert_eq!(after_continue(&net, 1), missing);
+    let r = net.connect(1);
+    assert_eq!(offset_of(&mut net, r), offset_of(&mut net, p));
+    assert!(offset_of(&mut net, r) > saved);
+    net.call(r, &["SELECT", "3"]);
+    assert_eq!(net.call(r, &["GET", "during"]), Frame::Bulk("1".into()));
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+/// Before it reaches its master, a restarted replica already reports the
+/// saved history, as Redis's does.
+#[test]
+fn a_restarted_replica_reports_its_saved_history() {
+    let (mut net, p, saved, _) = replica_saved_then_down(10);
+    let replid = net.info(p, "master_replid");
+    net.partition(0, 1);
+    net.restart(1, replica_config(1, 0));
+    let r = net.connect(1);
+    assert_eq!(net.info(r, "master_replid"), replid);
+    assert_eq!(offset_of(&mut net, r), saved);
+    assert_eq!(net.info(r, "master_link_status"), "down");
+}
+
+#[test]
+fn a_stale_rdb_outside_the_backlog_falls_back_to_a_full_sync() {
+    let mut net = Net::with(2, |c| c.repl_backlog_size = 64);
+    let (p, r) = (net.connect(0), net.connect(1));
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    write_every_type(&mut net, p, "a");
+    net.run(1500);
+    assert_eq!(net.call(r, &["SAVE"]), ok());
+    // REPLICAOF offered the replica's own (empty) history: refused once.
+    assert_eq!(net.info(p, "sync_partial_err"), "1");
+    net.partition(0, 1);
+    // More than the 64 bytes of backlog since the save.
+    fill(&mut net, p, "later", 20);
+    net.heal();
+    let mut config = replica_config(1, 0);
+    config.repl_backlog_size = 64;
+    net.restart(1, config);
+    net.run(3000);
+    assert_eq!(net.info(p, "sync_partial_ok"), "0");
+    assert_eq!(
+        net.info(p, "sync_partial_err"),
+        "2",
+        "the history was offered"
+    );
+    assert_eq!(net.info(p, "sync_full"), "2");
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+#[test]
+fn a_replica_whose_rdb_holds_another_primarys_history_full_syncs() {
+    let mut net = Net::new(3);
+    let (p, other, r) = (net.connect(0), net.connect(2), net.connect(1));
+    write_every_type(&mut net, p, "mine");
+    write_every_type(&mut net, other, "other");
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7002"]);
+    net.run(1500);
+    assert_eq!(net.call(r, &["SAVE"]), ok());
+    net.partition(1, 2);
+    net.restart(1, replica_config(1, 0));
+    net.run(3000);
+    assert_eq!(net.info(p, "sync_partial_ok"), "0");
+    assert_eq!(net.info(p, "sync_partial_err"), "1");
+    assert_eq!(net.info(p, "sync_full"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
+    let r = net.connect(1);
+    assert_eq!(net.call(r, &["GET", "other:str"]), Frame::Null);
+}
+
+/// Redis 7.0 restores no history from an AOF (its RDB preamble has no
+/// replication fields, and the RDB file is not read when `appendonly` is
+/// on): the replica asks `PSYNC ? -1` and full-syncs (checked with
+/// redis-server 7.0.15: "Partial resynchronization not possible (no
+/// cached master)"), though a dump.rdb with a history lies next to it.
+#[test]
+fn a_replica_restarted_from_its_aof_full_syncs() {
+    let aof = |mut c: Config| {
+        c.appendonly = true;
+        c.dir = "/data".into();
+        c
+    };
+    let mut net = Net::with(2, |c| {
+        if c.port == BASE_PORT + 1 {
+            *c = aof(replica_config(1, 0));
+        }
+    });
+    let p = net.connect(0);
+    net.run(2000);
+    write_every_type(&mut net, p, "a");
+    net.run(1500);
+    let r = net.connect(1);
+    assert_eq!(net.info(r, "master_link_status"), "up");
+    assert_eq!(net.call(r, &["SAVE"]), ok());
+    assert!(rdb_aux(&net, 1, "/data/dump.rdb").contains_key("repl-id"));
+    net.partition(0, 1);
+    net.call(p, &["SET", "during", "1"]);
+    net.heal();
+    net.restart(1, aof(replica_config(1, 0)));
+    net.run(3000);
+    assert_eq!(net.info(p, "sync_full"), "2");
+    assert_eq!(net.info(p, "sync_partial_ok"), "0");
+    assert_eq!(net.info(p, "sync_partial_err"), "0", "PSYNC ? -1");
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+/// A primary with a backlog saves its history; restarted from that file
+/// it keeps it as `replid2` up to the saved offset, with a backlog from
+/// there, and its replica continues (as redis-server 7.0.15 does:
+/// master_replid2 the old id, second_repl_offset the saved offset + 1).
+#[test]
+fn a_primary_restarted_from_its_rdb_lets_its_replicas_continue() {
     let (mut net, p, r) = primary_and_replica();
     net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
     write_every_type(&mut net, p, "a");
     net.run(1500);
-    let replid = net.info(r, "master_replid");
-    let offset: u64 = net.info(r, "master_repl_offset").parse().expect("offset");
-    let saved = {
-        use crate::persist::encoder::{encode_all_now, Encoder, Header};
-        let srv = net.nodes[1].server();
-        let header = Header::Replication {
-            replid: replid.clone(),
-            offset,
-        };
-        let mut encoder = Encoder::rdb(srv, &header);
-        encode_all_now(srv, &mut encoder);
-        encoder.take()
-    };
-    // Down for a while; the primary goes on.
+    assert_eq!(net.call(p, &["SAVE"]), ok());
+    let old_id = net.info(p, "master_replid");
+    let saved = offset_of(&mut net, p);
     net.partition(0, 1);
-    net.call(p, &["SET", "during", "1"]);
-    let mut config = config(1);
-    config.replicaof = Some(("127.0.0.1".into(), BASE_PORT));
-    net.nodes[1] = Node::new(config, net.now);
-    let srv = net.nodes[1].server_mut();
-    crate::repl::snapshot::load_rdb(srv, &saved).expect("the saved snapshot loads");
-    assert!(crate::repl::replica::resume_saved_history(
-        srv, &replid, offset
-    ));
-    assert!(!crate::repl::replica::resume_saved_history(
-        srv, "nonsense", 1
-    ));
+    net.restart(0, config(0));
+    let p = net.connect(0);
+    let new_id = net.info(p, "master_replid");
+    assert_ne!(new_id, old_id);
+    assert_eq!(net.info(p, "master_replid2"), old_id);
+    assert_eq!(net.info(p, "second_repl_offset"), (saved + 1).to_string());
+    assert_eq!(offset_of(&mut net, p), saved);
+    assert_eq!(net.info(p, "repl_backlog_active"), "1");
+    let first = (saved + 1).to_string();
+    assert_eq!(net.info(p, "repl_backlog_first_byte_offset"), first);
     net.heal();
-    net.run(8000);
-    assert_eq!(net.info(p, "sync_full"), "1", "only the first sync");
+    net.run(3000);
     assert_eq!(net.info(p, "sync_partial_ok"), "1");
+    assert_eq!(net.info(p, "sync_full"), "0");
+    net.call(p, &["SET", "after", "1"]);
+    net.run(500);
+    let r = net.connect(1);
+    assert_eq!(net.info(r, "master_replid"), new_id);
+    assert_eq!(net.info(r, "master_replid2"), old_id);
     assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+/// The restarted primary lost writes its replica had (they were after its
+/// save): the replica's offset is beyond the restored history, a full sync.
+#[test]
+fn a_primary_restarted_behind_its_replica_full_syncs_it() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    write_every_type(&mut net, p, "a");
+    net.run(1500);
+    assert_eq!(net.call(p, &["SAVE"]), ok());
+    net.call(p, &["SET", "lost", "1"]);
+    net.run(500);
+    net.partition(0, 1);
+    net.restart(0, config(0));
+    net.heal();
+    net.run(3000);
+    let p = net.connect(0);
+    assert_eq!(net.info(p, "sync_partial_ok"), "0");
+    assert_eq!(net.info(p, "sync_partial_err"), "1");
+    assert_eq!(net.info(p, "sync_full"), "1");
+    assert_eq!(net.dataset(1), net.dataset(0));
+    let r = net.connect(1);
+    assert_eq!(net.call(r, &["GET", "lost"]), Frame::Null);
+}
+
+/// Which dumps carry a history, as Redis's `rdbPopulateSaveInfo`: a
+/// primary that never had a replica saves none (and restarts without a
+/// backlog, as redis-server 7.0.15 does), an AOF base never does.
+#[test]
+fn only_nodes_in_a_replication_chain_save_their_history() {
+    let mut net = Net::with(2, |c| c.dir = "/d".into());
+    let p = net.connect(0);
+    net.call(p, &["SET", "k", "v"]);
+    assert_eq!(net.call(p, &["SAVE"]), ok());
+    assert!(!rdb_aux(&net, 0, "/d/dump.rdb").contains_key("repl-id"));
+    net.restart(
+        0,
+        Config {
+            dir: "/d".into(),
+            ..config(0)
+        },
+    );
+    let p = net.connect(0);
+    assert_eq!(net.info(p, "repl_backlog_active"), "0");
+    assert_eq!(net.info(p, "master_replid2"), super::NO_REPLID);
+    // A replica started from its config with no history saves none either.
+    let mut replica = replica_config(1, 0);
+    replica.dir = "/d".into();
+    net.partition(0, 1);
+    net.restart(1, replica);
+    let r = net.connect(1);
+    assert_eq!(net.call(r, &["SAVE"]), ok());
+    let aux = rdb_aux(&net, 1, "/d/dump.rdb");
+    assert!(!aux.contains_key("repl-id"), "{aux:?}");
+    // A primary that fed a replica does; its AOF base does not.
+    net.heal();
+    net.run(3000);
+    assert_eq!(net.call(p, &["SAVE"]), ok());
+    let aux = rdb_aux(&net, 0, "/d/dump.rdb");
+    assert_eq!(aux["repl-id"], net.info(p, "master_replid"));
+    assert_eq!(aux["repl-stream-db"], "0");
+    assert_eq!(aux["aof-base"], "0");
+    // In Redis's order (redis-server 7.0.15's dump of a replica, checked).
+    let names: Vec<String> = rdb_aux_in_order(&net, 0, "/d/dump.rdb")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let redis_order = [
+        "redis-ver",
+        "redis-bits",
+        "ctime",
+        "used-mem",
+        "repl-stream-db",
+        "repl-id",
+        "repl-offset",
+        "aof-base",
+    ];
+    assert_eq!(names, redis_order);
+    let srv = net.nodes[0].server();
+    let mut base =
+        crate::persist::encoder::Encoder::rdb(srv, &crate::persist::encoder::Header::AofBase);
+    base.finish();
+    let bytes = base.take();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("repl-id") && text.contains("aof-base"));
+}
+
+/// A primary's load dropped keys already expired: the deletions enter
+/// the stream right after the saved history, as Redis feeds them while
+/// it loads, so a continuing replica deletes them too.
+#[test]
+fn a_restored_primary_streams_the_deletion_of_keys_expired_while_down() {
+    use crate::repl::snapshot::{restore_history, SavedHistory};
+    let mut net = Net::new(1);
+    let srv = net.nodes[0].server_mut();
+    let history = SavedHistory {
+        replid: "ab".repeat(20),
+        offset: 500,
+        stream_db: 2,
+    };
+    let expired = [
+        (0, bytes::Bytes::from_static(b"k1")),
+        (0, bytes::Bytes::from_static(b"k2")),
+        (4, bytes::Bytes::from_static(b"k3")),
+    ];
+    restore_history(srv, Some(history.clone()), &expired, true);
+    let mut expected = Vec::new();
+    super::encode_command(&mut expected, &["SELECT", "0"]);
+    super::encode_command(&mut expected, &["DEL", "k1"]);
+    super::encode_command(&mut expected, &["DEL", "k2"]);
+    super::encode_command(&mut expected, &["SELECT", "4"]);
+    super::encode_command(&mut expected, &["DEL", "k3"]);
+    let backlog = srv.repl.backlog.as_ref().expect("a backlog");
+    assert_eq!(backlog.since(501), Some(expected.clone()));
+    assert_eq!(srv.repl.offset, 500 + expected.len() as u64);
+    assert_eq!(srv.repl.second_offset, 501);
+    assert_eq!(srv.repl.stream_db, Some(4));
+    // Some dropped keys unnamed: the replicas could not be told, so no
+    // history is offered (they full-sync).
+    let mut net = Net::new(1);
+    let srv = net.nodes[0].server_mut();
+    restore_history(srv, Some(history), &[], false);
+    assert!(srv.repl.backlog.is_none());
+    assert_eq!(srv.repl.replid2, super::NO_REPLID);
+}
+
+#[test]
+fn unsound_history_fields_are_no_history() {
+    use crate::repl::snapshot::{HistoryFields, SavedHistory};
+    let fields = |db: &str, id: &str, offset: &str| {
+        let mut f = HistoryFields::default();
+        f.note(b"repl-stream-db", db.as_bytes());
+        f.note(b"repl-id", id.as_bytes());
+        f.note(b"repl-offset", offset.as_bytes());
+        f.note(b"used-mem", b"12");
+        f.history(16)
+    };
+    let id = "0123456789abcdef0123456789abcdef01234567";
+    let good = SavedHistory {
+        replid: id.into(),
+        offset: 241,
+        stream_db: 3,
+    };
+    assert_eq!(fields("3", id, "241"), Some(good));
+    assert_eq!(fields("3", id, "-1"), None, "Redis's 'no offset'");
+    assert_eq!(fields("-1", id, "241"), None, "Redis's 'no database'");
+    assert_eq!(fields("16", id, "241"), None, "a database this node lacks");
+    assert_eq!(fields("3", &id[1..], "241"), None);
+    assert_eq!(fields("3", &id.replace('a', "z"), "241"), None);
+    assert_eq!(fields("3", id, "x"), None);
+    assert_eq!(HistoryFields::default().history(16), None);
 }
