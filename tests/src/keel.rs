@@ -17,7 +17,7 @@ pub struct KeelServer {
 }
 
 /// A new empty directory under the system's temporary directory.
-fn scratch_dir() -> PathBuf {
+pub(crate) fn scratch_dir() -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("keel-test-{}-{n}", std::process::id()));

@@ -5,7 +5,7 @@ use crate::conn::RespConn;
 use crate::tools::free_port;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,9 @@ const START_ATTEMPTS: usize = 5;
 pub struct RedisServer {
     child: Child,
     port: u16,
+    /// Its own working directory (removed on drop), so that a dump one
+    /// test's server writes is never loaded by the next test's server.
+    dir: PathBuf,
 }
 
 impl RedisServer {
@@ -38,16 +41,20 @@ impl RedisServer {
     fn start_on(binary: &Path, port: u16, extra_args: &[&str]) -> io::Result<RedisServer> {
         // `--port 0` is refused by redis-server, hence the pre-picked port.
         let port_text = port.to_string();
+        let dir = crate::keel::scratch_dir();
         let child = Command::new(binary)
             .args(["--port", &port_text, "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+            .args(["--dir", &dir.to_string_lossy()])
             .args(extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()?;
-        let mut server = RedisServer { child, port };
+            .spawn()
+            .inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(&dir);
+            })?;
+        let mut server = RedisServer { child, port, dir };
         server.wait_until_listening()?;
         Ok(server)
     }
@@ -103,5 +110,6 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
