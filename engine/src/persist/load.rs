@@ -9,7 +9,7 @@
 
 use crate::db::Object;
 use crate::disk::{DiskOp, DiskReply, DiskResult, RequestId};
-use crate::rdb::loader::{restored_access, Entry, Item, RdbLoader};
+use crate::rdb::loader::{restored_access, Entry, Item, KeyRef, RdbLoader};
 use crate::rdb::{Encodings, RdbError};
 use crate::server::Server;
 use crate::time::Now;
@@ -122,7 +122,7 @@ impl LoadJob {
             Err(e) => return Some(self.corrupt(&e)),
         };
         for _ in 0..max_items {
-            let item = match loader.next_item() {
+            let item = match loader.next_borrowed() {
                 Ok(Some(item)) => item,
                 Ok(None) => {
                     self.loaded_bytes = self.total_bytes;
@@ -132,6 +132,13 @@ impl LoadJob {
             };
             if let Item::SelectDb(n) = item {
                 current_db = n;
+            }
+            if let Item::ResizeDb { size, expires } = item {
+                let (keys, expires) = (
+                    loader.plausible_count(size),
+                    loader.plausible_count(expires),
+                );
+                reserve(srv, current_db, keys, expires);
             }
             if let Err(message) = self.apply(srv, item) {
                 return Some(self.corrupt(&RdbError::new(loader.offset(), message)));
@@ -148,7 +155,7 @@ impl LoadJob {
         None
     }
 
-    fn apply(&mut self, srv: &mut Server, item: Item) -> Result<(), String> {
+    fn apply(&mut self, srv: &mut Server, item: Item<KeyRef>) -> Result<(), String> {
         match item {
             Item::Aux { key, value } if key == b"used-mem" => {
                 self.rdb_used_mem = std::str::from_utf8(&value)
@@ -169,7 +176,7 @@ impl LoadJob {
         Ok(())
     }
 
-    fn insert(&mut self, srv: &mut Server, entry: Entry) -> Result<(), String> {
+    fn insert(&mut self, srv: &mut Server, entry: Entry<KeyRef>) -> Result<(), String> {
         let now = srv.now;
         let Some(index) = usize::try_from(entry.db)
             .ok()
@@ -185,18 +192,14 @@ impl LoadJob {
         let access = restored_access(now, &srv.config, entry.idle_secs, entry.freq)
             .unwrap_or_else(|| crate::db::access::initial(now, policy, &srv.config));
         let db = &mut srv.dbs[index];
-        if db.keys().contains_key(&entry.key) {
+        let (key, at) = (&entry.key[..], entry.expire_at_ms);
+        if let Err(obj) = db.insert_loaded(key, Object::new(entry.value, access), at) {
             if self.mode != (Mode::Reload { merge: true }) {
-                return Err(format!(
-                    "RDB has duplicated key '{}' in DB {index}",
-                    String::from_utf8_lossy(&entry.key)
-                ));
+                return Err(duplicated_key(key, index));
             }
-            db.remove(&entry.key);
-        }
-        db.insert_new(&entry.key, Object::new(entry.value, access));
-        if let Some(at) = entry.expire_at_ms {
-            db.set_expire(&entry.key, at);
+            db.remove(key);
+            db.insert_loaded(key, obj, at)
+                .map_err(|_| duplicated_key(key, index))?;
         }
         self.keys_loaded += 1;
         Ok(())
@@ -250,8 +253,108 @@ impl LoadJob {
     }
 }
 
+/// Sizes database `db` for the keys a file announces (RESIZEDB), as
+/// Redis expands its tables; a database out of range is refused by the
+/// first key that names it.
+fn reserve(srv: &mut Server, db: u64, keys: usize, expires: usize) {
+    let db = usize::try_from(db).ok().and_then(|i| srv.dbs.get_mut(i));
+    if let Some(db) = db {
+        db.reserve_for_load(keys, expires);
+    }
+}
+
+fn duplicated_key(key: &[u8], db: usize) -> String {
+    format!(
+        "RDB has duplicated key '{}' in DB {db}",
+        String::from_utf8_lossy(key)
+    )
+}
+
 fn too_many_databases(databases: usize) -> String {
     format!(
         "the file was created with a server configured to handle more than {databases} databases"
     )
+}
+
+/// Micro benchmarks of loading, ignored by default; run one at a time in
+/// release under `perf stat` or `valgrind --tool=cachegrind` (see
+/// docs/bench_rdbload_notes.md). `build_only` is the set-up cost the
+/// others include (making the file), to subtract.
+#[cfg(test)]
+mod bench {
+    use super::*;
+    use crate::config::Config;
+    use crate::disk::DiskReply;
+    use crate::rdb::writer::{RdbWriter, WriteOptions};
+    use crate::types::{StrValue, Value};
+
+    const KEYS: u64 = 1_000_000;
+    const NOW_UNIX_MS: u64 = 1_700_000_000_000;
+
+    /// The bench's data set: `key:0` .. with 16-byte values; every
+    /// `ttl_every`-th key (0: none) has a TTL an hour ahead.
+    fn rdb(keys: u64, ttl_every: u64) -> Bytes {
+        let now = Now::new(0, NOW_UNIX_MS);
+        let config = Config::default();
+        let mut w = RdbWriter::new(WriteOptions::from_config(&config, now));
+        w.begin(&crate::rdb::writer::standard_aux(NOW_UNIX_MS / 1000, 0));
+        let with_ttl = if ttl_every == 0 { 0 } else { keys / ttl_every };
+        w.select_db(0, keys, with_ttl);
+        let value = Value::Str(StrValue::from_bytes(b"value-0123456789"));
+        for i in 0..keys {
+            let ttl = (ttl_every != 0 && i % ttl_every == 0).then_some(NOW_UNIX_MS + 3_600_000);
+            let obj = Object::new(value.clone(), 0);
+            w.write_entry(format!("key:{i}").as_bytes(), &obj, ttl);
+        }
+        w.finish();
+        Bytes::from(w.take_output())
+    }
+
+    fn server() -> Server {
+        Server::new(Config::default(), Now::new(0, NOW_UNIX_MS))
+    }
+
+    /// Loads `data` as at start, in the node's steps.
+    fn startup_load(srv: &mut Server, data: Bytes) -> LoadJob {
+        let mut job = LoadJob::begin(srv, "dump.rdb".into(), Mode::Startup);
+        assert_eq!(job.on_disk_done(srv, Ok(DiskReply::Data(data))), None);
+        loop {
+            if let Some(end) = job.step(srv, crate::limits::LOAD_ITEMS_PER_STEP) {
+                assert_eq!(end, LoadEnd::Loaded);
+                return job;
+            }
+        }
+    }
+
+    #[test]
+    #[ignore]
+    fn build_only() {
+        assert!(rdb(KEYS, 0).len() > 20 * KEYS as usize);
+    }
+
+    #[test]
+    #[ignore]
+    fn startup_load_1m() {
+        let mut srv = server();
+        let job = startup_load(&mut srv, rdb(KEYS, 0));
+        assert_eq!((job.keys_loaded, srv.dbs[0].len()), (KEYS, KEYS as usize));
+    }
+
+    #[test]
+    #[ignore]
+    fn startup_load_1m_half_with_ttls() {
+        let mut srv = server();
+        let job = startup_load(&mut srv, rdb(KEYS, 2));
+        assert_eq!(job.keys_loaded, KEYS);
+        assert_eq!(srv.dbs[0].expires().len(), KEYS as usize / 2);
+    }
+
+    #[test]
+    #[ignore]
+    fn replica_load_1m() {
+        let mut srv = server();
+        let loaded = crate::repl::snapshot::load_rdb(&mut srv, &rdb(KEYS, 0));
+        assert_eq!(loaded, Ok(KEYS));
+        assert_eq!(srv.dbs[0].len(), KEYS as usize);
+    }
 }
