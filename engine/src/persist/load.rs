@@ -15,6 +15,12 @@ use crate::server::Server;
 use crate::time::Now;
 use bytes::Bytes;
 
+/// A step also ends once it has read this much of the file, whatever
+/// `max_items` allows: items can be big (a hash of a million fields is
+/// one item), and clients are answered between steps. Redis answers
+/// them every 2 MB too (`loading-process-events-interval-bytes`).
+const BYTES_PER_STEP: u64 = 2 << 20;
+
 /// Why loading is happening.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -142,6 +148,9 @@ impl LoadJob {
             }
             if let Err(message) = self.apply(srv, item) {
                 return Some(self.corrupt(&RdbError::new(loader.offset(), message)));
+            }
+            if loader.offset().saturating_sub(start) >= BYTES_PER_STEP {
+                break;
             }
         }
         let offset = loader.offset();
@@ -298,7 +307,7 @@ mod bench {
         let config = Config::default();
         let mut w = RdbWriter::new(WriteOptions::from_config(&config, now));
         w.begin(&crate::rdb::writer::standard_aux(NOW_UNIX_MS / 1000, 0));
-        let with_ttl = if ttl_every == 0 { 0 } else { keys / ttl_every };
+        let with_ttl = keys.checked_div(ttl_every).unwrap_or(0);
         w.select_db(0, keys, with_ttl);
         let value = Value::Str(StrValue::from_bytes(b"value-0123456789"));
         for i in 0..keys {
