@@ -367,3 +367,162 @@ mod bench {
         assert_eq!(srv.dbs[0].len(), KEYS as usize);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::disk::DiskReply;
+    use crate::rdb::writer::{RdbWriter, WriteOptions};
+    use crate::types::{StrValue, Value};
+
+    const NOW_UNIX_MS: u64 = 1_700_000_000_000;
+
+    /// A file holding `entries` (key, value, TTL) in database 0, in order,
+    /// with `announced` as its RESIZEDB hint.
+    fn file(entries: &[(&str, &str, Option<u64>)], announced: u64) -> Bytes {
+        let config = Config::default();
+        let mut w = RdbWriter::new(WriteOptions::from_config(&config, Now::new(0, NOW_UNIX_MS)));
+        w.begin::<&str, &str>(&[]);
+        w.select_db(0, announced, announced);
+        for (key, value, ttl) in entries {
+            let obj = Object::new(Value::Str(StrValue::from_bytes(value.as_bytes())), 0);
+            w.write_entry(key.as_bytes(), &obj, *ttl);
+        }
+        w.finish();
+        Bytes::from(w.take_output())
+    }
+
+    fn server() -> Server {
+        Server::new(Config::default(), Now::new(0, NOW_UNIX_MS))
+    }
+
+    fn load(srv: &mut Server, data: Bytes, mode: Mode) -> LoadEnd {
+        let mut job = LoadJob::begin(srv, "dump.rdb".into(), mode);
+        if let Some(end) = job.on_disk_done(srv, Ok(DiskReply::Data(data))) {
+            return end;
+        }
+        loop {
+            if let Some(end) = job.step(srv, 2) {
+                return end;
+            }
+        }
+    }
+
+    fn value_of(srv: &Server, key: &str) -> Option<Value> {
+        srv.dbs[0]
+            .keys()
+            .get(key.as_bytes())
+            .map(|o| o.value.clone())
+    }
+
+    #[test]
+    fn a_key_twice_refuses_the_file_with_redis_message() {
+        let mut srv = server();
+        let data = file(&[("a", "1", None), ("b", "2", None), ("a", "3", None)], 3);
+        let LoadEnd::Failed(reason) = load(&mut srv, data, Mode::Startup) else {
+            panic!("a duplicated key loads");
+        };
+        assert!(
+            reason.contains("RDB has duplicated key 'a' in DB 0"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_merge_reload_replaces_existing_keys_with_their_ttl() {
+        let mut srv = server();
+        let later = NOW_UNIX_MS + 60_000;
+        let first = file(&[("a", "old", Some(later)), ("b", "kept", None)], 2);
+        assert_eq!(load(&mut srv, first, Mode::Startup), LoadEnd::Loaded);
+        let second = file(&[("a", "new", None), ("c", "3", Some(later))], 2);
+        let merge = Mode::Reload { merge: true };
+        assert_eq!(load(&mut srv, second, merge), LoadEnd::Loaded);
+        let db = &srv.dbs[0];
+        assert_eq!(
+            value_of(&srv, "a"),
+            Some(Value::Str(StrValue::from_bytes(b"new")))
+        );
+        assert_eq!(
+            (db.expire_at(b"a"), db.expire_at(b"c")),
+            (None, Some(later))
+        );
+        assert_eq!((db.len(), db.expires().len()), (3, 1));
+        assert_eq!(db.dataset_bytes(), db.dataset_bytes_by_walk());
+    }
+
+    #[test]
+    fn expired_keys_are_skipped_and_ttls_kept() {
+        let mut srv = server();
+        let later = NOW_UNIX_MS + 1;
+        let data = file(
+            &[("gone", "x", Some(NOW_UNIX_MS)), ("kept", "y", Some(later))],
+            2,
+        );
+        assert_eq!(load(&mut srv, data, Mode::Startup), LoadEnd::Loaded);
+        assert_eq!(value_of(&srv, "gone"), None);
+        assert_eq!(srv.dbs[0].expire_at(b"kept"), Some(later));
+    }
+
+    #[test]
+    fn a_lying_size_hint_sizes_tables_by_the_file() {
+        // The file claims 2^40 keys: the tables take what its bytes can
+        // hold at most (a few), not terabytes.
+        let mut srv = server();
+        let data = file(&[("a", "1", None), ("b", "2", None)], 1 << 40);
+        assert_eq!(load(&mut srv, data, Mode::Startup), LoadEnd::Loaded);
+        assert!(
+            srv.dbs[0].keys().buckets() <= 64,
+            "{}",
+            srv.dbs[0].keys().buckets()
+        );
+        assert_eq!(srv.dbs[0].len(), 2);
+    }
+
+    #[test]
+    fn integer_and_plain_strings_load_in_set_encodings() {
+        let mut srv = server();
+        let long = "z".repeat(100);
+        let data = file(
+            &[("n", "-12345", None), ("s", "v", None), ("l", &long, None)],
+            3,
+        );
+        assert_eq!(load(&mut srv, data, Mode::Startup), LoadEnd::Loaded);
+        for (key, text) in [("n", "-12345"), ("s", "v"), ("l", long.as_str())] {
+            let expected = Value::Str(StrValue::from_bytes(text.as_bytes()));
+            assert_eq!(value_of(&srv, key), Some(expected), "{key}");
+        }
+        assert!(matches!(
+            value_of(&srv, "n"),
+            Some(Value::Str(StrValue::Int(-12345)))
+        ));
+    }
+
+    #[test]
+    fn a_full_sync_payload_replaces_the_dataset_only_when_it_loads_whole() {
+        let mut srv = server();
+        let old = file(&[("old", "1", None)], 1);
+        assert_eq!(load(&mut srv, old, Mode::Startup), LoadEnd::Loaded);
+        let twice = file(&[("x", "1", None), ("x", "2", None)], 2);
+        let refused = crate::repl::snapshot::load_rdb(&mut srv, &twice);
+        assert_eq!(
+            refused,
+            Err("RDB has duplicated key 'x' in DB 0".to_string())
+        );
+        let mut truncated = file(&[("y", "1", None)], 1).to_vec();
+        truncated.truncate(truncated.len() - 12);
+        assert!(crate::repl::snapshot::load_rdb(&mut srv, &truncated).is_err());
+        assert!(
+            value_of(&srv, "old").is_some(),
+            "a refused payload changes nothing"
+        );
+        let later = NOW_UNIX_MS + 5;
+        let good = file(&[("a", "1", Some(later)), ("b", "2", Some(1))], 2);
+        assert_eq!(crate::repl::snapshot::load_rdb(&mut srv, &good), Ok(2));
+        let db = &srv.dbs[0];
+        assert_eq!(value_of(&srv, "old"), None);
+        assert_eq!((db.len(), db.expire_at(b"a")), (2, Some(later)));
+        assert_eq!(db.expire_at(b"b"), Some(1), "a replica keeps expired keys");
+        assert_eq!(db.dataset_bytes(), db.dataset_bytes_by_walk());
+    }
+}
