@@ -13,6 +13,13 @@ impl Db {
         self.expires.reserve(expires.min(keys));
     }
 
+    /// Brings into cache what [`Db::insert_loaded`] of `key` reads first
+    /// (see [`super::dict::Dict::warm`]): a loader warms a batch of keys,
+    /// then inserts them.
+    pub fn warm_for_load(&self, key: &[u8]) {
+        self.keys.warm(key);
+    }
+
     /// Adds a loaded key with its TTL, looking it up once. A key already
     /// present is left as it is and `obj` handed back. No `new` keyspace
     /// event is logged: Redis adds loaded keys silently too.

@@ -255,6 +255,17 @@ impl<V> Dict<V> {
         Ok(())
     }
 
+    /// Reads what a lookup of `key` reads first (its bucket and the entry
+    /// at the head of that bucket's chain) and drops it. Done for several
+    /// keys before looking them up, their cache misses overlap instead of
+    /// each waiting for the one before: a prefetch, without `unsafe`.
+    pub fn warm(&self, key: &[u8]) {
+        let head = self.buckets[self.bucket_of(key)];
+        if let Some(entry) = self.slots.get(head as usize) {
+            std::hint::black_box(entry.link.next());
+        }
+    }
+
     /// Inserts a key the caller knows is absent, without looking for it
     /// (the expiry table of a key just added to the main table).
     pub fn insert_absent(&mut self, key: &[u8], value: V) {

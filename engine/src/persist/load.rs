@@ -21,6 +21,11 @@ use bytes::Bytes;
 /// them every 2 MB too (`loading-process-events-interval-bytes`).
 const BYTES_PER_STEP: u64 = 2 << 20;
 
+/// Keys parsed ahead and warmed together before they are inserted, so
+/// that their cache misses in the keyspace overlap (about the number of
+/// misses a core keeps in flight).
+const WARM_BATCH: usize = 16;
+
 /// Why loading is happening.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -127,14 +132,35 @@ impl LoadJob {
             Ok(loader) => loader,
             Err(e) => return Some(self.corrupt(&e)),
         };
+        let mut batch = Vec::with_capacity(WARM_BATCH);
         for _ in 0..max_items {
             let item = match loader.next_borrowed() {
                 Ok(Some(item)) => item,
                 Ok(None) => {
+                    if let Err(e) = self.insert_batch(srv, &mut batch) {
+                        return Some(self.corrupt(&e));
+                    }
                     self.loaded_bytes = self.total_bytes;
                     return Some(LoadEnd::Loaded);
                 }
                 Err(e) => return Some(self.corrupt(&e)),
+            };
+            let item = match item {
+                Item::Entry(entry) => {
+                    batch.push((entry, loader.offset()));
+                    if batch.len() < WARM_BATCH {
+                        continue;
+                    }
+                    None
+                }
+                other => Some(other),
+            };
+            // Keys are inserted in order with every other item.
+            if let Err(e) = self.insert_batch(srv, &mut batch) {
+                return Some(self.corrupt(&e));
+            }
+            let Some(item) = item else {
+                continue;
             };
             if let Item::SelectDb(n) = item {
                 current_db = n;
@@ -153,6 +179,9 @@ impl LoadJob {
                 break;
             }
         }
+        if let Err(e) = self.insert_batch(srv, &mut batch) {
+            return Some(self.corrupt(&e));
+        }
         let offset = loader.offset();
         self.loaded_bytes = offset;
         self.phase = Phase::Loading {
@@ -162,6 +191,27 @@ impl LoadJob {
         };
         self.log_progress(srv);
         None
+    }
+
+    /// Inserts the keys of `batch` (each with the file offset after it,
+    /// for an error), after warming them all (see
+    /// [`crate::db::Db::warm_for_load`]).
+    fn insert_batch(
+        &mut self,
+        srv: &mut Server,
+        batch: &mut Vec<(Entry<KeyRef>, u64)>,
+    ) -> Result<(), RdbError> {
+        for (entry, _) in batch.iter() {
+            let db = usize::try_from(entry.db).ok().and_then(|i| srv.dbs.get(i));
+            if let Some(db) = db {
+                db.warm_for_load(&entry.key);
+            }
+        }
+        for (entry, offset) in batch.drain(..) {
+            self.insert(srv, entry)
+                .map_err(|message| RdbError::new(offset, message))?;
+        }
+        Ok(())
     }
 
     fn apply(&mut self, srv: &mut Server, item: Item<KeyRef>) -> Result<(), String> {
@@ -398,12 +448,16 @@ mod tests {
     }
 
     fn load(srv: &mut Server, data: Bytes, mode: Mode) -> LoadEnd {
+        load_in_steps(srv, data, mode, 2)
+    }
+
+    fn load_in_steps(srv: &mut Server, data: Bytes, mode: Mode, items: usize) -> LoadEnd {
         let mut job = LoadJob::begin(srv, "dump.rdb".into(), mode);
         if let Some(end) = job.on_disk_done(srv, Ok(DiskReply::Data(data))) {
             return end;
         }
         loop {
-            if let Some(end) = job.step(srv, 2) {
+            if let Some(end) = job.step(srv, items) {
                 return end;
             }
         }
@@ -427,6 +481,30 @@ mod tests {
             reason.contains("RDB has duplicated key 'a' in DB 0"),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn keys_of_every_batch_load_in_order_and_a_late_duplicate_is_found() {
+        let names: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        let mut entries: Vec<(&str, &str, Option<u64>)> =
+            names.iter().map(|n| (n.as_str(), "v", None)).collect();
+        // Steps longer than a batch, and not a multiple of it.
+        for items in [1000, 21] {
+            let mut srv = server();
+            let data = file(&entries, 40);
+            let end = load_in_steps(&mut srv, data, Mode::Startup, items);
+            assert_eq!(end, LoadEnd::Loaded);
+            assert!(names
+                .iter()
+                .all(|n| srv.dbs[0].keys().contains_key(n.as_bytes())));
+        }
+        entries.push(("k3", "again", None));
+        let mut srv = server();
+        let data = file(&entries, 41);
+        let LoadEnd::Failed(reason) = load_in_steps(&mut srv, data, Mode::Startup, 1000) else {
+            panic!("a duplicated key loads");
+        };
+        assert!(reason.contains("duplicated key 'k3' in DB 0"), "{reason}");
     }
 
     #[test]
