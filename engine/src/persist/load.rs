@@ -132,55 +132,13 @@ impl LoadJob {
             Ok(loader) => loader,
             Err(e) => return Some(self.corrupt(&e)),
         };
-        let mut batch = Vec::with_capacity(WARM_BATCH);
-        for _ in 0..max_items {
-            let item = match loader.next_borrowed() {
-                Ok(Some(item)) => item,
-                Ok(None) => {
-                    if let Err(e) = self.insert_batch(srv, &mut batch) {
-                        return Some(self.corrupt(&e));
-                    }
-                    self.loaded_bytes = self.total_bytes;
-                    return Some(LoadEnd::Loaded);
-                }
-                Err(e) => return Some(self.corrupt(&e)),
-            };
-            let item = match item {
-                Item::Entry(entry) => {
-                    batch.push((entry, loader.offset()));
-                    if batch.len() < WARM_BATCH {
-                        continue;
-                    }
-                    None
-                }
-                other => Some(other),
-            };
-            // Keys are inserted in order with every other item.
-            if let Err(e) = self.insert_batch(srv, &mut batch) {
-                return Some(self.corrupt(&e));
+        match self.load_items(srv, &mut loader, max_items, &mut current_db) {
+            Err(e) => return Some(self.corrupt(&e)),
+            Ok(true) => {
+                self.loaded_bytes = self.total_bytes;
+                return Some(LoadEnd::Loaded);
             }
-            let Some(item) = item else {
-                continue;
-            };
-            if let Item::SelectDb(n) = item {
-                current_db = n;
-            }
-            if let Item::ResizeDb { size, expires } = item {
-                let (keys, expires) = (
-                    loader.plausible_count(size),
-                    loader.plausible_count(expires),
-                );
-                reserve(srv, current_db, keys, expires);
-            }
-            if let Err(message) = self.apply(srv, item) {
-                return Some(self.corrupt(&RdbError::new(loader.offset(), message)));
-            }
-            if loader.offset().saturating_sub(start) >= BYTES_PER_STEP {
-                break;
-            }
-        }
-        if let Err(e) = self.insert_batch(srv, &mut batch) {
-            return Some(self.corrupt(&e));
+            Ok(false) => {}
         }
         let offset = loader.offset();
         self.loaded_bytes = offset;
@@ -191,6 +149,66 @@ impl LoadJob {
         };
         self.log_progress(srv);
         None
+    }
+
+    /// Loads up to `max_items` items, fewer once [`BYTES_PER_STEP`] of the
+    /// file are read; true at the end of the file. Keys are inserted in
+    /// batches, each before whatever item follows it in the file.
+    fn load_items(
+        &mut self,
+        srv: &mut Server,
+        loader: &mut RdbLoader,
+        max_items: usize,
+        current_db: &mut u64,
+    ) -> Result<bool, RdbError> {
+        let start = loader.offset();
+        let mut batch = Vec::with_capacity(WARM_BATCH);
+        let mut at_end = false;
+        for _ in 0..max_items {
+            let Some(item) = loader.next_borrowed()? else {
+                at_end = true;
+                break;
+            };
+            let other = match item {
+                Item::Entry(entry) => {
+                    batch.push((entry, loader.offset()));
+                    None
+                }
+                other => Some(other),
+            };
+            if other.is_some() || batch.len() == WARM_BATCH {
+                self.insert_batch(srv, &mut batch)?;
+            }
+            if let Some(item) = other {
+                self.other_item(srv, loader, current_db, item)?;
+            }
+            if loader.offset().saturating_sub(start) >= BYTES_PER_STEP {
+                break;
+            }
+        }
+        self.insert_batch(srv, &mut batch)?;
+        Ok(at_end)
+    }
+
+    /// An item other than a key: follows SELECTDB, sizes the database
+    /// from RESIZEDB, then applies it.
+    fn other_item(
+        &mut self,
+        srv: &mut Server,
+        loader: &RdbLoader,
+        current_db: &mut u64,
+        item: Item<KeyRef>,
+    ) -> Result<(), RdbError> {
+        match item {
+            Item::SelectDb(n) => *current_db = n,
+            Item::ResizeDb { size, expires } => {
+                let keys = loader.plausible_count(size);
+                reserve(srv, *current_db, keys, loader.plausible_count(expires));
+            }
+            _ => {}
+        }
+        self.apply(srv, item)
+            .map_err(|message| RdbError::new(loader.offset(), message))
     }
 
     /// Inserts the keys of `batch` (each with the file offset after it,
