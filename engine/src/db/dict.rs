@@ -169,13 +169,26 @@ impl<V> Dict<V> {
         self.buckets.len()
     }
 
-    fn bucket_of(&self, key: &[u8]) -> usize {
+    fn hash_of(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The bucket of a key whose hash is `hash`, in the table as it is.
+    fn bucket_at(&self, hash: u64) -> usize {
         // Truncation keeps the low bits, which the mask selects anyway.
-        self.hasher.hash_one(key) as usize & (self.buckets.len() - 1)
+        hash as usize & (self.buckets.len() - 1)
+    }
+
+    fn bucket_of(&self, key: &[u8]) -> usize {
+        self.bucket_at(self.hash_of(key))
     }
 
     fn find(&self, key: &[u8]) -> Option<u32> {
-        let mut i = self.buckets[self.bucket_of(key)];
+        self.find_hashed(key, self.hash_of(key))
+    }
+
+    fn find_hashed(&self, key: &[u8], hash: u64) -> Option<u32> {
+        let mut i = self.buckets[self.bucket_at(hash)];
         while i != NIL {
             let entry = &self.slots[i as usize];
             if entry.link.key() == key {
@@ -230,11 +243,60 @@ impl<V> Dict<V> {
         None
     }
 
+    /// Inserts `key` if it is absent, hashing it once and walking its
+    /// chain once (a lookup then an insertion would do both twice). A key
+    /// already present keeps its value and `value` is handed back.
+    pub fn try_insert(&mut self, key: &[u8], value: V) -> Result<(), V> {
+        let hash = self.hash_of(key);
+        if self.find_hashed(key, hash).is_some() {
+            return Err(value);
+        }
+        self.insert_hashed(key, hash, value);
+        Ok(())
+    }
+
+    /// Reads what a lookup of `key` reads first (its bucket and the entry
+    /// at the head of that bucket's chain) and drops it. Done for several
+    /// keys before looking them up, their cache misses overlap instead of
+    /// each waiting for the one before: a prefetch, without `unsafe`.
+    pub fn warm(&self, key: &[u8]) {
+        let head = self.buckets[self.bucket_of(key)];
+        if let Some(entry) = self.slots.get(head as usize) {
+            std::hint::black_box(entry.link.next());
+        }
+    }
+
+    /// Inserts a key the caller knows is absent, without looking for it
+    /// (the expiry table of a key just added to the main table).
+    pub fn insert_absent(&mut self, key: &[u8], value: V) {
+        debug_assert!(!self.contains_key(key), "insert_absent over a present key");
+        self.insert_new(key, value);
+    }
+
+    /// Makes room for `additional` more entries: the table takes the size
+    /// it would have grown to and the slab its exact capacity, so the next
+    /// `additional` insertions neither rehash the keys nor move the slab
+    /// (Redis's `dictExpand` with RDB_OPCODE_RESIZEDB's hint). The caller
+    /// bounds `additional`: the memory is taken at once.
+    pub fn reserve(&mut self, additional: usize) {
+        let want = self.len.saturating_add(additional);
+        self.slots.reserve_exact(additional);
+        match want.checked_next_power_of_two() {
+            Some(buckets) if buckets > self.buckets.len() => self.resize(buckets),
+            _ => {}
+        }
+    }
+
     fn insert_new(&mut self, key: &[u8], value: V) {
+        let hash = self.hash_of(key);
+        self.insert_hashed(key, hash, value);
+    }
+
+    fn insert_hashed(&mut self, key: &[u8], hash: u64, value: V) {
         if self.len >= self.buckets.len() {
             self.resize(self.buckets.len() * 2);
         }
-        let bucket = self.bucket_of(key);
+        let bucket = self.bucket_at(hash);
         let entry = Entry {
             link: Link::new(key, self.buckets[bucket]),
             value: Some(value),
@@ -327,6 +389,12 @@ impl<V> Dict<V> {
     pub fn take_all(&mut self) -> Dict<V> {
         let empty = Dict::with_hasher(self.hasher.clone());
         std::mem::replace(self, empty)
+    }
+
+    /// An empty dict with the same hash function (to fill aside, then put
+    /// in this one's place).
+    pub fn empty_like(&self) -> Dict<V> {
+        Dict::with_hasher(self.hasher.clone())
     }
 
     /// Drops the free list, and with it the holes at the slab's end, so
@@ -539,11 +607,41 @@ mod tests {
         assert_eq!(d.bucket_of(&key(42)) & 3, old.bucket_of(&key(42)) & 3);
     }
 
+    #[test]
+    fn try_insert_adds_once_and_hands_back_a_duplicate() {
+        let mut d = Dict::new(13);
+        for i in 0..1000 {
+            assert_eq!(d.try_insert(&key(i), i), Ok(()));
+        }
+        assert_eq!(d.try_insert(&key(7), 70), Err(70));
+        assert_eq!((d.get(&key(7)), d.len()), (Some(&7), 1000));
+        d.insert_absent(b"fresh", 1);
+        assert_eq!(d.get(b"fresh"), Some(&1));
+    }
+
+    #[test]
+    fn reserve_sizes_the_table_once_for_what_follows() {
+        let mut d = Dict::new(17);
+        d.insert(&key(0), 0);
+        d.reserve(3000);
+        let (buckets, capacity) = (d.buckets(), d.slots.capacity());
+        assert_eq!(buckets, 4096, "the power of two above 3001 entries");
+        assert!(capacity >= 3001);
+        for i in 1..=3000 {
+            assert_eq!(d.try_insert(&key(i), i), Ok(()));
+        }
+        assert_eq!((d.buckets(), d.slots.capacity()), (buckets, capacity));
+        assert!((0..=3000).all(|i| d.get(&key(i)) == Some(&i)));
+        // A hint below the current size changes nothing.
+        d.reserve(10);
+        assert_eq!(d.buckets(), buckets);
+    }
+
     proptest! {
         /// Against a BTreeMap: inserts, removals and pops from the end, on
         /// keys short (inline) and long (boxed), through growth and shrinking.
         #[test]
-        fn behaves_as_a_map(ops in proptest::collection::vec((0u8..3, 0u32..300, 0usize..40), 0..800)) {
+        fn behaves_as_a_map(ops in proptest::collection::vec((0u8..5, 0u32..300, 0usize..40), 0..800)) {
             let mut d = Dict::new(5);
             let mut model: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
             let long_key = |k: u32, pad: usize| {
@@ -556,6 +654,12 @@ mod tests {
                 match op {
                     0 => prop_assert_eq!(d.insert(&key, k), model.insert(key, k)),
                     1 => prop_assert_eq!(d.remove(&key).map(|(_, v)| v), model.remove(&key)),
+                    2 => {
+                        let present = model.contains_key(&key);
+                        prop_assert_eq!(d.try_insert(&key, k).is_err(), present);
+                        model.entry(key).or_insert(k);
+                    }
+                    3 => d.reserve(usize::try_from(k % 64).unwrap_or(0)),
                     _ => {
                         if let Some((stored, v)) = d.pop_last() {
                             prop_assert_eq!(model.remove(&stored[..]), Some(v));

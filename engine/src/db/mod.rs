@@ -2,6 +2,7 @@
 //! active expiry.
 
 pub mod access;
+mod bulk_load;
 pub mod dict;
 pub mod snapshot;
 

@@ -3,6 +3,7 @@
 //! are there and reports the offset where it failed.
 
 use super::RdbError;
+use std::borrow::Cow;
 
 /// Special string encodings (a length whose top two bits are `11`).
 const ENC_INT8: u8 = 0;
@@ -17,6 +18,14 @@ const LZF_MAX_RATIO: u64 = 90;
 /// Collections preallocate at most this many elements whatever the file
 /// says; they grow as elements actually arrive.
 pub(crate) const PREALLOC_CAP: usize = 1024;
+
+/// A string as the file stores it: an integer encoding gives the integer
+/// (no text is made only to be parsed back), a plain string borrows the
+/// input, a compressed one is expanded.
+pub(crate) enum Stored<'a> {
+    Int(i64),
+    Bytes(Cow<'a, [u8]>),
+}
 
 /// A length or, with the `11` prefix, a special string encoding.
 pub(crate) enum Len {
@@ -52,18 +61,30 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
         if n > self.remaining() {
-            return Err(self.err(format!(
-                "unexpected end of data: {n} bytes needed, {} left",
-                self.remaining()
-            )));
+            return Err(self.short_of(n));
         }
         let out = &self.data[self.pos..self.pos + n];
         self.pos += n;
         Ok(out)
     }
 
+    /// The error for `n` bytes needed past the end: kept out of line, so
+    /// the reads every key makes stay small.
+    #[cold]
+    #[inline(never)]
+    fn short_of(&self, n: usize) -> RdbError {
+        self.err(format!(
+            "unexpected end of data: {n} bytes needed, {} left",
+            self.remaining()
+        ))
+    }
+
     pub(crate) fn u8(&mut self) -> Result<u8, RdbError> {
-        Ok(self.take(1)?[0])
+        let Some(&byte) = self.data.get(self.pos) else {
+            return Err(self.short_of(1));
+        };
+        self.pos += 1;
+        Ok(byte)
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], RdbError> {
@@ -114,34 +135,56 @@ impl<'a> Reader<'a> {
     pub(crate) fn byte_length(&mut self) -> Result<usize, RdbError> {
         let at = self.pos;
         let n = self.length()?;
+        self.within_rest(at, n)
+    }
+
+    /// `n`, a length read at `at`, if that many bytes are left.
+    fn within_rest(&self, at: usize, n: u64) -> Result<usize, RdbError> {
         match usize::try_from(n) {
             Ok(n) if n <= self.remaining() => Ok(n),
-            _ => Err(RdbError::new(
-                at as u64,
-                format!(
-                    "length {n} exceeds the {} bytes left in the input",
-                    self.remaining()
-                ),
-            )),
+            _ => Err(self.beyond_rest(at, n)),
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn beyond_rest(&self, at: usize, n: u64) -> RdbError {
+        RdbError::new(
+            at as u64,
+            format!(
+                "length {n} exceeds the {} bytes left in the input",
+                self.remaining()
+            ),
+        )
+    }
+
     pub(crate) fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        Ok(self.string_ref()?.into_owned())
+    }
+
+    /// A string, borrowed from the input when it is stored plainly.
+    pub(crate) fn string_ref(&mut self) -> Result<Cow<'a, [u8]>, RdbError> {
+        Ok(match self.stored_string()? {
+            Stored::Int(n) => Cow::Owned(crate::util::fmt_i64(n)),
+            Stored::Bytes(bytes) => bytes,
+        })
+    }
+
+    pub(crate) fn stored_string(&mut self) -> Result<Stored<'a>, RdbError> {
         let at = self.pos;
         match self.len_or_special()? {
-            Len::Plain(_) => {
-                self.pos = at;
-                let n = self.byte_length()?;
-                Ok(self.take(n)?.to_vec())
+            Len::Plain(n) => {
+                let n = self.within_rest(at, n)?;
+                Ok(Stored::Bytes(Cow::Borrowed(self.take(n)?)))
             }
-            Len::Special(ENC_INT8) => Ok(crate::util::fmt_i64(i64::from(self.u8()? as i8))),
-            Len::Special(ENC_INT16) => Ok(crate::util::fmt_i64(i64::from(i16::from_le_bytes(
-                self.array()?,
-            )))),
-            Len::Special(ENC_INT32) => Ok(crate::util::fmt_i64(i64::from(i32::from_le_bytes(
-                self.array()?,
-            )))),
-            Len::Special(ENC_LZF) => self.lzf_string(),
+            Len::Special(ENC_INT8) => Ok(Stored::Int(i64::from(self.u8()? as i8))),
+            Len::Special(ENC_INT16) => {
+                Ok(Stored::Int(i64::from(i16::from_le_bytes(self.array()?))))
+            }
+            Len::Special(ENC_INT32) => {
+                Ok(Stored::Int(i64::from(i32::from_le_bytes(self.array()?))))
+            }
+            Len::Special(ENC_LZF) => Ok(Stored::Bytes(Cow::Owned(self.lzf_string()?))),
             Len::Special(other) => Err(RdbError::new(
                 at as u64,
                 format!("unknown string encoding {other}"),

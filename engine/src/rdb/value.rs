@@ -2,7 +2,7 @@
 //! key) into Keel's types, in the encodings the configuration asks for.
 
 use super::blob::{BlobResult, Elem};
-use super::read::{parse_score, Reader, PREALLOC_CAP};
+use super::read::{parse_score, Reader, Stored, PREALLOC_CAP};
 use super::{intset, kind, listpack, ziplist, zipmap};
 use super::{Encodings, RdbError, QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN};
 use crate::types::list::End;
@@ -19,7 +19,7 @@ pub(crate) fn read_value(
 ) -> Result<Option<Value>, RdbError> {
     let at = r.pos() as u64;
     let value = match kind {
-        kind::STRING => Some(Value::Str(StrValue::from_bytes(&r.string()?))),
+        kind::STRING => Some(Value::Str(string_value(r)?)),
         kind::LIST => plain_list(r, enc)?,
         kind::LIST_ZIPLIST => blob(r, "ziplist", |b| list_of(ziplist::decode(b)?, enc))?,
         kind::LIST_QUICKLIST => quicklist(r, enc, false)?,
@@ -57,6 +57,16 @@ pub(crate) fn read_value(
     Ok(value)
 }
 
+/// A string value in the encoding SET would give it, straight from the
+/// stored form: an integer-encoded string is the integer (the text it
+/// stands for always reads back as it), a plain one is copied once.
+fn string_value(r: &mut Reader) -> Result<StrValue, RdbError> {
+    Ok(match r.stored_string()? {
+        Stored::Int(n) => StrValue::Int(n),
+        Stored::Bytes(bytes) => StrValue::from_bytes(&bytes),
+    })
+}
+
 /// Reads a string holding a compact blob and decodes it with `decode`;
 /// a decoding error is reported at the blob's offset.
 fn blob<T>(
@@ -65,7 +75,7 @@ fn blob<T>(
     decode: impl FnOnce(&[u8]) -> BlobResult<T>,
 ) -> Result<T, RdbError> {
     let at = r.pos() as u64;
-    let bytes = r.string()?;
+    let bytes = r.string_ref()?;
     decode(&bytes).map_err(|e| RdbError::new(at, format!("invalid {what}: {e}")))
 }
 
@@ -97,7 +107,7 @@ fn plain_list(r: &mut Reader, enc: &Encodings) -> Result<Option<Value>, RdbError
     let n = count(r, 1)?;
     let mut list = ListValue::new();
     for _ in 0..n {
-        list.push(End::Tail, &r.string()?, enc.list_fill);
+        list.push(End::Tail, &r.string_ref()?, enc.list_fill);
     }
     Ok(list_value(list))
 }
@@ -129,7 +139,7 @@ fn quicklist(r: &mut Reader, enc: &Encodings, v2: bool) -> Result<Option<Value>,
             QUICKLIST_NODE_PACKED
         };
         let at = r.pos();
-        let node = r.string()?;
+        let node = r.string_ref()?;
         match container {
             QUICKLIST_NODE_PLAIN => list.push(End::Tail, &node, enc.list_fill),
             QUICKLIST_NODE_PACKED if v2 => append(
