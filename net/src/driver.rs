@@ -859,6 +859,92 @@ mod tests {
         assert_eq!(parse_bind_addr("localhost"), None);
     }
 
+    /// A RESP connection to a server of these tests.
+    struct Conn {
+        stream: std::net::TcpStream,
+        buf: BytesMut,
+    }
+
+    impl Conn {
+        fn call(&mut self, args: &[&str]) -> keel_engine::resp::frame::Frame {
+            use std::io::{Read, Write};
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            let req = keel_engine::testing::request(&args);
+            self.stream.write_all(&req).expect("write");
+            loop {
+                let frame = keel_engine::resp::frame::read_frame(&mut self.buf);
+                if let Some(frame) = frame.expect("a well-formed reply") {
+                    return frame;
+                }
+                let mut chunk = [0u8; 16 * 1024];
+                let n = self.stream.read(&mut chunk).expect("read");
+                assert!(n > 0, "the server closed the connection");
+                self.buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+
+        fn info_field(&mut self, field: &str) -> String {
+            use keel_engine::resp::frame::Frame;
+            let Frame::Bulk(text) = self.call(&["INFO", "persistence"]) else {
+                panic!("INFO replies a bulk string");
+            };
+            let text = String::from_utf8_lossy(&text).into_owned();
+            let prefix = format!("{field}:");
+            let line = text.lines().find_map(|l| l.strip_prefix(&prefix));
+            line.expect("the field is there").trim().to_string()
+        }
+    }
+
+    /// A background save takes its next step at once (no timer round
+    /// trip) but never while a client has input waiting: commands sent
+    /// during the save are answered while it still runs, and it completes.
+    #[test]
+    fn clients_are_served_between_the_steps_of_a_background_save() {
+        use keel_engine::resp::frame::Frame;
+        let dir = std::env::temp_dir().join(format!("keel-driver-steps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let config = Config {
+            port: 0,
+            bind: vec!["127.0.0.1".into()],
+            dir: dir.display().to_string(),
+            ..Default::default()
+        };
+        let server = crate::spawn_server(config).expect("the server starts");
+        let stream = std::net::TcpStream::connect(server.addr()).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("a timeout");
+        let mut c = Conn {
+            stream,
+            buf: BytesMut::new(),
+        };
+        // 200k keys: a walk of hundreds of steps.
+        for chunk in 0..200 {
+            let mut args = vec!["MSET".to_string()];
+            for i in 0..1000 {
+                args.push(format!("key:{chunk}:{i}"));
+                args.push("value-0123456789".into());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert_eq!(c.call(&args), Frame::Simple("OK".into()));
+        }
+        let started = c.call(&["BGSAVE"]);
+        assert_eq!(started, Frame::Simple("Background saving started".into()));
+        let mut answered_while_saving = 0;
+        while c.info_field("rdb_bgsave_in_progress") == "1" {
+            assert_eq!(c.call(&["PING"]), Frame::Simple("PONG".into()));
+            answered_while_saving += 1;
+        }
+        assert!(
+            answered_while_saving >= 2,
+            "only {answered_while_saving} PINGs answered during the save"
+        );
+        assert_eq!(c.info_field("rdb_last_bgsave_status"), "ok");
+        assert!(dir.join("dump.rdb").exists());
+        server.shutdown();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn only_missing_addresses_are_skippable() {
         assert!(is_skippable(&io::Error::from(
