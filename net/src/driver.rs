@@ -254,6 +254,9 @@ struct Shared<C> {
     fatal: RefCell<Option<String>>,
     /// `Ready to accept connections` was logged (once the data loaded).
     ready_logged: Cell<bool>,
+    /// Reads handed to the node so far: tells the step pacing whether
+    /// clients were active since the last step.
+    reads_fed: Cell<u64>,
     #[cfg(feature = "broken-stale-read")]
     stale: broken::StaleReplies,
 }
@@ -323,6 +326,7 @@ impl<C: Clock> Shared<C> {
             disk_wake: Notify::new(),
             fatal: RefCell::new(None),
             ready_logged: Cell::new(false),
+            reads_fed: Cell::new(0),
             #[cfg(feature = "broken-stale-read")]
             stale: broken::StaleReplies::default(),
         }
@@ -340,6 +344,7 @@ impl<C: Clock> Shared<C> {
 
     /// Feeds bytes read from `client` to the node.
     fn feed(&self, client: ClientId, data: &[u8]) {
+        self.reads_fed.set(self.reads_fed.get() + 1);
         let mut node = self.node.borrow_mut();
         let input = if self.is_peer(client) {
             Input::PeerData { peer: client, data }
@@ -579,6 +584,7 @@ impl<C: Clock> Shared<C> {
 }
 
 async fn timer_task<C: Clock>(shared: Rc<Shared<C>>) {
+    let mut pace = StepPace::default();
     loop {
         let deadline = shared.node.borrow().poll_timeout();
         // A background save, a load or a running script (resumed one
@@ -587,7 +593,7 @@ async fn timer_task<C: Clock>(shared: Rc<Shared<C>>) {
             if shared.stop.is_set() {
                 return;
             }
-            run_due_step(&shared).await;
+            run_due_step(&shared, &mut pace).await;
             continue;
         }
         shared.timer_armed.set(deadline);
@@ -609,18 +615,53 @@ async fn timer_task<C: Clock>(shared: Rc<Shared<C>>) {
     }
 }
 
+/// While clients are active, at most this many due steps run per
+/// millisecond tick of the clock: a background save (about 150 us a step)
+/// then takes at most about half of the loop and the process sleeps part
+/// of every millisecond, so the clients keep most of their throughput and
+/// the kernel keeps treating the server as interactive. Without client
+/// input the steps run back to back.
+const BUSY_STEPS_PER_MS: u32 = 3;
+
+/// How many due steps ran in the current millisecond tick, and the
+/// client input count at the last one.
+#[derive(Default)]
+struct StepPace {
+    tick_ms: u64,
+    steps: u32,
+    reads_at_last_step: u64,
+}
+
 /// The node wants its next step now (a background save, a load, a
 /// script's next slice): run it without a round trip through the timer
 /// wheel, whose millisecond ticks would leave the loop idle up to 1 ms per
 /// step. The yield first lets every client whose input is ready be served
 /// (the runtime polls for I/O before it resumes a yielded task), so steps
-/// never run back to back while clients wait.
-async fn run_due_step<C: Clock>(shared: &Shared<C>) {
+/// never run back to back while clients wait; while clients are active,
+/// steps are paced ([`BUSY_STEPS_PER_MS`]).
+async fn run_due_step<C: Clock>(shared: &Shared<C>, pace: &mut StepPace) {
     tokio::task::yield_now().await;
+    let now_ms = shared.clock.now().mono_ms;
+    if now_ms != pace.tick_ms {
+        pace.tick_ms = now_ms;
+        pace.steps = 0;
+    }
+    let clients_active = shared.reads_fed.get() != pace.reads_at_last_step;
+    if clients_active && pace.steps >= BUSY_STEPS_PER_MS {
+        // The clients keep the loop until the next tick.
+        tokio::select! {
+            biased;
+            _ = shared.stop.wait() => {}
+            _ = shared.clock.sleep_until(now_ms + 1) => {}
+        }
+        return;
+    }
     shared.pause.pass().await;
     if shared.stop.is_set() {
         return;
     }
+    pace.steps += 1;
+    pace.reads_at_last_step = shared.reads_fed.get();
     shared.timer_armed.set(None);
     shared.on_timeout();
 }
