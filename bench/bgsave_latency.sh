@@ -5,6 +5,10 @@
 #
 #   bench/bgsave_latency.sh [N=1000000] [REQUESTS=300000]
 #
+# KEEL_BASE=<another keel-server> adds that binary to the same run (as
+# "base", before Keel), to compare two builds under the same host load.
+# REDIS=0 leaves Redis out.
+#
 # Needs target/release/keel-server (cargo build --release -p keel-net),
 # redis-server and redis-benchmark 7.0 on PATH. Ports are picked free;
 # every server started here is stopped on exit.
@@ -89,15 +93,26 @@ run() {
         "$name" "$keys" "$(echo "$t1 - $t0" | bc)" "$1" "$2" "$3" "$4" "$9" "$5" "$6" "$7" "$8"
 }
 
-KPORT=$(free_port)
-mkdir -p "$WORK/keel" "$WORK/redis"
-"$KEEL" --port "$KPORT" --dir "$WORK/keel" --save "" --loglevel warning >"$WORK/keel.log" 2>&1 &
-PIDS+=($!)
-wait_ready "$KPORT"
-run keel "$KPORT"
-redis-cli -p "$KPORT" shutdown nosave >/dev/null 2>&1 || true
+# Starts keel-server binary $2 and runs the benchmark on it as $1.
+run_keel() {
+    local name=$1 bin=$2 port
+    port=$(free_port)
+    mkdir -p "$WORK/$name"
+    "$bin" --port "$port" --dir "$WORK/$name" --save "" --loglevel warning >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    wait_ready "$port"
+    run "$name" "$port"
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+}
+
+if [ -n "${KEEL_BASE:-}" ]; then
+    run_keel base "$KEEL_BASE"
+fi
+run_keel keel "$KEEL"
+[ "${REDIS:-1}" = 0 ] && exit 0
 
 RPORT=$(free_port)
+mkdir -p "$WORK/redis"
 redis-server --port "$RPORT" --dir "$WORK/redis" --save "" --appendonly no \
     --loglevel warning --daemonize no >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)

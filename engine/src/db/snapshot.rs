@@ -4,7 +4,7 @@
 //! changing the data. Every stored [`Object`] carries a small epoch; a
 //! snapshot with epoch `E` has *covered* an entry once the entry's epoch is
 //! `E`. The snapshot writer walks each table with the SCAN-stable cursor
-//! and writes the entries it has not covered yet ([`Db::snapshot_visit`]);
+//! and writes the entries it has not covered yet ([`Db::snapshot_walk`]);
 //! every change to an entry it has not covered yet first saves the entry's
 //! pre-image (value and TTL as at the start) for the writer
 //! ([`Db::take_preimages`]); entries born during the snapshot are covered
@@ -25,6 +25,42 @@ pub struct Preimage {
     pub obj: Object,
     /// Absolute expiry (Unix ms) at the start.
     pub expire_at: Option<u64>,
+}
+
+/// Keys packed end to end in one buffer: the scratch space of a walk
+/// step ([`Db::snapshot_walk`]), reused from step to step.
+#[derive(Debug, Default)]
+pub struct KeyBuf {
+    bytes: Vec<u8>,
+    /// Where each key ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl KeyBuf {
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    pub fn push(&mut self, key: &[u8]) {
+        self.bytes.extend_from_slice(key);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter())
+            .map(|(start, &end)| &self.bytes[start..end])
+    }
 }
 
 /// A snapshot in progress over one database.
@@ -88,42 +124,67 @@ impl Db {
             .is_some_and(|s| !s.walked || !s.preimages.is_empty())
     }
 
-    /// The pre-images saved since the last call.
-    pub fn take_preimages(&mut self) -> Vec<Preimage> {
-        self.snap
-            .as_mut()
-            .map(|s| std::mem::take(&mut s.preimages))
-            .unwrap_or_default()
+    /// True while the walk of this database's table is not done.
+    pub fn snapshot_walk_pending(&self) -> bool {
+        self.snap.as_ref().is_some_and(|s| !s.walked)
     }
 
-    /// The next keys of the walk (about `count`, a bounded number of
-    /// buckets); empty once the walk is done.
-    pub fn snapshot_next_keys(&mut self, count: usize) -> Vec<Bytes> {
+    /// Up to `max` of the pre-images saved and not taken yet (the most
+    /// recent first: the order in the file does not matter, and taking
+    /// from the end moves nothing).
+    pub fn take_preimages(&mut self, max: usize) -> Vec<Preimage> {
         let Some(snap) = self.snap.as_mut() else {
             return Vec::new();
         };
-        if snap.walked {
-            return Vec::new();
-        }
-        let mut keys = Vec::with_capacity(count.min(1024));
-        snap.cursor = self.keys.scan(snap.cursor, count, |k, _| {
-            keys.push(Bytes::copy_from_slice(k))
-        });
-        snap.walked = snap.cursor == 0;
-        keys
+        let keep = snap.preimages.len().saturating_sub(max);
+        snap.preimages.split_off(keep)
     }
 
-    /// The entry under `key` with its TTL if the snapshot has not covered
-    /// it yet, now marking it covered. The walk may meet a key twice (the
-    /// table resized) or after a change saved its pre-image: then `None`.
-    pub fn snapshot_visit(&mut self, key: &[u8]) -> Option<(&Object, Option<u64>)> {
-        let epoch = self.epoch;
-        let obj = self.keys.get_mut(key)?;
-        if obj.snap_epoch == epoch {
-            return None;
+    /// Walks the next buckets (about `count` entries) in place: hands
+    /// every entry the snapshot has not covered yet to `write` with its
+    /// TTL, then marks those covered. The walk may meet an entry twice
+    /// (the table resized) or after a change saved its pre-image: it is
+    /// covered then and skipped. `keys` is scratch space kept by the
+    /// caller, so that a step allocates nothing per key. Returns how many
+    /// entries the step met, covered or not (0 once the walk is done).
+    pub fn snapshot_walk(
+        &mut self,
+        count: usize,
+        keys: &mut KeyBuf,
+        mut write: impl FnMut(&[u8], &Object, Option<u64>),
+    ) -> usize {
+        let Some(snap) = self.snap.as_mut() else {
+            return 0;
+        };
+        if snap.walked {
+            return 0;
         }
-        obj.snap_epoch = epoch;
-        Some((obj, self.expires.get(key).copied()))
+        let epoch = self.epoch;
+        let expires = &self.expires;
+        // Most datasets have no TTLs: skip the lookup then.
+        let with_ttls = !expires.is_empty();
+        let mut met = 0;
+        keys.clear();
+        snap.cursor = self.keys.scan(snap.cursor, count, |key, obj| {
+            met += 1;
+            if obj.snap_epoch == epoch {
+                return;
+            }
+            let expire_at = if with_ttls {
+                expires.get(key).copied()
+            } else {
+                None
+            };
+            write(key, obj, expire_at);
+            keys.push(key);
+        });
+        snap.walked = snap.cursor == 0;
+        for key in keys.iter() {
+            if let Some(obj) = self.keys.get_mut(key) {
+                obj.snap_epoch = epoch;
+            }
+        }
+        met
     }
 
     /// Before `key`'s entry changes: saves its pre-image if a snapshot is
@@ -202,5 +263,143 @@ impl Db {
         let (slot, obj) = self.keys.get_mut_with_slot(key)?;
         self.lent = Some((slot, super::entry_bytes(key, obj)));
         Some(obj)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{StrValue, Value};
+    use std::collections::BTreeMap;
+
+    fn s(v: &str) -> Value {
+        Value::Str(StrValue::from_bytes(v.as_bytes()))
+    }
+
+    fn text(obj: &Object) -> String {
+        match &obj.value {
+            Value::Str(v) => String::from_utf8_lossy(&v.to_bytes()).into_owned(),
+            _ => panic!("only strings here"),
+        }
+    }
+
+    /// One walk step: every entry it wrote, key → (value, TTL).
+    fn step(
+        db: &mut Db,
+        count: usize,
+        keys: &mut KeyBuf,
+    ) -> BTreeMap<String, (String, Option<u64>)> {
+        let mut out = BTreeMap::new();
+        db.snapshot_walk(count, keys, |k, obj, ttl| {
+            let key = String::from_utf8_lossy(k).into_owned();
+            assert!(
+                out.insert(key, (text(obj), ttl)).is_none(),
+                "twice in a step"
+            );
+        });
+        out
+    }
+
+    #[test]
+    fn key_buf_gives_back_the_keys_it_was_given() {
+        let mut buf = KeyBuf::default();
+        assert!(buf.is_empty());
+        for key in [&b"a"[..], b"", b"longer key", b""] {
+            buf.push(key);
+        }
+        let keys: Vec<&[u8]> = buf.iter().collect();
+        assert_eq!(keys, vec![&b"a"[..], b"", b"longer key", b""]);
+        assert_eq!(buf.len(), 4);
+        buf.clear();
+        assert_eq!(buf.iter().count(), 0);
+    }
+
+    /// Every entry present at the start is written once, as it was, by
+    /// the walk or as a pre-image, while the table grows (and so is
+    /// rehashed) under the walk, values change, keys go and come.
+    #[test]
+    fn the_walk_writes_each_entry_once_as_at_the_start_while_the_table_grows() {
+        let mut db = Db::new(9);
+        for i in 0..500 {
+            db.set(format!("k{i}").as_bytes(), s(&format!("v{i}")), 0, false);
+        }
+        db.set_expire(b"k7", 123_456);
+        db.begin_snapshot(1, 0);
+        let mut keys = KeyBuf::default();
+        let mut seen: BTreeMap<String, (String, Option<u64>)> = BTreeMap::new();
+        let mut round = 0;
+        while db.snapshot_pending() {
+            for (k, v) in step(&mut db, 7, &mut keys) {
+                assert!(seen.insert(k.clone(), v).is_none(), "{k} written twice");
+            }
+            for p in db.take_preimages(3) {
+                let key = String::from_utf8_lossy(&p.key).into_owned();
+                let v = (text(&p.obj), p.expire_at);
+                assert!(seen.insert(key.clone(), v).is_none(), "{key} written twice");
+            }
+            // Writes between steps: new keys (the table grows), changes
+            // and deletions of keys walked or not.
+            for j in 0..20 {
+                db.set(format!("new{round}:{j}").as_bytes(), s("new"), 0, false);
+            }
+            db.set(
+                format!("k{}", (round * 37) % 500).as_bytes(),
+                s("changed"),
+                0,
+                false,
+            );
+            db.remove(format!("k{}", (round * 53 + 1) % 500).as_bytes());
+            if db.keys.contains_key(b"k7") {
+                db.set_expire(b"k7", 999);
+            }
+            round += 1;
+            assert!(round < 10_000, "the walk ends");
+        }
+        let expected: BTreeMap<String, (String, Option<u64>)> = (0..500)
+            .map(|i| {
+                let ttl = (i == 7).then_some(123_456);
+                (format!("k{i}"), (format!("v{i}"), ttl))
+            })
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn pre_images_are_taken_a_bounded_number_at_a_time() {
+        let mut db = Db::new(3);
+        for i in 0..10 {
+            db.set(format!("k{i}").as_bytes(), s("v"), 0, false);
+        }
+        db.begin_snapshot(1, 0);
+        for i in 0..10 {
+            db.remove(format!("k{i}").as_bytes());
+        }
+        assert_eq!(db.take_preimages(4).len(), 4);
+        assert_eq!(db.take_preimages(4).len(), 4);
+        assert_eq!(db.take_preimages(4).len(), 2);
+        assert!(db.take_preimages(4).is_empty());
+        // The table is empty: the walk writes nothing and ends.
+        let mut keys = KeyBuf::default();
+        assert!(step(&mut db, 10, &mut keys).is_empty());
+        assert!(!db.snapshot_pending());
+    }
+
+    #[test]
+    fn a_walk_with_nothing_uncovered_writes_nothing_and_ends() {
+        let mut db = Db::new(4);
+        db.set(b"a", s("1"), 0, false);
+        db.begin_snapshot(1, 0);
+        db.set(b"a", s("2"), 0, false);
+        let mut keys = KeyBuf::default();
+        let mut rounds = 0;
+        while db.snapshot_walk_pending() {
+            assert!(step(&mut db, 10, &mut keys).is_empty());
+            rounds += 1;
+            assert!(rounds < 100);
+        }
+        let pre = db.take_preimages(10);
+        assert_eq!(pre.len(), 1);
+        assert_eq!(text(&pre[0].obj), "1");
+        assert!(!db.snapshot_pending());
     }
 }

@@ -22,8 +22,9 @@
 
 use super::encoder::Encoder;
 use crate::client::{Client, ClientId};
-use crate::db::snapshot::SnapInfo;
+use crate::db::snapshot::{KeyBuf, SnapInfo};
 use crate::disk::{DiskOp, DiskResult, FileId, RequestId};
+use crate::limits;
 use crate::node::Clients;
 use crate::server::Server;
 use crate::time::Now;
@@ -105,6 +106,8 @@ pub struct Walk {
     current_db: Option<usize>,
     pub keys_total: u64,
     pub keys_written: u64,
+    /// The keys the last walk step wrote (scratch space, reused).
+    keys: KeyBuf,
 }
 
 impl Walk {
@@ -117,11 +120,12 @@ impl Walk {
             current_db: None,
             keys_total: srv.key_counts().0 as u64,
             keys_written: 0,
+            keys: KeyBuf::default(),
         }
     }
 
-    /// Encodes up to about `max_keys` entries or until `max_bytes` are
-    /// pending in `enc`; returns true once everything was encoded (the
+    /// Encodes up to about `max_keys` entries, or until this step encoded
+    /// `max_bytes`; returns true once everything was encoded (the
     /// databases then stop watching changes).
     pub fn step(
         &mut self,
@@ -131,10 +135,12 @@ impl Walk {
         max_bytes: usize,
     ) -> bool {
         let mut budget = max_keys;
-        while budget > 0 && enc.pending() < max_bytes {
+        let bytes_at_start = enc.pending();
+        while budget > 0 && enc.pending().saturating_sub(bytes_at_start) < max_bytes {
             // Small batches, so that the byte bound is checked often.
             let batch = budget.min(WALK_BATCH_KEYS);
-            let written = self.write_preimages(srv, enc, batch) + self.walk(srv, enc, batch);
+            let preimages = self.write_preimages(srv, enc, batch);
+            let written = preimages + self.walk(srv, enc, batch.saturating_sub(preimages));
             if written == 0 && !srv.dbs.iter().any(|db| db.snapshot_pending()) {
                 stop_watching(srv);
                 return true;
@@ -144,8 +150,8 @@ impl Walk {
         false
     }
 
-    /// Writes the pre-images the databases saved (entries changed before
-    /// the walk reached them), at most about `budget`.
+    /// Writes up to `budget` of the pre-images the databases saved
+    /// (entries changed before the walk reached them).
     fn write_preimages(&mut self, srv: &mut Server, enc: &mut Encoder, budget: usize) -> usize {
         let mut written = 0;
         for db in srv.dbs.iter_mut() {
@@ -155,7 +161,7 @@ impl Walk {
             let Some(info) = db.snapshot_info() else {
                 continue;
             };
-            let preimages = db.take_preimages();
+            let preimages = db.take_preimages(budget - written);
             if preimages.is_empty() {
                 continue;
             }
@@ -170,29 +176,30 @@ impl Walk {
     }
 
     /// Walks the first database with keys left to visit, writing about
-    /// `budget` entries the snapshot has not covered yet.
+    /// `budget` entries the snapshot has not covered yet straight from
+    /// the table. Returns the entries written, at least 1 when the walk
+    /// met only covered ones (progress all the same).
     fn walk(&mut self, srv: &mut Server, enc: &mut Encoder, budget: usize) -> usize {
-        let Some(db) = srv.dbs.iter_mut().find(|db| db.snapshot_pending()) else {
+        if budget == 0 {
+            return 0;
+        }
+        let Some(db) = srv.dbs.iter_mut().find(|db| db.snapshot_walk_pending()) else {
             return 0;
         };
         let Some(info) = db.snapshot_info() else {
             return 0;
         };
-        let keys = db.snapshot_next_keys(budget);
-        let mut written = 0;
-        for key in &keys {
-            if let Some((obj, expire_at)) = db.snapshot_visit(key) {
-                if self.current_db != Some(info.origin) {
-                    self.current_db = Some(info.origin);
-                    enc.select(info);
-                }
-                enc.entry(key, obj, expire_at);
-                written += 1;
+        let current_db = &mut self.current_db;
+        let met = db.snapshot_walk(budget, &mut self.keys, |key, obj, expire_at| {
+            if *current_db != Some(info.origin) {
+                *current_db = Some(info.origin);
+                enc.select(info);
             }
-        }
+            enc.entry(key, obj, expire_at);
+        });
+        let written = self.keys.len();
         self.keys_written += written as u64;
-        // A walk step that met only covered keys still made progress.
-        written.max(usize::from(!keys.is_empty()))
+        written.max(usize::from(met > 0))
     }
 
     fn select(&mut self, enc: &mut Encoder, info: SnapInfo) {
@@ -315,7 +322,11 @@ impl SnapshotJob {
         let walk = self.walk.as_mut()?;
         let done = walk.step(srv, &mut self.encoder, max_keys, max_bytes);
         if !done {
-            self.flush(srv, conns);
+            // Bytes are handed on in chunks of a few steps: one write per
+            // chunk, not per (short) step.
+            if self.encoder.pending() >= limits::BGSAVE_FLUSH_BYTES {
+                self.flush(srv, conns);
+            }
             return None;
         }
         self.encoder.finish();
