@@ -281,8 +281,17 @@ impl LoadJob {
         else {
             return Err(too_many_databases(srv.dbs.len()));
         };
-        if entry.expire_at_ms.is_some_and(|at| at <= now.unix_ms) {
+        // As Redis's rdbLoad: only a primary drops keys already expired (a
+        // replica keeps them until its master's DEL); at start, with a
+        // saved history to continue, their deletions are named so the
+        // backlog can carry them to the continuing replicas.
+        let expired = entry.expire_at_ms.is_some_and(|at| at <= now.unix_ms);
+        if expired && !srv.repl.is_replica() {
             self.keys_expired += 1;
+            if self.mode == Mode::Startup && self.history.history(srv.dbs.len()).is_some() {
+                let key = Bytes::copy_from_slice(&entry.key[..]);
+                self.expired_on_load.push((index, key));
+            }
             return Ok(());
         }
         let policy = crate::db::access::Policy::of(&srv.config);

@@ -1719,3 +1719,63 @@ fn unsound_history_fields_are_no_history() {
     assert_eq!(fields("3", id, "x"), None);
     assert_eq!(HistoryFields::default().history(16), None);
 }
+
+/// A key in the dump expired while the primary was down: the restarted
+/// primary drops it and, as Redis's rdbLoad, puts its DEL in the backlog
+/// right after the saved offset, so the continuing replica (which kept
+/// the key, waiting for its master's DEL) deletes it too.
+#[test]
+fn a_restarted_primary_tells_its_continuing_replica_of_keys_expired_while_down() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    write_every_type(&mut net, p, "a");
+    net.call(p, &["SET", "short", "v", "PX", "2000"]);
+    net.run(1000);
+    assert_eq!(net.call(p, &["SAVE"]), ok());
+    net.partition(0, 1);
+    net.run(3000);
+    net.restart(0, config(0));
+    let holds = |net: &Net, i: usize| net.nodes[i].server().dbs[0].keys().contains_key(b"short");
+    assert!(
+        !holds(&net, 0),
+        "the primary dropped the expired key at load"
+    );
+    assert!(
+        holds(&net, 1),
+        "the replica keeps it until its master's DEL"
+    );
+    net.heal();
+    // The replica's reconnection backs off during the 3 s cut.
+    net.run(15000);
+    let p = net.connect(0);
+    assert_eq!(net.info(p, "sync_partial_ok"), "1");
+    assert_eq!(net.info(p, "sync_full"), "0");
+    assert!(!holds(&net, 1), "the DEL reached the replica");
+    assert_eq!(net.dataset(1), net.dataset(0));
+}
+
+/// A replica restarted from its dump keeps the keys whose time passed
+/// (Redis drops expired keys at load only on a primary): its master's DEL
+/// deletes them, so the two never diverge by the replica's clock.
+#[test]
+fn a_replica_keeps_expired_keys_of_its_dump_at_load() {
+    let (mut net, p, r) = primary_and_replica();
+    net.call(r, &["REPLICAOF", "127.0.0.1", "7000"]);
+    net.call(p, &["SET", "short", "v", "PX", "1500"]);
+    net.run(1000);
+    assert_eq!(net.call(r, &["SAVE"]), ok());
+    net.partition(0, 1);
+    net.run(1000);
+    net.restart(1, replica_config(1, 0));
+    net.run(100);
+    assert!(net.nodes[1].server().dbs[0].keys().contains_key(b"short"));
+    let r = net.connect(1);
+    assert_eq!(
+        net.call(r, &["GET", "short"]),
+        Frame::Null,
+        "logically expired"
+    );
+    net.heal();
+    net.run(3000);
+    assert!(!net.nodes[1].server().dbs[0].keys().contains_key(b"short"));
+}
