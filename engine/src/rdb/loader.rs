@@ -258,7 +258,7 @@ impl<'a> RdbLoader<'a> {
         if expected == 0 {
             return Ok(());
         }
-        let actual = crc64_fast(&self.r.data()[..covered]);
+        let actual = super::crc64(&self.r.data()[..covered]);
         if actual != expected {
             return Err(RdbError::new(
                 covered as u64,
@@ -267,15 +267,6 @@ impl<'a> RdbLoader<'a> {
         }
         Ok(())
     }
-}
-
-/// CRC-64/Jones with a 16-way table: the same checksum as
-/// [`super::crc64`], several times faster over a whole file (the byte-wise
-/// table it uses costs more than parsing a file of small keys).
-fn crc64_fast(data: &[u8]) -> u64 {
-    static CRC: crc::Crc<u64, crc::Table<16>> =
-        crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
-    CRC.checksum(data)
 }
 
 /// `item` with its key's name (if it is a key) owned.

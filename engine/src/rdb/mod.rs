@@ -33,7 +33,7 @@ use crate::types::hash::HashLimits;
 use crate::types::list::Fill;
 use crate::types::set::SetConfig;
 use crate::types::zset::Limits as ZSetLimits;
-use crc::{Crc, CRC_64_REDIS};
+use crc::{Crc, Table, CRC_64_REDIS};
 
 /// The RDB version Keel writes (Redis 7.0's), also in DUMP payloads.
 pub const RDB_VERSION: u16 = 10;
@@ -111,7 +111,9 @@ impl std::fmt::Display for RdbError {
 
 impl std::error::Error for RdbError {}
 
-static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
+/// With a 16-way table: several times faster than the byte-wise one over a
+/// whole file (the byte-wise table cost more than encoding small keys).
+static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_REDIS);
 
 /// CRC-64/Jones as Redis computes it for RDB files and DUMP payloads.
 pub fn crc64(data: &[u8]) -> u64 {

@@ -114,7 +114,7 @@ pub struct RdbWriter {
     out: Vec<u8>,
     /// `out[..hashed]` is already in `digest`.
     hashed: usize,
-    digest: Digest<'static, u64>,
+    digest: Digest<'static, u64, crc::Table<16>>,
     opts: WriteOptions,
     bytes_written: u64,
 }
@@ -421,32 +421,29 @@ pub(crate) fn write_len(out: &mut Vec<u8>, len: u64) {
     }
 }
 
-/// An integer in the special INT8/16/32 string encodings, if it fits one.
-fn encoded_int(n: i64) -> Option<Vec<u8>> {
+/// Writes `n` in the special INT8/16/32 string encodings if it fits one
+/// (then true; nothing written otherwise).
+fn write_encoded_int(out: &mut Vec<u8>, n: i64) -> bool {
     if let Ok(v) = i8::try_from(n) {
-        Some(vec![0xC0, v as u8])
+        out.extend_from_slice(&[0xC0, v as u8]);
     } else if let Ok(v) = i16::try_from(n) {
-        let mut out = vec![0xC1];
+        out.push(0xC1);
         out.extend_from_slice(&v.to_le_bytes());
-        Some(out)
     } else if let Ok(v) = i32::try_from(n) {
-        let mut out = vec![0xC2];
+        out.push(0xC2);
         out.extend_from_slice(&v.to_le_bytes());
-        Some(out)
     } else {
-        None
+        return false;
     }
+    true
 }
 
 /// An integer string: encoded when it fits 32 bits, as digits otherwise.
 fn write_int_string(out: &mut Vec<u8>, n: i64) {
-    match encoded_int(n) {
-        Some(bytes) => out.extend_from_slice(&bytes),
-        None => {
-            let digits = crate::util::fmt_i64(n);
-            write_len(out, digits.len() as u64);
-            out.extend_from_slice(&digits);
-        }
+    if !write_encoded_int(out, n) {
+        let digits = crate::util::fmt_i64(n);
+        write_len(out, digits.len() as u64);
+        out.extend_from_slice(&digits);
     }
 }
 
@@ -454,11 +451,10 @@ fn write_int_string(out: &mut Vec<u8>, n: i64) {
 /// text of a 32-bit one, LZF-compressed when long and compressible,
 /// raw otherwise.
 pub(crate) fn write_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
-    if s.len() <= INT_ENCODING_MAX_LEN {
-        if let Some(bytes) = crate::util::parse_i64(s).and_then(encoded_int) {
-            out.extend_from_slice(&bytes);
-            return;
-        }
+    if s.len() <= INT_ENCODING_MAX_LEN
+        && crate::util::parse_i64(s).is_some_and(|n| write_encoded_int(out, n))
+    {
+        return;
     }
     if compress && s.len() > LZF_MIN_LEN && write_lzf(out, s) {
         return;
