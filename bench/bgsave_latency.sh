@@ -57,20 +57,26 @@ bgsave_in_progress() {
     redis-cli -p "$1" info persistence | tr -d '\r' | awk -F: '/^rdb_bgsave_in_progress/ { print $2 }'
 }
 
-# Runs the benchmark while BGSAVE is started again each time one ends;
-# prints the benchmark's figures and the number of BGSAVEs started.
+rdb_saves() {
+    redis-cli -p "$1" info persistence | tr -d '\r' | awk -F: '/^rdb_saves:/ { print $2 }'
+}
+
+# Runs the benchmark while BGSAVE is asked for again every 50 ms (refused
+# while one runs), so saves follow each other back to back; prints the
+# benchmark's figures and the number of BGSAVEs that ran. One redis-cli
+# process on one connection asks: a poller spawning a redis-cli every few
+# ms took enough CPU from the benchmark client to inflate its measured
+# latencies (with Keel and Redis alike).
 bench_during_bgsave() {
-    local port=$1 out="$WORK/during-$1" saves=0
-    bench "$port" >"$out" &
-    local bpid=$!
-    while kill -0 "$bpid" 2>/dev/null; do
-        if [ "$(bgsave_in_progress "$port")" = "0" ]; then
-            redis-cli -p "$port" bgsave >/dev/null 2>&1 && saves=$((saves + 1))
-        fi
-        sleep 0.02
-    done
-    wait "$bpid"
-    echo "$(cat "$out") $saves"
+    local port=$1 out="$WORK/during-$1" before
+    before=$(rdb_saves "$port")
+    redis-cli -p "$port" -r 1000000 -i 0.05 bgsave >/dev/null 2>&1 &
+    local asker=$!
+    bench "$port" >"$out"
+    kill "$asker" 2>/dev/null || true
+    wait "$asker" 2>/dev/null || true
+    while [ "$(bgsave_in_progress "$port")" = "1" ]; do sleep 0.05; done
+    echo "$(cat "$out") $(($(rdb_saves "$port") - before))"
 }
 
 run() {
@@ -89,7 +95,7 @@ run() {
     during=$(bench_during_bgsave "$port")
     # shellcheck disable=SC2086
     set -- $base $during
-    printf "%-6s keys=%s one_bgsave=%.2fs | no bgsave: SET p99 %s ms GET p99 %s ms (%s / %s rps) | during bgsave (%s started): SET p99 %s ms GET p99 %s ms (%s / %s rps)\n" \
+    printf "%-6s keys=%s one_bgsave=%.2fs | no bgsave: SET p99 %s ms GET p99 %s ms (%s / %s rps) | during bgsave (%s ran): SET p99 %s ms GET p99 %s ms (%s / %s rps)\n" \
         "$name" "$keys" "$(echo "$t1 - $t0" | bc)" "$1" "$2" "$3" "$4" "$9" "$5" "$6" "$7" "$8"
 }
 
