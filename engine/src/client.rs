@@ -75,6 +75,9 @@ pub struct Client {
     /// Blocking commands must not block now (inside EXEC or a script, as
     /// Redis's CLIENT_DENY_BLOCKING): they answer as if the timeout passed.
     pub deny_blocking: bool,
+    /// The replication offset just after this client's last write that
+    /// reached the stream (what its WAIT waits for; 0 before any).
+    pub repl_write_offset: u64,
     /// Pub/sub subscriptions, kept with the server's index by [`crate::pubsub`].
     pub subs: crate::pubsub::Subscriptions,
     /// Reply bytes handed to the driver that it has not reported written
@@ -172,6 +175,7 @@ impl Client {
             close_after_reply: false,
             killed: false,
             deny_blocking: false,
+            repl_write_offset: 0,
             subs: Default::default(),
             obuf_unsent: 0,
             obuf_soft_since: None,

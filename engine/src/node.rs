@@ -430,7 +430,7 @@ impl Node {
     /// stream (and, with the AOF, the log: the one place effects are
     /// consumed). Effects are left for [`Node::drain_effects`] when
     /// nothing here consumes them.
-    fn fan_out_effects(&mut self, writer: Option<ClientId>) {
+    fn fan_out_effects(&mut self, writer: Option<&mut Client>) {
         if !self.srv.repl.consumes_effects() {
             return;
         }
@@ -438,9 +438,8 @@ impl Node {
             return;
         }
         crate::repl::propagate_pending(&mut self.srv, &mut self.clients);
-        if let Some(id) = writer {
-            let offset = self.srv.repl.offset;
-            self.srv.repl.write_offsets.insert(id, offset);
+        if let Some(client) = writer {
+            client.repl_write_offset = self.srv.repl.offset;
         }
     }
 
@@ -638,7 +637,7 @@ impl Node {
         }
         let reply = self.refused_in_multi(client, reply, &outcome);
         self.srv.effects.end_unit();
-        self.fan_out_effects(Some(client.id));
+        self.fan_out_effects(Some(client));
         // A blocked command is counted and answered when its wait ends.
         if client.blocked.is_none() {
             self.count(&reply, &outcome);

@@ -375,6 +375,9 @@ impl Server {
             return;
         }
         for (index, db) in self.dbs.iter_mut().enumerate() {
+            if !db.has_expired_log() {
+                continue;
+            }
             for key in db.take_expired_log() {
                 if self.effects.is_recording() {
                     let del = vec![bytes::Bytes::from_static(b"DEL"), key.clone()];

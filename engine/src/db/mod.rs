@@ -303,6 +303,11 @@ impl Db {
         }
     }
 
+    /// Whether keys expired since the last [`Db::take_expired_log`].
+    pub fn has_expired_log(&self) -> bool {
+        self.expired_log.as_ref().is_some_and(|log| !log.is_empty())
+    }
+
     /// The keys expired since the last call, oldest first.
     pub fn take_expired_log(&mut self) -> Vec<Bytes> {
         self.expired_log

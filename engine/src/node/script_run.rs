@@ -165,7 +165,7 @@ impl Node {
         let Finished { reply, script } = done;
         let others_before = self.clients.len();
         self.srv.effects.end_unit();
-        self.fan_out_effects(Some(client.id));
+        self.fan_out_effects(Some(&mut client));
         self.count(&reply, &Outcome::Ran(script.stats_name.as_str()));
         if self.srv.dirty > script.dirty_at_start {
             if let Some(spec) = self.srv.table.lookup(&script.command[0]) {

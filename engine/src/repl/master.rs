@@ -688,13 +688,7 @@ pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         Some(t) if t < 0 => return Reply::err("ERR timeout is negative"),
         Some(t) => t as u64,
     };
-    let offset = ctx
-        .srv
-        .repl
-        .write_offsets
-        .get(&ctx.client.id)
-        .copied()
-        .unwrap_or(0);
+    let offset = ctx.client.repl_write_offset;
     let acked = acked_replicas(ctx.srv, offset);
     if numreplicas <= 0 || acked >= numreplicas as u64 || ctx.client.deny_blocking {
         return Reply::Int(acked as i64);

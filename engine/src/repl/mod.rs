@@ -78,8 +78,6 @@ pub struct Repl {
     scratch: Vec<u8>,
     /// Clients blocked in WAIT.
     pub waiters: Vec<master::Waiter>,
-    /// Each client's offset after its last write (what WAIT waits for).
-    pub write_offsets: BTreeMap<ClientId, u64>,
     /// WAIT asked for fresh acknowledgements: `REPLCONF GETACK *` goes to
     /// the replicas once the current batch of input is done.
     pub getack_requested: bool,
@@ -103,7 +101,6 @@ impl Default for Repl {
             stream_unflushed: false,
             scratch: Vec::new(),
             waiters: Vec::new(),
-            write_offsets: BTreeMap::new(),
             getack_requested: false,
             next_ping_ms: 0,
             link: None,
@@ -174,12 +171,11 @@ impl Repl {
         self.backlog.is_some()
     }
 
-    /// A client is gone: it is no longer a replica, a waiter or a writer.
+    /// A client is gone: it is no longer a replica or a waiter.
     pub fn forget_client(&mut self, id: ClientId) {
         self.replicas.remove(&id);
         self.online.retain(|online| *online != id);
         self.waiters.retain(|w| w.client != id);
-        self.write_offsets.remove(&id);
     }
 
     /// Makes sure a backlog exists, its next byte at `offset + 1`.
