@@ -19,6 +19,7 @@
 //! locals across slices and a slice sets up nothing; they read their
 //! arguments from the Lua stack and push the common replies directly.
 
+mod argbuf;
 mod args;
 mod bit;
 mod cjson;
@@ -69,6 +70,8 @@ pub struct RunState {
     /// A coroutine whose script returned, to run the next one (see
     /// [`keel_luahook::restart`]).
     pub spare_thread: Option<mlua::Thread>,
+    /// The buffer of `redis.call`'s arguments, kept between slices.
+    pub call_args: argbuf::ArgBuffer,
 }
 
 /// What the commands a script calls need to know about it.
@@ -401,12 +404,13 @@ impl ScriptRun {
             host,
             reply: Reply::NoReply,
             text: String::new(),
-            argv: Vec::new(),
+            args: take_call_args(lua),
         };
         let slice = keel_luahook::lend(&mut bridge, || match &pending {
             Some(pending) => start_slice(lua, runner, thread, pending, keys, argv),
             None => runner.resume(thread, HOOK_PERIOD, PRELUDE_NAME),
         });
+        put_back_call_args(lua, bridge.args);
         let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
         let reply = match slice {
             Ok(Slice::Yielded { at }) => {
@@ -489,6 +493,21 @@ fn start_slice(
     start(thread)?.ok_or_else(|| mlua::Error::runtime("a new coroutine is not idle"))
 }
 
+/// The state's buffer of `redis.call` arguments, for a slice (taken out,
+/// so no borrow of the state's data lasts while commands run).
+fn take_call_args(lua: &Lua) -> argbuf::ArgBuffer {
+    lua.app_data_mut::<RunState>()
+        .map(|mut run| std::mem::take(&mut run.call_args))
+        .unwrap_or_default()
+}
+
+/// Gives the buffer back after the slice.
+fn put_back_call_args(lua: &Lua, args: argbuf::ArgBuffer) {
+    if let Some(mut run) = lua.app_data_mut::<RunState>() {
+        run.call_args = args;
+    }
+}
+
 /// `<err> script: <name>, on <source>:<line>.`
 fn located_error(text: &str, name: &str, at: Option<&keel_luahook::Location>) -> Reply {
     let message = match at {
@@ -526,7 +545,7 @@ struct HostBridge<'h> {
     /// The last error text (an answer borrows it).
     text: String,
     /// The last command's arguments (the buffer is reused for the next).
-    argv: Vec<Bytes>,
+    args: argbuf::ArgBuffer,
 }
 
 impl Bridge for HostBridge<'_> {
@@ -544,7 +563,7 @@ impl HostBridge<'_> {
     /// `redis.call` (`raise`: an error reply is raised as an `{err=...}`
     /// table) and `redis.pcall` (it is returned as one).
     fn command(&mut self, args: &[Arg<'_>], raise: bool) -> Answer<'_> {
-        if let Err(message) = command_args(args, &mut self.argv) {
+        if let Err(message) = self.args.fill(args) {
             return if raise {
                 Answer::Raise("err", message.as_bytes())
             } else {
@@ -561,7 +580,7 @@ impl HostBridge<'_> {
                 repl: REPL_ALL,
             },
         };
-        self.reply = self.host.call(&self.argv, env);
+        self.reply = self.host.call(self.args.argv(), env);
         self.answer(raise, env.resp3)
     }
 
@@ -596,9 +615,9 @@ impl HostBridge<'_> {
     /// `redis.acl_check_cmd`: every user may run every command (no ACLs
     /// yet), so true for any existing command.
     fn acl_check(&mut self, args: &[Arg<'_>]) -> Answer<'_> {
-        let found = command_args(args, &mut self.argv).and_then(|()| {
+        let found = self.args.fill(args).and_then(|()| {
             self.host
-                .command_exists(&self.argv)
+                .command_exists(self.args.argv())
                 .then_some(())
                 .ok_or("ERR Invalid command passed to redis.acl_check_cmd()")
         });
@@ -607,25 +626,6 @@ impl HostBridge<'_> {
             Err(message) => Answer::Raise("err", message.as_bytes()),
         }
     }
-}
-
-/// A command's arguments from Lua values, into `argv` (cleared first):
-/// strings, and numbers as Lua prints them.
-fn command_args(args: &[Arg<'_>], argv: &mut Vec<Bytes>) -> Result<(), &'static str> {
-    argv.clear();
-    if args.is_empty() {
-        return Err("ERR Please specify at least one argument for this redis lib call");
-    }
-    for arg in args {
-        argv.push(match arg {
-            Arg::Str(s) => Bytes::copy_from_slice(s),
-            Arg::Number(n) => Bytes::from(numfmt::lua_number(*n)),
-            Arg::Other(_) => {
-                return Err("ERR Lua redis lib command arguments must be strings or integers")
-            }
-        });
-    }
-    Ok(())
 }
 
 /// Splits a `#!lua flags=a,b` first line from `body`: the flags and the
