@@ -474,9 +474,9 @@ impl<C: Clock> Shared<C> {
     }
 
     /// Performs a disk request now, synchronously (as Redis's own writes
-    /// and fsyncs on its main thread), and reports it to the node; a
-    /// `Sync`, and every request after one, waits for the end of the turn
-    /// instead ([`crate::group_commit`]). Requests are performed and
+    /// and fsyncs on its main thread), and reports it to the node; an
+    /// `Append` or a `Sync`, and every request after one, waits for the
+    /// end of the turn instead ([`crate::group_commit`]). Requests are performed and
     /// answered in the order the node emitted them.
     fn perform_or_queue(&self, node: &mut Node, request: keel_engine::disk::DiskRequest) {
         let queue_is_empty = self.disk_queue.borrow().is_empty();

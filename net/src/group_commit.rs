@@ -8,7 +8,9 @@
 //! The driver does the same: a `Sync` (and every request after it, so the
 //! order is kept) waits in a queue until the connection tasks that were
 //! ready have run, then [`perform_batch`] performs the queue with one
-//! fsync per file.
+//! fsync per file. Appends wait in the queue too, and the turn's appends
+//! to one file are one write: Redis writes its AOF buffer once per
+//! iteration, not once per client.
 //!
 //! Safety of the coalescing: an `Append` may be performed before the fsync
 //! of a `Sync` queued ahead of it (the fsync then covers more than it was
@@ -19,17 +21,27 @@
 //! fsync that covered it.
 
 use crate::disk::DiskExecutor;
+use bytes::Bytes;
 use keel_engine::disk::{DiskOp, DiskRequest, DiskResult, FileId, RequestId};
 use std::collections::BTreeMap;
 
-/// Whether a request must wait in the queue: a `Sync`, or anything while
-/// requests are already waiting (answers keep request order).
+/// Appends are joined into one write until it holds this many bytes: a
+/// turn's AOF writes are far smaller, but a snapshot's chunks need no
+/// second copy of the whole file in memory.
+const JOIN_MAX_BYTES: usize = 1 << 20;
+
+/// Whether a request must wait in the queue: a `Sync` or an `Append`
+/// (the appends of one turn are written together, as Redis writes its
+/// AOF buffer once per event-loop iteration), or anything while requests
+/// are already waiting (answers keep request order).
 pub fn must_wait(request: &DiskRequest, queue_is_empty: bool) -> bool {
-    !queue_is_empty || matches!(request.op, DiskOp::Sync { .. })
+    !queue_is_empty || matches!(request.op, DiskOp::Sync { .. } | DiskOp::Append { .. })
 }
 
-/// Performs `batch` in order, one fsync per file for consecutive `Sync`s
-/// separated only by appends; returns every request's answer, in order.
+/// Performs `batch` in order, except that appends go ahead of the
+/// fsyncs queued before them (see the module's safety note): appends to
+/// one file with only `Sync`s between them are one write, and one fsync
+/// per file covers the `Sync`s; returns every request's answer, in order.
 pub fn perform_batch(
     executor: &mut dyn DiskExecutor,
     batch: Vec<DiskRequest>,
@@ -37,30 +49,97 @@ pub fn perform_batch(
     let mut answers: Vec<(RequestId, Option<DiskResult>)> = Vec::with_capacity(batch.len());
     // Files with a Sync waiting, and the answer slots those Syncs fill.
     let mut waiting: BTreeMap<FileId, Vec<usize>> = BTreeMap::new();
+    let mut run: Option<AppendRun> = None;
     for request in batch {
         let slot = answers.len();
-        match &request.op {
-            DiskOp::Sync { file } => {
-                waiting.entry(*file).or_default().push(slot);
-                answers.push((request.id, None));
-            }
-            DiskOp::Append { .. } => {
-                answers.push((request.id, Some(executor.apply(&request.op))));
+        answers.push((request.id, None));
+        match request.op {
+            DiskOp::Sync { file } => waiting.entry(file).or_default().push(slot),
+            DiskOp::Append { file, data } => {
+                let joins = run.as_ref().is_some_and(|r| r.takes(file));
+                if !joins {
+                    if let Some(done) = run.take() {
+                        done.write(executor, &mut answers);
+                    }
+                }
+                run.get_or_insert_with(|| AppendRun::new(file))
+                    .add(slot, data);
             }
             other => {
+                if let Some(done) = run.take() {
+                    done.write(executor, &mut answers);
+                }
                 sync_waiting(executor, &mut waiting, &mut answers);
-                answers.push((request.id, Some(executor.apply(other))));
+                answers[slot].1 = Some(executor.apply(&other));
             }
         }
+    }
+    if let Some(done) = run.take() {
+        done.write(executor, &mut answers);
     }
     sync_waiting(executor, &mut waiting, &mut answers);
     answers
         .into_iter()
         .map(|(id, answer)| {
-            let answer = answer.expect("every Sync slot is filled by sync_waiting");
+            let answer = answer.expect("every slot is filled by its write or fsync");
             (id, answer)
         })
         .collect()
+}
+
+/// Appends to one file waiting to be written together, with the answer
+/// slots they fill.
+struct AppendRun {
+    file: FileId,
+    slots: Vec<usize>,
+    parts: Vec<Bytes>,
+    len: usize,
+}
+
+impl AppendRun {
+    fn new(file: FileId) -> Self {
+        AppendRun {
+            file,
+            slots: Vec::new(),
+            parts: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn takes(&self, file: FileId) -> bool {
+        self.file == file && self.len < JOIN_MAX_BYTES
+    }
+
+    fn add(&mut self, slot: usize, data: Bytes) {
+        self.len = self.len.saturating_add(data.len());
+        self.slots.push(slot);
+        self.parts.push(data);
+    }
+
+    /// Writes the run with one write; its result is every append's answer
+    /// (a failed write may have written any prefix, so none of them is
+    /// known written: the core writes them all again).
+    fn write(
+        self,
+        executor: &mut dyn DiskExecutor,
+        answers: &mut [(RequestId, Option<DiskResult>)],
+    ) {
+        let data = match self.parts.as_slice() {
+            [only] => only.clone(),
+            parts => {
+                let mut joined = Vec::with_capacity(self.len);
+                for part in parts {
+                    joined.extend_from_slice(part);
+                }
+                Bytes::from(joined)
+            }
+        };
+        let file = self.file;
+        let result = executor.apply(&DiskOp::Append { file, data });
+        for slot in self.slots {
+            answers[slot].1 = Some(result.clone());
+        }
+    }
 }
 
 /// Performs one fsync per file in `waiting` and gives its result to every
@@ -82,7 +161,6 @@ fn sync_waiting(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
     use keel_engine::disk::{DiskError, DiskReply};
 
     /// Records what it was asked to do; fails Syncs of `failing`.
@@ -90,6 +168,7 @@ mod tests {
     struct Recorder {
         done: Vec<String>,
         failing: Option<FileId>,
+        failing_appends: Option<FileId>,
     }
 
     impl DiskExecutor for Recorder {
@@ -105,6 +184,9 @@ mod tests {
             match op {
                 DiskOp::Sync { file } if Some(*file) == self.failing => {
                     Err(DiskError::new("Input/output error"))
+                }
+                DiskOp::Append { file, .. } if Some(*file) == self.failing_appends => {
+                    Err(DiskError::new("No space left on device"))
                 }
                 _ => Ok(DiskReply::Done),
             }
@@ -134,7 +216,7 @@ mod tests {
         let mut disk = Recorder::default();
         let batch = vec![append(1, 7, 3), sync(2, 7), append(3, 7, 4), sync(4, 7)];
         let answers = perform_batch(&mut disk, batch);
-        assert_eq!(disk.done, ["append 7 3", "append 7 4", "sync 7"]);
+        assert_eq!(disk.done, ["append 7 7", "sync 7"]);
         let ids: Vec<u64> = answers.iter().map(|(id, _)| *id).collect();
         assert_eq!(ids, [1, 2, 3, 4]);
         assert!(answers.iter().all(|(_, r)| r.is_ok()));
@@ -181,9 +263,46 @@ mod tests {
     }
 
     #[test]
-    fn only_syncs_start_a_queue_and_anything_joins_one() {
+    fn syncs_and_appends_start_a_queue_and_anything_joins_one() {
         assert!(must_wait(&sync(1, 1), true));
-        assert!(!must_wait(&append(1, 1, 1), true));
-        assert!(must_wait(&append(1, 1, 1), false));
+        assert!(must_wait(&append(1, 1, 1), true));
+        let close = request(2, DiskOp::Close { file: 1 });
+        assert!(!must_wait(&close, true));
+        assert!(must_wait(&close, false));
+    }
+
+    #[test]
+    fn consecutive_appends_to_one_file_are_one_write() {
+        let mut disk = Recorder::default();
+        let batch = vec![
+            append(1, 7, 3),
+            append(2, 7, 4),
+            append(3, 8, 1),
+            append(4, 7, 2),
+            sync(5, 7),
+            append(6, 7, 5),
+            append(7, 7, 6),
+        ];
+        let answers = perform_batch(&mut disk, batch);
+        assert_eq!(
+            disk.done,
+            ["append 7 7", "append 8 1", "append 7 13", "sync 7"]
+        );
+        let ids: Vec<u64> = answers.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn a_failed_joined_write_is_the_answer_of_every_append_in_it() {
+        let mut disk = Recorder {
+            failing_appends: Some(3),
+            ..Recorder::default()
+        };
+        let batch = vec![append(1, 3, 2), append(2, 3, 2), append(3, 4, 1)];
+        let answers = perform_batch(&mut disk, batch);
+        assert!(answers[0].1.is_err());
+        assert!(answers[1].1.is_err());
+        assert!(answers[2].1.is_ok());
+        assert_eq!(disk.done, ["append 3 4", "append 4 1"]);
     }
 }
