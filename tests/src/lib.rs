@@ -4,6 +4,7 @@
 //! - [`redis_server::RedisServer`]: a real `redis-server` process, killed on drop;
 //! - [`conn::RespConn`]: a small blocking RESP client for byte-level tests;
 //! - [`tools`]: finding external binaries, and the skip-or-fail rule for them;
+//! - [`tempdir::TempDir`]: a test's temporary directory, removed on drop;
 //! - [`gen`] and [`differ`]: generated command sequences, run on Keel and on
 //!   a real Redis with their replies compared (the differential test).
 
@@ -12,8 +13,10 @@ pub mod differ;
 pub mod gen;
 pub mod keel;
 pub mod redis_server;
+pub mod tempdir;
 pub mod tools;
 
 pub use conn::RespConn;
 pub use keel::KeelServer;
 pub use redis_server::RedisServer;
+pub use tempdir::TempDir;

@@ -12,35 +12,10 @@ use keel_engine::rdb::Encodings;
 use keel_engine::resp::frame::Frame;
 use keel_engine::Config;
 use keel_tests::tools::require_tool;
-use keel_tests::{KeelServer, RedisServer, RespConn};
-use std::path::{Path, PathBuf};
+use keel_tests::{KeelServer, RedisServer, RespConn, TempDir};
+use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("keel-aof-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the temporary directory");
-        TempDir(dir)
-    }
-
-    fn text(&self) -> String {
-        self.0.to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use std::time::{Duration, Instant};
 
 fn call(conn: &mut RespConn, args: &[&str]) -> Frame {
     conn.call(args).expect("the server answers")
@@ -75,7 +50,7 @@ fn write_dataset(conn: &mut RespConn, dir: &TempDir) {
         call(conn, &["BGREWRITEAOF"]),
         Frame::Simple("Background append only file rewriting started".into())
     );
-    wait_for_rewrite(&dir.0.join("appendonlydir/appendonly.aof.manifest"));
+    wait_for_rewrite(&dir.path().join("appendonlydir/appendonly.aof.manifest"));
     call(conn, &["INCR", "n"]);
     call(conn, &["LPUSH", "l", "z"]);
     call(conn, &["SELECT", "3"]);
@@ -156,14 +131,14 @@ fn redis_check_aof_accepts_keels_directory_and_redis_loads_it() {
     let Some(check) = require_tool("redis-check-aof", "aof interop") else {
         return;
     };
-    let dir = TempDir::new("interop");
+    let dir = TempDir::new("aof-interop");
     let expected = {
         let keel = keel_with_aof(&dir);
         let mut conn = connect_loaded(keel.addr());
         write_dataset(&mut conn, &dir);
         observe(&mut conn)
     };
-    let manifest = dir.0.join("appendonlydir/appendonly.aof.manifest");
+    let manifest = dir.path().join("appendonlydir/appendonly.aof.manifest");
     let text = std::fs::read_to_string(&manifest).expect("a manifest");
     assert_eq!(
         text,
@@ -217,7 +192,7 @@ fn keel_loads_an_aof_directory_written_by_redis() {
     let Some(redis) = require_tool("redis-server", "aof interop") else {
         return;
     };
-    let dir = TempDir::new("from-redis");
+    let dir = TempDir::new("aof-from-redis");
     let expected = {
         let server = RedisServer::start(&redis, &["--appendonly", "yes", "--dir", &dir.text()])
             .expect("redis-server starts");

@@ -12,38 +12,10 @@
 use keel_engine::resp::frame::Frame;
 use keel_engine::Config;
 use keel_tests::tools::{assert_check_rdb_accepts, require_tool};
-use keel_tests::{KeelServer, RedisServer, RespConn};
-use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use keel_tests::{KeelServer, RedisServer, RespConn, TempDir};
+use std::time::{Duration, Instant};
 
 /// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "keel-persist-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("create the temporary directory");
-        TempDir(dir)
-    }
-
-    fn text(&self) -> String {
-        self.0.to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn call(conn: &mut RespConn, args: &[&str]) -> Frame {
     conn.call(args).expect("a reply")
 }
@@ -115,7 +87,7 @@ fn keel_bgsave_file_passes_redis_check_rdb_and_loads_into_redis() {
     let Some(binary) = require_tool("redis-server", "keel_bgsave_file_loads_into_redis") else {
         return;
     };
-    let dir = TempDir::new("bgsave");
+    let dir = TempDir::new("persist-bgsave");
     let keel = keel_in(&dir);
     let mut k = RespConn::connect(keel.addr()).expect("connect");
     populate(&mut k);
@@ -132,7 +104,7 @@ fn keel_bgsave_file_passes_redis_check_rdb_and_loads_into_redis() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(info_field(&mut k, "rdb_last_bgsave_status"), "ok");
-    let path = dir.0.join("dump.rdb");
+    let path = dir.path().join("dump.rdb");
     assert_check_rdb_accepts(&check, &path);
     let dir_text = dir.text();
     let args = ["--dir", dir_text.as_str(), "--dbfilename", "dump.rdb"];
@@ -151,7 +123,7 @@ fn keel_started_on_a_redis_dump_serves_its_keys() {
     let Some(binary) = require_tool("redis-server", "keel_started_on_a_redis_dump") else {
         return;
     };
-    let dir = TempDir::new("redis-dump");
+    let dir = TempDir::new("persist-redis-dump");
     let dir_text = dir.text();
     {
         let args = ["--dir", dir_text.as_str(), "--dbfilename", "dump.rdb"];
@@ -174,7 +146,7 @@ fn keel_started_on_a_redis_dump_serves_its_keys() {
 
 #[test]
 fn keel_restarted_on_its_own_save_serves_the_same_data() {
-    let dir = TempDir::new("restart");
+    let dir = TempDir::new("persist-restart");
     {
         let keel = keel_in(&dir);
         let mut k = RespConn::connect(keel.addr()).expect("connect");

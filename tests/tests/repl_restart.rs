@@ -16,7 +16,7 @@
 use keel_engine::resp::frame::Frame;
 use keel_engine::Config;
 use keel_tests::tools::{free_port, require_tool};
-use keel_tests::{KeelServer, RedisServer, RespConn};
+use keel_tests::{KeelServer, RedisServer, RespConn, TempDir};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -121,33 +121,6 @@ fn stat(addr: SocketAddr, field: &str) -> String {
 }
 
 /// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "keel-replrestart-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("create the temporary directory");
-        TempDir(dir)
-    }
-
-    fn text(&self) -> String {
-        self.0.to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A Keel node keeping its files in `dir`, following `replicaof` if set.
 fn keel_in(dir: &TempDir, replicaof: Option<u16>) -> KeelServer {
     KeelServer::with_config(Config {
@@ -173,7 +146,7 @@ impl RedisReplica {
     fn start(binary: &Path, primary_port: u16) -> RedisReplica {
         let mut replica = RedisReplica {
             binary: binary.to_path_buf(),
-            dir: TempDir::new("redis-replica"),
+            dir: TempDir::new("replrestart-redis-replica"),
             port: free_port(),
             child: None,
         };
@@ -228,7 +201,7 @@ fn a_keel_replica_restarted_from_its_dump_resyncs_partially_with_redis() {
         return;
     };
     // A directory of its own: no dump.rdb of another test is loaded.
-    let redis_dir = TempDir::new("redis-primary");
+    let redis_dir = TempDir::new("replrestart-redis-primary");
     let redis_args = [
         "--repl-diskless-sync-delay",
         "0",
@@ -237,7 +210,7 @@ fn a_keel_replica_restarted_from_its_dump_resyncs_partially_with_redis() {
     ];
     let redis = RedisServer::start(&redis_bin, &redis_args).expect("redis-server starts");
     write_some(redis.addr(), "before");
-    let dir = TempDir::new("keel-replica");
+    let dir = TempDir::new("replrestart-keel-replica");
     let keel = keel_in(&dir, Some(redis.port()));
     wait_caught_up(redis.addr(), keel.addr());
     assert_eq!(call(keel.addr(), &["SAVE"]), Frame::Simple("OK".into()));
@@ -257,7 +230,7 @@ fn a_redis_replica_restarted_from_its_dump_resyncs_partially_with_keel() {
     let Some(redis_bin) = require_tool("redis-server", "repl_restart") else {
         return;
     };
-    let dir = TempDir::new("keel-primary");
+    let dir = TempDir::new("replrestart-keel-primary");
     let keel = keel_in(&dir, None);
     write_some(keel.addr(), "before");
     let mut replica = RedisReplica::start(&redis_bin, keel.port());
@@ -276,7 +249,7 @@ fn a_keel_primary_restarted_from_its_dump_lets_a_redis_replica_continue() {
     let Some(redis_bin) = require_tool("redis-server", "repl_restart") else {
         return;
     };
-    let dir = TempDir::new("keel-primary-restart");
+    let dir = TempDir::new("replrestart-keel-primary-restart");
     let keel = keel_in(&dir, None);
     write_some(keel.addr(), "before");
     let replica = RedisReplica::start(&redis_bin, keel.port());
