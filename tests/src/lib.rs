@@ -13,6 +13,7 @@ pub mod differ;
 pub mod gen;
 pub mod keel;
 pub mod redis_server;
+pub mod replwait;
 pub mod tempdir;
 pub mod tools;
 

@@ -15,45 +15,17 @@
 
 use keel_engine::resp::frame::Frame;
 use keel_engine::Config;
+use keel_tests::replwait::{info_field, wait_caught_up, wait_for};
 use keel_tests::tools::{free_port, require_tool};
 use keel_tests::{KeelServer, RedisServer, RespConn, TempDir};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// How long replication may take to reach a state before the test fails.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 fn call(addr: SocketAddr, args: &[&str]) -> Frame {
     let mut conn = RespConn::connect(addr).expect("connect");
     conn.call(args).expect("server answers")
-}
-
-fn info_field(addr: SocketAddr, field: &str) -> Option<String> {
-    let mut conn = RespConn::connect(addr).ok()?;
-    let info = conn.call(&["INFO", "everything"]).ok()?.text()?;
-    let prefix = format!("{field}:");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The replica's link is up and it applied everything the primary produced.
-fn wait_caught_up(primary: SocketAddr, replica: SocketAddr) {
-    wait_for("the replica to catch up", || {
-        let up = info_field(replica, "master_link_status").as_deref() == Some("up");
-        let wanted = info_field(primary, "master_repl_offset");
-        up && wanted.is_some() && info_field(replica, "slave_repl_offset") == wanted
-    });
 }
 
 /// Strings, a list and a hash in databases 0 and 3 (the stream ends in 3).

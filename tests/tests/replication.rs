@@ -17,14 +17,11 @@
 
 use keel_engine::resp::frame::Frame;
 use keel_engine::Config;
+use keel_tests::replwait::{info_field, wait_caught_up};
 use keel_tests::tools::require_tool;
-use keel_tests::{KeelServer, RedisServer, RespConn};
+use keel_tests::{KeelServer, RedisServer, RespConn, TempDir};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-
-/// How long replication may take to reach a state before the test fails.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A value read back whatever its encoding, with its absolute expiry.
 #[derive(Debug, PartialEq)]
@@ -104,32 +101,6 @@ fn dataset(addr: SocketAddr) -> BTreeMap<(usize, String), (Canon, i64)> {
         }
     }
     all
-}
-
-fn info_field(addr: SocketAddr, field: &str) -> Option<String> {
-    let mut conn = RespConn::connect(addr).ok()?;
-    let info = text(conn.call(&["INFO", "everything"]).ok()?);
-    let prefix = format!("{field}:");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
-}
-
-/// Polls until `check` holds, or fails the test after [`PATIENCE`].
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The replica's link is up and it applied everything the primary produced.
-fn wait_caught_up(primary: SocketAddr, replica: SocketAddr) {
-    wait_for("the replica to catch up", || {
-        let up = info_field(replica, "master_link_status").as_deref() == Some("up");
-        let wanted = info_field(primary, "master_repl_offset");
-        up && wanted.is_some() && info_field(replica, "slave_repl_offset") == wanted
-    });
 }
 
 /// Writes of every type, with the commands Redis rewrites when it
@@ -291,39 +262,16 @@ fn a_redis_replica_syncs_from_keel_diskless_at_once() {
 /// `repl-diskless-sync no`: a BGSAVE, then the file with its length.
 #[test]
 fn a_redis_replica_syncs_from_keel_disk_based() {
-    let dir = TempDir::new("disk-sync");
+    let dir = TempDir::new("repl-disk-sync");
     redis_follows_keel(Config {
         repl_diskless_sync: false,
         dir: dir.text(),
         ..Config::default()
     });
-    assert!(dir.0.join("dump.rdb").exists(), "the sync saved the file");
-}
-
-/// A temporary directory, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("keel-repl-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the temporary directory");
-        TempDir(dir)
-    }
-
-    fn text(&self) -> String {
-        self.0.to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    assert!(
+        dir.path().join("dump.rdb").exists(),
+        "the sync saved the file"
+    );
 }
 
 /// A Keel replica of a Redis primary started with `redis_args`.
