@@ -9,7 +9,7 @@
 //! Exit status: 0 when every run passed, 1 when one failed, 2 on bad usage.
 
 use keel_sim::nemesis::FaultKind;
-use keel_sim::runner::{self, Options, RunResult, Scenario};
+use keel_sim::runner::{self, Finding, Options, RunResult, Scenario};
 use keel_sim::workload::WorkloadKind;
 use std::ops::Range;
 use std::process::ExitCode;
@@ -251,12 +251,7 @@ fn run_many(args: &Args) -> bool {
             result.trace_hash
         );
         if !passed {
-            let mut reasons: Vec<String> = result
-                .findings
-                .iter()
-                .filter(|f| !f.ok)
-                .map(|f| format!("{}: {}", f.check, first_line(&f.detail)))
-                .collect();
+            let mut reasons = Finding::failure_lines(&result.findings);
             if let Some(s) = same.filter(|s| !s.ok) {
                 reasons.push(format!("{}: {}", s.check, s.detail));
             }
@@ -278,10 +273,6 @@ fn run_many(args: &Args) -> bool {
         println!("  replay: {}", replay_command(*seed, args));
     }
     failed.is_empty()
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
 }
 
 #[cfg(test)]

@@ -176,6 +176,16 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// `check: first line of detail` for each failed finding, in order: what
+    /// the CLIs print under a failed seed.
+    pub fn failure_lines(findings: &[Finding]) -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| !f.ok)
+            .map(|f| format!("{}: {}", f.check, f.detail.lines().next().unwrap_or("")))
+            .collect()
+    }
+
     pub fn new(check: &str, ok: bool, detail: impl Into<String>) -> Self {
         Finding {
             check: check.to_string(),

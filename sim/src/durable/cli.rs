@@ -77,12 +77,7 @@ fn run_maybe_twice(scenario: &DurableScenario, determinism: bool) -> (DurableRun
 }
 
 fn failures(result: &DurableRun, same: Option<bool>) -> Vec<String> {
-    let mut reasons: Vec<String> = result
-        .findings
-        .iter()
-        .filter(|f| !f.ok)
-        .map(|f| format!("{}: {}", f.check, f.detail.lines().next().unwrap_or("")))
-        .collect();
+    let mut reasons = crate::runner::Finding::failure_lines(&result.findings);
     if same == Some(false) {
         reasons.push("determinism: two runs gave different trace hashes".into());
     }

@@ -746,12 +746,7 @@ pub fn run_seeds(
             result.trace_hash
         );
         if !passed {
-            let mut reasons: Vec<String> = result
-                .findings
-                .iter()
-                .filter(|f| !f.ok)
-                .map(|f| format!("{}: {}", f.check, f.detail.lines().next().unwrap_or("")))
-                .collect();
+            let mut reasons = Finding::failure_lines(&result.findings);
             if same == Some(false) {
                 reasons.push("determinism: two runs gave different trace hashes".into());
             }
