@@ -4,14 +4,14 @@
 //! AOF holding a prefix of the writes.
 
 use crate::config::Config;
-use crate::node::{Input, Output};
+use crate::node::Input;
 use crate::resp::frame::Frame;
 use crate::testing::{request, Harness};
 use proptest::prelude::*;
 
 const MANIFEST: &str = "/data/appendonlydir/appendonly.aof.manifest";
 /// More keys than one walk step covers, so the walk takes several steps.
-use crate::aof::tests::{restart, started};
+use crate::aof::tests::{restart, run_until_crash, started};
 use crate::persist::snapshot::test_support::{
     apply, op_args, op_strategy, populate, populate_requests, Fingerprint, Op, KEYS,
 };
@@ -115,23 +115,6 @@ proptest! {
 
 // ---- crash at every disk request ----
 
-/// Handles the node's outputs, applying at most `limit` more disk
-/// requests; true once the limit was hit (the machine loses power).
-fn pump(h: &mut Harness, limit: &mut usize) -> bool {
-    while let Some(out) = h.node.poll_output() {
-        if let Output::Disk(req) = out {
-            if *limit == 0 {
-                return true;
-            }
-            *limit -= 1;
-            let result = h.disk.apply(&req.op);
-            h.node
-                .handle_input(h.now, Input::DiskDone { id: req.id, result });
-        }
-    }
-    false
-}
-
 /// The writes interleaved with the rewrite in the crash test.
 const CRASH_OPS: &[Op] = &[
     Op::Incr(1),
@@ -164,7 +147,7 @@ fn run_to_crash(crash_at: usize) -> (Harness, Vec<Fingerprint>, bool) {
         );
     };
     send(&mut h, &[b"BGREWRITEAOF"]);
-    if pump(&mut h, &mut limit) {
+    if run_until_crash(&mut h, &mut limit) {
         return (h, prints, true);
     }
     for op in CRASH_OPS {
@@ -176,7 +159,7 @@ fn run_to_crash(crash_at: usize) -> (Harness, Vec<Fingerprint>, bool) {
                 send(&mut h, &args);
             }
         }
-        if pump(&mut h, &mut limit) {
+        if run_until_crash(&mut h, &mut limit) {
             return (h, prints, true);
         }
         if !matches!(op, Op::Step) {
@@ -187,7 +170,7 @@ fn run_to_crash(crash_at: usize) -> (Harness, Vec<Fingerprint>, bool) {
         h.now.mono_ms += 100;
         h.now.unix_ms += 100;
         h.node.handle_timeout(h.now);
-        if pump(&mut h, &mut limit) {
+        if run_until_crash(&mut h, &mut limit) {
             return (h, prints, true);
         }
     }
