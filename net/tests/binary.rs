@@ -118,9 +118,9 @@ fn serves_from_file_and_flags_and_exits_cleanly_on_sigterm() {
     assert_eq!(conn.read_to_end(&mut rest).unwrap(), 0, "connection closed");
 }
 
-#[test]
-fn a_corrupt_aof_stops_the_start_with_the_file_and_offset_in_the_log() {
-    let dir = scratch("corrupt-aof");
+/// An AOF directory in `dir` whose manifest names one incr file holding
+/// `content`.
+fn write_one_incr_aof(dir: &std::path::Path, content: &str) {
     let aof_dir = dir.join("appendonlydir");
     std::fs::create_dir_all(&aof_dir).unwrap();
     std::fs::write(
@@ -128,12 +128,14 @@ fn a_corrupt_aof_stops_the_start_with_the_file_and_offset_in_the_log() {
         "file appendonly.aof.1.incr.aof seq 1 type i\n",
     )
     .unwrap();
+    std::fs::write(aof_dir.join("appendonly.aof.1.incr.aof"), content).unwrap();
+}
+
+#[test]
+fn a_corrupt_aof_stops_the_start_with_the_file_and_offset_in_the_log() {
+    let dir = scratch("corrupt-aof");
     let select = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n";
-    std::fs::write(
-        aof_dir.join("appendonly.aof.1.incr.aof"),
-        format!("{select}!garbage\r\n{select}"),
-    )
-    .unwrap();
+    write_one_incr_aof(&dir, &format!("{select}!garbage\r\n{select}"));
     let out = Command::new(BIN)
         .args(["--port", "0", "--bind", "127.0.0.1", "--save", ""])
         .args(["--appendonly", "yes", "--loglevel", "notice"])
@@ -162,18 +164,7 @@ fn a_corrupt_aof_stops_the_start_with_the_file_and_offset_in_the_log() {
 #[test]
 fn ready_is_logged_after_the_data_loaded() {
     let dir = scratch("ready-after-load");
-    let aof_dir = dir.join("appendonlydir");
-    std::fs::create_dir_all(&aof_dir).unwrap();
-    std::fs::write(
-        aof_dir.join("appendonly.aof.manifest"),
-        "file appendonly.aof.1.incr.aof seq 1 type i\n",
-    )
-    .unwrap();
-    std::fs::write(
-        aof_dir.join("appendonly.aof.1.incr.aof"),
-        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
-    )
-    .unwrap();
+    write_one_incr_aof(&dir, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
     let mut child = Command::new(BIN)
         .args(["--port", "0", "--bind", "127.0.0.1", "--save", ""])
         .args(["--appendonly", "yes", "--loglevel", "notice"])
