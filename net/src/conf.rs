@@ -21,7 +21,10 @@ use std::fmt;
 use std::io;
 
 /// Parameters that take any number of arguments; every other one takes one.
-const MULTI_ARG_PARAMS: &[&str] = &["bind", "save", "replicaof"];
+/// `client-output-buffer-limit` takes one class and its three limits per
+/// line in redis.conf (`client-output-buffer-limit normal 0 0 0`); each line
+/// sets its class and leaves the others.
+const MULTI_ARG_PARAMS: &[&str] = &["bind", "save", "replicaof", "client-output-buffer-limit"];
 
 /// How deep `include` may nest (a file including itself stops here).
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -510,6 +513,24 @@ mod tests {
         let config = run(&[], &["--port 6380", "--bind 10.0.0.1 10.0.0.2"]).unwrap();
         assert_eq!(config.port, 6380);
         assert_eq!(config.bind, args(&["10.0.0.1", "10.0.0.2"]));
+    }
+
+    #[test]
+    fn output_buffer_limits_take_one_class_per_line_as_in_redis_conf() {
+        let file = "client-output-buffer-limit normal 0 0 0\n\
+                    client-output-buffer-limit replica 256mb 64mb 60\n\
+                    client-output-buffer-limit pubsub 1mb 512kb 5\n";
+        let config = run(&[("k.conf", file)], &["k.conf"]).unwrap();
+        assert_eq!(
+            config.client_output_buffer_limit.render(),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 5"
+        );
+        let err = run(
+            &[("k.conf", "client-output-buffer-limit pubsub 1mb 2mb\n")],
+            &["k.conf"],
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Line { line: 1, .. }), "{err:?}");
     }
 
     #[test]
