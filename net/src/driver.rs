@@ -796,23 +796,20 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut read_buf = vec![0u8; READ_BUF_INITIAL];
-    // Swapped with `conn.out` to write without holding its borrow; both
-    // buffers keep their capacity, so steady state allocates nothing.
-    let mut write_buf = BytesMut::new();
     loop {
         shared.pause.pass().await;
         if conn.dropped.get() {
             return Ok(());
         }
         if !conn.out.borrow().is_empty() {
-            std::mem::swap(&mut *conn.out.borrow_mut(), &mut write_buf);
-            tokio::select! {
+            let written = tokio::select! {
                 biased;
                 _ = conn.drop_now.notified() => return Ok(()),
-                written = stream.write_all(&write_buf) => written?,
-            }
-            shared.written(id, write_buf.len());
-            write_buf.clear();
+                written = write_front(conn, stream) => written?,
+            };
+            // Reported at once, so the node's output buffer limits count
+            // only what is still unsent (as Redis after each partial write).
+            shared.written(id, written);
             continue;
         }
         if conn.closing.get() {
@@ -835,6 +832,30 @@ where
             }
         }
     }
+}
+
+/// Writes what the socket takes of `conn.out` in one write call and
+/// consumes it from the front of the buffer; returns the bytes written.
+/// `conn.out` is borrowed only during each synchronous write attempt,
+/// never across an await, so the node appends output while the socket is
+/// not writable, and the buffer keeps its capacity (no copy, and no
+/// allocation once it is large enough).
+async fn write_front<S: AsyncWrite + Unpin>(conn: &Conn, stream: &mut S) -> io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        let mut out = conn.out.borrow_mut();
+        let written = match Pin::new(&mut *stream).poll_write(cx, &out) {
+            std::task::Poll::Ready(Ok(0)) if !out.is_empty() => {
+                Err(io::Error::from(io::ErrorKind::WriteZero))
+            }
+            std::task::Poll::Ready(written) => written,
+            std::task::Poll::Pending => return std::task::Poll::Pending,
+        };
+        if let Ok(n) = written {
+            bytes::Buf::advance(&mut *out, n);
+        }
+        std::task::Poll::Ready(written)
+    })
+    .await
 }
 
 /// Deliberate bugs, compiled in only by their cargo feature, so that the
