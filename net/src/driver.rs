@@ -858,6 +858,88 @@ async fn write_front<S: AsyncWrite + Unpin>(conn: &Conn, stream: &mut S) -> io::
     .await
 }
 
+#[cfg(test)]
+mod pump_tests {
+    use super::*;
+    use crate::clock::OsClock;
+    use crate::transport::TcpTransport;
+    use keel_engine::testing::request;
+    use tokio::io::{AsyncReadExt, DuplexStream};
+
+    /// Room in the subscriber's pipe: writes to it are partial.
+    const PIPE: usize = 4096;
+    /// A message of `PAYLOAD` bytes on channel `ch` is 1034 bytes.
+    const PAYLOAD: usize = 1000;
+    const FRAME: usize = PAYLOAD + 34;
+
+    fn publish(shared: &Shared<OsClock>, publisher: ClientId, n: usize) {
+        let payload = vec![b'x'; PAYLOAD];
+        let one = request(&[b"PUBLISH", b"ch", &payload]);
+        shared.feed(publisher, &one.repeat(n));
+    }
+
+    /// Lets the subscriber's task write what the pipe takes.
+    async fn settle() {
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn read_exactly(pipe: &mut DuplexStream, n: usize) {
+        let mut buf = vec![0u8; n];
+        pipe.read_exact(&mut buf).await.expect("the bytes written");
+    }
+
+    /// The bytes a partial write put in the socket stop counting against
+    /// the output limit at once, not when the whole buffer is written: a
+    /// subscriber that reads stays under a limit it would pass if the
+    /// bytes in flight counted, and one that stops reading is still cut.
+    #[test]
+    fn partial_writes_stop_counting_against_the_limit_at_once() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        tokio::task::LocalSet::new().block_on(&runtime, async {
+            let mut config = Config::default();
+            let limit = 8 * FRAME;
+            let class = format!("pubsub {limit} 0 0");
+            config.client_output_buffer_limit.apply(&class).unwrap();
+            let clock = OsClock::new();
+            let node = Node::new(config, clock.now());
+            let shared = Rc::new(Shared::new(node, clock, connector(TcpTransport)));
+            let (sub, conn) = shared.open(ClientInfo::default());
+            let (publisher, _) = shared.open(ClientInfo::default());
+            shared.feed(sub, &request(&[b"SUBSCRIBE", b"ch"]));
+            let confirmation = conn.out.borrow().len();
+            let (mut server_side, mut pipe) = tokio::io::duplex(PIPE);
+            let task = tokio::task::spawn_local({
+                let (shared, conn) = (shared.clone(), conn.clone());
+                async move { pump(&shared, sub, &conn, &mut server_side).await }
+            });
+            settle().await;
+            read_exactly(&mut pipe, confirmation).await;
+            // 7 messages: the pipe takes 4096 bytes, 3142 stay queued.
+            publish(&shared, publisher, 7);
+            settle().await;
+            // 3142 queued + 4 × 1034 is under the limit of 8272; with the
+            // 4096 bytes in the pipe counted too, it would be over.
+            publish(&shared, publisher, 4);
+            assert!(!conn.dropped.get(), "cut off for bytes already written");
+            assert_eq!(conn.out.borrow().len(), 11 * FRAME - PIPE);
+            read_exactly(&mut pipe, 11 * FRAME).await;
+            settle().await;
+            assert!(conn.out.borrow().is_empty());
+            // Not read any more: cut once 8272 bytes are queued behind the pipe.
+            publish(&shared, publisher, 12);
+            assert!(conn.dropped.get(), "a subscriber that does not read is cut");
+            task.await
+                .expect("the task ends")
+                .expect("without an error");
+        });
+    }
+}
+
 /// Deliberate bugs, compiled in only by their cargo feature, so that the
 /// simulation can show it catches them. Never enable them elsewhere.
 #[cfg(feature = "broken-stale-read")]
