@@ -1,7 +1,9 @@
 //! Per-connection state held by the core.
 
 use crate::resp::{Protocol, RequestParser};
+use crate::server::Server;
 use bytes::{Bytes, BytesMut};
+use std::fmt::Write;
 
 /// A client's id: unique for the life of the node, never reused (`CLIENT ID`).
 pub type ClientId = u64;
@@ -70,7 +72,8 @@ pub struct Client {
     pub last_cmd: String,
     /// The connection is to be closed once its pending replies are written.
     pub close_after_reply: bool,
-    /// Set by CLIENT KILL: the connection is closed without further replies.
+    /// Condemned for passing its output buffer limits: the connection is
+    /// closed without further replies (Redis's `CLIENT_CLOSE_ASAP`).
     pub killed: bool,
     /// Blocking commands must not block now (inside EXEC or a script, as
     /// Redis's CLIENT_DENY_BLOCKING): they answer as if the timeout passed.
@@ -270,6 +273,63 @@ impl Client {
             flags.push('N');
         }
         flags
+    }
+
+    /// The client's info line (without a newline), as CLIENT LIST, CLIENT
+    /// INFO and the output-limit warning print it (Redis's
+    /// `catClientInfoString`). `argv_mem` is the size of the command being
+    /// run, for the client running one; 0 for the others.
+    pub fn info_line(&self, srv: &Server, argv_mem: usize) -> String {
+        let now_ms = srv.now.mono_ms;
+        let link = srv.repl.link_role(self.id);
+        // Redis's master client has no user: it runs as the superuser.
+        let user = if link == ReplLink::Master {
+            "(superuser)"
+        } else {
+            self.user
+        };
+        let cas_failed = srv.watches.flagged(self.id, &srv.dbs, srv.now.unix_ms);
+        let text = |b: &Option<Bytes>| {
+            b.as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default()
+        };
+        let events = if self.out.is_empty() { "r" } else { "rw" };
+        let mut line = String::new();
+        // Writing to a String cannot fail.
+        let _ = write!(
+            line,
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
+             sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem={} \
+             rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={events} cmd={} user={} \
+             redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.info.addr,
+            self.info.laddr,
+            self.info.fd,
+            text(&self.name),
+            now_ms.saturating_sub(self.created_ms) / 1000,
+            now_ms.saturating_sub(self.last_interaction_ms) / 1000,
+            self.flags(cas_failed, link),
+            self.db,
+            self.subs.channels.len(),
+            self.subs.patterns.len(),
+            self.subs.shard_channels.len(),
+            self.multi_count(),
+            self.query.len(),
+            self.query.capacity() - self.query.len(),
+            self.multi_mem(),
+            self.out.capacity(),
+            self.out_peak,
+            self.out.len(),
+            self.mem_usage() + argv_mem as u64,
+            self.last_cmd,
+            user,
+            self.protocol.version(),
+            text(&self.lib_name),
+            text(&self.lib_ver),
+        );
+        line
     }
 
     /// Whether the peer is on this machine (loopback or a Unix socket), as

@@ -566,6 +566,7 @@ impl Node {
             hand_over_replies(&mut self.srv, &mut client);
         }
         if client.killed {
+            crate::pubsub::obuf::log_closing(&mut self.srv, &client);
             self.forget_client(&mut client);
             self.srv.outputs.push_back(Output::Close { client: id });
         } else if client.close_after_reply {
@@ -598,6 +599,7 @@ impl Node {
                 continue;
             };
             if client.killed {
+                crate::pubsub::obuf::log_closing(&mut self.srv, client);
                 self.drop_client(id);
             } else {
                 hand_over_replies(&mut self.srv, client);
@@ -1015,6 +1017,9 @@ impl Node {
             .filter_map(|c| crate::repl::over_output_limit(srv, c, now).then_some(c.id))
             .collect();
         for id in over {
+            if let Some(client) = self.clients.get(&id) {
+                crate::pubsub::obuf::log_closing(&mut self.srv, client);
+            }
             self.drop_client(id);
         }
     }

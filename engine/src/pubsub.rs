@@ -405,7 +405,8 @@ impl Delivery<'_> {
         }
         encode(frame, client.protocol, &mut client.out);
         if obuf::over_limit(client, self.limits, self.now_ms) {
-            // Redis frees such a client at once, unsent replies dropped.
+            // Redis frees such a client at once, unsent replies dropped;
+            // the node logs it as it drops it (`obuf::log_closing`).
             client.killed = true;
         }
         self.pubsub.pending_flush.push(client.id);

@@ -796,23 +796,20 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut read_buf = vec![0u8; READ_BUF_INITIAL];
-    // Swapped with `conn.out` to write without holding its borrow; both
-    // buffers keep their capacity, so steady state allocates nothing.
-    let mut write_buf = BytesMut::new();
     loop {
         shared.pause.pass().await;
         if conn.dropped.get() {
             return Ok(());
         }
         if !conn.out.borrow().is_empty() {
-            std::mem::swap(&mut *conn.out.borrow_mut(), &mut write_buf);
-            tokio::select! {
+            let written = tokio::select! {
                 biased;
                 _ = conn.drop_now.notified() => return Ok(()),
-                written = stream.write_all(&write_buf) => written?,
-            }
-            shared.written(id, write_buf.len());
-            write_buf.clear();
+                written = write_front(conn, stream) => written?,
+            };
+            // Reported at once, so the node's output buffer limits count
+            // only what is still unsent (as Redis after each partial write).
+            shared.written(id, written);
             continue;
         }
         if conn.closing.get() {
@@ -834,6 +831,112 @@ where
                 }
             }
         }
+    }
+}
+
+/// Writes what the socket takes of `conn.out` in one write call and
+/// consumes it from the front of the buffer; returns the bytes written.
+/// `conn.out` is borrowed only during each synchronous write attempt,
+/// never across an await, so the node appends output while the socket is
+/// not writable, and the buffer keeps its capacity (no copy, and no
+/// allocation once it is large enough).
+async fn write_front<S: AsyncWrite + Unpin>(conn: &Conn, stream: &mut S) -> io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        let mut out = conn.out.borrow_mut();
+        let written = match Pin::new(&mut *stream).poll_write(cx, &out) {
+            std::task::Poll::Ready(Ok(0)) if !out.is_empty() => {
+                Err(io::Error::from(io::ErrorKind::WriteZero))
+            }
+            std::task::Poll::Ready(written) => written,
+            std::task::Poll::Pending => return std::task::Poll::Pending,
+        };
+        if let Ok(n) = written {
+            bytes::Buf::advance(&mut *out, n);
+        }
+        std::task::Poll::Ready(written)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod pump_tests {
+    use super::*;
+    use crate::clock::OsClock;
+    use crate::transport::TcpTransport;
+    use keel_engine::testing::request;
+    use tokio::io::{AsyncReadExt, DuplexStream};
+
+    /// Room in the subscriber's pipe: writes to it are partial.
+    const PIPE: usize = 4096;
+    /// A message of `PAYLOAD` bytes on channel `ch` is 1034 bytes.
+    const PAYLOAD: usize = 1000;
+    const FRAME: usize = PAYLOAD + 34;
+
+    fn publish(shared: &Shared<OsClock>, publisher: ClientId, n: usize) {
+        let payload = vec![b'x'; PAYLOAD];
+        let one = request(&[b"PUBLISH", b"ch", &payload]);
+        shared.feed(publisher, &one.repeat(n));
+    }
+
+    /// Lets the subscriber's task write what the pipe takes.
+    async fn settle() {
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn read_exactly(pipe: &mut DuplexStream, n: usize) {
+        let mut buf = vec![0u8; n];
+        pipe.read_exact(&mut buf).await.expect("the bytes written");
+    }
+
+    /// The bytes a partial write put in the socket stop counting against
+    /// the output limit at once, not when the whole buffer is written: a
+    /// subscriber that reads stays under a limit it would pass if the
+    /// bytes in flight counted, and one that stops reading is still cut.
+    #[test]
+    fn partial_writes_stop_counting_against_the_limit_at_once() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        tokio::task::LocalSet::new().block_on(&runtime, async {
+            let mut config = Config::default();
+            let limit = 8 * FRAME;
+            let class = format!("pubsub {limit} 0 0");
+            config.client_output_buffer_limit.apply(&class).unwrap();
+            let clock = OsClock::new();
+            let node = Node::new(config, clock.now());
+            let shared = Rc::new(Shared::new(node, clock, connector(TcpTransport)));
+            let (sub, conn) = shared.open(ClientInfo::default());
+            let (publisher, _) = shared.open(ClientInfo::default());
+            shared.feed(sub, &request(&[b"SUBSCRIBE", b"ch"]));
+            let confirmation = conn.out.borrow().len();
+            let (mut server_side, mut pipe) = tokio::io::duplex(PIPE);
+            let task = tokio::task::spawn_local({
+                let (shared, conn) = (shared.clone(), conn.clone());
+                async move { pump(&shared, sub, &conn, &mut server_side).await }
+            });
+            settle().await;
+            read_exactly(&mut pipe, confirmation).await;
+            // 7 messages: the pipe takes 4096 bytes, 3142 stay queued.
+            publish(&shared, publisher, 7);
+            settle().await;
+            // 3142 queued + 4 × 1034 is under the limit of 8272; with the
+            // 4096 bytes in the pipe counted too, it would be over.
+            publish(&shared, publisher, 4);
+            assert!(!conn.dropped.get(), "cut off for bytes already written");
+            assert_eq!(conn.out.borrow().len(), 11 * FRAME - PIPE);
+            read_exactly(&mut pipe, 11 * FRAME).await;
+            settle().await;
+            assert!(conn.out.borrow().is_empty());
+            // Not read any more: cut once 8272 bytes are queued behind the pipe.
+            publish(&shared, publisher, 12);
+            assert!(conn.dropped.get(), "a subscriber that does not read is cut");
+            task.await
+                .expect("the task ends")
+                .expect("without an error");
+        });
     }
 }
 

@@ -197,6 +197,7 @@ impl Node {
         }
         let limits = &self.srv.config.client_output_buffer_limit;
         if obuf::over_limit(client, limits, self.srv.now.mono_ms) {
+            // Closed, and logged (`obuf::log_closing`), by `Node::finish`.
             client.killed = true;
         }
     }

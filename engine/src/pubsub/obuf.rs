@@ -10,6 +10,8 @@
 
 use crate::client::Client;
 use crate::config::parse_memory;
+use crate::node::LogLevel;
+use crate::server::Server;
 
 /// The limits of one client class; 0 disables a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +157,20 @@ pub fn over_class_limit(client: &mut Client, limit: ClassLimit, now_ms: u64) -> 
     let soft = now_ms.saturating_sub(since) / 1000 > limit.soft_seconds;
     hard || soft
 }
+
+/// Logs Redis's warning for a client closed for its output buffer (any
+/// class: normal, pub/sub, replica), with its info line as CLIENT LIST
+/// shows it. Called once per client, when it is dropped.
+pub fn log_closing(srv: &mut Server, client: &Client) {
+    let text = format!(
+        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        client.info_line(srv, 0)
+    );
+    crate::persist::log(srv, LogLevel::Warning, &text);
+}
+
+#[cfg(test)]
+mod log_tests;
 
 #[cfg(test)]
 mod tests {
