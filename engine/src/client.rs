@@ -5,6 +5,11 @@ use crate::server::Server;
 use bytes::{Bytes, BytesMut};
 use std::fmt::Write;
 
+/// The size of the blocks Redis queues a client's pending replies in
+/// (`PROTO_REPLY_CHUNK_BYTES`): CLIENT LIST's `oll` counts the bytes
+/// handed to the connection and not yet written (`omem`) in such blocks.
+const REPLY_BLOCK_BYTES: u64 = 16 * 1024;
+
 /// A client's id: unique for the life of the node, never reused (`CLIENT ID`).
 pub type ClientId = u64;
 
@@ -301,7 +306,7 @@ impl Client {
             line,
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
              sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem={} \
-             rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={events} cmd={} user={} \
+             rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={events} cmd={} user={} \
              redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.info.addr,
@@ -322,6 +327,8 @@ impl Client {
             self.out.capacity(),
             self.out_peak,
             self.out.len(),
+            self.obuf_unsent.div_ceil(REPLY_BLOCK_BYTES),
+            self.obuf_unsent,
             self.mem_usage() + argv_mem as u64,
             self.last_cmd,
             user,

@@ -9,7 +9,8 @@
 //! Data flow: a connection task reads into its reusable buffer, hands the
 //! bytes to the node, and routes every output to the connection it names
 //! (its own outbound buffer, or another connection's buffer plus a wake-up).
-//! Each task then writes its whole outbound buffer with one write call.
+//! Each task then writes what the socket takes of its outbound buffer,
+//! one write call at a time, and reports each write to the node.
 //! The timer task sleeps until [`Node::poll_timeout`] and calls
 //! [`Node::handle_timeout`]. Every `select!` is `biased;` so a run is a
 //! function of its inputs (the simulation relies on it).

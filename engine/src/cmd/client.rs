@@ -14,7 +14,6 @@ use crate::resp::Reply;
 use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
-use std::fmt::Write;
 
 #[rustfmt::skip]
 mod docs;
@@ -377,61 +376,6 @@ impl ClientType {
     }
 }
 
-/// Renders one CLIENT LIST line (without the newline). `argv_mem` is the
-/// size of the command being run, for the caller; 0 for the others.
-fn client_line(c: &Client, srv: &Server, argv_mem: usize) -> String {
-    let now_ms = srv.now.mono_ms;
-    let link = srv.repl.link_role(c.id);
-    // Redis's master client has no user: it runs as the superuser.
-    let user = if link == ReplLink::Master {
-        "(superuser)"
-    } else {
-        c.user
-    };
-    let cas_failed = srv.watches.flagged(c.id, &srv.dbs, srv.now.unix_ms);
-    let text = |b: &Option<Bytes>| {
-        b.as_ref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default()
-    };
-    let events = if c.out.is_empty() { "r" } else { "rw" };
-    let mut line = String::new();
-    // Writing to a String cannot fail.
-    let _ = write!(
-        line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} \
-         sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={argv_mem} multi-mem={} \
-         rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={events} cmd={} user={} \
-         redir=-1 resp={} lib-name={} lib-ver={}",
-        c.id,
-        c.info.addr,
-        c.info.laddr,
-        c.info.fd,
-        text(&c.name),
-        now_ms.saturating_sub(c.created_ms) / 1000,
-        now_ms.saturating_sub(c.last_interaction_ms) / 1000,
-        c.flags(cas_failed, link),
-        c.db,
-        c.subs.channels.len(),
-        c.subs.patterns.len(),
-        c.subs.shard_channels.len(),
-        c.multi_count(),
-        c.query.len(),
-        c.query.capacity() - c.query.len(),
-        c.multi_mem(),
-        c.out.capacity(),
-        c.out_peak,
-        c.out.len(),
-        c.mem_usage() + argv_mem as u64,
-        c.last_cmd,
-        user,
-        c.protocol.version(),
-        text(&c.lib_name),
-        text(&c.lib_ver),
-    );
-    line
-}
-
 fn args_size(args: &[Bytes]) -> usize {
     args.iter().map(Bytes::len).sum()
 }
@@ -474,14 +418,14 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         } else {
             0
         };
-        text.push_str(&client_line(c, ctx.srv, argv_mem));
+        text.push_str(&c.info_line(ctx.srv, argv_mem));
         text.push('\n');
     }
     Reply::Verbatim("txt", Bytes::from(text))
 }
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let mut line = client_line(ctx.client, ctx.srv, args_size(args));
+    let mut line = ctx.client.info_line(ctx.srv, args_size(args));
     line.push('\n');
     Reply::Verbatim("txt", Bytes::from(line))
 }

@@ -341,21 +341,12 @@ pub fn flush_stream(srv: &mut Server, clients: &mut Clients) -> Vec<ClientId> {
         };
         crate::node::flush_output(srv, client);
         if obuf::over_class_limit(client, limit, now) {
-            log_over_limit(srv, client);
+            obuf::log_closing(srv, client);
             over.push(*id);
         }
     }
     srv.repl.online = online;
     over
-}
-
-/// Redis's warning for a client closed for its output buffer.
-fn log_over_limit(srv: &mut Server, client: &Client) {
-    let text = format!(
-        "Client id={} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
-        client.id, client.info.addr
-    );
-    crate::persist::log(srv, crate::node::LogLevel::Warning, &text);
 }
 
 /// The output limit of connection `client`: the replica class for an

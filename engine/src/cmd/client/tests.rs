@@ -454,3 +454,41 @@ fn help_lists_the_subcommands() {
         assert!(lines.iter().any(|l| l == entry), "{entry}");
     }
 }
+
+#[test]
+fn list_shows_output_handed_over_and_not_yet_written_as_omem() {
+    let mut h = Harness::new(Config::default());
+    let subscriber = h.connect();
+    let publisher = h.connect();
+    h.call(subscriber, &["SUBSCRIBE", "ch"]);
+    let payload = "x".repeat(40_000);
+    h.call(publisher, &["PUBLISH", "ch", &payload]);
+    let output = |h: &mut Harness| {
+        let lines = parse_lines(h.call(publisher, &["CLIENT", "LIST"]));
+        let line = lines
+            .iter()
+            .find(|l| field(l, "id") == subscriber.to_string())
+            .expect("the subscriber is listed")
+            .clone();
+        (
+            field(&line, "oll").to_string(),
+            field(&line, "omem").to_string(),
+        )
+    };
+    // The harness never reports a write: all the subscriber got is
+    // pending, its SUBSCRIBE reply and the message.
+    let message = h.pending_bytes(subscriber).len();
+    assert!(message > 40_000);
+    let (oll, omem) = output(&mut h);
+    let omem: usize = omem.parse().unwrap();
+    assert!(omem > message && omem < message + 100, "{omem}");
+    assert_eq!(oll, "3", "40 KB in blocks of 16 KiB");
+    h.node.handle_input(
+        h.now,
+        crate::node::Input::ClientWritten {
+            client: subscriber,
+            bytes: omem - 100,
+        },
+    );
+    assert_eq!(output(&mut h), ("1".to_string(), "100".to_string()));
+}
