@@ -73,6 +73,15 @@ pub struct Effects {
 /// Most argument vectors kept for reuse: a batch of writes' worth.
 const SPARE_ARGVS: usize = 64;
 
+/// Keeps `effect`'s emptied argument vector for the next command's
+/// effect, unless enough are kept already.
+fn keep_spare(spare: &mut Vec<Vec<Bytes>>, mut effect: Effect) {
+    if spare.len() < SPARE_ARGVS {
+        effect.argv.clear();
+        spare.push(effect.argv);
+    }
+}
+
 impl Effects {
     /// Whether any consumer is attached (effects are being recorded).
     pub fn is_recording(&self) -> bool {
@@ -184,6 +193,16 @@ impl Effects {
         std::mem::take(&mut self.done)
     }
 
+    /// Passes the finished effects for the AOF to `f`, oldest first, and
+    /// forgets them, as [`Effects::for_each_for_replicas`] does for the
+    /// stream (the AOF consumes them after every client's batch).
+    pub fn for_each_done(&mut self, mut f: impl FnMut(&Effect)) {
+        for effect in self.done.drain(..) {
+            f(&effect);
+            keep_spare(&mut self.spare_argvs, effect);
+        }
+    }
+
     /// Takes the finished effects for the replication stream, oldest first.
     pub fn drain_for_replicas(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.done_for_replicas)
@@ -198,12 +217,9 @@ impl Effects {
     /// oldest first, and forgets them (keeping the queue's capacity: the
     /// stream's consumer runs after every write).
     pub fn for_each_for_replicas(&mut self, mut f: impl FnMut(&Effect)) {
-        for mut effect in self.done_for_replicas.drain(..) {
+        for effect in self.done_for_replicas.drain(..) {
             f(&effect);
-            if self.spare_argvs.len() < SPARE_ARGVS {
-                effect.argv.clear();
-                self.spare_argvs.push(effect.argv);
-            }
+            keep_spare(&mut self.spare_argvs, effect);
         }
     }
 
@@ -412,6 +428,26 @@ mod tests {
         );
         e.set_replicas(false);
         assert!(!e.is_recording());
+    }
+
+    #[test]
+    fn the_aof_consumer_sees_each_effect_once_and_their_vectors_are_reused() {
+        let mut e = Effects::default();
+        e.set_recording(true);
+        let mut seen = Vec::new();
+        for round in 0..3 {
+            e.begin_unit();
+            let key = format!("k{round}");
+            e.command_done(0, &argv(&["SET", &key, "v"]), true);
+            e.end_unit();
+            e.for_each_done(|effect| seen.push(effect.words()));
+            assert!(e.drain().is_empty(), "consumed");
+            assert_eq!(e.spare_argvs.len(), 1, "one vector, in use in turn");
+        }
+        let expected: Vec<Vec<String>> = (0..3)
+            .map(|round| argv_words(&["SET", &format!("k{round}"), "v"]))
+            .collect();
+        assert_eq!(seen, expected);
     }
 
     #[test]

@@ -148,6 +148,12 @@ impl Node {
         &self.srv.config
     }
 
+    /// The time of the last input or timeout: for inputs that need no
+    /// fresh reading of the clock (a completed write).
+    pub fn now(&self) -> Now {
+        self.srv.now
+    }
+
     pub fn client_count(&self) -> usize {
         self.clients.len()
     }

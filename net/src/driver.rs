@@ -32,6 +32,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -250,7 +251,7 @@ struct Shared<C> {
     /// Disk requests waiting for the end of this turn (group commit, see
     /// [`crate::group_commit`]), and the wake-up of the task that runs them.
     disk_queue: RefCell<Vec<keel_engine::disk::DiskRequest>>,
-    disk_wake: Notify,
+    disk_wake: Signal,
     /// The node's fatal error, once it stopped on one.
     fatal: RefCell<Option<String>>,
     /// `Ready to accept connections` was logged (once the data loaded).
@@ -273,10 +274,48 @@ struct Conn {
     /// Close at once, dropping what is not written (`Output::Abort`).
     dropped: Cell<bool>,
     /// Wakes a task blocked writing to a peer that does not read.
-    drop_now: Notify,
+    drop_now: Signal,
     /// Wakes the connection's task: output for it, or it must close.
-    wake: Notify,
+    wake: Signal,
     abort: RefCell<Option<AbortHandle>>,
+}
+
+/// A wake-up for the one task that waits on it (a connection's task,
+/// the disk task): `notify_one` leaves a permit that the pending or next
+/// `notified()` takes, as `Notify::notify_one` does. Unlike tokio's
+/// `Notify` it takes no lock and links no waiter list on every poll and
+/// drop, which the connection tasks did several times per request; all
+/// tasks run on one thread, so a `Cell` is enough.
+#[derive(Default)]
+struct Signal {
+    permit: Cell<bool>,
+    /// The waker of the last poll that found no permit.
+    waker: Cell<Option<Waker>>,
+}
+
+impl Signal {
+    fn notify_one(&self) {
+        self.permit.set(true);
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Completes once a permit is there, taking it. A future dropped
+    /// before it completes takes nothing (the permit stays for the next).
+    fn notified(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.permit.replace(false) {
+                return Poll::Ready(());
+            }
+            let waker = match self.waker.take() {
+                Some(known) if known.will_wake(cx.waker()) => known,
+                _ => cx.waker().clone(),
+            };
+            self.waker.set(Some(waker));
+            Poll::Pending
+        })
+    }
 }
 
 /// A one-way stop flag that tasks can wait on.
@@ -324,7 +363,7 @@ impl<C: Clock> Shared<C> {
             pause: PauseGate::new(),
             disk: RefCell::new(Box::new(Executor::new(FsDisk))),
             disk_queue: RefCell::new(Vec::new()),
-            disk_wake: Notify::new(),
+            disk_wake: Signal::default(),
             fatal: RefCell::new(None),
             ready_logged: Cell::new(false),
             reads_fed: Cell::new(0),
@@ -369,9 +408,12 @@ impl<C: Clock> Shared<C> {
 
     /// `bytes` of `client`'s output reached its socket: the node counts
     /// what is still unsent against the client's output buffer limit.
+    /// Nothing in that depends on the time, so the node's own time is
+    /// passed on rather than the clock read again (twice per reply).
     fn written(&self, client: ClientId, bytes: usize) {
         let mut node = self.node.borrow_mut();
-        node.handle_input(self.clock.now(), Input::ClientWritten { client, bytes });
+        let now = node.now();
+        node.handle_input(now, Input::ClientWritten { client, bytes });
         self.drain(&mut node, Some(client));
     }
 
@@ -483,11 +525,14 @@ impl<C: Clock> Shared<C> {
         let queue_is_empty = self.disk_queue.borrow().is_empty();
         if group_commit::must_wait(&request, queue_is_empty) {
             self.disk_queue.borrow_mut().push(request);
-            self.disk_wake.notify_one();
+            // The disk task takes the whole queue: one wake-up per batch.
+            if queue_is_empty {
+                self.disk_wake.notify_one();
+            }
             return;
         }
         let result = self.disk.borrow_mut().apply(&request.op);
-        self.report_disk(node, request.id, result);
+        self.report_disk(node, self.clock.now(), request.id, result);
     }
 
     /// Performs the requests queued during this turn, one fsync per file,
@@ -498,9 +543,13 @@ impl<C: Clock> Shared<C> {
             return;
         }
         let answers = group_commit::perform_batch(&mut **self.disk.borrow_mut(), batch);
+        // The whole batch completed now: one reading of the clock for all
+        // its answers (two per request otherwise, on the critical path
+        // between the fsync and the replies it releases).
+        let now = self.clock.now();
         let mut node = self.node.borrow_mut();
         for (id, result) in answers {
-            self.report_disk(&mut node, id, result);
+            self.report_disk(&mut node, now, id, result);
         }
         self.drain(&mut node, None);
     }
@@ -508,6 +557,7 @@ impl<C: Clock> Shared<C> {
     fn report_disk(
         &self,
         node: &mut Node,
+        now: keel_engine::Now,
         id: keel_engine::disk::RequestId,
         result: keel_engine::disk::DiskResult,
     ) {
@@ -517,7 +567,7 @@ impl<C: Clock> Shared<C> {
             Err(e) => tracing::warn!("disk request {id} failed: {e}"),
             Ok(_) => {}
         }
-        node.handle_input(self.clock.now(), Input::DiskDone { id, result });
+        node.handle_input(now, Input::DiskDone { id, result });
     }
 
     /// Starts the task of an outbound connection. Its state is registered
@@ -1088,6 +1138,46 @@ mod tests {
         assert!(dir.join("dump.rdb").exists());
         server.shutdown();
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A notification before the wait is kept for it, a wait dropped
+    /// unfinished takes nothing, and a waiting task is woken.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_signal_keeps_one_permit_for_its_waiter() {
+        use std::task::Context;
+        let signal = Rc::new(Signal::default());
+        signal.notify_one();
+        signal.notify_one();
+        signal.notified().await;
+        {
+            let waker = std::task::Waker::noop();
+            let mut cx = Context::from_waker(waker);
+            let mut unfinished = std::pin::pin!(signal.notified());
+            assert!(
+                unfinished.as_mut().poll(&mut cx).is_pending(),
+                "one permit only"
+            );
+        }
+        signal.notify_one();
+        signal.notified().await;
+        let local = tokio::task::LocalSet::new();
+        let woken = Rc::new(Cell::new(false));
+        let waiter = {
+            let (signal, woken) = (signal.clone(), woken.clone());
+            local.spawn_local(async move {
+                signal.notified().await;
+                woken.set(true);
+            })
+        };
+        local
+            .run_until(async {
+                tokio::task::yield_now().await;
+                assert!(!woken.get(), "no permit: the task waits");
+                signal.notify_one();
+                waiter.await.expect("the waiter ends");
+            })
+            .await;
+        assert!(woken.get());
     }
 
     #[test]

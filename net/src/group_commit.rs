@@ -23,7 +23,6 @@
 use crate::disk::DiskExecutor;
 use bytes::Bytes;
 use keel_engine::disk::{DiskOp, DiskRequest, DiskResult, FileId, RequestId};
-use std::collections::BTreeMap;
 
 /// Appends are joined into one write until it holds this many bytes: a
 /// turn's AOF writes are far smaller, but a snapshot's chunks need no
@@ -47,14 +46,19 @@ pub fn perform_batch(
     batch: Vec<DiskRequest>,
 ) -> Vec<(RequestId, DiskResult)> {
     let mut answers: Vec<(RequestId, Option<DiskResult>)> = Vec::with_capacity(batch.len());
-    // Files with a Sync waiting, and the answer slots those Syncs fill.
-    let mut waiting: BTreeMap<FileId, Vec<usize>> = BTreeMap::new();
+    // Files with a Sync waiting, and the answer slots those Syncs fill
+    // (a batch touches one or two files: a list is searched faster than
+    // a map is built).
+    let mut waiting: Vec<(FileId, Vec<usize>)> = Vec::new();
     let mut run: Option<AppendRun> = None;
+    // Under `appendfsync always` a batch alternates appends and Syncs:
+    // room for either half, so the lists grow without reallocating.
+    let half = batch.len().div_ceil(2);
     for request in batch {
         let slot = answers.len();
         answers.push((request.id, None));
         match request.op {
-            DiskOp::Sync { file } => waiting.entry(file).or_default().push(slot),
+            DiskOp::Sync { file } => wait_for_fsync(&mut waiting, file, slot, half),
             DiskOp::Append { file, data } => {
                 let joins = run.as_ref().is_some_and(|r| r.takes(file));
                 if !joins {
@@ -62,7 +66,7 @@ pub fn perform_batch(
                         done.write(executor, &mut answers);
                     }
                 }
-                run.get_or_insert_with(|| AppendRun::new(file))
+                run.get_or_insert_with(|| AppendRun::new(file, half))
                     .add(slot, data);
             }
             other => {
@@ -97,11 +101,12 @@ struct AppendRun {
 }
 
 impl AppendRun {
-    fn new(file: FileId) -> Self {
+    /// A run with room for `capacity` appends.
+    fn new(file: FileId, capacity: usize) -> Self {
         AppendRun {
             file,
-            slots: Vec::new(),
-            parts: Vec::new(),
+            slots: Vec::with_capacity(capacity),
+            parts: Vec::with_capacity(capacity),
             len: 0,
         }
     }
@@ -142,11 +147,32 @@ impl AppendRun {
     }
 }
 
-/// Performs one fsync per file in `waiting` and gives its result to every
-/// `Sync` it covers.
+/// Records that the `Sync` of `file` in answer slot `slot` waits for the
+/// next fsync of that file (lists made with room for `capacity` slots).
+fn wait_for_fsync(
+    waiting: &mut Vec<(FileId, Vec<usize>)>,
+    file: FileId,
+    slot: usize,
+    capacity: usize,
+) {
+    match waiting
+        .iter_mut()
+        .find(|(waiting_file, _)| *waiting_file == file)
+    {
+        Some((_, slots)) => slots.push(slot),
+        None => {
+            let mut slots = Vec::with_capacity(capacity);
+            slots.push(slot);
+            waiting.push((file, slots));
+        }
+    }
+}
+
+/// Performs one fsync per file in `waiting` (in the order the files
+/// were first asked) and gives its result to every `Sync` it covers.
 fn sync_waiting(
     executor: &mut dyn DiskExecutor,
-    waiting: &mut BTreeMap<FileId, Vec<usize>>,
+    waiting: &mut Vec<(FileId, Vec<usize>)>,
     answers: &mut [(RequestId, Option<DiskResult>)],
 ) {
     for (file, slots) in std::mem::take(waiting) {

@@ -3,28 +3,29 @@
 //! the manifest of a multi-part AOF, and the file names Redis 7.0 uses.
 
 use crate::effects::Effect;
-use bytes::Bytes;
+use bytes::{BufMut, Bytes};
 
-/// Appends `argv` as a RESP multibulk command (`*N\r\n$len\r\narg\r\n...`).
-pub fn encode_command(argv: &[Bytes], out: &mut Vec<u8>) {
+/// Appends `argv` as a RESP multibulk command (`*N\r\n$len\r\narg\r\n...`)
+/// to `out` (a `Vec<u8>`, or the AOF's `BytesMut`).
+pub fn encode_command(argv: &[Bytes], out: &mut impl BufMut) {
     push_header(out, b'*', argv.len());
     for arg in argv {
         push_header(out, b'$', arg.len());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
+        out.put_slice(arg);
+        out.put_slice(b"\r\n");
     }
 }
 
-fn push_header(out: &mut Vec<u8>, kind: u8, n: usize) {
-    out.push(kind);
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-    out.extend_from_slice(b"\r\n");
+fn push_header(out: &mut impl BufMut, kind: u8, n: usize) {
+    out.put_u8(kind);
+    out.put_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.put_slice(b"\r\n");
 }
 
 /// Appends `effect`, preceded by a `SELECT` when it runs in another
 /// database than the last one written (`selected`, None at the start of a
 /// file, so every file begins with one).
-pub fn encode_effect(selected: &mut Option<usize>, effect: &Effect, out: &mut Vec<u8>) {
+pub fn encode_effect(selected: &mut Option<usize>, effect: &Effect, out: &mut impl BufMut) {
     if *selected != Some(effect.db) {
         let db = Bytes::from(effect.db.to_string());
         encode_command(&[Bytes::from_static(b"SELECT"), db], out);

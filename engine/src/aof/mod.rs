@@ -39,9 +39,14 @@ use crate::disk::{DiskError, DiskOp, DiskReply, DiskResult, FileId, RequestId};
 use crate::node::{Clients, Output};
 use crate::resp::Reply;
 use crate::server::Server;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use format::{join, Manifest};
 use std::collections::VecDeque;
+
+/// The AOF encodes batches into chunks of this size (see `Aof::encoded`).
+const ENCODE_CHUNK: usize = 16 * 1024;
+/// A new chunk is taken when less than this is left in the current one.
+const ENCODE_MIN_SPARE: usize = 1024;
 
 /// Whether the AOF is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -140,6 +145,11 @@ pub struct Aof {
     rewrite_base_size: u64,
     /// Appended since the last Sync was asked.
     unsynced: bool,
+    /// Where the effects of each batch are encoded: batches are split off
+    /// the same chunk of [`ENCODE_CHUNK`] bytes, so encoding a batch and
+    /// sharing its bytes between the disk request and its job allocates
+    /// nothing, most of the time.
+    encoded: BytesMut,
     /// Bytes of the open incr file the last successful Sync covered.
     synced_size: u64,
     /// Under `everysec`: the bytes the disk confirmed appended to the open
@@ -312,13 +322,20 @@ fn write_effects(srv: &mut Server) {
     if !srv.aof.writing() {
         return;
     }
-    let effects = srv.effects.drain();
-    if effects.is_empty() {
+    let aof = &mut srv.aof;
+    let encoded = &mut aof.encoded;
+    if encoded.capacity() < ENCODE_MIN_SPARE {
+        encoded.reserve(ENCODE_CHUNK);
+    }
+    srv.effects
+        .for_each_done(|effect| format::encode_effect(&mut aof.selected_db, effect, encoded));
+    if encoded.is_empty() {
         return;
     }
-    let mut data = Vec::new();
-    for effect in &effects {
-        format::encode_effect(&mut srv.aof.selected_db, effect, &mut data);
+    let data = encoded.split().freeze();
+    if data.len() > ENCODE_CHUNK {
+        // A huge batch: its buffer is not kept for the next ones.
+        *encoded = BytesMut::new();
     }
     append(srv, data);
     if FsyncPolicy::of(&srv.config) == FsyncPolicy::Always {
@@ -330,7 +347,7 @@ fn write_effects(srv: &mut Server) {
 
 /// Appends `data` to the incr file, or keeps it for the retry while a
 /// write is failing.
-fn append(srv: &mut Server, data: Vec<u8>) {
+fn append(srv: &mut Server, data: Bytes) {
     let Some(incr) = srv.aof.incr.clone() else {
         return;
     };
@@ -338,7 +355,6 @@ fn append(srv: &mut Server, data: Vec<u8>) {
         srv.aof.retry.extend_from_slice(&data);
         return;
     }
-    let data = Bytes::from(data);
     let op = DiskOp::Append {
         file: incr.file,
         data: data.clone(),
@@ -643,7 +659,7 @@ fn retry_failed_write(srv: &mut Server) {
         Job::TruncateForRetry,
     );
     let data = std::mem::take(&mut srv.aof.retry);
-    append(srv, data);
+    append(srv, Bytes::from(data));
     srv.aof.unsynced = true;
 }
 
