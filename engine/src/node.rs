@@ -89,8 +89,10 @@ pub enum LogLevel {
 /// Redis 7.0's reply to a non-loopback client in protected mode.
 pub const PROTECTED_MODE_DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
 
-/// The connected clients, in id order (CLIENT LIST order).
-pub type Clients = BTreeMap<ClientId, Client>;
+/// The connected clients, in id order (CLIENT LIST order). Boxed: every
+/// request takes its client out of the map and puts it back, and a box
+/// moves a pointer where a `Client` would move the whole struct.
+pub type Clients = BTreeMap<ClientId, Box<Client>>;
 
 /// Keel's core: one node of the data store, with no IO of its own.
 ///
@@ -238,8 +240,10 @@ impl Node {
         }
         self.srv.stats.total_connections_received += 1;
         let authenticated = self.srv.config.requirepass.is_none();
-        self.clients
-            .insert(id, Client::new(id, info, now.mono_ms, authenticated));
+        self.clients.insert(
+            id,
+            Box::new(Client::new(id, info, now.mono_ms, authenticated)),
+        );
         id
     }
 
@@ -429,7 +433,7 @@ impl Node {
         let mut master = Client::new(peer, info, self.srv.now.mono_ms, true);
         master.reply_mode = ReplyMode::Off;
         master.db = link.stream_db;
-        self.clients.insert(peer, master);
+        self.clients.insert(peer, Box::new(master));
     }
 
     /// The writes of the unit that just ended reach the replication
@@ -565,7 +569,7 @@ impl Node {
 
     /// Hands the client's pending replies to the driver and puts it back,
     /// or closes it.
-    fn finish(&mut self, mut client: Client) {
+    fn finish(&mut self, mut client: Box<Client>) {
         let id = client.id;
         crate::aof::flush_effects(&mut self.srv);
         if !client.killed {

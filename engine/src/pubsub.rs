@@ -389,7 +389,7 @@ impl Delivery<'_> {
             let frame = message_frame(kind, pattern, channel, message);
             let target = match caller.as_deref_mut() {
                 Some(c) if c.id == id => Some(c),
-                _ => others.get_mut(&id),
+                _ => others.get_mut(&id).map(|c| &mut **c),
             };
             let Some(target) = target else { continue };
             delivered += 1;

@@ -399,7 +399,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         return Reply::syntax_error();
     }
     let caller_id = ctx.client.id;
-    let mut all: Vec<&Client> = ctx.others.values().collect();
+    let mut all: Vec<&Client> = ctx.others.values().map(|c| &**c).collect();
     all.push(ctx.client);
     all.sort_by_key(|c| c.id);
     let mut text = String::new();
@@ -540,7 +540,7 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if args.len() == 3 {
         let addr = &args[2];
         let found = std::iter::once(&*ctx.client)
-            .chain(ctx.others.values())
+            .chain(ctx.others.values().map(|c| &**c))
             .find(|c| c.info.addr.as_bytes() == &addr[..])
             .map(|c| c.id);
         return match found {
@@ -557,7 +557,7 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     };
     let caller = ctx.client.id;
     let victims: Vec<ClientId> = std::iter::once(&*ctx.client)
-        .chain(ctx.others.values())
+        .chain(ctx.others.values().map(|c| &**c))
         .filter(|c| !(filter.skip_me && c.id == caller))
         .filter(|c| filter.matches(c, ctx.srv))
         .map(|c| c.id)

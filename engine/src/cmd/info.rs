@@ -82,12 +82,12 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     // Summing the clients' buffers walks the clients: only when asked for.
     let memory = if wanted.contains(&"memory") {
         let clients_mem =
-            ctx.client.mem_usage() + ctx.others.values().map(Client::mem_usage).sum::<u64>();
+            ctx.client.mem_usage() + ctx.others.values().map(|c| c.mem_usage()).sum::<u64>();
         ctx.srv.observe_memory(clients_mem)
     } else {
         MemoryUsage::default()
     };
-    let mut clients: Vec<&Client> = ctx.others.values().collect();
+    let mut clients: Vec<&Client> = ctx.others.values().map(|c| &**c).collect();
     clients.push(ctx.client);
     let snap = Snapshot {
         srv: ctx.srv,

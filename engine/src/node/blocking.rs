@@ -292,7 +292,7 @@ impl Node {
     /// Ends `client`'s wait with `reply`: out of the queues, the call
     /// counted (once, now that it completes, as Redis counts it), the
     /// reply written, its pending input to run next.
-    fn answer_wait(&mut self, mut client: Client, reply: Reply) {
+    fn answer_wait(&mut self, mut client: Box<Client>, reply: Reply) {
         let id = client.id;
         client.blocked = None;
         self.waits.remove(id);
@@ -347,7 +347,7 @@ impl Node {
 impl Node {
     /// A connected client, for tests that set state no command sets yet.
     pub(crate) fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
-        self.clients.get_mut(&id)
+        self.clients.get_mut(&id).map(|c| &mut **c)
     }
 
     /// Clients in any wait queue, for tests that check none is left behind.

@@ -129,7 +129,7 @@ impl Node {
         }
         let (mut client, gone) = match self.clients.remove(&id) {
             Some(client) => (client, false),
-            None => (self.stand_in_client(id), true),
+            None => (Box::new(self.stand_in_client(id)), true),
         };
         notify::sync_key_logs(&mut self.srv);
         let finished = resume_running(&mut self.srv, &mut client, &mut self.clients);
@@ -161,7 +161,7 @@ impl Node {
     /// The script ended: what [`Node::execute`] left for its end (the
     /// unit, the statistics, the reply), then the caller's pipelined input
     /// and everybody else's; a SIGTERM that came meanwhile takes effect.
-    fn script_ended(&mut self, mut client: Client, done: Finished, gone: bool) {
+    fn script_ended(&mut self, mut client: Box<Client>, done: Finished, gone: bool) {
         let Finished { reply, script } = done;
         let others_before = self.clients.len();
         self.srv.effects.end_unit();

@@ -216,7 +216,7 @@ fn command_events_follow_the_logged_ones() {
     );
     subscriber.out.clear();
     let mut others = Clients::new();
-    others.insert(2, subscriber);
+    others.insert(2, Box::new(subscriber));
     sync_key_logs(&mut srv);
     let value = Value::Str(StrValue::from_bytes(b"v"));
     srv.dbs[0].set(b"k", value, 0, false);

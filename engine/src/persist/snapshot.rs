@@ -94,7 +94,7 @@ impl Conns<'_> {
     pub fn get_mut(&mut self, id: ClientId) -> Option<&mut Client> {
         match self.current.as_deref_mut() {
             Some(c) if c.id == id => Some(c),
-            _ => self.others.get_mut(&id),
+            _ => self.others.get_mut(&id).map(|c| &mut **c),
         }
     }
 }
