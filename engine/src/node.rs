@@ -506,6 +506,7 @@ impl Node {
         let from_master = self.srv.repl.is_master_client(client.id);
         if from_master {
             crate::repl::master_view(&mut self.srv, true);
+            crate::repl::replica::batch_begins(&mut self.srv, &client.query);
         }
         self.process_commands(client, from_master);
         if from_master {
@@ -527,18 +528,22 @@ impl Node {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
                 authenticated: client.authenticated,
             };
-            match client.parser.parse(&mut client.query, &lim) {
+            let unparsed = client.query.len();
+            let parse = client.parser.parse(&mut client.query, &lim);
+            if from_master {
+                let taken = unparsed - client.query.len();
+                crate::repl::replica::parsed(&mut self.srv, taken);
+            }
+            match parse {
                 Ok(Some(args)) => {
-                    // The master's stream is accounted after each command
-                    // ran (rare: only that client pays for the copy).
-                    let applied = from_master.then(|| args.clone());
                     self.execute(client, args);
-                    if let Some(args) = applied {
+                    // The master's stream is accounted after each command
+                    // ran, as the bytes it was parsed from.
+                    if from_master {
                         let in_multi = client.multi.is_some();
                         crate::repl::replica::applied(
                             &mut self.srv,
                             &mut self.clients,
-                            &args,
                             client.db,
                             in_multi,
                         );
