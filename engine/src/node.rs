@@ -515,6 +515,8 @@ impl Node {
     }
 
     fn process_commands(&mut self, client: &mut Client, from_master: bool) {
+        // Commands left before the next keys are warmed (Server::warm_keys).
+        let mut warmed = 0;
         while self.srv.paused_until.is_none()
             && !self.srv.persist.blocks_commands()
             && !self.srv.shutting_down
@@ -528,6 +530,10 @@ impl Node {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
                 authenticated: client.authenticated,
             };
+            if warmed == 0 && !client.parser.in_progress() {
+                warmed = self.srv.warm_keys(client.db, &client.query);
+            }
+            warmed = warmed.saturating_sub(1);
             let unparsed = client.query.len();
             let parse = client.parser.parse(&mut client.query, &lim);
             if from_master {
