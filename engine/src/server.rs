@@ -286,8 +286,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Before a client's next commands run: warms the table entries of
-    /// the keys the next [`WARM_BATCH`] of them name (in database `db`,
+    /// Before a client's next commands run: warms the table entries (and
+    /// string values) of the keys the next [`WARM_BATCH`] of them name (in database `db`,
     /// the client's, which a SELECT among them may change: only a hint).
     /// A pipeline's lookups then overlap their cache misses instead of
     /// waiting for each in turn (the keyspace of a large dataset is
@@ -302,7 +302,7 @@ impl Server {
             keys[found] = key;
             found += 1;
         });
-        db.keys().warm_batch(&keys[..found]);
+        db.warm(&keys[..found]);
         seen
     }
 
