@@ -506,7 +506,6 @@ impl Node {
         let from_master = self.srv.repl.is_master_client(client.id);
         if from_master {
             crate::repl::master_view(&mut self.srv, true);
-            crate::repl::replica::batch_begins(&mut self.srv, &client.query);
         }
         self.process_commands(client, from_master);
         if from_master {
@@ -517,6 +516,7 @@ impl Node {
     fn process_commands(&mut self, client: &mut Client, from_master: bool) {
         // Commands left before the next keys are warmed (Server::warm_keys).
         let mut warmed = 0;
+        let mut batch_begun = false;
         while self.srv.paused_until.is_none()
             && !self.srv.persist.blocks_commands()
             && !self.srv.shutting_down
@@ -530,6 +530,11 @@ impl Node {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
                 authenticated: client.authenticated,
             };
+            // Only once commands do run: what waits meanwhile is not copied.
+            if from_master && !batch_begun {
+                crate::repl::replica::batch_begins(&mut self.srv, &client.query);
+                batch_begun = true;
+            }
             if warmed == 0 && !client.parser.in_progress() {
                 warmed = self.srv.warm_keys(client.db, &client.query);
             }

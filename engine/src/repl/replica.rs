@@ -22,6 +22,8 @@ const RETRY_MAX_MS: u64 = 5000;
 pub const ACK_PERIOD_MS: u64 = 1000;
 /// Longest handshake reply line accepted before the link is dropped.
 const MAX_LINE: usize = 64 * 1024;
+/// Capacity the master client's batch copy keeps between batches.
+const BATCH_KEEP_MAX: usize = 1 << 20;
 /// Length of the `$EOF:<mark>` delimiter of a disk-less transfer.
 const EOF_MARK_LEN: usize = 40;
 
@@ -730,6 +732,11 @@ pub fn batch_begins(srv: &mut Server, query: &[u8]) {
     let kept = started.len();
     link.batch.copy_within(started, 0);
     link.batch.truncate(kept);
+    // A burst (the stream held while the replica was paused) does not
+    // keep its memory for the ordinary batches after it.
+    if link.batch.capacity() > BATCH_KEEP_MAX && kept + query.len() <= BATCH_KEEP_MAX {
+        link.batch.shrink_to(BATCH_KEEP_MAX);
+    }
     link.batch.extend_from_slice(query);
     link.cmd_start = 0;
     link.parsed = kept;

@@ -607,7 +607,7 @@ fn backlog_since(net: &Net, i: usize, from: u64) -> Vec<u8> {
 #[test]
 fn a_replica_passes_on_its_masters_bytes_however_they_were_split() {
     for piece in [1, 3, 7, 64] {
-        let mut net = Net::new(3);
+        let mut net = Net::with(3, |c| c.enable_debug_command = "yes".into());
         let p = net.connect(0);
         let (r1, r2) = (net.connect(1), net.connect(2));
         net.call(r1, &["REPLICAOF", "127.0.0.1", "7000"]);
@@ -615,7 +615,13 @@ fn a_replica_passes_on_its_masters_bytes_however_they_were_split() {
         net.run(1000);
         let synced_at = offset_of(&mut net, p) + 1;
         net.peer_piece = Some(piece);
+        // The middle replica sleeps through the first writes: its
+        // master's stream waits in its query buffer meanwhile.
+        net.send(r1, &["DEBUG", "SLEEP", "0.5"]);
         write_every_type(&mut net, p, "t");
+        let offset = |net: &Net, i: usize| net.nodes[i].server().repl.offset;
+        assert!(offset(&net, 1) < offset(&net, 0), "held while asleep");
+        net.run(1000);
         net.call(p, &["MULTI"]);
         net.call(p, &["SET", "in", "a transaction"]);
         net.call(p, &["INCR", "counter"]);
