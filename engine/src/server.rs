@@ -302,7 +302,11 @@ impl Server {
             keys[found] = key;
             found += 1;
         });
-        db.warm(&keys[..found]);
+        // A lone lookup has no other miss to overlap with: warming it
+        // would only read its entry twice.
+        if found > 1 {
+            db.warm(&keys[..found]);
+        }
         seen
     }
 
