@@ -524,6 +524,9 @@ impl Node {
     }
 
     fn process_commands(&mut self, client: &mut Client, from_master: bool) {
+        // Commands left before the next keys are warmed (Server::warm_keys).
+        let mut warmed = 0;
+        let mut batch_begun = false;
         while self.srv.paused_until.is_none()
             && !self.srv.persist.blocks_commands()
             && !self.srv.shutting_down
@@ -537,18 +540,31 @@ impl Node {
                 max_bulk_len: self.srv.config.proto_max_bulk_len,
                 authenticated: client.authenticated,
             };
-            match client.parser.parse(&mut client.query, &lim) {
+            // Only once commands do run: what waits meanwhile is not copied.
+            if from_master && !batch_begun {
+                crate::repl::replica::batch_begins(&mut self.srv, &client.query);
+                batch_begun = true;
+            }
+            if warmed == 0 && !client.parser.in_progress() {
+                warmed = self.srv.warm_keys(client.db, &client.query);
+            }
+            warmed = warmed.saturating_sub(1);
+            let unparsed = client.query.len();
+            let parse = client.parser.parse(&mut client.query, &lim);
+            if from_master {
+                let taken = unparsed - client.query.len();
+                crate::repl::replica::parsed(&mut self.srv, taken);
+            }
+            match parse {
                 Ok(Some(args)) => {
-                    // The master's stream is accounted after each command
-                    // ran (rare: only that client pays for the copy).
-                    let applied = from_master.then(|| args.clone());
                     self.execute(client, args);
-                    if let Some(args) = applied {
+                    // The master's stream is accounted after each command
+                    // ran, as the bytes it was parsed from.
+                    if from_master {
                         let in_multi = client.multi.is_some();
                         crate::repl::replica::applied(
                             &mut self.srv,
                             &mut self.clients,
-                            &args,
                             client.db,
                             in_multi,
                         );

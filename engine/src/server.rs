@@ -3,7 +3,7 @@
 
 use crate::cmd::CommandTable;
 use crate::config::Config;
-use crate::db::dict::Dict;
+use crate::db::dict::{Dict, WARM_BATCH};
 use crate::db::{drain_some, Cleared, Db, Object, StoredKey};
 use crate::node::Output;
 use crate::time::Now;
@@ -286,6 +286,30 @@ pub struct Server {
 }
 
 impl Server {
+    /// Before a client's next commands run: warms the table entries (and
+    /// string values) of the keys the next [`WARM_BATCH`] of them name (in database `db`,
+    /// the client's, which a SELECT among them may change: only a hint).
+    /// A pipeline's lookups then overlap their cache misses instead of
+    /// waiting for each in turn (the keyspace of a large dataset is
+    /// mostly out of cache). Returns how many commands it looked at.
+    pub fn warm_keys(&self, db: usize, query: &[u8]) -> usize {
+        let Some(db) = self.dbs.get(db) else {
+            return 0;
+        };
+        let mut keys: [&[u8]; WARM_BATCH] = [&[]; WARM_BATCH];
+        let mut found = 0;
+        let seen = crate::resp::ahead::keys_ahead(query, WARM_BATCH, |key| {
+            keys[found] = key;
+            found += 1;
+        });
+        // A lone lookup has no other miss to overlap with: warming it
+        // would only read its entry twice.
+        if found > 1 {
+            db.warm(&keys[..found]);
+        }
+        seen
+    }
+
     pub fn new(config: Config, now: Now) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let run_id = hex_id(&mut rng);

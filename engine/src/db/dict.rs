@@ -23,6 +23,8 @@ const POP_SHRINK_SLACK: usize = 4096;
 /// Longest key kept inside its slot: what fits beside the tag, the length
 /// and the chain link in the 24 bytes a boxed key would take anyway.
 pub const INLINE_KEY_MAX: usize = 18;
+/// Most keys [`Dict::warm_batch`] warms at once.
+pub const WARM_BATCH: usize = 32;
 
 /// A slot's key together with the link to the next slot of its bucket
 /// chain (or, for a free slot, of the free list).
@@ -266,6 +268,23 @@ impl<V> Dict<V> {
         }
     }
 
+    /// [`Dict::warm`] for several keys at once, in two passes: every
+    /// key's bucket, then the entries at the heads of those chains. The
+    /// loads of a pass do not wait for one another, so a batch of lookups
+    /// pays about two cache misses' wait instead of two per key. At most
+    /// [`WARM_BATCH`] keys; the rest are left cold.
+    pub fn warm_batch(&self, keys: &[&[u8]]) {
+        let mut heads = [NIL; WARM_BATCH];
+        for (head, key) in heads.iter_mut().zip(keys) {
+            *head = self.buckets[self.bucket_of(key)];
+        }
+        for &head in &heads[..keys.len().min(WARM_BATCH)] {
+            if let Some(entry) = self.slots.get(head as usize) {
+                std::hint::black_box(entry.link.next());
+            }
+        }
+    }
+
     /// Inserts a key the caller knows is absent, without looking for it
     /// (the expiry table of a key just added to the main table).
     pub fn insert_absent(&mut self, key: &[u8], value: V) {
@@ -501,6 +520,25 @@ mod tests {
 
     fn key(i: u32) -> Vec<u8> {
         format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn warming_keys_changes_nothing_whatever_the_keys() {
+        let mut d = Dict::new(7);
+        let empty: Dict<u32> = Dict::new(7);
+        for i in 0..100 {
+            d.insert(&key(i), i);
+        }
+        // Present, absent, empty and long keys, more than one batch holds.
+        let long = vec![b'x'; 300];
+        let owned: Vec<Vec<u8>> = (0..WARM_BATCH as u32 * 2).map(|i| key(i * 3)).collect();
+        let mut keys: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+        keys.extend([&b""[..], &long]);
+        d.warm_batch(&keys);
+        empty.warm_batch(&keys);
+        assert_eq!(d.len(), 100);
+        assert!((0..100).all(|i| d.get(&key(i)) == Some(&i)));
+        assert!(empty.is_empty());
     }
 
     #[test]

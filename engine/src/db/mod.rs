@@ -195,6 +195,30 @@ impl Db {
         self.expiry_rule
     }
 
+    /// Warms what lookups of `keys` are about to read (see
+    /// [`crate::server::Server::warm_keys`]), one step per pass so that
+    /// each pass's cache misses overlap: the table's buckets and entries,
+    /// then the bytes of the string values found (a SET frees them, a GET
+    /// copies them).
+    pub fn warm(&self, keys: &[&[u8]]) {
+        self.keys.warm_batch(keys);
+        let mut values: [&[u8]; dict::WARM_BATCH] = [&[]; dict::WARM_BATCH];
+        let mut found = 0;
+        for key in keys.iter().take(dict::WARM_BATCH) {
+            if let Some(Object {
+                value: Value::Str(crate::types::StrValue::Bytes(bytes)),
+                ..
+            }) = self.keys.get(key)
+            {
+                values[found] = bytes;
+                found += 1;
+            }
+        }
+        for value in &values[..found] {
+            std::hint::black_box(value.first().copied());
+        }
+    }
+
     /// The main table (read-only: changes go through `Db`'s methods).
     pub fn keys(&self) -> &Dict<Object> {
         &self.keys
@@ -740,6 +764,23 @@ mod tests {
         assert_eq!(db.avg_ttl, 10_000);
         db.clear();
         assert_eq!(db.avg_ttl, 0);
+    }
+
+    #[test]
+    fn warming_keys_changes_nothing() {
+        let mut db = Db::new(5);
+        db.set(b"str", s("a value longer than an integer"), 0, false);
+        db.set(b"int", s("42"), 0, false);
+        db.set(b"empty", s(""), 0, false);
+        let bytes = db.dataset_bytes();
+        let absent = vec![b'k'; 100];
+        db.warm(&[b"str", b"int", b"empty", &absent, b""]);
+        assert_eq!(db.dataset_bytes(), bytes);
+        assert_eq!(db.len(), 3);
+        assert_eq!(
+            db.get(b"str", 0).map(|o| o.value.clone()),
+            Some(s("a value longer than an integer"))
+        );
     }
 
     #[test]

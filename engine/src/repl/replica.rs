@@ -22,6 +22,8 @@ const RETRY_MAX_MS: u64 = 5000;
 pub const ACK_PERIOD_MS: u64 = 1000;
 /// Longest handshake reply line accepted before the link is dropped.
 const MAX_LINE: usize = 64 * 1024;
+/// Capacity the master client's batch copy keeps between batches.
+const BATCH_KEEP_MAX: usize = 1 << 20;
 /// Length of the `$EOF:<mark>` delimiter of a disk-less transfer.
 const EOF_MARK_LEN: usize = 40;
 
@@ -75,6 +77,16 @@ pub struct MasterLink {
     /// Commands applied inside a MULTI from the master: they enter the
     /// offset and the backlog once its EXEC ran (as Redis counts them).
     unapplied: Vec<u8>,
+    /// The master's stream as its client's commands are parsed from it:
+    /// the bytes of its query buffer as the current batch began
+    /// ([`batch_begins`]), after those the parser had already taken of a
+    /// command still incomplete then. `cmd_start..parsed` are the bytes of
+    /// the command being parsed. Each command passes on the bytes it was
+    /// parsed from, as Redis feeds its backlog from the master's query
+    /// buffer: no copy of the arguments, no re-encoding.
+    batch: Vec<u8>,
+    cmd_start: usize,
+    parsed: usize,
     /// Stream bytes received (INFO slave_read_repl_offset).
     pub read_offset: u64,
     /// The database the master's stream had selected when the link
@@ -107,11 +119,22 @@ impl MasterLink {
             failures: 0,
             next_ack_ms: now_ms,
             unapplied: Vec::new(),
+            batch: Vec::new(),
+            cmd_start: 0,
+            parsed: 0,
             read_offset: 0,
             stream_db: 0,
             offers_history,
             psync_held: false,
         }
+    }
+
+    /// A new connection: nothing of the old one's stream is pending.
+    fn forget_stream_input(&mut self) {
+        self.unapplied.clear();
+        self.batch.clear();
+        self.cmd_start = 0;
+        self.parsed = 0;
     }
 
     pub fn is_connected(&self) -> bool {
@@ -277,7 +300,7 @@ fn connect(srv: &mut Server) {
     link.buf.clear();
     link.transfer_len = None;
     link.full_sync = None;
-    link.unapplied.clear();
+    link.forget_stream_input();
     link.set_state(LinkState::Connecting, now);
     let (host, port) = (link.host.clone(), link.port);
     srv.outputs.push_back(Output::Connect { peer, host, port });
@@ -697,21 +720,71 @@ pub fn on_stream_data(srv: &mut Server, len: usize) {
     }
 }
 
-/// The master client ran one command of the stream: outside a MULTI, it
+/// The master client starts on the commands in its query buffer: their
+/// bytes are kept until [`applied`] passes them on, behind what the
+/// parser already took of an incomplete command (the buffer's capacity is
+/// reused from one batch to the next).
+pub fn batch_begins(srv: &mut Server, query: &[u8]) {
+    let Some(link) = srv.repl.link.as_mut() else {
+        return;
+    };
+    let started = link.cmd_start.min(link.parsed)..link.parsed.min(link.batch.len());
+    let kept = started.len();
+    link.batch.copy_within(started, 0);
+    link.batch.truncate(kept);
+    // A burst (the stream held while the replica was paused) does not
+    // keep its memory for the ordinary batches after it.
+    if link.batch.capacity() > BATCH_KEEP_MAX && kept + query.len() <= BATCH_KEEP_MAX {
+        link.batch.shrink_to(BATCH_KEEP_MAX);
+    }
+    link.batch.extend_from_slice(query);
+    link.cmd_start = 0;
+    link.parsed = kept;
+}
+
+/// The parser took `n` more bytes of the master client's query buffer.
+pub fn parsed(srv: &mut Server, n: usize) {
+    if let Some(link) = srv.repl.link.as_mut() {
+        link.parsed = link.parsed.saturating_add(n).min(link.batch.len());
+    }
+}
+
+/// The master client ran the command it parsed last: outside a MULTI, it
 /// (and the transaction it closed) enters the offset, the backlog and the
 /// sub-replicas' stream, byte for byte as the master sent it.
-pub fn applied(srv: &mut Server, clients: &mut Clients, args: &[Bytes], db: usize, in_multi: bool) {
+pub fn applied(srv: &mut Server, clients: &mut Clients, db: usize, in_multi: bool) {
     let Some(link) = srv.repl.link.as_mut() else {
         return;
     };
     // Kept however the master client goes away (a kill, a protocol error).
     link.stream_db = db;
-    encode_command(&mut link.unapplied, args);
-    if in_multi {
+    let command = link.cmd_start.min(link.parsed)..link.parsed;
+    link.cmd_start = link.parsed;
+    if in_multi || !link.unapplied.is_empty() {
+        link.unapplied.extend_from_slice(&link.batch[command]);
+        if in_multi {
+            return;
+        }
+        let bytes = std::mem::take(&mut link.unapplied);
+        feed_stream(srv, clients, &bytes);
+        restore_unapplied(srv, bytes);
         return;
     }
-    let bytes = std::mem::take(&mut link.unapplied);
-    feed_stream(srv, clients, &bytes);
+    // The common case: the command's bytes go on straight from the batch
+    // (taken out of the link while the stream is fed, then put back).
+    let batch = std::mem::take(&mut link.batch);
+    feed_stream(srv, clients, &batch[command]);
+    if let Some(link) = srv.repl.link.as_mut() {
+        link.batch = batch;
+    }
+}
+
+/// Gives the transaction buffer back, emptied, its capacity kept.
+fn restore_unapplied(srv: &mut Server, mut bytes: Vec<u8>) {
+    if let Some(link) = srv.repl.link.as_mut() {
+        bytes.clear();
+        link.unapplied = bytes;
+    }
 }
 
 /// Connects when it is time, drops a link that went silent for

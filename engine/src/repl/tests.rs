@@ -29,6 +29,9 @@ struct Net {
     disks: Vec<crate::testing::mem_disk::MemDisk>,
     /// Every byte each node received on its link to its master.
     wire: BTreeMap<usize, Vec<u8>>,
+    /// Bytes on a link to a master arrive in pieces of this many bytes
+    /// (None: each write whole), as reads may split them.
+    peer_piece: Option<usize>,
 }
 
 fn config(i: usize) -> Config {
@@ -64,6 +67,7 @@ impl Net {
             cut: Vec::new(),
             disks,
             wire: BTreeMap::new(),
+            peer_piece: None,
         };
         net.settle();
         net
@@ -162,14 +166,16 @@ impl Net {
 
     fn deliver(&mut self, from: usize, client: ClientId, to: usize, id: ClientId, data: &[u8]) {
         let now = self.now;
-        let input = if self.is_peer(to, id) {
-            self.wire.entry(to).or_default().extend_from_slice(data);
-            Input::PeerData { peer: id, data }
-        } else {
-            Input::ClientData { client: id, data }
-        };
         let _ = (from, client);
-        self.nodes[to].handle_input(now, input);
+        if !self.is_peer(to, id) {
+            self.nodes[to].handle_input(now, Input::ClientData { client: id, data });
+            return;
+        }
+        self.wire.entry(to).or_default().extend_from_slice(data);
+        let piece = self.peer_piece.unwrap_or(data.len()).max(1);
+        for data in data.chunks(piece) {
+            self.nodes[to].handle_input(now, Input::PeerData { peer: id, data });
+        }
     }
 
     /// Drops every link between `a` and `b` and keeps them apart.
@@ -588,6 +594,49 @@ fn a_chained_replica_receives_its_masters_stream() {
         net.info(r2, "master_repl_offset"),
         net.info(p, "master_repl_offset")
     );
+}
+
+/// The stream node `i` holds in its backlog from `from` on.
+fn backlog_since(net: &Net, i: usize, from: u64) -> Vec<u8> {
+    let backlog = net.nodes[i].server().repl.backlog.as_ref();
+    backlog
+        .and_then(|b| b.since(from))
+        .unwrap_or_else(|| panic!("node {i}'s backlog holds offset {from}"))
+}
+
+#[test]
+fn a_replica_passes_on_its_masters_bytes_however_they_were_split() {
+    for piece in [1, 3, 7, 64] {
+        let mut net = Net::with(3, |c| c.enable_debug_command = "yes".into());
+        let p = net.connect(0);
+        let (r1, r2) = (net.connect(1), net.connect(2));
+        net.call(r1, &["REPLICAOF", "127.0.0.1", "7000"]);
+        net.call(r2, &["REPLICAOF", "127.0.0.1", "7001"]);
+        net.run(1000);
+        let synced_at = offset_of(&mut net, p) + 1;
+        net.peer_piece = Some(piece);
+        // The middle replica sleeps through the first writes: its
+        // master's stream waits in its query buffer meanwhile.
+        net.send(r1, &["DEBUG", "SLEEP", "0.5"]);
+        write_every_type(&mut net, p, "t");
+        let offset = |net: &Net, i: usize| net.nodes[i].server().repl.offset;
+        assert!(offset(&net, 1) < offset(&net, 0), "held while asleep");
+        net.run(1000);
+        net.call(p, &["MULTI"]);
+        net.call(p, &["SET", "in", "a transaction"]);
+        net.call(p, &["INCR", "counter"]);
+        net.call(p, &["EXEC"]);
+        net.call(p, &["SET", "last", "one"]);
+        net.run(1000);
+        let sent = backlog_since(&net, 0, synced_at);
+        assert!(
+            sent.windows(5).any(|w| w == b"MULTI"),
+            "a transaction went by"
+        );
+        assert_eq!(backlog_since(&net, 1, synced_at), sent, "piece {piece}");
+        assert_eq!(backlog_since(&net, 2, synced_at), sent, "piece {piece}");
+        assert_eq!(net.dataset(2), net.dataset(0));
+    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! replies out (RESP2 and RESP3), and a general frame reader for clients and
 //! peers that need to read replies.
 
+pub mod ahead;
 mod encode;
 pub mod frame;
 mod parse;
