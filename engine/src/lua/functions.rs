@@ -339,6 +339,7 @@ impl Functions {
         let run = PreparedRun {
             lua: base.lua.clone(),
             runner: std::rc::Rc::clone(&base.runner),
+            shared: std::rc::Rc::clone(&base.shared),
             func: std::rc::Rc::new(def.callback.clone()),
             name: std::rc::Rc::from(def.name.as_str()),
             takes_args: true,
