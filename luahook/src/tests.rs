@@ -447,17 +447,13 @@ fn a_start_passes_argument_tables_and_sets_global_tables() {
         globals: &[("G1", &argv[..]), ("G2", &[][..])],
     };
     let slice = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("start");
-    let Some(Slice::Returned(Value::String(got))) = slice else {
+    let Some(Slice::ReturnedBytes(got)) = slice else {
         panic!("not returned: {slice:?}");
     };
-    assert_eq!(
-        &got.as_bytes()[..],
-        b"2,a\0b,1,v,1,v,0",
-        "the first value only"
-    );
+    assert_eq!(&got[..], b"2,a\0b,1,v,1,v,0", "the first value only");
     // Idle again: it starts the next run; a new table each time.
     let again = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("again");
-    assert!(matches!(again, Some(Slice::Returned(_))), "{again:?}");
+    assert!(matches!(again, Some(Slice::ReturnedBytes(_))), "{again:?}");
     let suspended = lua
         .load("for i = 1, 100000 do end")
         .into_function()
@@ -466,4 +462,23 @@ fn a_start_passes_argument_tables_and_sets_global_tables() {
     assert!(matches!(long, Some(Slice::Yielded { .. })), "{long:?}");
     let busy = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("busy");
     assert!(busy.is_none(), "a suspended coroutine is not restarted");
+}
+
+#[test]
+fn a_returned_string_comes_as_bytes_and_other_values_as_values() {
+    let lua = Lua::new();
+    let (slice, _) = run(&lua, "return 'a\0b', 'ignored'", 1_000);
+    assert!(
+        matches!(&slice, Slice::ReturnedBytes(b) if b == b"a\0b"),
+        "{slice:?}"
+    );
+    let (slice, _) = run(&lua, "return {1, 2}", 1_000);
+    let Slice::Returned(Value::Table(table)) = slice else {
+        panic!("not a table: {slice:?}");
+    };
+    assert_eq!(table.raw_len(), 2);
+    let (slice, _) = run(&lua, "local x = 1", 1_000);
+    assert!(matches!(slice, Slice::Returned(Value::Nil)), "{slice:?}");
+    let (slice, _) = run(&lua, "return 7", 1_000);
+    assert_eq!(returned_number(&slice), 7.0);
 }

@@ -412,7 +412,7 @@ fn run_bounded(lua: &Lua, chunk: Function) -> mlua::Result<Result<(), String>> {
     let mut spent = 0u64;
     loop {
         match keel_luahook::resume(lua, &thread, HOOK_PERIOD, PRELUDE_NAME)? {
-            Slice::Returned(_) => return Ok(Ok(())),
+            Slice::Returned(_) | Slice::ReturnedBytes(_) => return Ok(Ok(())),
             Slice::Yielded { .. } => {
                 spent = spent.saturating_add(u64::from(HOOK_PERIOD));
                 if spent >= LOAD_INSTRUCTION_BUDGET {

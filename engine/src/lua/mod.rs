@@ -494,6 +494,10 @@ impl ScriptRun {
                 self.spare_coroutine();
                 convert::lua_to_reply(&value, resp3)
             }
+            Ok(Slice::ReturnedBytes(bytes)) => {
+                self.spare_coroutine();
+                Reply::Bulk(Bytes::from(bytes))
+            }
             Ok(Slice::Failed { error, location }) => {
                 let text = error_text(error);
                 located_error(&text, &self.name, location.as_ref())
