@@ -432,6 +432,129 @@ unsafe fn push_string_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &
     }
 }
 
+/// The start of Lua 5.1.5's `struct Table` (lobject.h), up to the size
+/// of its array part. Only read, through a pointer to a live table.
+#[repr(C)]
+struct TableHead {
+    // CommonHeader: GCObject *next; lu_byte tt; lu_byte marked
+    next: *mut c_void,
+    tt: u8,
+    marked: u8,
+    flags: u8,
+    /// log2 of the size of the hash part.
+    lsizenode: u8,
+    metatable: *mut c_void,
+    array: *mut c_void,
+    node: *mut c_void,
+    lastfree: *mut c_void,
+    gclist: *mut c_void,
+    /// Size of the array part.
+    sizearray: c_int,
+}
+
+/// A reused global table keeps its parts: only one this small is reused
+/// (a script that grew it leaves a new table to the next run).
+const MAX_REUSED_ARRAY: c_int = 64;
+const MAX_REUSED_LOG_NODES: u8 = 4;
+
+thread_local! {
+    /// Whether [`TableHead`] read back the sizes of a table just created
+    /// (None: not checked yet). Tables are reused only when it did.
+    static TABLE_LAYOUT_OK: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// The head of the table at `index`.
+///
+/// # Safety
+/// The value at `index` of `state` is a table.
+unsafe fn table_head<'a>(state: *mut ffi::lua_State, index: c_int) -> &'a TableHead {
+    // SAFETY: lua_topointer gives a table's `Table *`, alive while it is
+    // on the stack; TableHead mirrors the start of the struct.
+    unsafe { &*ffi::lua_topointer(state, index).cast::<TableHead>() }
+}
+
+/// Whether the table at the top of `state`, just created with room for
+/// `size` array items and no hash part, reads back so through the mirror.
+///
+/// # Safety
+/// The value at the top of `state` is such a table.
+unsafe fn table_layout_matches(state: *mut ffi::lua_State, size: c_int) -> bool {
+    // SAFETY: the caller's contract.
+    let head = unsafe { table_head(state, -1) };
+    c_int::from(head.tt) == ffi::LUA_TTABLE
+        && head.sizearray == size
+        && head.lsizenode == 0
+        && head.metatable.is_null()
+}
+
+/// Pushes a table of `items` for a global whose name is on top of the
+/// stack: the global's current table, emptied and refilled, when it is a
+/// small plain table (no metatable, array part of at most
+/// [`MAX_REUSED_ARRAY`], hash part of at most 2^[`MAX_REUSED_LOG_NODES`]),
+/// else a new one (see [`Start::reuse_globals`]). Emptied, it reads as a
+/// new table: the same entries in the same order, the same length.
+///
+/// # Safety
+/// `state` is live with the name on top and room for five more values.
+unsafe fn push_global_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &[T]) {
+    // SAFETY: the caller's contract; the table stays on the stack while
+    // it is read through the mirror, emptied and refilled.
+    unsafe {
+        ffi::lua_pushvalue(state, -1);
+        ffi::lua_rawget(state, ffi::LUA_GLOBALSINDEX);
+        if !reusable(state) {
+            ffi::lua_settop(state, -2);
+            push_string_array(state, items);
+            if TABLE_LAYOUT_OK.with(Cell::get).is_none() {
+                let size = c_int::try_from(items.len()).unwrap_or(c_int::MAX);
+                let matches = table_layout_matches(state, size);
+                TABLE_LAYOUT_OK.with(|ok| ok.set(Some(matches)));
+            }
+            return;
+        }
+        let table = ffi::lua_gettop(state);
+        // Setting a field to nil while traversing is allowed in Lua.
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, table) != 0 {
+            ffi::lua_settop(state, -2);
+            ffi::lua_pushvalue(state, -1);
+            ffi::lua_pushnil(state);
+            ffi::lua_rawset(state, table);
+        }
+        for (index, item) in (1..=c_int::MAX).zip(items) {
+            let item = item.as_ref();
+            ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+            ffi::lua_rawseti_(state, table, index);
+        }
+    }
+}
+
+/// Whether the value on top of `state` is a table [`push_global_array`]
+/// may reuse.
+///
+/// # Safety
+/// `state` is live with room for one more value.
+unsafe fn reusable(state: *mut ffi::lua_State) -> bool {
+    if TABLE_LAYOUT_OK.with(Cell::get) != Some(true) {
+        return false;
+    }
+    // SAFETY: the caller's contract; lua_getmetatable pushes a value only
+    // when there is a metatable (popped then).
+    unsafe {
+        if ffi::lua_type(state, -1) != ffi::LUA_TTABLE {
+            return false;
+        }
+        if ffi::lua_getmetatable(state, -1) != 0 {
+            ffi::lua_settop(state, -2);
+            return false;
+        }
+        let head = table_head(state, -1);
+        head.metatable.is_null()
+            && head.sizearray <= MAX_REUSED_ARRAY
+            && head.lsizenode <= MAX_REUSED_LOG_NODES
+    }
+}
+
 /// Runs `thread` (a coroutine created with `Lua::create_thread`, new or
 /// yielded by the hook) for one slice: until it returns, fails, or has run
 /// about `period` more VM instructions at a point where it may yield.
@@ -456,16 +579,23 @@ pub fn restart(
     let run = Start::<&[u8]> {
         args: &[],
         globals: &[],
+        reuse_globals: false,
     };
     start(lua, thread, func, &run, period, skip_source)
 }
 
 /// What a run of [`start`] begins with: the function's arguments and
-/// globals to set first, each a new table of strings `1..=n` (Redis's
-/// KEYS and ARGV), built in the same call into Lua as the first slice.
+/// globals to set first, each a table of strings `1..=n` (Redis's KEYS
+/// and ARGV), built in the same call into Lua as the first slice.
 pub struct Start<'a, T> {
     pub args: &'a [&'a [T]],
     pub globals: &'a [(&'a str, &'a [T])],
+    /// The global's table of the last run may be emptied and refilled
+    /// instead of a new table (no garbage per run), when it is small and
+    /// plain (see [`push_global_array`]). Only where no code can keep a
+    /// reference to it past its run: Keel's EVAL scripts, whose globals
+    /// and libraries are read-only.
+    pub reuse_globals: bool,
 }
 
 /// [`restart`] with arguments and globals: `thread` (idle: new from
@@ -674,9 +804,13 @@ unsafe fn start_raw<T: AsRef<[u8]>>(
             return Outcome::NotIdle;
         }
         for (name, items) in run.globals {
-            ffi::luaL_checkstack(state, 3, std::ptr::null());
+            ffi::luaL_checkstack(state, 6, std::ptr::null());
             ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
-            push_string_array(state, items);
+            if run.reuse_globals {
+                push_global_array(state, items);
+            } else {
+                push_string_array(state, items);
+            }
             ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
         }
         let nargs = c_int::try_from(run.args.len()).unwrap_or(c_int::MAX);

@@ -552,11 +552,15 @@ fn start_slice(
         keel_luahook::Start {
             args: &args,
             globals: &[],
+            reuse_globals: false,
         }
     } else {
+        // KEYS and ARGV of the last run are refilled: no script can keep
+        // them past its run (the globals and libraries are read-only).
         keel_luahook::Start {
             args: &[],
             globals: &globals,
+            reuse_globals: true,
         }
     };
     let start = |thread: &mlua::Thread| {
