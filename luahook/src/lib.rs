@@ -592,9 +592,9 @@ pub struct Start<'a, T> {
     pub globals: &'a [(&'a str, &'a [T])],
     /// The global's table of the last run may be emptied and refilled
     /// instead of a new table (no garbage per run), when it is small and
-    /// plain (see [`push_global_array`]). Only where no code can keep a
-    /// reference to it past its run: Keel's EVAL scripts, whose globals
-    /// and libraries are read-only.
+    /// plain (no metatable, small array and hash parts). Only where no
+    /// code can keep a reference to it past its run: Keel's EVAL scripts,
+    /// whose globals and libraries are read-only.
     pub reuse_globals: bool,
 }
 
