@@ -433,8 +433,10 @@ unsafe fn push_string_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &
 }
 
 /// The start of Lua 5.1.5's `struct Table` (lobject.h), up to the size
-/// of its array part. Only read, through a pointer to a live table.
+/// of its array part. Only read (copied out), through a pointer to a live
+/// table.
 #[repr(C)]
+#[derive(Clone, Copy)]
 struct TableHead {
     // CommonHeader: GCObject *next; lu_byte tt; lu_byte marked
     next: *mut c_void,
@@ -445,6 +447,7 @@ struct TableHead {
     lsizenode: u8,
     metatable: *mut c_void,
     array: *mut c_void,
+    /// The hash part: Lua's shared empty node when there is none.
     node: *mut c_void,
     lastfree: *mut c_void,
     gclist: *mut c_void,
@@ -458,33 +461,43 @@ const MAX_REUSED_ARRAY: c_int = 64;
 const MAX_REUSED_LOG_NODES: u8 = 4;
 
 thread_local! {
-    /// Whether [`TableHead`] read back the sizes of a table just created
-    /// (None: not checked yet). Tables are reused only when it did.
-    static TABLE_LAYOUT_OK: Cell<Option<bool>> = const { Cell::new(None) };
+    /// What [`TableHead`] read from a table just created with no hash
+    /// part, when it read back the sizes it was created with: Lua's
+    /// shared empty node (None: not checked yet, or it did not match).
+    /// Tables are reused only once it matched.
+    static EMPTY_NODE: Cell<Option<*mut c_void>> = const { Cell::new(None) };
+    /// Whether the check was made.
+    static TABLE_LAYOUT_CHECKED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The head of the table at `index`.
+/// A copy of the head of the table at `index`.
 ///
 /// # Safety
 /// The value at `index` of `state` is a table.
-unsafe fn table_head<'a>(state: *mut ffi::lua_State, index: c_int) -> &'a TableHead {
+unsafe fn table_head(state: *mut ffi::lua_State, index: c_int) -> TableHead {
     // SAFETY: lua_topointer gives a table's `Table *`, alive while it is
-    // on the stack; TableHead mirrors the start of the struct.
-    unsafe { &*ffi::lua_topointer(state, index).cast::<TableHead>() }
+    // on the stack; TableHead mirrors the start of the struct and is
+    // read by copy (Lua may change the table afterwards).
+    unsafe { std::ptr::read(ffi::lua_topointer(state, index).cast::<TableHead>()) }
 }
 
-/// Whether the table at the top of `state`, just created with room for
-/// `size` array items and no hash part, reads back so through the mirror.
+/// Checks the mirror once against the table at the top of `state`, just
+/// created with room for `size` array items and no hash part.
 ///
 /// # Safety
 /// The value at the top of `state` is such a table.
-unsafe fn table_layout_matches(state: *mut ffi::lua_State, size: c_int) -> bool {
+unsafe fn check_table_layout(state: *mut ffi::lua_State, size: c_int) {
+    if TABLE_LAYOUT_CHECKED.with(|checked| checked.replace(true)) {
+        return;
+    }
     // SAFETY: the caller's contract.
     let head = unsafe { table_head(state, -1) };
-    c_int::from(head.tt) == ffi::LUA_TTABLE
+    let matches = c_int::from(head.tt) == ffi::LUA_TTABLE
         && head.sizearray == size
         && head.lsizenode == 0
         && head.metatable.is_null()
+        && !head.node.is_null();
+    EMPTY_NODE.with(|empty| empty.set(matches.then_some(head.node)));
 }
 
 /// Pushes a table of `items` for a global whose name is on top of the
@@ -493,65 +506,67 @@ unsafe fn table_layout_matches(state: *mut ffi::lua_State, size: c_int) -> bool 
 /// [`MAX_REUSED_ARRAY`], hash part of at most 2^[`MAX_REUSED_LOG_NODES`]),
 /// else a new one (see [`Start::reuse_globals`]). Emptied, it reads as a
 /// new table: the same entries in the same order, the same length.
+/// Whether it was the global's table (the global needs no setting then).
 ///
 /// # Safety
 /// `state` is live with the name on top and room for five more values.
-unsafe fn push_global_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &[T]) {
+unsafe fn push_global_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &[T]) -> bool {
     // SAFETY: the caller's contract; the table stays on the stack while
     // it is read through the mirror, emptied and refilled.
     unsafe {
         ffi::lua_pushvalue(state, -1);
         ffi::lua_rawget(state, ffi::LUA_GLOBALSINDEX);
-        if !reusable(state) {
+        let table = ffi::lua_gettop(state);
+        let Some(head) = reusable(state, table) else {
             ffi::lua_settop(state, -2);
             push_string_array(state, items);
-            if TABLE_LAYOUT_OK.with(Cell::get).is_none() {
-                let size = c_int::try_from(items.len()).unwrap_or(c_int::MAX);
-                let matches = table_layout_matches(state, size);
-                TABLE_LAYOUT_OK.with(|ok| ok.set(Some(matches)));
+            let size = c_int::try_from(items.len()).unwrap_or(c_int::MAX);
+            check_table_layout(state, size);
+            return false;
+        };
+        if EMPTY_NODE.with(Cell::get) == Some(head.node) {
+            // No hash part: only the array part holds entries.
+            for index in 1..=head.sizearray {
+                ffi::lua_pushnil(state);
+                ffi::lua_rawseti_(state, table, index);
             }
-            return;
-        }
-        let table = ffi::lua_gettop(state);
-        // Setting a field to nil while traversing is allowed in Lua.
-        ffi::lua_pushnil(state);
-        while ffi::lua_next(state, table) != 0 {
-            ffi::lua_settop(state, -2);
-            ffi::lua_pushvalue(state, -1);
+        } else {
+            // Setting a field to nil while traversing is allowed in Lua.
             ffi::lua_pushnil(state);
-            ffi::lua_rawset(state, table);
+            while ffi::lua_next(state, table) != 0 {
+                ffi::lua_settop(state, -2);
+                ffi::lua_pushvalue(state, -1);
+                ffi::lua_pushnil(state);
+                ffi::lua_rawset(state, table);
+            }
         }
         for (index, item) in (1..=c_int::MAX).zip(items) {
             let item = item.as_ref();
             ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
             ffi::lua_rawseti_(state, table, index);
         }
+        true
     }
 }
 
-/// Whether the value on top of `state` is a table [`push_global_array`]
-/// may reuse.
+/// The head of the value at `index` when it is a table
+/// [`push_global_array`] may reuse.
 ///
 /// # Safety
-/// `state` is live with room for one more value.
-unsafe fn reusable(state: *mut ffi::lua_State) -> bool {
-    if TABLE_LAYOUT_OK.with(Cell::get) != Some(true) {
-        return false;
-    }
-    // SAFETY: the caller's contract; lua_getmetatable pushes a value only
-    // when there is a metatable (popped then).
+/// `index` is a valid index of `state`.
+unsafe fn reusable(state: *mut ffi::lua_State, index: c_int) -> Option<TableHead> {
+    EMPTY_NODE.with(Cell::get)?;
+    // SAFETY: the caller's contract; the mirror is read only for a table,
+    // and only once it was checked (EMPTY_NODE is set).
     unsafe {
-        if ffi::lua_type(state, -1) != ffi::LUA_TTABLE {
-            return false;
+        if ffi::lua_type(state, index) != ffi::LUA_TTABLE {
+            return None;
         }
-        if ffi::lua_getmetatable(state, -1) != 0 {
-            ffi::lua_settop(state, -2);
-            return false;
-        }
-        let head = table_head(state, -1);
-        head.metatable.is_null()
+        let head = table_head(state, index);
+        let small = head.metatable.is_null()
             && head.sizearray <= MAX_REUSED_ARRAY
-            && head.lsizenode <= MAX_REUSED_LOG_NODES
+            && head.lsizenode <= MAX_REUSED_LOG_NODES;
+        small.then_some(head)
     }
 }
 
@@ -806,12 +821,18 @@ unsafe fn start_raw<T: AsRef<[u8]>>(
         for (name, items) in run.globals {
             ffi::luaL_checkstack(state, 6, std::ptr::null());
             ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
-            if run.reuse_globals {
-                push_global_array(state, items);
+            let reused = if run.reuse_globals {
+                push_global_array(state, items)
             } else {
                 push_string_array(state, items);
+                false
+            };
+            if reused {
+                // The global holds that table already.
+                ffi::lua_settop(state, -3);
+            } else {
+                ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
             }
-            ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
         }
         let nargs = c_int::try_from(run.args.len()).unwrap_or(c_int::MAX);
         ffi::luaL_checkstack(state, nargs.saturating_add(2), std::ptr::null());

@@ -545,3 +545,27 @@ fn a_global_table_with_a_metatable_or_grown_is_replaced() {
         "not asked to reuse"
     );
 }
+
+#[test]
+fn a_reused_table_without_a_hash_part_reads_as_new() {
+    let lua = Lua::new();
+    let first = start_with_global(&lua, "return 1", &[b"a", b"b", b"c"], true);
+    let func = lua
+        .load("local n = 0 for _ in pairs(G) do n = n + 1 end return #G .. G[1] .. tostring(G[2]) .. n")
+        .into_function()
+        .expect("compiles");
+    let thread = new_thread(&lua).expect("thread");
+    let items: [&[u8]; 1] = [b"x"];
+    let run = Start {
+        args: &[],
+        globals: &[("G", &items[..])],
+        reuse_globals: true,
+    };
+    let slice = start(&lua, &thread, &func, &run, 1_000_000, SKIP).expect("start");
+    assert!(
+        matches!(&slice, Some(Slice::ReturnedBytes(b)) if b == b"1xnil1"),
+        "{slice:?}"
+    );
+    let table: mlua::Table = lua.globals().raw_get("G").expect("G");
+    assert_eq!(table.to_pointer(), first.to_pointer(), "the same table");
+}
