@@ -51,10 +51,12 @@ pub enum Slice {
     /// coroutine is suspended there; it should not be resumed. `location`
     /// is the script line that yielded.
     ScriptYield { location: Option<Location> },
-    /// The function returned these values.
     /// The function returned: its first value (nil when none), the one
-    /// a script's reply is made of.
+    /// a script's reply is made of. A string comes as [`Slice::ReturnedBytes`].
     Returned(Value),
+    /// The function returned a string first: its bytes, read off the
+    /// stack without an mlua value (the most common script reply).
+    ReturnedBytes(Vec<u8>),
     /// The function raised `error`. The coroutine is dead.
     Failed {
         error: Value,
@@ -430,13 +432,143 @@ unsafe fn push_string_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &
     }
 }
 
-/// Codes [`resume`]'s raw part leaves first on the stack.
-const RETURNED: i64 = 0;
-const YIELDED: i64 = 1;
-const SCRIPT_YIELD: i64 = 2;
-const FAILED: i64 = 3;
-const NOT_IDLE: i64 = 4;
-const NOT_RUNNABLE: i64 = 5;
+/// The start of Lua 5.1.5's `struct Table` (lobject.h), up to the size
+/// of its array part. Only read (copied out), through a pointer to a live
+/// table.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct TableHead {
+    // CommonHeader: GCObject *next; lu_byte tt; lu_byte marked
+    next: *mut c_void,
+    tt: u8,
+    marked: u8,
+    flags: u8,
+    /// log2 of the size of the hash part.
+    lsizenode: u8,
+    metatable: *mut c_void,
+    array: *mut c_void,
+    /// The hash part: Lua's shared empty node when there is none.
+    node: *mut c_void,
+    lastfree: *mut c_void,
+    gclist: *mut c_void,
+    /// Size of the array part.
+    sizearray: c_int,
+}
+
+/// A reused global table keeps its parts: only one this small is reused
+/// (a script that grew it leaves a new table to the next run).
+const MAX_REUSED_ARRAY: c_int = 64;
+const MAX_REUSED_LOG_NODES: u8 = 4;
+
+thread_local! {
+    /// What [`TableHead`] read from a table just created with no hash
+    /// part, when it read back the sizes it was created with: Lua's
+    /// shared empty node (None: not checked yet, or it did not match).
+    /// Tables are reused only once it matched.
+    static EMPTY_NODE: Cell<Option<*mut c_void>> = const { Cell::new(None) };
+    /// Whether the check was made.
+    static TABLE_LAYOUT_CHECKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A copy of the head of the table at `index`.
+///
+/// # Safety
+/// The value at `index` of `state` is a table.
+unsafe fn table_head(state: *mut ffi::lua_State, index: c_int) -> TableHead {
+    // SAFETY: lua_topointer gives a table's `Table *`, alive while it is
+    // on the stack; TableHead mirrors the start of the struct and is
+    // read by copy (Lua may change the table afterwards).
+    unsafe { std::ptr::read(ffi::lua_topointer(state, index).cast::<TableHead>()) }
+}
+
+/// Checks the mirror once against the table at the top of `state`, just
+/// created with room for `size` array items and no hash part.
+///
+/// # Safety
+/// The value at the top of `state` is such a table.
+unsafe fn check_table_layout(state: *mut ffi::lua_State, size: c_int) {
+    if TABLE_LAYOUT_CHECKED.with(|checked| checked.replace(true)) {
+        return;
+    }
+    // SAFETY: the caller's contract.
+    let head = unsafe { table_head(state, -1) };
+    let matches = c_int::from(head.tt) == ffi::LUA_TTABLE
+        && head.sizearray == size
+        && head.lsizenode == 0
+        && head.metatable.is_null()
+        && !head.node.is_null();
+    EMPTY_NODE.with(|empty| empty.set(matches.then_some(head.node)));
+}
+
+/// Pushes a table of `items` for a global whose name is on top of the
+/// stack: the global's current table, emptied and refilled, when it is a
+/// small plain table (no metatable, array part of at most
+/// [`MAX_REUSED_ARRAY`], hash part of at most 2^[`MAX_REUSED_LOG_NODES`]),
+/// else a new one (see [`Start::reuse_globals`]). Emptied, it reads as a
+/// new table: the same entries in the same order, the same length.
+/// Whether it was the global's table (the global needs no setting then).
+///
+/// # Safety
+/// `state` is live with the name on top and room for five more values.
+unsafe fn push_global_array<T: AsRef<[u8]>>(state: *mut ffi::lua_State, items: &[T]) -> bool {
+    // SAFETY: the caller's contract; the table stays on the stack while
+    // it is read through the mirror, emptied and refilled.
+    unsafe {
+        ffi::lua_pushvalue(state, -1);
+        ffi::lua_rawget(state, ffi::LUA_GLOBALSINDEX);
+        let table = ffi::lua_gettop(state);
+        let Some(head) = reusable(state, table) else {
+            ffi::lua_settop(state, -2);
+            push_string_array(state, items);
+            let size = c_int::try_from(items.len()).unwrap_or(c_int::MAX);
+            check_table_layout(state, size);
+            return false;
+        };
+        if EMPTY_NODE.with(Cell::get) == Some(head.node) {
+            // No hash part: only the array part holds entries.
+            for index in 1..=head.sizearray {
+                ffi::lua_pushnil(state);
+                ffi::lua_rawseti_(state, table, index);
+            }
+        } else {
+            // Setting a field to nil while traversing is allowed in Lua.
+            ffi::lua_pushnil(state);
+            while ffi::lua_next(state, table) != 0 {
+                ffi::lua_settop(state, -2);
+                ffi::lua_pushvalue(state, -1);
+                ffi::lua_pushnil(state);
+                ffi::lua_rawset(state, table);
+            }
+        }
+        for (index, item) in (1..=c_int::MAX).zip(items) {
+            let item = item.as_ref();
+            ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+            ffi::lua_rawseti_(state, table, index);
+        }
+        true
+    }
+}
+
+/// The head of the value at `index` when it is a table
+/// [`push_global_array`] may reuse.
+///
+/// # Safety
+/// `index` is a valid index of `state`.
+unsafe fn reusable(state: *mut ffi::lua_State, index: c_int) -> Option<TableHead> {
+    EMPTY_NODE.with(Cell::get)?;
+    // SAFETY: the caller's contract; the mirror is read only for a table,
+    // and only once it was checked (EMPTY_NODE is set).
+    unsafe {
+        if ffi::lua_type(state, index) != ffi::LUA_TTABLE {
+            return None;
+        }
+        let head = table_head(state, index);
+        let small = head.metatable.is_null()
+            && head.sizearray <= MAX_REUSED_ARRAY
+            && head.lsizenode <= MAX_REUSED_LOG_NODES;
+        small.then_some(head)
+    }
+}
 
 /// Runs `thread` (a coroutine created with `Lua::create_thread`, new or
 /// yielded by the hook) for one slice: until it returns, fails, or has run
@@ -462,16 +594,23 @@ pub fn restart(
     let run = Start::<&[u8]> {
         args: &[],
         globals: &[],
+        reuse_globals: false,
     };
     start(lua, thread, func, &run, period, skip_source)
 }
 
 /// What a run of [`start`] begins with: the function's arguments and
-/// globals to set first, each a new table of strings `1..=n` (Redis's
-/// KEYS and ARGV), built in the same call into Lua as the first slice.
+/// globals to set first, each a table of strings `1..=n` (Redis's KEYS
+/// and ARGV), built in the same call into Lua as the first slice.
 pub struct Start<'a, T> {
     pub args: &'a [&'a [T]],
     pub globals: &'a [(&'a str, &'a [T])],
+    /// The global's table of the last run may be emptied and refilled
+    /// instead of a new table (no garbage per run), when it is small and
+    /// plain (no metatable, small array and hash parts). Only where no
+    /// code can keep a reference to it past its run: Keel's EVAL scripts,
+    /// whose globals and libraries are read-only.
+    pub reuse_globals: bool,
 }
 
 /// [`restart`] with arguments and globals: `thread` (idle: new from
@@ -506,10 +645,29 @@ struct Params<'a> {
     skip_source: &'a str,
     /// For a start: the [`Start`] (erased) and the function that pushes it.
     start: Option<(*const c_void, StartFn)>,
+    /// How the slice ended, set by [`run_slice`] (the value it leaves, if
+    /// any, is the one returned or raised).
+    outcome: Cell<Option<Outcome>>,
+}
+
+/// How a slice ended, as the raw part tells it to [`Runner::call`].
+enum Outcome {
+    /// The coroutine was not idle: nothing ran.
+    NotIdle,
+    /// Not a coroutine, or the state's layout is not the one mirrored.
+    NotRunnable,
+    /// Returned: the first value is left on the stack.
+    Returned,
+    /// Returned a string first: its bytes.
+    ReturnedBytes(Vec<u8>),
+    Yielded,
+    ScriptYield(Option<Location>),
+    /// Failed: the error value is left on the stack.
+    Failed(Option<Location>),
 }
 
 /// [`start_raw`] for one `T`, with the [`Start`] behind a pointer.
-type StartFn = unsafe fn(*mut ffi::lua_State, *const c_void, c_int, &str);
+type StartFn = unsafe fn(*mut ffi::lua_State, *const c_void, c_int, &str) -> Outcome;
 
 /// # Safety
 /// `run` points to a live `Start<'_, T>`; as [`start_raw`] otherwise.
@@ -518,7 +676,7 @@ unsafe fn start_erased<T: AsRef<[u8]>>(
     run: *const c_void,
     period: c_int,
     skip_source: &str,
-) {
+) -> Outcome {
     // SAFETY: the caller's contract.
     unsafe { start_raw(state, &*run.cast::<Start<'_, T>>(), period, skip_source) }
 }
@@ -543,8 +701,9 @@ impl Runner {
             period: c_int::try_from(period.max(1)).unwrap_or(c_int::MAX),
             skip_source,
             start: None,
+            outcome: Cell::new(None),
         };
-        decode(self.call((thread, Value::Nil), &params)?)?
+        self.call((thread, Value::Nil), &params)?
             .ok_or_else(|| internal("a resume without a start"))
     }
 
@@ -562,23 +721,47 @@ impl Runner {
             period: c_int::try_from(period.max(1)).unwrap_or(c_int::MAX),
             skip_source,
             start: Some((std::ptr::from_ref(run).cast(), erased)),
+            outcome: Cell::new(None),
         };
-        decode(self.call((thread, func), &params)?)
+        self.call((thread, func), &params)
     }
 
-    /// Calls the C function with `(thread, function)` and `params`.
+    /// Calls the C function with `(thread, function)` and `params`: the
+    /// slice it ran (None: the thread was not idle).
     fn call(
         &self,
         (thread, func): (&Thread, impl mlua::IntoLua),
         params: &Params<'_>,
-    ) -> mlua::Result<Stack> {
-        let params = mlua::LightUserData(std::ptr::from_ref(params).cast_mut().cast());
-        self.func.call((thread, func, params))
+    ) -> mlua::Result<Option<Slice>> {
+        let pointer = mlua::LightUserData(std::ptr::from_ref(params).cast_mut().cast());
+        let value: Value = self.func.call((thread, func, pointer))?;
+        let Some(outcome) = params.outcome.take() else {
+            return Err(internal("no resume status"));
+        };
+        let slice = match outcome {
+            Outcome::NotIdle => return Ok(None),
+            Outcome::NotRunnable => {
+                return Err(internal(
+                    "not a coroutine, or the Lua state layout is not Lua 5.1.5's",
+                ))
+            }
+            Outcome::Returned => Slice::Returned(value),
+            Outcome::ReturnedBytes(bytes) => Slice::ReturnedBytes(bytes),
+            Outcome::Yielded => Slice::Yielded {
+                at: YIELD_AT.with(|y| y.borrow_mut().take()),
+            },
+            Outcome::ScriptYield(location) => Slice::ScriptYield { location },
+            Outcome::Failed(location) => Slice::Failed {
+                error: value,
+                location,
+            },
+        };
+        Ok(Some(slice))
     }
 }
 
-/// The runner's C function: `(thread, function or nil, params)`; leaves
-/// what [`resume_raw`] or [`start_raw`] leaves.
+/// The runner's C function: `(thread, function or nil, params)`; sets
+/// the params' outcome and leaves what [`resume_raw`] leaves.
 ///
 /// # Safety
 /// Called by Lua, only by [`Runner::call`] (scripts never see it), whose
@@ -588,16 +771,17 @@ unsafe extern "C-unwind" fn run_slice(state: *mut ffi::lua_State) -> c_int {
     // pointed-to Params (and the Start it points to) outlive this call.
     unsafe {
         let params = &*ffi::lua_touserdata(state, 3).cast::<Params<'_>>();
-        match params.start {
+        let outcome = match params.start {
             Some((run, start)) => {
                 ffi::lua_settop(state, 2);
-                start(state, run, params.period, params.skip_source);
+                start(state, run, params.period, params.skip_source)
             }
             None => {
                 ffi::lua_settop(state, 1);
-                resume_raw(state, 0, params.period, params.skip_source);
+                resume_raw(state, 0, params.period, params.skip_source)
             }
-        }
+        };
+        params.outcome.set(Some(outcome));
         ffi::lua_gettop(state)
     }
 }
@@ -614,7 +798,7 @@ pub fn new_thread(lua: &Lua) -> mlua::Result<Thread> {
 }
 
 /// The raw part of [`start`]: `state`'s stack holds the thread and the
-/// function; leaves what [`resume_raw`] leaves, or the NOT_IDLE code.
+/// function; leaves what [`resume_raw`] leaves (nothing when not idle).
 ///
 /// # Safety
 /// `state` is a live state whose stack holds a thread, then a function.
@@ -623,7 +807,7 @@ unsafe fn start_raw<T: AsRef<[u8]>>(
     run: &Start<'_, T>,
     period: c_int,
     skip_source: &str,
-) {
+) -> Outcome {
     // SAFETY: index 1 is the thread exec_raw pushed, 2 the function. Each
     // push is preceded by a check that the stack has room; the globals go
     // to the table shared by the state and its coroutines.
@@ -632,14 +816,23 @@ unsafe fn start_raw<T: AsRef<[u8]>>(
         let idle = !co.is_null() && ffi::lua_status(co) == ffi::LUA_OK && ffi::lua_gettop(co) == 0;
         if !idle {
             ffi::lua_settop(state, 0);
-            ffi::lua_pushinteger(state, NOT_IDLE as ffi::lua_Integer);
-            return;
+            return Outcome::NotIdle;
         }
         for (name, items) in run.globals {
-            ffi::luaL_checkstack(state, 3, std::ptr::null());
+            ffi::luaL_checkstack(state, 6, std::ptr::null());
             ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
-            push_string_array(state, items);
-            ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
+            let reused = if run.reuse_globals {
+                push_global_array(state, items)
+            } else {
+                push_string_array(state, items);
+                false
+            };
+            if reused {
+                // The global holds that table already.
+                ffi::lua_settop(state, -3);
+            } else {
+                ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
+            }
         }
         let nargs = c_int::try_from(run.args.len()).unwrap_or(c_int::MAX);
         ffi::luaL_checkstack(state, nargs.saturating_add(2), std::ptr::null());
@@ -649,36 +842,37 @@ unsafe fn start_raw<T: AsRef<[u8]>>(
         // The function and its arguments, in order, to the coroutine.
         ffi::lua_xmove(state, co, nargs.saturating_add(1));
         ffi::lua_settop(state, 1);
-        resume_raw(state, nargs, period, skip_source);
+        resume_raw(state, nargs, period, skip_source)
     }
 }
 
 /// The raw part of [`resume`] and [`start`]: resumes the coroutine at
 /// index 1 of `state` (the function and its `nargs` arguments already on
-/// its stack for a start) and leaves on `state`'s stack a code, then the
-/// returned values, or the error value and its location.
+/// its stack for a start): how it ended, with the returned value (unless
+/// read as bytes) or the error value left on `state`'s stack.
 ///
 /// # Safety
 /// `state` is a live state whose stack holds a thread at index 1, with
 /// `nargs` values on top of its stack when it starts.
-unsafe fn resume_raw(state: *mut ffi::lua_State, nargs: c_int, period: c_int, skip_source: &str) {
+unsafe fn resume_raw(
+    state: *mut ffi::lua_State,
+    nargs: c_int,
+    period: c_int,
+    skip_source: &str,
+) -> Outcome {
     // SAFETY: index 1 is the thread.
     let co = unsafe { ffi::lua_tothread(state, 1) };
     // SAFETY: `state` is live; its values are no longer needed (the
     // caller's Thread handle keeps the coroutine alive).
     unsafe { ffi::lua_settop(state, 0) };
     if co.is_null() {
-        // SAFETY: room for one value is always there (LUA_MINSTACK).
-        unsafe { ffi::lua_pushinteger(state, NOT_RUNNABLE as ffi::lua_Integer) };
-        return;
+        return Outcome::NotRunnable;
     }
     // SAFETY: `co` is a live coroutine (kept by the caller's handle).
     unsafe { ffi::lua_sethook(co, Some(yield_hook), ffi::LUA_MASKCOUNT, period) };
     // SAFETY: `co` is live; StateHead mirrors the start of its struct.
     if !unsafe { layout_matches(co, period) } {
-        // SAFETY: room for one value is always there.
-        unsafe { ffi::lua_pushinteger(state, NOT_RUNNABLE as ffi::lua_Integer) };
-        return;
+        return Outcome::NotRunnable;
     }
     SKIP.with(|skip| {
         if *skip.borrow() != skip_source {
@@ -692,35 +886,50 @@ unsafe fn resume_raw(state: *mut ffi::lua_State, nargs: c_int, period: c_int, sk
     let status = unsafe { ffi::lua_resume_(co, nargs) };
     RESUMING.with(|r| r.set(previous));
     let by_hook = HOOK_YIELDED.with(|y| y.replace(false));
-    // SAFETY: `state` is live; room for the code, an error and a location.
-    unsafe { ffi::luaL_checkstack(state, 4, std::ptr::null()) };
-    // SAFETY: the helpers only move values between two live states.
+    // SAFETY: the helpers only read `co` and move one value between two
+    // live states (room for one is always there: LUA_MINSTACK).
     unsafe {
         match status {
             ffi::LUA_YIELD => {
                 ffi::lua_settop(co, 0);
-                let code = if by_hook { YIELDED } else { SCRIPT_YIELD };
-                ffi::lua_pushinteger(state, code as ffi::lua_Integer);
-                if !by_hook {
-                    push_location(co, state, skip_source);
-                }
-            }
-            ffi::LUA_OK => {
-                ffi::lua_pushinteger(state, RETURNED as ffi::lua_Integer);
-                if ffi::lua_gettop(co) == 0 {
-                    ffi::lua_pushnil(state);
+                if by_hook {
+                    Outcome::Yielded
                 } else {
-                    // The first value only; the coroutine is left empty (idle).
-                    ffi::lua_settop(co, 1);
-                    ffi::lua_xmove(co, state, 1);
+                    Outcome::ScriptYield(find_location(co, skip_source))
                 }
             }
+            ffi::LUA_OK => returned(co, state),
             _ => {
-                ffi::lua_pushinteger(state, FAILED as ffi::lua_Integer);
                 ffi::lua_xmove(co, state, 1);
-                push_location(co, state, skip_source);
+                Outcome::Failed(find_location(co, skip_source))
             }
         }
+    }
+}
+
+/// What `co`, whose function returned, gave back: its first value, as
+/// bytes when a string, else moved to `state`'s stack. `co` is left
+/// empty (idle).
+///
+/// # Safety
+/// `co` returned from a resume; `state` is live with room for one value.
+unsafe fn returned(co: *mut ffi::lua_State, state: *mut ffi::lua_State) -> Outcome {
+    // SAFETY: the caller's contract; a string's bytes are copied before
+    // it leaves the stack.
+    unsafe {
+        if ffi::lua_gettop(co) == 0 {
+            return Outcome::Returned;
+        }
+        if ffi::lua_type(co, 1) == ffi::LUA_TSTRING {
+            let mut len = 0usize;
+            let ptr = ffi::lua_tolstring(co, 1, &mut len);
+            let bytes = std::slice::from_raw_parts(ptr.cast::<u8>(), len).to_vec();
+            ffi::lua_settop(co, 0);
+            return Outcome::ReturnedBytes(bytes);
+        }
+        ffi::lua_settop(co, 1);
+        ffi::lua_xmove(co, state, 1);
+        Outcome::Returned
     }
 }
 
@@ -734,23 +943,6 @@ unsafe fn layout_matches(co: *mut ffi::lua_State, period: c_int) -> bool {
     // SAFETY: `co` is live.
     let (mask, count) = unsafe { (ffi::lua_gethookmask(co), ffi::lua_gethookcount(co)) };
     c_int::from(head.hookmask) == mask && head.basehookcount == count && count == period
-}
-
-/// Pushes the source and line of [`find_location`], or nothing.
-///
-/// # Safety
-/// `co` is a live coroutine that stopped (failed or suspended); `state`
-/// has room for 2 values.
-unsafe fn push_location(co: *mut ffi::lua_State, state: *mut ffi::lua_State, skip_source: &str) {
-    // SAFETY: the caller's contract.
-    let Some(at) = (unsafe { find_location(co, skip_source) }) else {
-        return;
-    };
-    // SAFETY: `state` has room (the caller's contract).
-    unsafe {
-        ffi::lua_pushlstring(state, at.source.as_ptr().cast(), at.source.len());
-        ffi::lua_pushinteger(state, at.line as ffi::lua_Integer);
-    }
 }
 
 /// The innermost frame of Lua code in `co`'s stack, skipping C frames,
@@ -795,59 +987,6 @@ unsafe fn c_text(p: *const std::ffi::c_char) -> String {
     }
     // SAFETY: non-null and NUL-terminated (the caller's contract).
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-}
-
-/// What the raw part leaves: a code and at most three values (missing
-/// ones are nil).
-type Stack = (Value, Value, Value, Value);
-
-/// The [`Slice`] the raw part's stack describes (None: not idle).
-fn decode((code, first, second, third): Stack) -> mlua::Result<Option<Slice>> {
-    let Some(code) = integer(&code) else {
-        return Err(internal("no resume status"));
-    };
-    let mut values = [first, second, third].into_iter();
-    let slice = match code {
-        NOT_IDLE => return Ok(None),
-        NOT_RUNNABLE => {
-            return Err(internal(
-                "not a coroutine, or the Lua state layout is not Lua 5.1.5's",
-            ))
-        }
-        RETURNED => Slice::Returned(values.next().unwrap_or(Value::Nil)),
-        YIELDED => Slice::Yielded {
-            at: YIELD_AT.with(|y| y.borrow_mut().take()),
-        },
-        SCRIPT_YIELD => Slice::ScriptYield {
-            location: location_of(&mut values),
-        },
-        _ => {
-            let error = values.next().unwrap_or(Value::Nil);
-            let location = location_of(&mut values);
-            Slice::Failed { error, location }
-        }
-    };
-    Ok(Some(slice))
-}
-
-/// The source and line [`push_location`] left, if it found them.
-fn location_of(values: &mut impl Iterator<Item = Value>) -> Option<Location> {
-    match (values.next(), values.next().as_ref().and_then(integer)) {
-        (Some(Value::String(source)), Some(line)) => Some(Location {
-            source: source.to_string_lossy(),
-            line,
-        }),
-        _ => None,
-    }
-}
-
-/// A whole number as Lua 5.1 gives it back (its numbers are doubles).
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Integer(n) => Some(*n),
-        Value::Number(n) if n.fract() == 0.0 => Some(*n as i64),
-        _ => None,
-    }
 }
 
 fn internal(what: &str) -> mlua::Error {

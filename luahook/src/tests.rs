@@ -445,19 +445,16 @@ fn a_start_passes_argument_tables_and_sets_global_tables() {
     let run = Start {
         args: &[&keys[..], &argv[..]],
         globals: &[("G1", &argv[..]), ("G2", &[][..])],
+        reuse_globals: false,
     };
     let slice = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("start");
-    let Some(Slice::Returned(Value::String(got))) = slice else {
+    let Some(Slice::ReturnedBytes(got)) = slice else {
         panic!("not returned: {slice:?}");
     };
-    assert_eq!(
-        &got.as_bytes()[..],
-        b"2,a\0b,1,v,1,v,0",
-        "the first value only"
-    );
+    assert_eq!(&got[..], b"2,a\0b,1,v,1,v,0", "the first value only");
     // Idle again: it starts the next run; a new table each time.
     let again = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("again");
-    assert!(matches!(again, Some(Slice::Returned(_))), "{again:?}");
+    assert!(matches!(again, Some(Slice::ReturnedBytes(_))), "{again:?}");
     let suspended = lua
         .load("for i = 1, 100000 do end")
         .into_function()
@@ -466,4 +463,109 @@ fn a_start_passes_argument_tables_and_sets_global_tables() {
     assert!(matches!(long, Some(Slice::Yielded { .. })), "{long:?}");
     let busy = start(&lua, &thread, &func, &run, 1_000, SKIP).expect("busy");
     assert!(busy.is_none(), "a suspended coroutine is not restarted");
+}
+
+#[test]
+fn a_returned_string_comes_as_bytes_and_other_values_as_values() {
+    let lua = Lua::new();
+    let (slice, _) = run(&lua, "return 'a\0b', 'ignored'", 1_000);
+    assert!(
+        matches!(&slice, Slice::ReturnedBytes(b) if b == b"a\0b"),
+        "{slice:?}"
+    );
+    let (slice, _) = run(&lua, "return {1, 2}", 1_000);
+    let Slice::Returned(Value::Table(table)) = slice else {
+        panic!("not a table: {slice:?}");
+    };
+    assert_eq!(table.raw_len(), 2);
+    let (slice, _) = run(&lua, "local x = 1", 1_000);
+    assert!(matches!(slice, Slice::Returned(Value::Nil)), "{slice:?}");
+    let (slice, _) = run(&lua, "return 7", 1_000);
+    assert_eq!(returned_number(&slice), 7.0);
+}
+
+/// Starts `code` with global `G` set to `items` (reused when allowed) and
+/// runs it to its end: the table `G` then holds.
+fn start_with_global(lua: &Lua, code: &str, items: &[&[u8]], reuse: bool) -> mlua::Table {
+    let func = lua.load(code).into_function().expect("compiles");
+    let thread = new_thread(lua).expect("thread");
+    let run = Start {
+        args: &[],
+        globals: &[("G", items)],
+        reuse_globals: reuse,
+    };
+    let slice = start(lua, &thread, &func, &run, 1_000_000, SKIP).expect("start");
+    assert!(
+        matches!(slice, Some(Slice::Returned(_) | Slice::ReturnedBytes(_))),
+        "{slice:?}"
+    );
+    lua.globals().raw_get("G").expect("G")
+}
+
+#[test]
+fn a_small_plain_global_table_is_emptied_and_refilled() {
+    let lua = Lua::new();
+    let first = start_with_global(&lua, "return 1", &[b"a", b"b", b"c"], true);
+    // The script adds a field, an element and changes one: all gone at the next start.
+    let code = "G.extra = true; G[4] = 'd'; G[1] = 'z'; return 1";
+    let again = start_with_global(&lua, code, &[b"x"], true);
+    assert_eq!(again.to_pointer(), first.to_pointer(), "the same table");
+    let next = start_with_global(&lua, "return 1", &[b"y", b"w"], true);
+    assert_eq!(next.to_pointer(), first.to_pointer());
+    let pairs: Vec<(mlua::Value, mlua::Value)> = next.pairs().map(|p| p.expect("pair")).collect();
+    assert_eq!(pairs.len(), 2, "only the new items: {pairs:?}");
+    assert_eq!(next.raw_len(), 2);
+    assert_eq!(next.raw_get::<String>(1).expect("1"), "y");
+    assert_eq!(next.raw_get::<String>(2).expect("2"), "w");
+    // What the script sees: a plain table of the items, # included.
+    let seen = lua
+        .load("return #G .. ',' .. G[1] .. ',' .. G[2] .. ',' .. tostring(G[3]) .. ',' .. tostring(G.extra)")
+        .eval::<String>()
+        .expect("eval");
+    assert_eq!(seen, "2,y,w,nil,nil");
+}
+
+#[test]
+fn a_global_table_with_a_metatable_or_grown_is_replaced() {
+    let lua = Lua::new();
+    let first = start_with_global(&lua, "setmetatable(G, {}); return 1", &[b"a"], true);
+    let second = start_with_global(&lua, "return 1", &[b"b"], true);
+    assert_ne!(second.to_pointer(), first.to_pointer(), "had a metatable");
+    assert!(second.metatable().is_none());
+    let code = "for i = 1, 1000 do G[i] = i end for i = 1, 1000 do G[i] = nil end return 1";
+    let grown = start_with_global(&lua, code, &[b"c"], true);
+    assert_eq!(grown.to_pointer(), second.to_pointer(), "grown by this run");
+    let third = start_with_global(&lua, "return 1", &[b"d"], true);
+    assert_ne!(third.to_pointer(), grown.to_pointer(), "too big to keep");
+    assert_eq!(third.raw_get::<String>(1).expect("1"), "d");
+    let fourth = start_with_global(&lua, "return 1", &[b"e"], false);
+    assert_ne!(
+        fourth.to_pointer(),
+        third.to_pointer(),
+        "not asked to reuse"
+    );
+}
+
+#[test]
+fn a_reused_table_without_a_hash_part_reads_as_new() {
+    let lua = Lua::new();
+    let first = start_with_global(&lua, "return 1", &[b"a", b"b", b"c"], true);
+    let func = lua
+        .load("local n = 0 for _ in pairs(G) do n = n + 1 end return #G .. G[1] .. tostring(G[2]) .. n")
+        .into_function()
+        .expect("compiles");
+    let thread = new_thread(&lua).expect("thread");
+    let items: [&[u8]; 1] = [b"x"];
+    let run = Start {
+        args: &[],
+        globals: &[("G", &items[..])],
+        reuse_globals: true,
+    };
+    let slice = start(&lua, &thread, &func, &run, 1_000_000, SKIP).expect("start");
+    assert!(
+        matches!(&slice, Some(Slice::ReturnedBytes(b)) if b == b"1xnil1"),
+        "{slice:?}"
+    );
+    let table: mlua::Table = lua.globals().raw_get("G").expect("G");
+    assert_eq!(table.to_pointer(), first.to_pointer(), "the same table");
 }

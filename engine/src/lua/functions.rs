@@ -339,6 +339,7 @@ impl Functions {
         let run = PreparedRun {
             lua: base.lua.clone(),
             runner: std::rc::Rc::clone(&base.runner),
+            shared: std::rc::Rc::clone(&base.shared),
             func: std::rc::Rc::new(def.callback.clone()),
             name: std::rc::Rc::from(def.name.as_str()),
             takes_args: true,
@@ -411,7 +412,7 @@ fn run_bounded(lua: &Lua, chunk: Function) -> mlua::Result<Result<(), String>> {
     let mut spent = 0u64;
     loop {
         match keel_luahook::resume(lua, &thread, HOOK_PERIOD, PRELUDE_NAME)? {
-            Slice::Returned(_) => return Ok(Ok(())),
+            Slice::Returned(_) | Slice::ReturnedBytes(_) => return Ok(Ok(())),
             Slice::Yielded { .. } => {
                 spent = spent.saturating_add(u64::from(HOOK_PERIOD));
                 if spent >= LOAD_INSTRUCTION_BUDGET {

@@ -38,6 +38,7 @@ use crate::resp::Reply;
 use bytes::Bytes;
 use keel_luahook::{Answer, Arg, Bridge, Runner, Slice};
 use mlua::{ChunkMode, Function, Lua, LuaOptions, StdLib, Table, Value};
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
@@ -61,17 +62,59 @@ pub struct LogLine {
 /// the native functions reach it.
 #[derive(Debug, Default)]
 pub struct RunState {
-    /// `redis.setresp(3)` was called.
-    pub resp3: bool,
-    /// `redis.set_repl` flags (REPL_ALL by default).
-    pub repl: u8,
     pub rand: rand48::Rand48,
     pub log: VecDeque<LogLine>,
-    /// A coroutine whose script returned, to run the next one (see
-    /// [`keel_luahook::restart`]).
-    pub spare_thread: Option<mlua::Thread>,
-    /// The buffer of `redis.call`'s arguments, kept between slices.
-    pub call_args: argbuf::ArgBuffer,
+    /// What every run and every `redis.call` reads (shared with the host
+    /// side of runs, see [`RunShared`]).
+    pub shared: Rc<RunShared>,
+}
+
+/// The part of a state's run data that every run and every `redis.call`
+/// reads or writes: the host side of a run holds it directly (an `Rc`),
+/// where the state's app data would be a lookup by type behind a lock
+/// each time (several per EVALSHA). The natives reach it through
+/// [`RunState::shared`].
+pub struct RunShared {
+    /// `redis.setresp(3)` was called.
+    pub resp3: Cell<bool>,
+    /// `redis.set_repl` flags (REPL_ALL by default).
+    pub repl: Cell<u8>,
+    /// A coroutine whose script returned, to run the next one.
+    spare_thread: Cell<Option<mlua::Thread>>,
+    /// The buffer of `redis.call`'s arguments, kept between slices (taken
+    /// out for a slice; boxed, so taking it moves a pointer and leaves
+    /// nothing to build and drop).
+    call_args: Cell<Option<Box<argbuf::ArgBuffer>>>,
+}
+
+impl Default for RunShared {
+    fn default() -> Self {
+        RunShared {
+            resp3: Cell::new(false),
+            repl: Cell::new(REPL_ALL),
+            spare_thread: Cell::new(None),
+            call_args: Cell::new(Some(Box::default())),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunShared")
+            .field("resp3", &self.resp3.get())
+            .field("repl", &self.repl.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunShared {
+    /// The environment the commands a script calls now run with.
+    fn call_env(&self) -> CallEnv {
+        CallEnv {
+            resp3: self.resp3.get(),
+            repl: self.repl.get(),
+        }
+    }
 }
 
 /// What the commands a script calls need to know about it.
@@ -126,11 +169,36 @@ struct State {
     lua: Lua,
     /// Runs the slices of scripts (see [`keel_luahook::Runner`]).
     runner: Rc<Runner>,
+    /// The state's [`RunShared`] (also in its [`RunState`]).
+    shared: Rc<RunShared>,
     /// The real `redis` table.
     redis: Table,
     /// The read-only view of the globals scripts run in.
     env: Table,
     scripts: HashMap<String, Script>,
+    /// The script prepared last, found again without hashing its sha (a
+    /// client usually runs the same script again and again). Scripts
+    /// leave the cache only with the whole state (SCRIPT FLUSH).
+    recent: Option<Recent>,
+}
+
+/// A cached script's key and what a run of it needs.
+struct Recent {
+    key: CacheKey,
+    func: Rc<Function>,
+    name: Rc<str>,
+    flags: u32,
+}
+
+impl Recent {
+    fn of(key: CacheKey, script: &Script) -> Self {
+        Recent {
+            key,
+            func: Rc::clone(&script.func),
+            name: Rc::clone(&script.name),
+            flags: script.flags,
+        }
+    }
 }
 
 /// The scripting state of a node.
@@ -256,12 +324,18 @@ impl Scripting {
     /// Readies cached script `sha` (lower or upper case) to run: the
     /// handles the run needs, so the caller may lend the server to the
     /// [`Host`] meanwhile, and the script's flags. `None`: no such script.
-    pub fn prepare(&self, sha: &[u8]) -> Option<(PreparedRun, u32)> {
-        let state = self.state.as_ref()?;
-        let script = self.script(sha)?;
+    pub fn prepare(&mut self, sha: &[u8]) -> Option<(PreparedRun, u32)> {
+        let key = CacheKey::of(sha)?;
+        let state = self.state.as_mut()?;
+        if state.recent.as_ref().is_none_or(|r| r.key != key) {
+            let script = state.scripts.get(key.as_str())?;
+            state.recent = Some(Recent::of(key, script));
+        }
+        let script = state.recent.as_ref()?;
         let run = PreparedRun {
             lua: state.lua.clone(),
             runner: Rc::clone(&state.runner),
+            shared: Rc::clone(&state.shared),
             func: Rc::clone(&script.func),
             name: Rc::clone(&script.name),
             takes_args: false,
@@ -272,6 +346,7 @@ impl Scripting {
 
 /// A sha as the cache keys it, lower case, in a buffer of its own (no
 /// allocation per EVALSHA).
+#[derive(PartialEq, Eq)]
 struct CacheKey([u8; 40]);
 
 impl CacheKey {
@@ -298,6 +373,7 @@ impl CacheKey {
 pub struct PreparedRun {
     lua: Lua,
     runner: Rc<Runner>,
+    shared: Rc<RunShared>,
     func: Rc<Function>,
     /// What error messages call the script (its sha, or a function's name).
     name: Rc<str>,
@@ -310,15 +386,9 @@ impl PreparedRun {
     /// The run, on a coroutine (the spare one, or a new one), not started:
     /// [`ScriptRun::first_slice`] starts it with its keys and arguments.
     pub fn start(self) -> Result<ScriptRun, Reply> {
-        let spare = match self.lua.app_data_mut::<RunState>() {
-            Some(mut run) => {
-                run.resp3 = false;
-                run.repl = REPL_ALL;
-                run.spare_thread.take()
-            }
-            None => None,
-        };
-        let thread = match spare {
+        self.shared.resp3.set(false);
+        self.shared.repl.set(REPL_ALL);
+        let thread = match self.shared.spare_thread.take() {
             Some(thread) => thread,
             None => keel_luahook::new_thread(&self.lua)
                 .map_err(|e| Reply::error(format!("ERR Error running script: {e}")))?,
@@ -326,6 +396,7 @@ impl PreparedRun {
         Ok(ScriptRun {
             lua: self.lua,
             runner: self.runner,
+            shared: self.shared,
             thread: Some(thread),
             pending: Some(Pending {
                 func: self.func,
@@ -356,7 +427,8 @@ pub enum Step {
 pub struct ScriptRun {
     lua: Lua,
     runner: Rc<Runner>,
-    /// Its coroutine (given back to [`RunState::spare_thread`] once its
+    shared: Rc<RunShared>,
+    /// Its coroutine (given back to the state's spare once its
     /// script returned).
     thread: Option<mlua::Thread>,
     /// The function to start `thread` with, until the first slice.
@@ -404,14 +476,15 @@ impl ScriptRun {
             host,
             reply: Reply::NoReply,
             text: String::new(),
-            args: take_call_args(lua),
+            args: self.shared.call_args.take().unwrap_or_default(),
+            shared: &self.shared,
         };
         let slice = keel_luahook::lend(&mut bridge, || match &pending {
             Some(pending) => start_slice(lua, runner, thread, pending, keys, argv),
             None => runner.resume(thread, HOOK_PERIOD, PRELUDE_NAME),
         });
-        put_back_call_args(lua, bridge.args);
-        let resp3 = self.lua.app_data_ref::<RunState>().is_some_and(|s| s.resp3);
+        self.shared.call_args.set(Some(bridge.args));
+        let resp3 = self.shared.resp3.get();
         let reply = match slice {
             Ok(Slice::Yielded { at }) => {
                 self.at = at;
@@ -420,6 +493,10 @@ impl ScriptRun {
             Ok(Slice::Returned(value)) => {
                 self.spare_coroutine();
                 convert::lua_to_reply(&value, resp3)
+            }
+            Ok(Slice::ReturnedBytes(bytes)) => {
+                self.spare_coroutine();
+                Reply::Bulk(Bytes::from(bytes))
             }
             Ok(Slice::Failed { error, location }) => {
                 let text = error_text(error);
@@ -440,11 +517,10 @@ impl ScriptRun {
 
     /// Keeps the coroutine, whose script returned, for the next run.
     fn spare_coroutine(&mut self) {
-        if let Some(mut run) = self.lua.app_data_mut::<RunState>() {
-            if run.spare_thread.is_none() {
-                run.spare_thread = self.thread.take();
-            }
-        }
+        let spare = self.shared.spare_thread.take();
+        self.shared
+            .spare_thread
+            .set(spare.or_else(|| self.thread.take()));
     }
 
     /// The error its caller gets when the run is killed (SCRIPT KILL,
@@ -476,11 +552,15 @@ fn start_slice(
         keel_luahook::Start {
             args: &args,
             globals: &[],
+            reuse_globals: false,
         }
     } else {
+        // KEYS and ARGV of the last run are refilled: no script can keep
+        // them past its run (the globals and libraries are read-only).
         keel_luahook::Start {
             args: &[],
             globals: &globals,
+            reuse_globals: true,
         }
     };
     let start = |thread: &mlua::Thread| {
@@ -491,21 +571,6 @@ fn start_slice(
     }
     *thread = keel_luahook::new_thread(lua)?;
     start(thread)?.ok_or_else(|| mlua::Error::runtime("a new coroutine is not idle"))
-}
-
-/// The state's buffer of `redis.call` arguments, for a slice (taken out,
-/// so no borrow of the state's data lasts while commands run).
-fn take_call_args(lua: &Lua) -> argbuf::ArgBuffer {
-    lua.app_data_mut::<RunState>()
-        .map(|mut run| std::mem::take(&mut run.call_args))
-        .unwrap_or_default()
-}
-
-/// Gives the buffer back after the slice.
-fn put_back_call_args(lua: &Lua, args: argbuf::ArgBuffer) {
-    if let Some(mut run) = lua.app_data_mut::<RunState>() {
-        run.call_args = args;
-    }
 }
 
 /// `<err> script: <name>, on <source>:<line>.`
@@ -545,7 +610,9 @@ struct HostBridge<'h> {
     /// The last error text (an answer borrows it).
     text: String,
     /// The last command's arguments (the buffer is reused for the next).
-    args: argbuf::ArgBuffer,
+    args: Box<argbuf::ArgBuffer>,
+    /// The run's protocol and replication flags.
+    shared: &'h RunShared,
 }
 
 impl Bridge for HostBridge<'_> {
@@ -570,16 +637,7 @@ impl HostBridge<'_> {
                 Answer::Field("err", message.as_bytes())
             };
         }
-        let env = match self.lua.app_data_ref::<RunState>() {
-            Some(run) => CallEnv {
-                resp3: run.resp3,
-                repl: run.repl,
-            },
-            None => CallEnv {
-                resp3: false,
-                repl: REPL_ALL,
-            },
-        };
+        let env = self.shared.call_env();
         self.reply = self.host.call(self.args.argv(), env);
         self.answer(raise, env.resp3)
     }
@@ -690,10 +748,11 @@ fn version_num(version: &str) -> i64 {
 fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH; // base (with coroutine) always
     let lua = Lua::new_with(libs, LuaOptions::default())?;
+    let shared = Rc::new(RunShared::default());
     lua.set_app_data(RunState {
         rand,
-        repl: REPL_ALL,
-        ..RunState::default()
+        log: VecDeque::new(),
+        shared: Rc::clone(&shared),
     });
     let globals = lua.globals();
     let native = lua.create_table()?;
@@ -730,10 +789,12 @@ fn new_state(rand: rand48::Rand48) -> mlua::Result<State> {
     globals.raw_set("__redis__err__handler", handler)?;
     Ok(State {
         runner: Rc::new(Runner::new(&lua)?),
+        shared,
         lua,
         redis,
         env,
         scripts: HashMap::new(),
+        recent: None,
     })
 }
 

@@ -126,8 +126,8 @@ fn setresp(lua: &Lua, args: MultiValue) -> Result<()> {
         Some(3.0) => true,
         _ => return Err(raise::table("ERR RESP version must be 2 or 3.")),
     };
-    if let Some(mut state) = lua.app_data_mut::<RunState>() {
-        state.resp3 = resp3;
+    if let Some(state) = lua.app_data_ref::<RunState>() {
+        state.shared.resp3.set(resp3);
     }
     Ok(())
 }
@@ -143,8 +143,8 @@ fn set_repl(lua: &Lua, args: MultiValue) -> Result<()> {
                 "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
             )),
         };
-    if let Some(mut state) = lua.app_data_mut::<RunState>() {
-        state.repl = flags;
+    if let Some(state) = lua.app_data_ref::<RunState>() {
+        state.shared.repl.set(flags);
     }
     Ok(())
 }
