@@ -430,43 +430,48 @@ mod tests {
         assert!(!e.is_recording());
     }
 
-    #[test]
-    fn the_aof_consumer_sees_each_effect_once_and_their_vectors_are_reused() {
+    /// Three units of one SET each, consumed by `consume` after each unit:
+    /// every effect is seen once, and one argument vector serves them all.
+    fn check_consumer_reuses_vectors(
+        setup: impl Fn(&mut Effects),
+        consume: impl Fn(&mut Effects, &mut Vec<Vec<String>>),
+    ) {
         let mut e = Effects::default();
-        e.set_recording(true);
+        setup(&mut e);
         let mut seen = Vec::new();
         for round in 0..3 {
             e.begin_unit();
             let key = format!("k{round}");
             e.command_done(0, &argv(&["SET", &key, "v"]), true);
             e.end_unit();
-            e.for_each_done(|effect| seen.push(effect.words()));
-            assert!(e.drain().is_empty(), "consumed");
-            assert_eq!(e.spare_argvs.len(), 1, "one vector, in use in turn");
-        }
-        let expected: Vec<Vec<String>> = (0..3)
-            .map(|round| argv_words(&["SET", &format!("k{round}"), "v"]))
-            .collect();
-        assert_eq!(seen, expected);
-    }
-
-    #[test]
-    fn the_stream_consumer_sees_each_effect_once_and_their_vectors_are_reused() {
-        let mut e = Effects::default();
-        e.set_replicas(true);
-        let mut seen = Vec::new();
-        for round in 0..3 {
-            e.begin_unit();
-            let key = format!("k{round}");
-            e.command_done(0, &argv(&["SET", &key, "v"]), true);
-            e.end_unit();
-            e.for_each_for_replicas(|effect| seen.push(effect.words()));
-            assert!(!e.has_for_replicas());
+            consume(&mut e, &mut seen);
             assert_eq!(e.spare_argvs.len(), 1, "one vector, in use in turn");
         }
         let expected: Vec<Vec<String>> = (0..3)
             .map(|round| argv_words(&["SET", &format!("k{round}"), "v"]))
             .collect();
         assert_eq!(seen, expected, "no argument left over from a reused vector");
+    }
+
+    #[test]
+    fn the_aof_consumer_sees_each_effect_once_and_their_vectors_are_reused() {
+        check_consumer_reuses_vectors(
+            |e| e.set_recording(true),
+            |e, seen| {
+                e.for_each_done(|effect| seen.push(effect.words()));
+                assert!(e.drain().is_empty(), "consumed");
+            },
+        );
+    }
+
+    #[test]
+    fn the_stream_consumer_sees_each_effect_once_and_their_vectors_are_reused() {
+        check_consumer_reuses_vectors(
+            |e| e.set_replicas(true),
+            |e, seen| {
+                e.for_each_for_replicas(|effect| seen.push(effect.words()));
+                assert!(!e.has_for_replicas());
+            },
+        );
     }
 }
