@@ -37,11 +37,14 @@ ensure_loadgen_bin() {
     [[ -x "$LOADGEN_BIN" ]] || die "no keel-loadgen binary at $LOADGEN_BIN"
 }
 
-# A loopback port nobody listens on (bash's /dev/tcp connect fails).
+# A loopback port nobody listens on (bash's /dev/tcp connect fails), below
+# Linux's ephemeral range (32768-60999): a port there may be the local end
+# of some client's connection, which a server then cannot bind, and the
+# run died with "did not answer PING".
 free_port() {
     local port
     for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((20000 + RANDOM % 12000))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return
