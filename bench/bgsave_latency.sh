@@ -17,6 +17,9 @@ set -euo pipefail
 N=${1:-1000000}
 REQUESTS=${2:-300000}
 KEEL=${KEEL:-$(dirname "$0")/../target/release/keel-server}
+BENCH_NAME=bgsave_latency.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 WORK=$(mktemp -d /tmp/keel-bgsave-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -26,18 +29,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_ready() {
-    for _ in $(seq 1 200); do
-        redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "server on port $1 did not start" >&2
-    exit 1
-}
 
 # N keys key:0..key:N-1 with 16-byte values, pipelined.
 fill() {
@@ -106,7 +97,7 @@ run_keel() {
     mkdir -p "$WORK/$name"
     "$bin" --port "$port" --dir "$WORK/$name" --save "" --loglevel warning >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
-    wait_ready "$port"
+    wait_ready "$port" "$name"
     run "$name" "$port"
     redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 }
@@ -122,6 +113,6 @@ mkdir -p "$WORK/redis"
 redis-server --port "$RPORT" --dir "$WORK/redis" --save "" --appendonly no \
     --loglevel warning --daemonize no >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
-wait_ready "$RPORT"
+wait_ready "$RPORT" redis-server
 run redis "$RPORT"
 redis-cli -p "$RPORT" shutdown nosave >/dev/null 2>&1 || true
