@@ -301,6 +301,25 @@ impl Node {
         self.flush_replica_stream();
     }
 
+    /// Reports a batch of finished disk requests, in the order they were
+    /// asked: the same as one [`Input::DiskDone`] each, with the work
+    /// every input ends with (WAIT answers, the replication stream) done
+    /// once for the batch. Under `appendfsync always` a turn's batch holds
+    /// an Append and a Sync per writing client, so this halves that work
+    /// or better.
+    pub fn handle_disk_answers<I>(&mut self, now: Now, answers: I)
+    where
+        I: IntoIterator<Item = (crate::disk::RequestId, crate::disk::DiskResult)>,
+    {
+        self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
+        for (id, result) in answers {
+            self.on_disk_done(id, result);
+        }
+        self.serve_repl_waiters();
+        self.flush_replica_stream();
+    }
+
     /// Runs timers that are due: the end of a DEBUG SLEEP, blocked clients'
     /// timeouts, and the periodic cron (active expiry, lazy freeing, idle
     /// client timeouts, stats).
