@@ -413,7 +413,7 @@ impl<C: Clock> Shared<C> {
     fn written(&self, client: ClientId, bytes: usize) {
         let mut node = self.node.borrow_mut();
         let now = node.now();
-        node.handle_input(now, Input::ClientWritten { client, bytes });
+        node.client_written(now, client, bytes);
         self.drain(&mut node, Some(client));
     }
 
