@@ -282,12 +282,7 @@ impl Node {
                     self.forget_client(&mut gone);
                 }
             }
-            Input::ClientWritten { client, bytes } => {
-                if let Some(c) = self.clients.get_mut(&client) {
-                    c.obuf_unsent = c.obuf_unsent.saturating_sub(bytes as u64);
-                }
-                self.srv.persist.on_client_written();
-            }
+            Input::ClientWritten { client, bytes } => self.on_client_written(client, bytes),
             Input::DiskDone { id, result } => self.on_disk_done(id, result),
             Input::PeerConnected { peer } => {
                 crate::repl::replica::on_peer_connected(&mut self.srv, peer)
@@ -296,6 +291,42 @@ impl Node {
             Input::PeerClosed { peer } => {
                 crate::repl::replica::on_peer_closed(&mut self.srv, &mut self.clients, peer)
             }
+        }
+        self.serve_repl_waiters();
+        self.flush_replica_stream();
+    }
+
+    /// The driver wrote `bytes` of `client`'s replies: the same as
+    /// [`Input::ClientWritten`] without the work other inputs end with (a
+    /// write answers no WAIT and feeds no replica). The driver reports
+    /// every write, so this is on the path of every reply.
+    pub fn client_written(&mut self, now: Now, client: ClientId, bytes: usize) {
+        self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
+        self.on_client_written(client, bytes);
+    }
+
+    fn on_client_written(&mut self, client: ClientId, bytes: usize) {
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.obuf_unsent = c.obuf_unsent.saturating_sub(bytes as u64);
+        }
+        self.srv.persist.on_client_written();
+    }
+
+    /// Reports a batch of finished disk requests, in the order they were
+    /// asked: the same as one [`Input::DiskDone`] each, with the work
+    /// every input ends with (WAIT answers, the replication stream) done
+    /// once for the batch. Under `appendfsync always` a turn's batch holds
+    /// an Append and a Sync per writing client, so this halves that work
+    /// or better.
+    pub fn handle_disk_answers<I>(&mut self, now: Now, answers: I)
+    where
+        I: IntoIterator<Item = (crate::disk::RequestId, crate::disk::DiskResult)>,
+    {
+        self.srv.now = now;
+        crate::aof::ensure_started(&mut self.srv);
+        for (id, result) in answers {
+            self.on_disk_done(id, result);
         }
         self.serve_repl_waiters();
         self.flush_replica_stream();
@@ -1127,4 +1158,34 @@ pub(crate) fn hand_over_replies(srv: &mut Server, client: &mut Client) {
         data,
     };
     crate::aof::hold_or_emit(srv, output);
+}
+
+#[cfg(test)]
+mod written_tests {
+    use crate::testing::Harness;
+    use crate::Config;
+
+    /// The bytes a client's unsent output counts, as its CLIENT LIST omem
+    /// would read them.
+    fn unsent(h: &Harness, id: crate::client::ClientId) -> u64 {
+        h.node.clients.get(&id).expect("connected").obuf_unsent
+    }
+
+    #[test]
+    fn a_reported_write_takes_its_bytes_off_the_unsent_output() {
+        let mut h = Harness::new(Config::default());
+        let c = h.connect();
+        h.call(c, &["SET", "k", "v"]);
+        h.call(c, &["GET", "k"]);
+        // +OK\r\n and $1\r\nv\r\n, handed to the driver, not written yet.
+        assert_eq!(unsent(&h, c), 12);
+        let now = h.now;
+        h.node.client_written(now, c, 5);
+        assert_eq!(unsent(&h, c), 7);
+        // A late or duplicated report never underflows.
+        h.node.client_written(now, c, 100);
+        assert_eq!(unsent(&h, c), 0);
+        // A client that is gone is ignored.
+        h.node.client_written(now, 9_999, 1);
+    }
 }

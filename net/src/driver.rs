@@ -413,7 +413,7 @@ impl<C: Clock> Shared<C> {
     fn written(&self, client: ClientId, bytes: usize) {
         let mut node = self.node.borrow_mut();
         let now = node.now();
-        node.handle_input(now, Input::ClientWritten { client, bytes });
+        node.client_written(now, client, bytes);
         self.drain(&mut node, Some(client));
     }
 
@@ -548,9 +548,10 @@ impl<C: Clock> Shared<C> {
         // between the fsync and the replies it releases).
         let now = self.clock.now();
         let mut node = self.node.borrow_mut();
-        for (id, result) in answers {
-            self.report_disk(&mut node, now, id, result);
-        }
+        let answers = answers
+            .into_iter()
+            .inspect(|(id, result)| log_disk_failure(*id, result));
+        node.handle_disk_answers(now, answers);
         self.drain(&mut node, None);
     }
 
@@ -561,12 +562,7 @@ impl<C: Clock> Shared<C> {
         id: keel_engine::disk::RequestId,
         result: keel_engine::disk::DiskResult,
     ) {
-        match &result {
-            // A missing file is an answer, not a failure (no snapshot yet).
-            Err(e) if e.not_found => {}
-            Err(e) => tracing::warn!("disk request {id} failed: {e}"),
-            Ok(_) => {}
-        }
+        log_disk_failure(id, &result);
         node.handle_input(now, Input::DiskDone { id, result });
     }
 
@@ -1025,6 +1021,16 @@ mod broken {
 
         pub(super) fn forget(&self, client: ClientId) {
             self.last.borrow_mut().remove(&client);
+        }
+    }
+}
+
+/// Logs a disk request that failed. A missing file is an answer, not a
+/// failure (no snapshot yet).
+fn log_disk_failure(id: keel_engine::disk::RequestId, result: &keel_engine::disk::DiskResult) {
+    if let Err(e) = result {
+        if !e.not_found {
+            tracing::warn!("disk request {id} failed: {e}");
         }
     }
 }

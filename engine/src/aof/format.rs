@@ -16,10 +16,19 @@ pub fn encode_command(argv: &[Bytes], out: &mut impl BufMut) {
     }
 }
 
+/// Appends a `<kind><n>\r\n` line. Lengths under 100 (most arguments,
+/// every command's count) are written in one copy without formatting:
+/// this runs for every argument of every write under the AOF.
 fn push_header(out: &mut impl BufMut, kind: u8, n: usize) {
-    out.put_u8(kind);
-    out.put_slice(itoa::Buffer::new().format(n).as_bytes());
-    out.put_slice(b"\r\n");
+    match u8::try_from(n) {
+        Ok(d @ 0..=9) => out.put_slice(&[kind, b'0' + d, b'\r', b'\n']),
+        Ok(d @ 10..=99) => out.put_slice(&[kind, b'0' + d / 10, b'0' + d % 10, b'\r', b'\n']),
+        _ => {
+            out.put_u8(kind);
+            out.put_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.put_slice(b"\r\n");
+        }
+    }
 }
 
 /// Appends `effect`, preceded by a `SELECT` when it runs in another
@@ -282,6 +291,16 @@ mod tests {
              *3\r\n$3\r\nset\r\n$1\r\nk\r\n$1\r\nv\r\n\
              *2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$4\r\nincr\r\n$1\r\nn\r\n";
         assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
+    #[test]
+    fn lengths_on_both_sides_of_the_short_forms_are_written_in_decimal() {
+        for n in [0usize, 9, 10, 99, 100, 255, 256, 1000, 123_456] {
+            let mut out = Vec::new();
+            encode_command(&[Bytes::from(vec![b'x'; n])], &mut out);
+            let expected = format!("*1\r\n${n}\r\n{}\r\n", "x".repeat(n));
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "length {n}");
+        }
     }
 
     #[test]
