@@ -4,7 +4,8 @@
 //! [`DiskRequest`]s through [`crate::Output::Disk`]; the driver performs
 //! them **in the order they were emitted**, each after the one before has
 //! finished, and reports each result with [`crate::Input::DiskDone`] in
-//! the same order. A file is named by a [`FileId`] the core chose when it
+//! the same order (or several at once, still in order, with
+//! [`crate::Node::handle_disk_answers`]). A file is named by a [`FileId`] the core chose when it
 //! asked to open it, so requests can be queued before the open completes.
 //!
 //! Durability is POSIX's, and the simulation enforces it: data appended to
