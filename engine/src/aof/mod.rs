@@ -17,7 +17,7 @@
 //! command fail with `-MISCONF` until a later retry (from the cron)
 //! succeeds, so no write is acknowledged while the log is known broken.
 //! A failed fsync under `everysec` also writes again what it covered
-//! ([`resync_after_failed_fsync`]): after the error the kernel may hold
+//! (`resync_after_failed_fsync`): after the error the kernel may hold
 //! those pages clean and lose them at the next power loss, whatever a
 //! later fsync says, so they count as safe only once written again and
 //! covered by a later successful fsync.
