@@ -685,11 +685,15 @@ impl Runner {
     /// The runner of `lua`'s state (make it once per state: this call
     /// creates its C function).
     pub fn new(lua: &Lua) -> mlua::Result<Self> {
-        // SAFETY: pushes one C function (room for one value is always
-        // there: LUA_MINSTACK); exec_raw returns the value it leaves.
+        // SAFETY: pushes the names, then the C closure that takes them as
+        // its upvalues (room for three values is always there:
+        // LUA_MINSTACK); exec_raw returns the value it leaves.
         let func = unsafe {
             lua.exec_raw((), |state| {
-                ffi::lua_pushcfunction(state, run_slice);
+                for name in INTERNED_NAMES {
+                    ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
+                }
+                ffi::lua_pushcclosure(state, run_slice, INTERNED_NAMES.len() as c_int);
             })
         }?;
         Ok(Runner { func })
@@ -797,11 +801,42 @@ pub fn new_thread(lua: &Lua) -> mlua::Result<Thread> {
     }
 }
 
+/// Global names [`run_slice`] keeps as its upvalues, in order: a start
+/// pushes these from there instead of making (hashing and finding) the
+/// string again.
+const INTERNED_NAMES: [&str; 2] = ["KEYS", "ARGV"];
+
+/// Pushes the string `name`: from [`run_slice`]'s upvalues when it is one
+/// of [`INTERNED_NAMES`] (the same Lua string: strings are interned).
+///
+/// # Safety
+/// `state` is in a call of [`run_slice`], with room for one more value.
+unsafe fn push_name(state: *mut ffi::lua_State, name: &str) {
+    // SAFETY: the caller's contract; run_slice has one upvalue per name.
+    unsafe {
+        match (1..)
+            .zip(INTERNED_NAMES)
+            .find(|(_, interned)| *interned == name)
+        {
+            Some((upvalue, _)) => ffi::lua_pushvalue(state, ffi::lua_upvalueindex(upvalue)),
+            None => {
+                ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
+            }
+        }
+    }
+}
+
+/// Stack room [`start_raw`] checks for each global: its name and table,
+/// and what [`push_global_array`] or [`push_string_array`] pushes above
+/// them (at most five values in all at once).
+const GLOBAL_ROOM: c_int = 6;
+
 /// The raw part of [`start`]: `state`'s stack holds the thread and the
 /// function; leaves what [`resume_raw`] leaves (nothing when not idle).
 ///
 /// # Safety
-/// `state` is a live state whose stack holds a thread, then a function.
+/// `state` is a live state whose stack holds a thread, then a function,
+/// in a call of [`run_slice`].
 unsafe fn start_raw<T: AsRef<[u8]>>(
     state: *mut ffi::lua_State,
     run: &Start<'_, T>,
@@ -818,9 +853,13 @@ unsafe fn start_raw<T: AsRef<[u8]>>(
             ffi::lua_settop(state, 0);
             return Outcome::NotIdle;
         }
+        // One check for the whole start: each global leaves the stack as
+        // it found it, needing at most GLOBAL_ROOM values on the way.
+        let nargs = c_int::try_from(run.args.len()).unwrap_or(c_int::MAX);
+        let room = nargs.saturating_add(2).max(GLOBAL_ROOM);
+        ffi::luaL_checkstack(state, room, std::ptr::null());
         for (name, items) in run.globals {
-            ffi::luaL_checkstack(state, 6, std::ptr::null());
-            ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
+            push_name(state, name);
             let reused = if run.reuse_globals {
                 push_global_array(state, items)
             } else {
@@ -834,8 +873,6 @@ unsafe fn start_raw<T: AsRef<[u8]>>(
                 ffi::lua_rawset(state, ffi::LUA_GLOBALSINDEX);
             }
         }
-        let nargs = c_int::try_from(run.args.len()).unwrap_or(c_int::MAX);
-        ffi::luaL_checkstack(state, nargs.saturating_add(2), std::ptr::null());
         for items in run.args {
             push_string_array(state, items);
         }

@@ -311,20 +311,61 @@ pub fn all_groups() -> &'static [&'static [CommandSpec]] {
 }
 
 /// The lookup table from name (any case) to spec. Looked up once per
-/// command, so it neither hashes nor copies the name: a command's bucket
-/// is picked by the name's length and first letter (`& 0x1f` folds the
-/// case), which leaves a handful of candidates to compare.
+/// command, so it does not hash the name: a command's bucket is picked by
+/// the name's length and first letter (`& 0x1f` folds the case), which
+/// leaves a handful of candidates, each compared 8 lower-cased bytes at a
+/// time.
 pub struct CommandTable {
     /// Every command, sorted by name.
     sorted: Vec<&'static CommandSpec>,
     /// Candidates by [`CommandTable::bucket`].
-    buckets: Vec<Vec<&'static CommandSpec>>,
+    buckets: Vec<Vec<Candidate>>,
+}
+
+/// A command of a bucket with its name as [`lowered_words`] makes it.
+#[derive(Clone)]
+struct Candidate {
+    words: NameWords,
+    spec: &'static CommandSpec,
 }
 
 /// Longest command name the table holds (longer names are unknown).
 const MAX_COMMAND_NAME: usize = 32;
 /// Buckets per name length: one per value of the first byte's low 5 bits.
 const FIRST_BYTE_CLASSES: usize = 32;
+
+/// A name of at most [`MAX_COMMAND_NAME`] bytes, ASCII lower-cased, in
+/// 8-byte words, zero past its end. Two names of the same length are equal
+/// ignoring ASCII case exactly when their words are equal.
+type NameWords = [u64; MAX_COMMAND_NAME / 8];
+
+/// `name` (at most [`MAX_COMMAND_NAME`] bytes) as [`NameWords`].
+fn lowered_words(name: &[u8]) -> NameWords {
+    let mut words = [0u64; MAX_COMMAND_NAME / 8];
+    // Only the words the name covers (most names fit one).
+    for (word, bytes) in words.iter_mut().zip(name.chunks(8)) {
+        let mut eight = [0u8; 8];
+        eight[..bytes.len()].copy_from_slice(bytes);
+        *word = ascii_lowercase_word(u64::from_le_bytes(eight));
+    }
+    words
+}
+
+/// [`u8::to_ascii_lowercase`] on each byte of `word` at once: a byte of
+/// `A..=Z` gains 0x20, every other byte is unchanged.
+fn ascii_lowercase_word(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = ONES * 0x80;
+    // Each byte at most 0x7f: the sums below stay under 0x100 per byte, so
+    // no carry crosses into the next byte, and a byte's high bit tells
+    // whether it reached the bound.
+    let low7 = word & !HIGH_BITS;
+    let at_least_a = low7.wrapping_add(ONES * (0x80 - u64::from(b'A')));
+    let above_z = low7.wrapping_add(ONES * (0x80 - u64::from(b'Z') - 1));
+    // Bytes with their own high bit set are not ASCII: left alone.
+    let upper = at_least_a & !above_z & !word & HIGH_BITS;
+    word | (upper >> 2)
+}
 
 impl CommandTable {
     pub fn new() -> Self {
@@ -339,9 +380,13 @@ impl CommandTable {
             );
         }
         let mut buckets = vec![Vec::new(); (MAX_COMMAND_NAME + 1) * FIRST_BYTE_CLASSES];
-        for spec in &sorted {
-            let bucket = Self::bucket(spec.name.as_bytes()).expect("command names are short");
-            buckets[bucket].push(*spec);
+        for &spec in &sorted {
+            let name = spec.name.as_bytes();
+            let bucket = Self::bucket(name).expect("command names are short");
+            buckets[bucket].push(Candidate {
+                words: lowered_words(name),
+                spec,
+            });
         }
         CommandTable { sorted, buckets }
     }
@@ -358,11 +403,13 @@ impl CommandTable {
 
     /// The command called `name`, in any case.
     pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        // bucket() is None past MAX_COMMAND_NAME: the name fits the words.
         let candidates = &self.buckets[Self::bucket(name)?];
+        let words = lowered_words(name);
         candidates
             .iter()
-            .find(|spec| spec.name.as_bytes().eq_ignore_ascii_case(name))
-            .copied()
+            .find(|candidate| candidate.words == words)
+            .map(|candidate| candidate.spec)
     }
 
     pub fn len(&self) -> usize {
@@ -588,6 +635,58 @@ mod tests {
             for form in [name.to_string(), name.to_ascii_uppercase(), mixed] {
                 let found = table.lookup(form.as_bytes()).map(|s| s.name);
                 assert_eq!(found, Some(name), "{form}");
+            }
+        }
+    }
+
+    #[test]
+    fn lowercase_word_matches_each_bytes_ascii_lowercase() {
+        for lane in 0..8 {
+            for byte in 0..=255u8 {
+                for filler in [0u8, b'Q', b'q', 0x80, 0xc1, 0xff, b'@', b'['] {
+                    let mut bytes = [filler; 8];
+                    bytes[lane] = byte;
+                    let expected = bytes.map(|b| b.to_ascii_lowercase());
+                    let lowered = ascii_lowercase_word(u64::from_le_bytes(bytes));
+                    assert_eq!(lowered.to_le_bytes(), expected, "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lowered_words_pack_each_8_bytes_little_endian_zero_padded() {
+        let name = b"Abcdefgh-IJ";
+        let words = lowered_words(name);
+        assert_eq!(words[0], u64::from_le_bytes(*b"abcdefgh"));
+        assert_eq!(words[1], u64::from_le_bytes(*b"-ij\0\0\0\0\0"));
+        assert_eq!(&words[2..], &[0, 0]);
+    }
+
+    #[test]
+    fn lookup_agrees_with_a_case_insensitive_scan() {
+        let table = CommandTable::new();
+        let scan = |name: &[u8]| {
+            table
+                .sorted()
+                .into_iter()
+                .find(|spec| spec.name.as_bytes().eq_ignore_ascii_case(name))
+                .map(|spec| spec.name)
+        };
+        // Both cases of every letter, the bytes a 0x20 apart from them and
+        // from the names' punctuation, and non-ASCII ones.
+        let mut bytes: Vec<u8> = (b'A'..=b'Z').chain(b'a'..=b'z').collect();
+        bytes.extend(b"@[`{\0\r -_|\x7f");
+        bytes.extend([0x80, 0xc1, 0xc5, 0xe1, 0xff]);
+        for spec in table.sorted() {
+            let name = spec.name.as_bytes();
+            for at in 0..name.len() {
+                for &byte in &bytes {
+                    let mut changed = name.to_vec();
+                    changed[at] = byte;
+                    let found = table.lookup(&changed).map(|s| s.name);
+                    assert_eq!(found, scan(&changed), "{changed:?}");
+                }
             }
         }
     }
