@@ -891,16 +891,14 @@ async fn write_front<S: AsyncWrite + Unpin>(conn: &Conn, stream: &mut S) -> io::
     std::future::poll_fn(|cx| {
         let mut out = conn.out.borrow_mut();
         let written = match Pin::new(&mut *stream).poll_write(cx, &out) {
-            std::task::Poll::Ready(Ok(0)) if !out.is_empty() => {
-                Err(io::Error::from(io::ErrorKind::WriteZero))
-            }
-            std::task::Poll::Ready(written) => written,
-            std::task::Poll::Pending => return std::task::Poll::Pending,
+            Poll::Ready(Ok(0)) if !out.is_empty() => Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Poll::Ready(written) => written,
+            Poll::Pending => return Poll::Pending,
         };
         if let Ok(n) = written {
             bytes::Buf::advance(&mut *out, n);
         }
-        std::task::Poll::Ready(written)
+        Poll::Ready(written)
     })
     .await
 }
