@@ -28,6 +28,13 @@ fn warnings(h: &Harness) -> Vec<String> {
         .collect()
 }
 
+/// The one output-limit warning logged so far (see [`warnings`]).
+fn the_only_warning(h: &Harness) -> String {
+    let logged = warnings(h);
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    logged.into_iter().next().expect("one warning")
+}
+
 /// The value of `field` in a client info line.
 fn field<'a>(info: &'a str, name: &str) -> &'a str {
     let prefix = format!("{name}=");
@@ -50,16 +57,15 @@ fn a_subscriber_closed_at_its_hard_limit_is_logged_once_with_its_info() {
     h.call(publisher, &["PUBLISH", "ch", &message]);
     h.call(publisher, &["PUBLISH", "ch", &message]);
     assert!(h.is_closed(sub));
-    let logged = warnings(&h);
-    assert_eq!(logged.len(), 1, "{logged:?}");
+    let logged = the_only_warning(&h);
     let prefix = format!(
         "id={sub} addr=127.0.0.1:50000 laddr=127.0.0.1:6379 fd=8 name= age=0 idle=0 flags=P db=0 \
          sub=1 psub=0 ssub=0 multi=-1 "
     );
-    assert!(logged[0].starts_with(&prefix), "{}", logged[0]);
-    assert_eq!(field(&logged[0], "cmd"), "subscribe");
-    assert_eq!(field(&logged[0], "user"), "default");
-    assert_eq!(field(&logged[0], "resp"), "2");
+    assert!(logged.starts_with(&prefix), "{logged}");
+    assert_eq!(field(&logged, "cmd"), "subscribe");
+    assert_eq!(field(&logged, "user"), "default");
+    assert_eq!(field(&logged, "resp"), "2");
     // Nothing more is logged for it afterwards.
     h.call(publisher, &["PUBLISH", "ch", &message]);
     h.advance_ticking(2_000);
@@ -79,12 +85,11 @@ fn a_subscriber_closed_by_the_cron_at_its_soft_limit_is_logged() {
     assert!(warnings(&h).is_empty());
     h.advance_ticking(2_100);
     assert!(h.is_closed(sub));
-    let logged = warnings(&h);
-    assert_eq!(logged.len(), 1, "{logged:?}");
-    assert_eq!(field(&logged[0], "id"), sub.to_string());
-    assert_eq!(field(&logged[0], "flags"), "P");
-    assert_eq!(field(&logged[0], "psub"), "1");
-    assert_eq!(field(&logged[0], "cmd"), "psubscribe");
+    let logged = the_only_warning(&h);
+    assert_eq!(field(&logged, "id"), sub.to_string());
+    assert_eq!(field(&logged, "flags"), "P");
+    assert_eq!(field(&logged, "psub"), "1");
+    assert_eq!(field(&logged, "cmd"), "psubscribe");
 }
 
 #[test]
@@ -99,11 +104,10 @@ fn a_resp3_client_over_its_limit_from_its_own_publish_is_logged() {
         &request(&[b"PUBLISH", b"ch", "x".repeat(2000).as_bytes()]),
     );
     assert!(h.is_closed(c));
-    let logged = warnings(&h);
-    assert_eq!(logged.len(), 1, "{logged:?}");
-    assert_eq!(field(&logged[0], "id"), c.to_string());
-    assert_eq!(field(&logged[0], "cmd"), "publish");
-    assert_eq!(field(&logged[0], "resp"), "3");
+    let logged = the_only_warning(&h);
+    assert_eq!(field(&logged, "id"), c.to_string());
+    assert_eq!(field(&logged, "cmd"), "publish");
+    assert_eq!(field(&logged, "resp"), "3");
 }
 
 #[test]
@@ -115,11 +119,10 @@ fn a_normal_client_over_its_limit_from_its_own_reply_is_logged() {
     assert!(warnings(&h).is_empty());
     h.send_raw(c, &request(&[b"GET", b"big"]));
     assert!(h.is_closed(c));
-    let logged = warnings(&h);
-    assert_eq!(logged.len(), 1, "{logged:?}");
-    assert_eq!(field(&logged[0], "id"), c.to_string());
-    assert_eq!(field(&logged[0], "flags"), "N");
-    assert_eq!(field(&logged[0], "cmd"), "get");
+    let logged = the_only_warning(&h);
+    assert_eq!(field(&logged, "id"), c.to_string());
+    assert_eq!(field(&logged, "flags"), "N");
+    assert_eq!(field(&logged, "cmd"), "get");
 }
 
 #[test]
@@ -132,8 +135,7 @@ fn a_script_caller_over_its_limit_is_logged() {
         &request(&[b"EVAL", b"return string.rep('x', 500)", b"0"]),
     );
     assert!(h.is_closed(c));
-    let logged = warnings(&h);
-    assert_eq!(logged.len(), 1, "{logged:?}");
-    assert_eq!(field(&logged[0], "id"), c.to_string());
-    assert_eq!(field(&logged[0], "cmd"), "eval");
+    let logged = the_only_warning(&h);
+    assert_eq!(field(&logged, "id"), c.to_string());
+    assert_eq!(field(&logged, "cmd"), "eval");
 }
