@@ -9,8 +9,10 @@
 //! Data flow: a connection task reads into its reusable buffer, hands the
 //! bytes to the node, and routes every output to the connection it names
 //! (its own outbound buffer, or another connection's buffer plus a wake-up).
-//! Each task then writes what the socket takes of its outbound buffer,
-//! one write call at a time, and reports each write to the node.
+//! Each task then waits for the end of the turn (the other runnable tasks
+//! run first, see [`wait_for_turn_end`]) and writes what the socket takes
+//! of its outbound buffer, one write call at a time, and reports each
+//! write to the node.
 //! The timer task sleeps until [`Node::poll_timeout`] and calls
 //! [`Node::handle_timeout`]. Every `select!` is `biased;` so a run is a
 //! function of its inputs (the simulation relies on it).
@@ -843,12 +845,19 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut read_buf = vec![0u8; READ_BUF_INITIAL];
+    let mut waited_for_turn_end = false;
     loop {
         shared.pause.pass().await;
         if conn.dropped.get() {
             return Ok(());
         }
         if !conn.out.borrow().is_empty() {
+            if !waited_for_turn_end {
+                waited_for_turn_end = true;
+                wait_for_turn_end().await;
+                continue;
+            }
+            waited_for_turn_end = false;
             let written = tokio::select! {
                 biased;
                 _ = conn.drop_now.notified() => return Ok(()),
@@ -879,6 +888,23 @@ where
             }
         }
     }
+}
+
+/// Lets every task that is already runnable (the other connections the
+/// same readiness poll woke) run before this one writes, as Redis writes
+/// the replies of a whole event-loop pass in `beforeSleep`. A client
+/// pipelining to one server then gets its replies in bursts, so it
+/// sleeps, and the server wakes it, once per burst rather than once per
+/// connection: a wake-up of a sleeping peer is the most expensive part of
+/// a write on a virtual machine (an inter-processor interrupt). Output
+/// that others' requests make (messages, the replication stream) piles up
+/// over the turn too, and leaves in one write.
+///
+/// `yield_now` puts the task back after those tasks: on the current-thread
+/// runtime its wake-up is deferred until the runtime next polls its I/O
+/// driver, so the yield costs at most one non-blocking poll per turn.
+async fn wait_for_turn_end() {
+    tokio::task::yield_now().await;
 }
 
 /// Writes what the socket takes of `conn.out` in one write call and
@@ -981,6 +1007,142 @@ mod pump_tests {
             task.await
                 .expect("the task ends")
                 .expect("without an error");
+        });
+    }
+}
+
+#[cfg(test)]
+mod turn_tests {
+    use super::*;
+    use crate::clock::OsClock;
+    use crate::transport::TcpTransport;
+    use keel_engine::testing::request;
+    use tokio::io::ReadBuf;
+    use tokio::net::{TcpListener, TcpStream};
+
+    type Events = Rc<RefCell<Vec<String>>>;
+
+    /// A server-side socket that logs each read that returned data and
+    /// each write, under its client's name.
+    struct Logged {
+        inner: TcpStream,
+        name: &'static str,
+        events: Events,
+    }
+
+    impl Logged {
+        fn log(&self, what: &str) {
+            self.events
+                .borrow_mut()
+                .push(format!("{} {what}", self.name));
+        }
+    }
+
+    impl AsyncRead for Logged {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let read = Pin::new(&mut self.inner).poll_read(cx, buf);
+            if buf.filled().len() > before {
+                self.log("read");
+            }
+            read
+        }
+    }
+
+    impl AsyncWrite for Logged {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+            if matches!(written, Poll::Ready(Ok(_))) {
+                self.log("write");
+            }
+            written
+        }
+
+        fn poll_flush(
+            mut self: Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// Connects a client named `name` whose server end is pumped by its
+    /// own task and logs to `events`; returns the client's end.
+    async fn connect(
+        shared: &Rc<Shared<OsClock>>,
+        listener: &TcpListener,
+        name: &'static str,
+        events: &Events,
+    ) -> TcpStream {
+        let client = TcpStream::connect(listener.local_addr().expect("bound"));
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let inner = accepted.expect("accepted").0;
+        let mut stream = Logged {
+            inner,
+            name,
+            events: events.clone(),
+        };
+        let (id, conn) = shared.open(ClientInfo::default());
+        let shared = shared.clone();
+        tokio::task::spawn_local(async move { pump(&shared, id, &conn, &mut stream).await });
+        client.expect("connected")
+    }
+
+    /// Lets the runtime poll its sockets and run what they woke.
+    async fn settle() {
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Two clients whose requests arrive together: both requests run
+    /// before either reply is written, as Redis replies in `beforeSleep`.
+    /// Writing each reply at once interleaved them: read, write, read, write.
+    /// (The order of the two writes is the runtime's.)
+    #[test]
+    fn replies_wait_for_the_requests_that_arrived_with_them() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        tokio::task::LocalSet::new().block_on(&runtime, async {
+            let clock = OsClock::new();
+            let node = Node::new(Config::default(), clock.now());
+            let shared = Rc::new(Shared::new(node, clock, connector(TcpTransport)));
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+            let events = Events::default();
+            let mut a = connect(&shared, &listener, "a", &events).await;
+            let mut b = connect(&shared, &listener, "b", &events).await;
+            settle().await;
+
+            a.write_all(&request(&[b"PING"])).await.expect("sent");
+            b.write_all(&request(&[b"PING"])).await.expect("sent");
+            settle().await;
+            for client in [&mut a, &mut b] {
+                let mut reply = [0u8; 7];
+                client.read_exact(&mut reply).await.expect("a reply");
+                assert_eq!(&reply, b"+PONG\r\n");
+            }
+            let events = events.borrow();
+            assert_eq!(events[..2], ["a read", "b read"], "{events:?}");
+            let mut writes = events[2..].to_vec();
+            writes.sort();
+            assert_eq!(writes, ["a write", "b write"], "{events:?}");
         });
     }
 }
