@@ -261,6 +261,10 @@ struct Shared<C> {
     /// Reads handed to the node so far: tells the step pacing whether
     /// clients were active since the last step.
     reads_fed: Cell<u64>,
+    /// Set while the disk task routes the replies its batch released:
+    /// they were held until the end of the turn already, and leave at once
+    /// (Redis writes them right after its fsync, in `beforeSleep`).
+    releasing_at_turn_end: Cell<bool>,
     #[cfg(feature = "broken-stale-read")]
     stale: broken::StaleReplies,
 }
@@ -279,6 +283,9 @@ struct Conn {
     drop_now: Signal,
     /// Wakes the connection's task: output for it, or it must close.
     wake: Signal,
+    /// Output released by the disk task, which runs at the end of a turn:
+    /// it leaves without waiting for the turn to end again.
+    released_at_turn_end: Cell<bool>,
     abort: RefCell<Option<AbortHandle>>,
 }
 
@@ -369,6 +376,7 @@ impl<C: Clock> Shared<C> {
             fatal: RefCell::new(None),
             ready_logged: Cell::new(false),
             reads_fed: Cell::new(0),
+            releasing_at_turn_end: Cell::new(false),
             #[cfg(feature = "broken-stale-read")]
             stale: broken::StaleReplies::default(),
         }
@@ -472,6 +480,9 @@ impl<C: Clock> Shared<C> {
                     let data = self.stale.substitute(client, data);
                     if let Some(conn) = self.conns.borrow().get(&client) {
                         conn.out.borrow_mut().extend_from_slice(&data);
+                        if self.releasing_at_turn_end.get() {
+                            conn.released_at_turn_end.set(true);
+                        }
                         if me != Some(client) {
                             conn.wake.notify_one();
                         }
@@ -554,7 +565,9 @@ impl<C: Clock> Shared<C> {
             .into_iter()
             .inspect(|(id, result)| log_disk_failure(*id, result));
         node.handle_disk_answers(now, answers);
+        self.releasing_at_turn_end.set(true);
         self.drain(&mut node, None);
+        self.releasing_at_turn_end.set(false);
     }
 
     fn report_disk(
@@ -852,7 +865,8 @@ where
             return Ok(());
         }
         if !conn.out.borrow().is_empty() {
-            if !waited_for_turn_end {
+            let released_at_turn_end = conn.released_at_turn_end.take();
+            if !waited_for_turn_end && !released_at_turn_end {
                 waited_for_turn_end = true;
                 wait_for_turn_end().await;
                 continue;
@@ -1091,7 +1105,12 @@ mod turn_tests {
     ) -> TcpStream {
         let client = TcpStream::connect(listener.local_addr().expect("bound"));
         let (client, accepted) = tokio::join!(client, listener.accept());
-        let inner = accepted.expect("accepted").0;
+        serve(shared, accepted.expect("accepted").0, name, events);
+        client.expect("connected")
+    }
+
+    /// Registers the server end `inner` of client `name` and pumps it.
+    fn serve(shared: &Rc<Shared<OsClock>>, inner: TcpStream, name: &'static str, events: &Events) {
         let mut stream = Logged {
             inner,
             name,
@@ -1100,7 +1119,20 @@ mod turn_tests {
         let (id, conn) = shared.open(ClientInfo::default());
         let shared = shared.clone();
         tokio::task::spawn_local(async move { pump(&shared, id, &conn, &mut stream).await });
-        client.expect("connected")
+    }
+
+    fn shared_with(config: Config) -> Rc<Shared<OsClock>> {
+        let clock = OsClock::new();
+        let node = Node::new(config, clock.now());
+        Rc::new(Shared::new(node, clock, connector(TcpTransport)))
+    }
+
+    fn block_on(test: impl Future<Output = ()>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        tokio::task::LocalSet::new().block_on(&runtime, test);
     }
 
     /// Lets the runtime poll its sockets and run what they woke.
@@ -1116,14 +1148,8 @@ mod turn_tests {
     /// (The order of the two writes is the runtime's.)
     #[test]
     fn replies_wait_for_the_requests_that_arrived_with_them() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        tokio::task::LocalSet::new().block_on(&runtime, async {
-            let clock = OsClock::new();
-            let node = Node::new(Config::default(), clock.now());
-            let shared = Rc::new(Shared::new(node, clock, connector(TcpTransport)));
+        block_on(async {
+            let shared = shared_with(Config::default());
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
             let events = Events::default();
             let mut a = connect(&shared, &listener, "a", &events).await;
@@ -1143,6 +1169,85 @@ mod turn_tests {
             let mut writes = events[2..].to_vec();
             writes.sort();
             assert_eq!(writes, ["a write", "b write"], "{events:?}");
+        });
+    }
+
+    /// Runs `during_sync` at each fsync, then performs it.
+    struct SyncHook {
+        disk: Executor<FsDisk>,
+        during_sync: Box<dyn FnMut()>,
+    }
+
+    impl DiskExecutor for SyncHook {
+        fn apply(&mut self, op: &keel_engine::disk::DiskOp) -> keel_engine::disk::DiskResult {
+            if matches!(op, keel_engine::disk::DiskOp::Sync { .. }) {
+                (self.during_sync)();
+            }
+            self.disk.apply(op)
+        }
+    }
+
+    /// With `appendfsync always`, the replies an fsync released leave
+    /// right after it, before the requests that arrived during it are
+    /// read, as Redis writes them after its fsync in `beforeSleep`:
+    /// waiting for the end of the turn again would let those requests
+    /// run first, and their appends miss the next fsync's batch.
+    #[test]
+    fn replies_released_by_an_fsync_leave_at_once() {
+        let dir = crate::disk::TempDir::new("driver-fsync-replies");
+        let config = Config {
+            dir: dir.0.display().to_string(),
+            appendonly: true,
+            appendfsync: "always".into(),
+            ..Default::default()
+        };
+        block_on(async move {
+            let shared = shared_with(config);
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+            let events = Events::default();
+            let mut a = connect(&shared, &listener, "a", &events).await;
+            // c's request is sent while the disk syncs a's write.
+            let c = std::net::TcpStream::connect(listener.local_addr().expect("bound"));
+            let mut c = c.expect("connected");
+            serve(
+                &shared,
+                listener.accept().await.expect("accepted").0,
+                "c",
+                &events,
+            );
+            let during_next_sync: Rc<RefCell<Option<Vec<u8>>>> = Rc::default();
+            let sent_during_sync = during_next_sync.clone();
+            *shared.disk.borrow_mut() = Box::new(SyncHook {
+                disk: Executor::new(FsDisk),
+                during_sync: Box::new(move || {
+                    if let Some(request) = sent_during_sync.borrow_mut().take() {
+                        std::io::Write::write_all(&mut c, &request).expect("sent");
+                    }
+                }),
+            });
+            *shared.me.borrow_mut() = Rc::downgrade(&shared);
+            tokio::task::spawn_local(timer_task(shared.clone()));
+            tokio::task::spawn_local(disk_task(shared.clone()));
+            shared.start();
+            for _ in 0..100 {
+                if shared.node.borrow().is_ready() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert!(shared.node.borrow().is_ready());
+            events.borrow_mut().clear();
+
+            *during_next_sync.borrow_mut() = Some(request(&[b"PING"]));
+            a.write_all(&request(&[b"SET", b"k", b"v"]))
+                .await
+                .expect("sent");
+            settle().await;
+            let mut reply = [0u8; 5];
+            a.read_exact(&mut reply).await.expect("a reply");
+            assert_eq!(&reply, b"+OK\r\n");
+            let events = events.borrow();
+            assert_eq!(events[..3], ["a read", "a write", "c read"], "{events:?}");
         });
     }
 }
@@ -1262,12 +1367,11 @@ mod tests {
     #[test]
     fn clients_are_served_between_the_steps_of_a_background_save() {
         use keel_engine::resp::frame::Frame;
-        let dir = std::env::temp_dir().join(format!("keel-driver-steps-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let dir = crate::disk::TempDir::new("driver-steps");
         let config = Config {
             port: 0,
             bind: vec!["127.0.0.1".into()],
-            dir: dir.display().to_string(),
+            dir: dir.0.display().to_string(),
             ..Default::default()
         };
         let server = crate::spawn_server(config).expect("the server starts");
@@ -1301,9 +1405,8 @@ mod tests {
             "only {answered_while_saving} PINGs answered during the save"
         );
         assert_eq!(c.info_field("rdb_last_bgsave_status"), "ok");
-        assert!(dir.join("dump.rdb").exists());
+        assert!(dir.0.join("dump.rdb").exists());
         server.shutdown();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A notification before the wait is kept for it, a wait dropped
