@@ -261,10 +261,6 @@ struct Shared<C> {
     /// Reads handed to the node so far: tells the step pacing whether
     /// clients were active since the last step.
     reads_fed: Cell<u64>,
-    /// Set while the disk task routes the replies its batch released:
-    /// they were held until the end of the turn already, and leave at once
-    /// (Redis writes them right after its fsync, in `beforeSleep`).
-    releasing_at_turn_end: Cell<bool>,
     #[cfg(feature = "broken-stale-read")]
     stale: broken::StaleReplies,
 }
@@ -283,9 +279,6 @@ struct Conn {
     drop_now: Signal,
     /// Wakes the connection's task: output for it, or it must close.
     wake: Signal,
-    /// Output released by the disk task, which runs at the end of a turn:
-    /// it leaves without waiting for the turn to end again.
-    released_at_turn_end: Cell<bool>,
     abort: RefCell<Option<AbortHandle>>,
 }
 
@@ -376,7 +369,6 @@ impl<C: Clock> Shared<C> {
             fatal: RefCell::new(None),
             ready_logged: Cell::new(false),
             reads_fed: Cell::new(0),
-            releasing_at_turn_end: Cell::new(false),
             #[cfg(feature = "broken-stale-read")]
             stale: broken::StaleReplies::default(),
         }
@@ -480,9 +472,6 @@ impl<C: Clock> Shared<C> {
                     let data = self.stale.substitute(client, data);
                     if let Some(conn) = self.conns.borrow().get(&client) {
                         conn.out.borrow_mut().extend_from_slice(&data);
-                        if self.releasing_at_turn_end.get() {
-                            conn.released_at_turn_end.set(true);
-                        }
                         if me != Some(client) {
                             conn.wake.notify_one();
                         }
@@ -565,9 +554,7 @@ impl<C: Clock> Shared<C> {
             .into_iter()
             .inspect(|(id, result)| log_disk_failure(*id, result));
         node.handle_disk_answers(now, answers);
-        self.releasing_at_turn_end.set(true);
         self.drain(&mut node, None);
-        self.releasing_at_turn_end.set(false);
     }
 
     fn report_disk(
@@ -865,8 +852,7 @@ where
             return Ok(());
         }
         if !conn.out.borrow().is_empty() {
-            let released_at_turn_end = conn.released_at_turn_end.take();
-            if !waited_for_turn_end && !released_at_turn_end {
+            if !waited_for_turn_end {
                 waited_for_turn_end = true;
                 wait_for_turn_end().await;
                 continue;
@@ -905,20 +891,31 @@ where
 }
 
 /// Lets every task that is already runnable (the other connections the
-/// same readiness poll woke) run before this one writes, as Redis writes
-/// the replies of a whole event-loop pass in `beforeSleep`. A client
-/// pipelining to one server then gets its replies in bursts, so it
-/// sleeps, and the server wakes it, once per burst rather than once per
-/// connection: a wake-up of a sleeping peer is the most expensive part of
-/// a write on a virtual machine (an inter-processor interrupt). Output
-/// that others' requests make (messages, the replication stream) piles up
-/// over the turn too, and leaves in one write.
+/// same readiness poll woke, the disk task) run before this one writes,
+/// as Redis writes the replies of a whole event-loop pass in
+/// `beforeSleep`. A client pipelining to one server then gets its replies
+/// in bursts, so it sleeps, and the server wakes it, once per burst rather
+/// than once per connection: a wake-up of a sleeping peer is the most
+/// expensive part of a write on a virtual machine (an inter-processor
+/// interrupt). Output that others' requests make (messages, the
+/// replication stream) piles up over the turn too, and leaves in one write.
 ///
-/// `yield_now` puts the task back after those tasks: on the current-thread
-/// runtime its wake-up is deferred until the runtime next polls its I/O
-/// driver, so the yield costs at most one non-blocking poll per turn.
+/// The task wakes itself once, which puts it at the back of the
+/// `LocalSet`'s queue, behind the tasks already there. (`yield_now` would
+/// defer it past the runtime's next poll of its sockets: one more
+/// `epoll_wait` per turn, and the replies an fsync released would wait
+/// for the requests that arrived during it.)
 async fn wait_for_turn_end() {
-    tokio::task::yield_now().await;
+    let mut requeued = false;
+    std::future::poll_fn(|cx| {
+        if requeued {
+            return Poll::Ready(());
+        }
+        requeued = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
 }
 
 /// Writes what the socket takes of `conn.out` in one write call and
@@ -1145,7 +1142,6 @@ mod turn_tests {
     /// Two clients whose requests arrive together: both requests run
     /// before either reply is written, as Redis replies in `beforeSleep`.
     /// Writing each reply at once interleaved them: read, write, read, write.
-    /// (The order of the two writes is the runtime's.)
     #[test]
     fn replies_wait_for_the_requests_that_arrived_with_them() {
         block_on(async {
@@ -1164,11 +1160,7 @@ mod turn_tests {
                 client.read_exact(&mut reply).await.expect("a reply");
                 assert_eq!(&reply, b"+PONG\r\n");
             }
-            let events = events.borrow();
-            assert_eq!(events[..2], ["a read", "b read"], "{events:?}");
-            let mut writes = events[2..].to_vec();
-            writes.sort();
-            assert_eq!(writes, ["a write", "b write"], "{events:?}");
+            assert_eq!(*events.borrow(), ["a read", "b read", "a write", "b write"]);
         });
     }
 
@@ -1189,9 +1181,9 @@ mod turn_tests {
 
     /// With `appendfsync always`, the replies an fsync released leave
     /// right after it, before the requests that arrived during it are
-    /// read, as Redis writes them after its fsync in `beforeSleep`:
-    /// waiting for the end of the turn again would let those requests
-    /// run first, and their appends miss the next fsync's batch.
+    /// read, as Redis writes them after its fsync in `beforeSleep`. A
+    /// wait that let the runtime poll its sockets first (`yield_now`) ran
+    /// those requests before, and their appends missed the next batch.
     #[test]
     fn replies_released_by_an_fsync_leave_at_once() {
         let dir = crate::disk::TempDir::new("driver-fsync-replies");
