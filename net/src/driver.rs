@@ -261,6 +261,8 @@ struct Shared<C> {
     /// Reads handed to the node so far: tells the step pacing whether
     /// clients were active since the last step.
     reads_fed: Cell<u64>,
+    /// Set while the disk task routes the replies its batch released.
+    releasing_after_fsync: Cell<bool>,
     #[cfg(feature = "broken-stale-read")]
     stale: broken::StaleReplies,
 }
@@ -279,6 +281,10 @@ struct Conn {
     drop_now: Signal,
     /// Wakes the connection's task: output for it, or it must close.
     wake: Signal,
+    /// Output the disk task released (replies held for an fsync): it
+    /// leaves without waiting for the end of the turn, see
+    /// [`Shared::perform_queued_disk_requests`].
+    released_by_fsync: Cell<bool>,
     abort: RefCell<Option<AbortHandle>>,
 }
 
@@ -369,6 +375,7 @@ impl<C: Clock> Shared<C> {
             fatal: RefCell::new(None),
             ready_logged: Cell::new(false),
             reads_fed: Cell::new(0),
+            releasing_after_fsync: Cell::new(false),
             #[cfg(feature = "broken-stale-read")]
             stale: broken::StaleReplies::default(),
         }
@@ -472,6 +479,9 @@ impl<C: Clock> Shared<C> {
                     let data = self.stale.substitute(client, data);
                     if let Some(conn) = self.conns.borrow().get(&client) {
                         conn.out.borrow_mut().extend_from_slice(&data);
+                        if self.releasing_after_fsync.get() {
+                            conn.released_by_fsync.set(true);
+                        }
                         if me != Some(client) {
                             conn.wake.notify_one();
                         }
@@ -538,7 +548,12 @@ impl<C: Clock> Shared<C> {
     }
 
     /// Performs the requests queued during this turn, one fsync per file,
-    /// and reports them in order.
+    /// and reports them in order. The replies this releases leave at once,
+    /// as Redis writes them right after its fsync in `beforeSleep`: the
+    /// disk task runs at the end of a turn already, and each connection
+    /// requeued behind the others first let fewer clients answer before
+    /// the next batch (3011 fsyncs instead of 2274 for 60000 SETs from
+    /// 50 clients).
     fn perform_queued_disk_requests(&self) {
         let batch = std::mem::take(&mut *self.disk_queue.borrow_mut());
         if batch.is_empty() {
@@ -554,7 +569,9 @@ impl<C: Clock> Shared<C> {
             .into_iter()
             .inspect(|(id, result)| log_disk_failure(*id, result));
         node.handle_disk_answers(now, answers);
+        self.releasing_after_fsync.set(true);
         self.drain(&mut node, None);
+        self.releasing_after_fsync.set(false);
     }
 
     fn report_disk(
@@ -852,7 +869,8 @@ where
             return Ok(());
         }
         if !conn.out.borrow().is_empty() {
-            if !waited_for_turn_end {
+            let released_by_fsync = conn.released_by_fsync.take();
+            if !waited_for_turn_end && !released_by_fsync {
                 waited_for_turn_end = true;
                 wait_for_turn_end().await;
                 continue;
@@ -1177,6 +1195,39 @@ mod turn_tests {
             }
             self.disk.apply(op)
         }
+    }
+
+    /// The replies an fsync releases are marked to leave at once; a reply
+    /// that needs no fsync waits for the end of the turn as any other.
+    #[test]
+    fn replies_an_fsync_releases_are_marked_to_leave_at_once() {
+        let dir = crate::disk::TempDir::new("driver-fsync-mark");
+        let config = Config {
+            dir: dir.0.display().to_string(),
+            appendonly: true,
+            appendfsync: "always".into(),
+            ..Default::default()
+        };
+        let shared = shared_with(config);
+        shared.start();
+        for _ in 0..100 {
+            shared.perform_queued_disk_requests();
+            if shared.node.borrow().is_ready() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            shared.on_timeout();
+        }
+        assert!(shared.node.borrow().is_ready());
+        let (client, conn) = shared.open(ClientInfo::default());
+        shared.feed(client, &request(&[b"SET", b"k", b"v"]));
+        assert!(conn.out.borrow().is_empty(), "held for its fsync");
+        shared.perform_queued_disk_requests();
+        assert_eq!(&conn.out.borrow()[..], b"+OK\r\n");
+        assert!(conn.released_by_fsync.take());
+        shared.feed(client, &request(&[b"GET", b"k"]));
+        assert_eq!(&conn.out.borrow()[5..], b"$1\r\nv\r\n");
+        assert!(!conn.released_by_fsync.get());
     }
 
     /// With `appendfsync always`, the replies an fsync released leave
