@@ -1197,17 +1197,21 @@ mod turn_tests {
         }
     }
 
+    fn aof_always_in(dir: &crate::disk::TempDir) -> Config {
+        Config {
+            dir: dir.0.display().to_string(),
+            appendonly: true,
+            appendfsync: "always".into(),
+            ..Default::default()
+        }
+    }
+
     /// The replies an fsync releases are marked to leave at once; a reply
     /// that needs no fsync waits for the end of the turn as any other.
     #[test]
     fn replies_an_fsync_releases_are_marked_to_leave_at_once() {
         let dir = crate::disk::TempDir::new("driver-fsync-mark");
-        let config = Config {
-            dir: dir.0.display().to_string(),
-            appendonly: true,
-            appendfsync: "always".into(),
-            ..Default::default()
-        };
+        let config = aof_always_in(&dir);
         let shared = shared_with(config);
         shared.start();
         for _ in 0..100 {
@@ -1238,12 +1242,7 @@ mod turn_tests {
     #[test]
     fn replies_released_by_an_fsync_leave_at_once() {
         let dir = crate::disk::TempDir::new("driver-fsync-replies");
-        let config = Config {
-            dir: dir.0.display().to_string(),
-            appendonly: true,
-            appendfsync: "always".into(),
-            ..Default::default()
-        };
+        let config = aof_always_in(&dir);
         block_on(async move {
             let shared = shared_with(config);
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
