@@ -18,7 +18,7 @@ use crate::client::{Client, ClientId, ReplyMode};
 use crate::glob::Pattern;
 use crate::node::Clients;
 use crate::resp::{encode, Reply};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The three kinds of subscription, each with its own namespace and
@@ -302,29 +302,6 @@ impl PubSub {
         self.shard_channels.retain(|_, ids| without(ids));
         self.patterns.retain(|_, e| without(&mut e.subscribers));
     }
-
-    /// Who hears a message on `channel`: each channel subscriber, then one
-    /// delivery per (matching pattern, subscriber).
-    fn audience(&self, channel: &[u8]) -> Vec<(ClientId, Option<Bytes>)> {
-        let mut out: Vec<(ClientId, Option<Bytes>)> = self
-            .channels
-            .get(channel)
-            .into_iter()
-            .flatten()
-            .map(|id| (*id, None))
-            .collect();
-        for (pattern, entry) in &self.patterns {
-            if entry.glob.matches(channel) {
-                out.extend(
-                    entry
-                        .subscribers
-                        .iter()
-                        .map(|id| (*id, Some(pattern.clone()))),
-                );
-            }
-        }
-        out
-    }
 }
 
 /// Removes `id` from the set under `name`; true if the set is now empty
@@ -364,6 +341,12 @@ impl Delivery<'_> {
     /// Publishes `message` on `channel` (`shard`: on the shard channel);
     /// returns how many deliveries were made. `caller` is the client
     /// running the command, if any (it is not among `others`).
+    ///
+    /// Who hears it, in order: each channel subscriber, then one delivery
+    /// per (matching pattern, subscriber). Each frame is encoded
+    /// once per group (the channel's subscribers, then each matching
+    /// pattern's) and protocol, and its bytes appended to every client of
+    /// the group: the same bytes [`encode`] would write for each.
     pub fn publish(
         &mut self,
         caller: Option<&mut Client>,
@@ -372,44 +355,57 @@ impl Delivery<'_> {
         channel: &Bytes,
         message: &Bytes,
     ) -> usize {
-        let audience: Vec<(ClientId, Option<Bytes>)> = match kind {
-            Kind::Shard => self
-                .pubsub
-                .shard_channels
-                .get(channel.as_ref())
-                .into_iter()
-                .flatten()
-                .map(|id| (*id, None))
-                .collect(),
-            _ => self.pubsub.audience(channel),
-        };
+        let pubsub = &mut *self.pubsub;
+        let mut groups: Vec<(Option<&Bytes>, &BTreeSet<ClientId>)> = Vec::new();
+        match kind {
+            Kind::Shard => groups.extend(
+                pubsub
+                    .shard_channels
+                    .get(channel.as_ref())
+                    .map(|ids| (None, ids)),
+            ),
+            _ => {
+                groups.extend(pubsub.channels.get(channel.as_ref()).map(|ids| (None, ids)));
+                for (pattern, entry) in &pubsub.patterns {
+                    if entry.glob.matches(channel) {
+                        groups.push((Some(pattern), &entry.subscribers));
+                    }
+                }
+            }
+        }
         let mut caller = caller;
         let mut delivered = 0;
-        for (id, pattern) in audience {
-            let frame = message_frame(kind, pattern, channel, message);
-            let target = match caller.as_deref_mut() {
-                Some(c) if c.id == id => Some(c),
-                _ => others.get_mut(&id).map(|c| &mut **c),
-            };
-            let Some(target) = target else { continue };
-            delivered += 1;
-            self.send(target, &frame);
+        for (pattern, ids) in groups {
+            let frame = message_frame(kind, pattern.cloned(), channel, message);
+            // The frame's bytes in RESP2 and in RESP3, encoded on first use.
+            let mut encoded: [Option<BytesMut>; 2] = [None, None];
+            for &id in ids {
+                let target = match caller.as_deref_mut() {
+                    Some(c) if c.id == id => Some(c),
+                    _ => others.get_mut(&id).map(|c| &mut **c),
+                };
+                let Some(target) = target else { continue };
+                delivered += 1;
+                if !accepts_messages(target) {
+                    continue;
+                }
+                let slot = &mut encoded[target.protocol as usize];
+                let bytes = slot.get_or_insert_with(|| {
+                    let mut buf = BytesMut::new();
+                    encode(&frame, target.protocol, &mut buf);
+                    buf
+                });
+                target.out.extend_from_slice(bytes);
+                if obuf::over_limit(target, self.limits, self.now_ms) {
+                    // Redis frees such a client at once, unsent replies
+                    // dropped; the node logs it as it drops it
+                    // (`obuf::log_closing`).
+                    target.killed = true;
+                }
+                pubsub.pending_flush.push(target.id);
+            }
         }
         delivered
-    }
-
-    /// Appends `frame` to `client`'s output and checks its limits.
-    fn send(&mut self, client: &mut Client, frame: &Reply) {
-        if !accepts_messages(client) {
-            return;
-        }
-        encode(frame, client.protocol, &mut client.out);
-        if obuf::over_limit(client, self.limits, self.now_ms) {
-            // Redis frees such a client at once, unsent replies dropped;
-            // the node logs it as it drops it (`obuf::log_closing`).
-            client.killed = true;
-        }
-        self.pubsub.pending_flush.push(client.id);
     }
 }
 
@@ -433,5 +429,70 @@ fn message_frame(kind: Kind, pattern: Option<Bytes>, channel: &Bytes, message: &
             bulk(channel),
             bulk(message),
         ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientInfo;
+    use crate::resp::Protocol;
+
+    /// A RESP2 and a RESP3 subscriber of the channel and of a matching
+    /// pattern, plus the caller subscribed in RESP3: each gets exactly the
+    /// bytes `encode` writes for its own frame and protocol, in order,
+    /// though each frame is encoded once per group and protocol.
+    #[test]
+    fn each_protocol_and_group_gets_its_own_bytes() {
+        let mut pubsub = PubSub::default();
+        let limits = obuf::Limits::default();
+        let channel = Bytes::from("news");
+        let pattern = Bytes::from("n*");
+        let message = Bytes::from("hello");
+        let mut clients = Clients::new();
+        for (id, protocol) in [(2, Protocol::Resp2), (3, Protocol::Resp3)] {
+            let mut c = Client::new(id, ClientInfo::default(), 0, true);
+            c.protocol = protocol;
+            pubsub.subscribe(&mut c, Kind::Channel, &channel);
+            pubsub.subscribe(&mut c, Kind::Pattern, &pattern);
+            c.out.clear();
+            clients.insert(id, Box::new(c));
+        }
+        let mut caller = Client::new(1, ClientInfo::default(), 0, true);
+        caller.protocol = Protocol::Resp3;
+        pubsub.subscribe(&mut caller, Kind::Channel, &channel);
+        caller.out.clear();
+        let mut delivery = Delivery {
+            pubsub: &mut pubsub,
+            limits: &limits,
+            now_ms: 0,
+        };
+        for _ in 0..2 {
+            let n = delivery.publish(
+                Some(&mut caller),
+                &mut clients,
+                Kind::Channel,
+                &channel,
+                &message,
+            );
+            assert_eq!(n, 5);
+        }
+        let expected = |protocol: Protocol, with_pattern: bool| {
+            let mut out = BytesMut::new();
+            for _ in 0..2 {
+                let plain = message_frame(Kind::Channel, None, &channel, &message);
+                encode(&plain, protocol, &mut out);
+                if with_pattern {
+                    let p = message_frame(Kind::Channel, Some(pattern.clone()), &channel, &message);
+                    encode(&p, protocol, &mut out);
+                }
+            }
+            out
+        };
+        assert_eq!(caller.out, expected(Protocol::Resp3, false));
+        assert_eq!(clients[&2].out, expected(Protocol::Resp2, true));
+        assert_eq!(clients[&3].out, expected(Protocol::Resp3, true));
+        assert!(clients[&3].out.starts_with(b">3\r\n$7\r\nmessage\r\n"));
+        assert!(clients[&2].out.starts_with(b"*3\r\n$7\r\nmessage\r\n"));
     }
 }
