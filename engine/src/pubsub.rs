@@ -131,8 +131,11 @@ pub struct PubSub {
     patterns: BTreeMap<Bytes, PatternEntry>,
     shard_channels: BTreeMap<Bytes, BTreeSet<ClientId>>,
     /// Clients other than the caller that were sent messages by the
-    /// running command: the node flushes them afterwards.
+    /// running command: the node flushes them afterwards. Each is listed
+    /// once (its [`Client::flush_round`] is `flush_round`).
     pending_flush: Vec<ClientId>,
+    /// Counts the calls of [`PubSub::take_pending_flush`].
+    flush_round: u64,
     /// `keymiss` events waiting to be published, by database
     /// ([`crate::notify::key_missed`]).
     key_misses: Vec<(usize, Bytes)>,
@@ -176,8 +179,10 @@ impl PubSub {
         map.get(channel).map_or(0, BTreeSet::len)
     }
 
-    /// The clients that received messages since the last call.
+    /// The clients that received messages since the last call, each once,
+    /// in the order of their first message.
     pub fn take_pending_flush(&mut self) -> Vec<ClientId> {
+        self.flush_round += 1;
         std::mem::take(&mut self.pending_flush)
     }
 
@@ -304,6 +309,15 @@ impl PubSub {
     }
 }
 
+/// Lists `client` in `pending` (the list of flush round `round`) unless
+/// it already is.
+fn queue_flush(pending: &mut Vec<ClientId>, round: u64, client: &mut Client) {
+    if client.flush_round != Some(round) {
+        client.flush_round = Some(round);
+        pending.push(client.id);
+    }
+}
+
 /// Removes `id` from the set under `name`; true if the set is now empty
 /// (and removed).
 fn remove_from(map: &mut BTreeMap<Bytes, BTreeSet<ClientId>>, name: &[u8], id: ClientId) -> bool {
@@ -402,7 +416,7 @@ impl Delivery<'_> {
                     // (`obuf::log_closing`).
                     target.killed = true;
                 }
-                pubsub.pending_flush.push(target.id);
+                queue_flush(&mut pubsub.pending_flush, pubsub.flush_round, target);
             }
         }
         delivered
@@ -494,5 +508,45 @@ mod tests {
         assert_eq!(clients[&3].out, expected(Protocol::Resp3, true));
         assert!(clients[&3].out.starts_with(b">3\r\n$7\r\nmessage\r\n"));
         assert!(clients[&2].out.starts_with(b"*3\r\n$7\r\nmessage\r\n"));
+    }
+
+    /// A client sent several messages between two flushes is listed once,
+    /// in the order of its first message; after a flush it is listed again.
+    #[test]
+    fn a_client_is_listed_once_per_flush() {
+        let mut pubsub = PubSub::default();
+        let limits = obuf::Limits::default();
+        let (a, b) = (Bytes::from("a"), Bytes::from("b"));
+        let mut clients = Clients::new();
+        for id in [2, 3] {
+            let mut c = Client::new(id, ClientInfo::default(), 0, true);
+            pubsub.subscribe(&mut c, Kind::Channel, &a);
+            pubsub.subscribe(&mut c, Kind::Pattern, &Bytes::from("*"));
+            clients.insert(id, Box::new(c));
+        }
+        let mut only_3 = Client::new(4, ClientInfo::default(), 0, true);
+        pubsub.subscribe(&mut only_3, Kind::Channel, &b);
+        clients.insert(4, Box::new(only_3));
+        let mut delivery = Delivery {
+            pubsub: &mut pubsub,
+            limits: &limits,
+            now_ms: 0,
+        };
+        let message = Bytes::from("m");
+        assert_eq!(
+            delivery.publish(None, &mut clients, Kind::Channel, &b, &message),
+            3
+        );
+        assert_eq!(
+            delivery.publish(None, &mut clients, Kind::Channel, &a, &message),
+            4
+        );
+        assert_eq!(delivery.pubsub.take_pending_flush(), vec![4, 2, 3]);
+        assert_eq!(
+            delivery.publish(None, &mut clients, Kind::Channel, &a, &message),
+            4
+        );
+        assert_eq!(delivery.pubsub.take_pending_flush(), vec![2, 3]);
+        assert_eq!(delivery.pubsub.take_pending_flush(), Vec::<ClientId>::new());
     }
 }
