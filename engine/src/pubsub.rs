@@ -390,36 +390,82 @@ impl Delivery<'_> {
         let mut caller = caller;
         let mut delivered = 0;
         for (pattern, ids) in groups {
-            let frame = message_frame(kind, pattern.cloned(), channel, message);
-            // The frame's bytes in RESP2 and in RESP3, encoded on first use.
-            let mut encoded: [Option<BytesMut>; 2] = [None, None];
-            for &id in ids {
-                let target = match caller.as_deref_mut() {
-                    Some(c) if c.id == id => Some(c),
-                    _ => others.get_mut(&id).map(|c| &mut **c),
-                };
-                let Some(target) = target else { continue };
-                delivered += 1;
-                if !accepts_messages(target) {
+            let mut sender = Sender {
+                frame: message_frame(kind, pattern.cloned(), channel, message),
+                encoded: [None, None],
+                limits: self.limits,
+                now_ms: self.now_ms,
+                pending: &mut pubsub.pending_flush,
+                round: pubsub.flush_round,
+            };
+            // Dense audiences (most clients listen) walk the clients in
+            // id order alongside the subscribers, as both are sorted;
+            // sparse ones look each subscriber up.
+            if ids.len() * 4 >= others.len() {
+                let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
                     continue;
+                };
+                let mut walk = others.range_mut(first..=last).peekable();
+                for &id in ids {
+                    if let Some(c) = caller.as_deref_mut().filter(|c| c.id == id) {
+                        delivered += 1;
+                        sender.send(c);
+                        continue;
+                    }
+                    while walk.next_if(|(k, _)| **k < id).is_some() {}
+                    if let Some((_, c)) = walk.next_if(|(k, _)| **k == id) {
+                        delivered += 1;
+                        sender.send(c);
+                    }
                 }
-                let slot = &mut encoded[target.protocol as usize];
-                let bytes = slot.get_or_insert_with(|| {
-                    let mut buf = BytesMut::new();
-                    encode(&frame, target.protocol, &mut buf);
-                    buf
-                });
-                target.out.extend_from_slice(bytes);
-                if obuf::over_limit(target, self.limits, self.now_ms) {
-                    // Redis frees such a client at once, unsent replies
-                    // dropped; the node logs it as it drops it
-                    // (`obuf::log_closing`).
-                    target.killed = true;
+            } else {
+                for &id in ids {
+                    let target = match caller.as_deref_mut() {
+                        Some(c) if c.id == id => Some(c),
+                        _ => others.get_mut(&id).map(|c| &mut **c),
+                    };
+                    if let Some(target) = target {
+                        delivered += 1;
+                        sender.send(target);
+                    }
                 }
-                queue_flush(&mut pubsub.pending_flush, pubsub.flush_round, target);
             }
         }
         delivered
+    }
+}
+
+/// Delivers one frame to the clients of one group.
+struct Sender<'a> {
+    frame: Reply,
+    /// The frame's bytes in RESP2 and in RESP3, encoded on first use.
+    encoded: [Option<BytesMut>; 2],
+    limits: &'a obuf::Limits,
+    now_ms: u64,
+    pending: &'a mut Vec<ClientId>,
+    round: u64,
+}
+
+impl Sender<'_> {
+    /// Appends the frame to `target`'s output (unless it takes no
+    /// messages now) and checks its limits.
+    fn send(&mut self, target: &mut Client) {
+        if !accepts_messages(target) {
+            return;
+        }
+        let frame = &self.frame;
+        let bytes = self.encoded[target.protocol as usize].get_or_insert_with(|| {
+            let mut buf = BytesMut::new();
+            encode(frame, target.protocol, &mut buf);
+            buf
+        });
+        target.out.extend_from_slice(bytes);
+        if obuf::over_limit(target, self.limits, self.now_ms) {
+            // Redis frees such a client at once, unsent replies dropped;
+            // the node logs it as it drops it (`obuf::log_closing`).
+            target.killed = true;
+        }
+        queue_flush(self.pending, self.round, target);
     }
 }
 
@@ -548,5 +594,53 @@ mod tests {
         );
         assert_eq!(delivery.pubsub.take_pending_flush(), vec![2, 3]);
         assert_eq!(delivery.pubsub.take_pending_flush(), Vec::<ClientId>::new());
+    }
+
+    /// Dense audiences (walked alongside the clients) and sparse ones
+    /// (looked up) reach exactly the subscribers still connected, the
+    /// caller included, and skip the ones gone.
+    #[test]
+    fn dense_and_sparse_audiences_reach_exactly_the_subscribers() {
+        for (subscribers, dense) in [(&[2, 5, 8, 9, 10, 21, 30][..], true), (&[4, 8, 30], false)] {
+            let mut pubsub = PubSub::default();
+            let limits = obuf::Limits::default();
+            let channel = Bytes::from("c");
+            let mut clients = Clients::new();
+            let mut caller = Client::new(8, ClientInfo::default(), 0, true);
+            for id in (2..=21).chain([30]) {
+                let mut c = Client::new(id, ClientInfo::default(), 0, true);
+                if subscribers.contains(&id) {
+                    pubsub.subscribe(&mut c, Kind::Channel, &channel);
+                    c.out.clear();
+                }
+                if id != 8 {
+                    clients.insert(id, Box::new(c));
+                }
+            }
+            pubsub.subscribe(&mut caller, Kind::Channel, &channel);
+            caller.out.clear();
+            // 30 is gone without its subscription being forgotten yet.
+            clients.remove(&30);
+            assert_eq!(subscribers.len() * 4 >= clients.len(), dense);
+            let mut delivery = Delivery {
+                pubsub: &mut pubsub,
+                limits: &limits,
+                now_ms: 0,
+            };
+            let n = delivery.publish(
+                Some(&mut caller),
+                &mut clients,
+                Kind::Channel,
+                &channel,
+                &Bytes::from("m"),
+            );
+            assert_eq!(n, subscribers.len() - 1);
+            let frame = b"*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n";
+            assert_eq!(&caller.out[..], frame);
+            for (id, c) in &clients {
+                let want: &[u8] = if subscribers.contains(id) { frame } else { b"" };
+                assert_eq!(&c.out[..], want, "client {id}");
+            }
+        }
     }
 }
