@@ -392,6 +392,9 @@ impl Delivery<'_> {
         for (pattern, ids) in groups {
             let mut sender = Sender {
                 frame: message_frame(kind, pattern.cloned(), channel, message),
+                shared: ids.len() > 1,
+                // Room for the frame: its three or four bulks and headers.
+                size: 64 + channel.len() + message.len() + pattern.map_or(0, |p| p.len()),
                 encoded: [None, None],
                 limits: self.limits,
                 now_ms: self.now_ms,
@@ -438,6 +441,11 @@ impl Delivery<'_> {
 /// Delivers one frame to the clients of one group.
 struct Sender<'a> {
     frame: Reply,
+    /// Whether the group has several clients: the frame is then encoded
+    /// once per protocol and copied, else encoded straight into the output.
+    shared: bool,
+    /// The capacity to encode the frame into.
+    size: usize,
     /// The frame's bytes in RESP2 and in RESP3, encoded on first use.
     encoded: [Option<BytesMut>; 2],
     limits: &'a obuf::Limits,
@@ -454,12 +462,17 @@ impl Sender<'_> {
             return;
         }
         let frame = &self.frame;
-        let bytes = self.encoded[target.protocol as usize].get_or_insert_with(|| {
-            let mut buf = BytesMut::new();
-            encode(frame, target.protocol, &mut buf);
-            buf
-        });
-        target.out.extend_from_slice(bytes);
+        if self.shared {
+            let size = self.size;
+            let bytes = self.encoded[target.protocol as usize].get_or_insert_with(|| {
+                let mut buf = BytesMut::with_capacity(size);
+                encode(frame, target.protocol, &mut buf);
+                buf
+            });
+            target.out.extend_from_slice(bytes);
+        } else {
+            encode(frame, target.protocol, &mut target.out);
+        }
         if obuf::over_limit(target, self.limits, self.now_ms) {
             // Redis frees such a client at once, unsent replies dropped;
             // the node logs it as it drops it (`obuf::log_closing`).
@@ -641,6 +654,37 @@ mod tests {
                 let want: &[u8] = if subscribers.contains(id) { frame } else { b"" };
                 assert_eq!(&c.out[..], want, "client {id}");
             }
+        }
+    }
+
+    /// A lone subscriber (the frame encoded straight into its output)
+    /// gets the same bytes, in its protocol, as members of a group.
+    #[test]
+    fn a_lone_subscriber_gets_its_protocol() {
+        for (protocol, header) in [(Protocol::Resp2, "*3"), (Protocol::Resp3, ">3")] {
+            let mut pubsub = PubSub::default();
+            let limits = obuf::Limits::default();
+            let mut c = Client::new(2, ClientInfo::default(), 0, true);
+            c.protocol = protocol;
+            pubsub.subscribe(&mut c, Kind::Shard, &Bytes::from("s"));
+            c.out.clear();
+            let mut clients = Clients::new();
+            clients.insert(2, Box::new(c));
+            let mut delivery = Delivery {
+                pubsub: &mut pubsub,
+                limits: &limits,
+                now_ms: 0,
+            };
+            let n = delivery.publish(
+                None,
+                &mut clients,
+                Kind::Shard,
+                &Bytes::from("s"),
+                &Bytes::from("hi"),
+            );
+            assert_eq!(n, 1);
+            let want = format!("{header}\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$2\r\nhi\r\n");
+            assert_eq!(&clients[&2].out[..], want.as_bytes());
         }
     }
 }
