@@ -70,6 +70,9 @@ pub struct Client {
     pub out: BytesMut,
     /// The most reply bytes ever pending at once (CLIENT LIST rbp).
     pub out_peak: usize,
+    /// The flush round ([`crate::pubsub::PubSub::take_pending_flush`]) in
+    /// whose list the client last went, so that it goes there once.
+    pub flush_round: Option<u64>,
     /// Monotonic ms when the connection opened and when it last sent a command.
     pub created_ms: u64,
     pub last_interaction_ms: u64,
@@ -177,6 +180,7 @@ impl Client {
             parser: RequestParser::new(),
             out: BytesMut::new(),
             out_peak: 0,
+            flush_round: None,
             created_ms: now_ms,
             last_interaction_ms: now_ms,
             last_cmd: "NULL".to_string(),

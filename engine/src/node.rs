@@ -647,20 +647,49 @@ impl Node {
 
     /// Hands the messages the last commands sent to other clients to the
     /// driver, and closes the clients whose output passed its limits.
+    ///
+    /// The clients go in id order. When they are many (a fan-out), the
+    /// client map is walked alongside them rather than searched for each.
     fn flush_subscribers(&mut self) {
         let mut ids = self.srv.pubsub.take_pending_flush();
         ids.sort_unstable();
         ids.dedup();
-        for id in ids {
-            let Some(client) = self.clients.get_mut(&id) else {
-                continue;
-            };
-            if client.killed {
-                crate::pubsub::obuf::log_closing(&mut self.srv, client);
-                self.drop_client(id);
+        let mut rest = &ids[..];
+        while let (Some(&first), Some(&last)) = (rest.first(), rest.last()) {
+            // The index in `rest` of the first client to close, if any.
+            let mut condemned = None;
+            if rest.len() * 4 >= self.clients.len() {
+                let mut walk = self.clients.range_mut(first..=last).peekable();
+                for (n, &id) in rest.iter().enumerate() {
+                    while walk.next_if(|(k, _)| **k < id).is_some() {}
+                    let Some((_, client)) = walk.next_if(|(k, _)| **k == id) else {
+                        continue;
+                    };
+                    if client.killed {
+                        condemned = Some(n);
+                        break;
+                    }
+                    hand_over_replies(&mut self.srv, client);
+                }
             } else {
-                hand_over_replies(&mut self.srv, client);
+                for (n, id) in rest.iter().enumerate() {
+                    let Some(client) = self.clients.get_mut(id) else {
+                        continue;
+                    };
+                    if client.killed {
+                        condemned = Some(n);
+                        break;
+                    }
+                    hand_over_replies(&mut self.srv, client);
+                }
             }
+            let Some(n) = condemned else { break };
+            let id = rest[n];
+            if let Some(client) = self.clients.get(&id) {
+                crate::pubsub::obuf::log_closing(&mut self.srv, client);
+            }
+            self.drop_client(id);
+            rest = &rest[n + 1..];
         }
     }
 

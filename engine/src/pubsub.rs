@@ -18,7 +18,7 @@ use crate::client::{Client, ClientId, ReplyMode};
 use crate::glob::Pattern;
 use crate::node::Clients;
 use crate::resp::{encode, Reply};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The three kinds of subscription, each with its own namespace and
@@ -131,8 +131,11 @@ pub struct PubSub {
     patterns: BTreeMap<Bytes, PatternEntry>,
     shard_channels: BTreeMap<Bytes, BTreeSet<ClientId>>,
     /// Clients other than the caller that were sent messages by the
-    /// running command: the node flushes them afterwards.
+    /// running command: the node flushes them afterwards. Each is listed
+    /// once (its [`Client::flush_round`] is `flush_round`).
     pending_flush: Vec<ClientId>,
+    /// Counts the calls of [`PubSub::take_pending_flush`].
+    flush_round: u64,
     /// `keymiss` events waiting to be published, by database
     /// ([`crate::notify::key_missed`]).
     key_misses: Vec<(usize, Bytes)>,
@@ -176,8 +179,10 @@ impl PubSub {
         map.get(channel).map_or(0, BTreeSet::len)
     }
 
-    /// The clients that received messages since the last call.
+    /// The clients that received messages since the last call, each once,
+    /// in the order of their first message.
     pub fn take_pending_flush(&mut self) -> Vec<ClientId> {
+        self.flush_round += 1;
         std::mem::take(&mut self.pending_flush)
     }
 
@@ -302,28 +307,14 @@ impl PubSub {
         self.shard_channels.retain(|_, ids| without(ids));
         self.patterns.retain(|_, e| without(&mut e.subscribers));
     }
+}
 
-    /// Who hears a message on `channel`: each channel subscriber, then one
-    /// delivery per (matching pattern, subscriber).
-    fn audience(&self, channel: &[u8]) -> Vec<(ClientId, Option<Bytes>)> {
-        let mut out: Vec<(ClientId, Option<Bytes>)> = self
-            .channels
-            .get(channel)
-            .into_iter()
-            .flatten()
-            .map(|id| (*id, None))
-            .collect();
-        for (pattern, entry) in &self.patterns {
-            if entry.glob.matches(channel) {
-                out.extend(
-                    entry
-                        .subscribers
-                        .iter()
-                        .map(|id| (*id, Some(pattern.clone()))),
-                );
-            }
-        }
-        out
+/// Lists `client` in `pending` (the list of flush round `round`) unless
+/// it already is.
+fn queue_flush(pending: &mut Vec<ClientId>, round: u64, client: &mut Client) {
+    if client.flush_round != Some(round) {
+        client.flush_round = Some(round);
+        pending.push(client.id);
     }
 }
 
@@ -364,6 +355,12 @@ impl Delivery<'_> {
     /// Publishes `message` on `channel` (`shard`: on the shard channel);
     /// returns how many deliveries were made. `caller` is the client
     /// running the command, if any (it is not among `others`).
+    ///
+    /// Who hears it, in order: each channel subscriber, then one delivery
+    /// per (matching pattern, subscriber). Each frame is encoded
+    /// once per group (the channel's subscribers, then each matching
+    /// pattern's) and protocol, and its bytes appended to every client of
+    /// the group: the same bytes [`encode`] would write for each.
     pub fn publish(
         &mut self,
         caller: Option<&mut Client>,
@@ -372,44 +369,116 @@ impl Delivery<'_> {
         channel: &Bytes,
         message: &Bytes,
     ) -> usize {
-        let audience: Vec<(ClientId, Option<Bytes>)> = match kind {
-            Kind::Shard => self
-                .pubsub
-                .shard_channels
-                .get(channel.as_ref())
-                .into_iter()
-                .flatten()
-                .map(|id| (*id, None))
-                .collect(),
-            _ => self.pubsub.audience(channel),
-        };
+        let pubsub = &mut *self.pubsub;
+        let mut groups: Vec<(Option<&Bytes>, &BTreeSet<ClientId>)> = Vec::new();
+        match kind {
+            Kind::Shard => groups.extend(
+                pubsub
+                    .shard_channels
+                    .get(channel.as_ref())
+                    .map(|ids| (None, ids)),
+            ),
+            _ => {
+                groups.extend(pubsub.channels.get(channel.as_ref()).map(|ids| (None, ids)));
+                for (pattern, entry) in &pubsub.patterns {
+                    if entry.glob.matches(channel) {
+                        groups.push((Some(pattern), &entry.subscribers));
+                    }
+                }
+            }
+        }
         let mut caller = caller;
         let mut delivered = 0;
-        for (id, pattern) in audience {
-            let frame = message_frame(kind, pattern, channel, message);
-            let target = match caller.as_deref_mut() {
-                Some(c) if c.id == id => Some(c),
-                _ => others.get_mut(&id).map(|c| &mut **c),
+        for (pattern, ids) in groups {
+            let mut sender = Sender {
+                frame: message_frame(kind, pattern.cloned(), channel, message),
+                shared: ids.len() > 1,
+                // Room for the frame: its three or four bulks and headers.
+                size: 64 + channel.len() + message.len() + pattern.map_or(0, |p| p.len()),
+                encoded: [None, None],
+                limits: self.limits,
+                now_ms: self.now_ms,
+                pending: &mut pubsub.pending_flush,
+                round: pubsub.flush_round,
             };
-            let Some(target) = target else { continue };
-            delivered += 1;
-            self.send(target, &frame);
+            // Dense audiences (most clients listen) walk the clients in
+            // id order alongside the subscribers, as both are sorted;
+            // sparse ones look each subscriber up.
+            if ids.len() * 4 >= others.len() {
+                let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
+                    continue;
+                };
+                let mut walk = others.range_mut(first..=last).peekable();
+                for &id in ids {
+                    if let Some(c) = caller.as_deref_mut().filter(|c| c.id == id) {
+                        delivered += 1;
+                        sender.send(c);
+                        continue;
+                    }
+                    while walk.next_if(|(k, _)| **k < id).is_some() {}
+                    if let Some((_, c)) = walk.next_if(|(k, _)| **k == id) {
+                        delivered += 1;
+                        sender.send(c);
+                    }
+                }
+            } else {
+                for &id in ids {
+                    let target = match caller.as_deref_mut() {
+                        Some(c) if c.id == id => Some(c),
+                        _ => others.get_mut(&id).map(|c| &mut **c),
+                    };
+                    if let Some(target) = target {
+                        delivered += 1;
+                        sender.send(target);
+                    }
+                }
+            }
         }
         delivered
     }
+}
 
-    /// Appends `frame` to `client`'s output and checks its limits.
-    fn send(&mut self, client: &mut Client, frame: &Reply) {
-        if !accepts_messages(client) {
+/// Delivers one frame to the clients of one group.
+struct Sender<'a> {
+    frame: Reply,
+    /// Whether the group has several clients: the frame is then encoded
+    /// once per protocol and copied, else encoded straight into the output.
+    shared: bool,
+    /// The capacity to encode the frame into.
+    size: usize,
+    /// The frame's bytes in RESP2 and in RESP3, encoded on first use.
+    encoded: [Option<BytesMut>; 2],
+    limits: &'a obuf::Limits,
+    now_ms: u64,
+    pending: &'a mut Vec<ClientId>,
+    round: u64,
+}
+
+impl Sender<'_> {
+    /// Appends the frame to `target`'s output (unless it takes no
+    /// messages now) and checks its limits.
+    fn send(&mut self, target: &mut Client) {
+        if !accepts_messages(target) {
             return;
         }
-        encode(frame, client.protocol, &mut client.out);
-        if obuf::over_limit(client, self.limits, self.now_ms) {
+        let frame = &self.frame;
+        if self.shared {
+            let size = self.size;
+            let bytes = self.encoded[target.protocol as usize].get_or_insert_with(|| {
+                let mut buf = BytesMut::with_capacity(size);
+                encode(frame, target.protocol, &mut buf);
+                buf
+            });
+            target.out.extend_from_slice(bytes);
+        } else {
+            encode(frame, target.protocol, &mut target.out);
+        }
+        if obuf::over_limit(target, self.limits, self.now_ms) {
             // Redis frees such a client at once, unsent replies dropped;
             // the node logs it as it drops it (`obuf::log_closing`).
-            client.killed = true;
+            target.killed = true;
         }
-        self.pubsub.pending_flush.push(client.id);
+        queue_flush(self.pending, self.round, target);
     }
 }
 
@@ -433,5 +502,189 @@ fn message_frame(kind: Kind, pattern: Option<Bytes>, channel: &Bytes, message: &
             bulk(channel),
             bulk(message),
         ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientInfo;
+    use crate::resp::Protocol;
+
+    /// A RESP2 and a RESP3 subscriber of the channel and of a matching
+    /// pattern, plus the caller subscribed in RESP3: each gets exactly the
+    /// bytes `encode` writes for its own frame and protocol, in order,
+    /// though each frame is encoded once per group and protocol.
+    #[test]
+    fn each_protocol_and_group_gets_its_own_bytes() {
+        let mut pubsub = PubSub::default();
+        let limits = obuf::Limits::default();
+        let channel = Bytes::from("news");
+        let pattern = Bytes::from("n*");
+        let message = Bytes::from("hello");
+        let mut clients = Clients::new();
+        for (id, protocol) in [(2, Protocol::Resp2), (3, Protocol::Resp3)] {
+            let mut c = Client::new(id, ClientInfo::default(), 0, true);
+            c.protocol = protocol;
+            pubsub.subscribe(&mut c, Kind::Channel, &channel);
+            pubsub.subscribe(&mut c, Kind::Pattern, &pattern);
+            c.out.clear();
+            clients.insert(id, Box::new(c));
+        }
+        let mut caller = Client::new(1, ClientInfo::default(), 0, true);
+        caller.protocol = Protocol::Resp3;
+        pubsub.subscribe(&mut caller, Kind::Channel, &channel);
+        caller.out.clear();
+        let mut delivery = Delivery {
+            pubsub: &mut pubsub,
+            limits: &limits,
+            now_ms: 0,
+        };
+        for _ in 0..2 {
+            let n = delivery.publish(
+                Some(&mut caller),
+                &mut clients,
+                Kind::Channel,
+                &channel,
+                &message,
+            );
+            assert_eq!(n, 5);
+        }
+        let expected = |protocol: Protocol, with_pattern: bool| {
+            let mut out = BytesMut::new();
+            for _ in 0..2 {
+                let plain = message_frame(Kind::Channel, None, &channel, &message);
+                encode(&plain, protocol, &mut out);
+                if with_pattern {
+                    let p = message_frame(Kind::Channel, Some(pattern.clone()), &channel, &message);
+                    encode(&p, protocol, &mut out);
+                }
+            }
+            out
+        };
+        assert_eq!(caller.out, expected(Protocol::Resp3, false));
+        assert_eq!(clients[&2].out, expected(Protocol::Resp2, true));
+        assert_eq!(clients[&3].out, expected(Protocol::Resp3, true));
+        assert!(clients[&3].out.starts_with(b">3\r\n$7\r\nmessage\r\n"));
+        assert!(clients[&2].out.starts_with(b"*3\r\n$7\r\nmessage\r\n"));
+    }
+
+    /// A client sent several messages between two flushes is listed once,
+    /// in the order of its first message; after a flush it is listed again.
+    #[test]
+    fn a_client_is_listed_once_per_flush() {
+        let mut pubsub = PubSub::default();
+        let limits = obuf::Limits::default();
+        let (a, b) = (Bytes::from("a"), Bytes::from("b"));
+        let mut clients = Clients::new();
+        for id in [2, 3] {
+            let mut c = Client::new(id, ClientInfo::default(), 0, true);
+            pubsub.subscribe(&mut c, Kind::Channel, &a);
+            pubsub.subscribe(&mut c, Kind::Pattern, &Bytes::from("*"));
+            clients.insert(id, Box::new(c));
+        }
+        let mut only_3 = Client::new(4, ClientInfo::default(), 0, true);
+        pubsub.subscribe(&mut only_3, Kind::Channel, &b);
+        clients.insert(4, Box::new(only_3));
+        let mut delivery = Delivery {
+            pubsub: &mut pubsub,
+            limits: &limits,
+            now_ms: 0,
+        };
+        let message = Bytes::from("m");
+        assert_eq!(
+            delivery.publish(None, &mut clients, Kind::Channel, &b, &message),
+            3
+        );
+        assert_eq!(
+            delivery.publish(None, &mut clients, Kind::Channel, &a, &message),
+            4
+        );
+        assert_eq!(delivery.pubsub.take_pending_flush(), vec![4, 2, 3]);
+        assert_eq!(
+            delivery.publish(None, &mut clients, Kind::Channel, &a, &message),
+            4
+        );
+        assert_eq!(delivery.pubsub.take_pending_flush(), vec![2, 3]);
+        assert_eq!(delivery.pubsub.take_pending_flush(), Vec::<ClientId>::new());
+    }
+
+    /// Dense audiences (walked alongside the clients) and sparse ones
+    /// (looked up) reach exactly the subscribers still connected, the
+    /// caller included, and skip the ones gone.
+    #[test]
+    fn dense_and_sparse_audiences_reach_exactly_the_subscribers() {
+        for (subscribers, dense) in [(&[2, 5, 8, 9, 10, 21, 30][..], true), (&[4, 8, 30], false)] {
+            let mut pubsub = PubSub::default();
+            let limits = obuf::Limits::default();
+            let channel = Bytes::from("c");
+            let mut clients = Clients::new();
+            let mut caller = Client::new(8, ClientInfo::default(), 0, true);
+            for id in (2..=21).chain([30]) {
+                let mut c = Client::new(id, ClientInfo::default(), 0, true);
+                if subscribers.contains(&id) {
+                    pubsub.subscribe(&mut c, Kind::Channel, &channel);
+                    c.out.clear();
+                }
+                if id != 8 {
+                    clients.insert(id, Box::new(c));
+                }
+            }
+            pubsub.subscribe(&mut caller, Kind::Channel, &channel);
+            caller.out.clear();
+            // 30 is gone without its subscription being forgotten yet.
+            clients.remove(&30);
+            assert_eq!(subscribers.len() * 4 >= clients.len(), dense);
+            let mut delivery = Delivery {
+                pubsub: &mut pubsub,
+                limits: &limits,
+                now_ms: 0,
+            };
+            let n = delivery.publish(
+                Some(&mut caller),
+                &mut clients,
+                Kind::Channel,
+                &channel,
+                &Bytes::from("m"),
+            );
+            assert_eq!(n, subscribers.len() - 1);
+            let frame = b"*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n";
+            assert_eq!(&caller.out[..], frame);
+            for (id, c) in &clients {
+                let want: &[u8] = if subscribers.contains(id) { frame } else { b"" };
+                assert_eq!(&c.out[..], want, "client {id}");
+            }
+        }
+    }
+
+    /// A lone subscriber (the frame encoded straight into its output)
+    /// gets the same bytes, in its protocol, as members of a group.
+    #[test]
+    fn a_lone_subscriber_gets_its_protocol() {
+        for (protocol, header) in [(Protocol::Resp2, "*3"), (Protocol::Resp3, ">3")] {
+            let mut pubsub = PubSub::default();
+            let limits = obuf::Limits::default();
+            let mut c = Client::new(2, ClientInfo::default(), 0, true);
+            c.protocol = protocol;
+            pubsub.subscribe(&mut c, Kind::Shard, &Bytes::from("s"));
+            c.out.clear();
+            let mut clients = Clients::new();
+            clients.insert(2, Box::new(c));
+            let mut delivery = Delivery {
+                pubsub: &mut pubsub,
+                limits: &limits,
+                now_ms: 0,
+            };
+            let n = delivery.publish(
+                None,
+                &mut clients,
+                Kind::Shard,
+                &Bytes::from("s"),
+                &Bytes::from("hi"),
+            );
+            assert_eq!(n, 1);
+            let want = format!("{header}\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$2\r\nhi\r\n");
+            assert_eq!(&clients[&2].out[..], want.as_bytes());
+        }
     }
 }

@@ -470,6 +470,33 @@ fn the_hard_limit_closes_a_slow_subscriber_at_once() {
     );
 }
 
+/// A fan-out whose middle subscriber passes its limit: it is closed, and
+/// the subscribers before and after it in the flush still get each
+/// message as it is published.
+#[test]
+fn a_subscriber_closed_mid_fan_out_leaves_the_others_their_messages() {
+    let (mut h, a, publisher) = setup();
+    let b = h.connect();
+    let c = h.connect();
+    with_limit(&mut h, publisher, "pubsub 1000 0 0");
+    for s in [a, b, c] {
+        call_all(&mut h, s, &["SUBSCRIBE", "x"]);
+    }
+    let msg = payload(400);
+    for round in 0..4 {
+        h.call(publisher, &["PUBLISH", "x", &msg]);
+        for s in [a, c] {
+            let bytes = h.pending_bytes(s).len();
+            assert_eq!(drain(&mut h, s), vec![message("x", &msg)], "round {round}");
+            h.node
+                .handle_input(h.now, Input::ClientWritten { client: s, bytes });
+        }
+        // b never reports a write: the confirmation and three messages pass 1000.
+        assert_eq!(h.is_closed(b), round >= 2, "round {round}");
+    }
+    assert!(!h.is_closed(a) && !h.is_closed(c));
+}
+
 #[test]
 fn a_subscriber_that_keeps_up_is_not_closed() {
     let (mut h, sub, publisher) = setup();
