@@ -12,6 +12,7 @@ use crate::time::Now;
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 mod blocking;
 mod script_run;
@@ -93,6 +94,37 @@ pub const PROTECTED_MODE_DENIED: &str = "DENIED Redis is running in protected mo
 /// request takes its client out of the map and puts it back, and a box
 /// moves a pointer where a `Client` would move the whole struct.
 pub type Clients = BTreeMap<ClientId, Box<Client>>;
+
+/// Calls `visit` with each of `ids` (ascending) and its client in
+/// `clients`, if it has one, until `visit` breaks; returns the position
+/// in `ids` where it broke. Ids that are many for the map's size (a
+/// fan-out) walk the map alongside them; a few are looked up one by one.
+pub(crate) fn visit_clients<'i>(
+    clients: &mut Clients,
+    ids: impl DoubleEndedIterator<Item = &'i ClientId> + ExactSizeIterator + Clone,
+    mut visit: impl FnMut(ClientId, Option<&mut Client>) -> ControlFlow<()>,
+) -> Option<usize> {
+    let (Some(&first), Some(&last)) = (ids.clone().next(), ids.clone().next_back()) else {
+        return None;
+    };
+    if ids.len() * 4 >= clients.len() {
+        let mut walk = clients.range_mut(first..=last).peekable();
+        for (n, &id) in ids.enumerate() {
+            while walk.next_if(|(k, _)| **k < id).is_some() {}
+            let client = walk.next_if(|(k, _)| **k == id).map(|(_, c)| &mut **c);
+            if visit(id, client).is_break() {
+                return Some(n);
+            }
+        }
+    } else {
+        for (n, &id) in ids.enumerate() {
+            if visit(id, clients.get_mut(&id).map(|c| &mut **c)).is_break() {
+                return Some(n);
+            }
+        }
+    }
+    None
+}
 
 /// Keel's core: one node of the data store, with no IO of its own.
 ///
@@ -655,34 +687,16 @@ impl Node {
         ids.sort_unstable();
         ids.dedup();
         let mut rest = &ids[..];
-        while let (Some(&first), Some(&last)) = (rest.first(), rest.last()) {
-            // The index in `rest` of the first client to close, if any.
-            let mut condemned = None;
-            if rest.len() * 4 >= self.clients.len() {
-                let mut walk = self.clients.range_mut(first..=last).peekable();
-                for (n, &id) in rest.iter().enumerate() {
-                    while walk.next_if(|(k, _)| **k < id).is_some() {}
-                    let Some((_, client)) = walk.next_if(|(k, _)| **k == id) else {
-                        continue;
-                    };
-                    if client.killed {
-                        condemned = Some(n);
-                        break;
-                    }
-                    hand_over_replies(&mut self.srv, client);
+        loop {
+            // Stops at the first client to close, if any.
+            let condemned = visit_clients(&mut self.clients, rest.iter(), |_, client| {
+                match client {
+                    Some(client) if client.killed => return ControlFlow::Break(()),
+                    Some(client) => hand_over_replies(&mut self.srv, client),
+                    None => {}
                 }
-            } else {
-                for (n, id) in rest.iter().enumerate() {
-                    let Some(client) = self.clients.get_mut(id) else {
-                        continue;
-                    };
-                    if client.killed {
-                        condemned = Some(n);
-                        break;
-                    }
-                    hand_over_replies(&mut self.srv, client);
-                }
-            }
+                ControlFlow::Continue(())
+            });
             let Some(n) = condemned else { break };
             let id = rest[n];
             if let Some(client) = self.clients.get(&id) {

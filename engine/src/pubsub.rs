@@ -20,6 +20,7 @@ use crate::node::Clients;
 use crate::resp::{encode, Reply};
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 
 /// The three kinds of subscription, each with its own namespace and
 /// reply names.
@@ -401,38 +402,15 @@ impl Delivery<'_> {
                 pending: &mut pubsub.pending_flush,
                 round: pubsub.flush_round,
             };
-            // Dense audiences (most clients listen) walk the clients in
-            // id order alongside the subscribers, as both are sorted;
-            // sparse ones look each subscriber up.
-            if ids.len() * 4 >= others.len() {
-                let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
-                    continue;
-                };
-                let mut walk = others.range_mut(first..=last).peekable();
-                for &id in ids {
-                    if let Some(c) = caller.as_deref_mut().filter(|c| c.id == id) {
-                        delivered += 1;
-                        sender.send(c);
-                        continue;
-                    }
-                    while walk.next_if(|(k, _)| **k < id).is_some() {}
-                    if let Some((_, c)) = walk.next_if(|(k, _)| **k == id) {
-                        delivered += 1;
-                        sender.send(c);
-                    }
+            // The caller is not among `others`.
+            crate::node::visit_clients(others, ids.iter(), |id, other| {
+                let target = other.or(caller.as_deref_mut().filter(|c| c.id == id));
+                if let Some(target) = target {
+                    delivered += 1;
+                    sender.send(target);
                 }
-            } else {
-                for &id in ids {
-                    let target = match caller.as_deref_mut() {
-                        Some(c) if c.id == id => Some(c),
-                        _ => others.get_mut(&id).map(|c| &mut **c),
-                    };
-                    if let Some(target) = target {
-                        delivered += 1;
-                        sender.send(target);
-                    }
-                }
-            }
+                ControlFlow::Continue(())
+            });
         }
         delivered
     }
