@@ -106,7 +106,34 @@ struct Redis {
 }
 
 impl Redis {
+    /// Starts redis-server and checks that the server answering on its
+    /// port is this child: a port picked free may be taken before the child
+    /// binds it (by the other test of this file, running in parallel),
+    /// and the client then talked to that test's server, which went away
+    /// under it. Another port is tried then.
     fn start(dir: &Path, preamble: &str) -> Redis {
+        for _ in 0..5 {
+            let mut redis = Redis::spawn(dir, preamble);
+            if redis.answers_as_itself() {
+                return redis;
+            }
+            let _ = redis.child.kill();
+            let _ = redis.child.wait();
+        }
+        panic!("redis-server did not start on a port of its own");
+    }
+
+    fn answers_as_itself(&mut self) -> bool {
+        let mut c = Client::connect(self.addr);
+        let info = c
+            .call_when_loaded(&["INFO", "server"])
+            .text()
+            .unwrap_or_default();
+        let pid = format!("process_id:{}\r\n", self.child.id());
+        info.contains(&pid) && self.child.try_wait().is_ok_and(|exited| exited.is_none())
+    }
+
+    fn spawn(dir: &Path, preamble: &str) -> Redis {
         let port = free_port();
         let child = Command::new(REDIS_SERVER)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
